@@ -1,0 +1,122 @@
+package mockstack
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+)
+
+const (
+	defaultRegion = "us-west-2"
+	// FakeAccount is the account id in every fake ARN.
+	FakeAccount = "123456789012"
+)
+
+// idPrefixes mirrors the prefixes AWS puts on EC2 ids, so a plan reads like a real one.
+var idPrefixes = map[string]string{
+	"aws:ec2/vpc:Vpc":                                     "vpc",
+	"aws:ec2/subnet:Subnet":                               "subnet",
+	"aws:ec2/internetGateway:InternetGateway":             "igw",
+	"aws:ec2/natGateway:NatGateway":                       "nat",
+	"aws:ec2/eip:Eip":                                     "eipalloc",
+	"aws:ec2/routeTable:RouteTable":                       "rtb",
+	"aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
+	"aws:ec2/securityGroup:SecurityGroup":                 "sg",
+	"aws:ec2/defaultSecurityGroup:DefaultSecurityGroup":   "sg",
+	"aws:ec2/vpcEndpoint:VpcEndpoint":                     "vpce",
+	"aws:ec2/flowLog:FlowLog":                             "fl",
+}
+
+// autonamed lists the types whose physical name Pulumi generates from the
+// logical name when the program gives none (the `name` output).
+var autonamed = map[string]bool{
+	"aws:iam/role:Role":                       true,
+	"aws:iam/rolePolicy:RolePolicy":           true,
+	"aws:cloudwatch/logGroup:LogGroup":        true,
+	"aws:ec2/securityGroup:SecurityGroup":     true,
+	"aws:rds/subnetGroup:SubnetGroup":         true,
+	"aws:elasticache/subnetGroup:SubnetGroup": true,
+}
+
+func shortHash(s string, n int) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])[:n]
+}
+
+// fakeOutputs returns the id and state an applied stack would report for r.
+// Component resources have no id and echo their inputs.
+func fakeOutputs(r *Resource, region string) (string, resource.PropertyMap) {
+	state := r.Inputs.Copy()
+	if !r.Custom {
+		return "", state
+	}
+	if r.IsProvider() {
+		return "provider-" + shortHash(r.URN, 8), state
+	}
+	typ := r.Type
+	if autonamed[typ] && !state.HasValue("name") {
+		state["name"] = resource.NewStringProperty(r.Name + "-" + shortHash(r.URN, 7))
+	}
+	var id string
+	switch {
+	case idPrefixes[typ] != "":
+		id = idPrefixes[typ] + "-" + shortHash(r.URN, 17)
+	case state.HasValue("name") && state["name"].IsString():
+		id = state["name"].StringValue()
+	default:
+		id = lastSegment(typ) + "-" + shortHash(r.URN, 12)
+	}
+	if pkg, mod := splitType(typ); pkg == "aws" {
+		state["arn"] = resource.NewStringProperty(fakeARN(mod, typ, id, region))
+		if !state.HasValue("tagsAll") && state.HasValue("tags") {
+			state["tagsAll"] = state["tags"]
+		}
+	}
+	state["id"] = resource.NewStringProperty(id)
+	return id, state
+}
+
+// splitType splits "aws:ec2/vpc:Vpc" into ("aws", "ec2").
+func splitType(typ string) (pkg, module string) {
+	parts := strings.SplitN(typ, ":", 3)
+	if len(parts) != 3 {
+		return typ, ""
+	}
+	module, _, _ = strings.Cut(parts[1], "/")
+	return parts[0], module
+}
+
+func lastSegment(typ string) string {
+	if i := strings.LastIndex(typ, ":"); i >= 0 {
+		return strings.ToLower(typ[i+1:])
+	}
+	return strings.ToLower(typ)
+}
+
+func fakeARN(module, typ, id, region string) string {
+	switch module {
+	case "iam":
+		return fmt.Sprintf("arn:aws:iam::%s:%s/%s", FakeAccount, lowerFirst(lastSegmentRaw(typ)), id)
+	case "cloudwatch":
+		return fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s", region, FakeAccount, id)
+	}
+	return fmt.Sprintf("arn:aws:%s:%s:%s:%s/%s", module, region, FakeAccount,
+		strings.ToLower(lastSegmentRaw(typ)), id)
+}
+
+func lastSegmentRaw(typ string) string {
+	if i := strings.LastIndex(typ, ":"); i >= 0 {
+		return typ[i+1:]
+	}
+	return typ
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}

@@ -1,0 +1,229 @@
+// Package mockstack runs the program under the Pulumi SDK's mock monitor and
+// records every resource it registers: type, name, URN, parent, provider,
+// protect flag, dependencies and inputs. The unit tests, the whole-stack tests
+// and the offline preview all use this one recorder, so what the tests assert
+// is what the preview shows.
+//
+// The recorder answers like an applied stack: every custom resource gets a
+// deterministic fake id, an ARN for AWS types and the few computed outputs the
+// program reads (see outputs.go). Nothing here talks to AWS.
+package mockstack
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Resource is one registered resource as the recorder saw it.
+type Resource struct {
+	URN      string
+	Type     string
+	Name     string
+	Parent   string // parent URN; "" only for the root stack's direct children in old SDKs
+	Provider string // provider URN ("" when the default provider is used)
+	Custom   bool
+	Protect  bool
+	// Dependencies are the URNs this resource depends on (explicit and through inputs).
+	Dependencies []string
+	// PropertyDependencies maps an input name to the URNs its value came from.
+	PropertyDependencies map[string][]string
+	ID                   string
+	Inputs               resource.PropertyMap
+	// State is what the mock returned: the inputs plus computed outputs.
+	State resource.PropertyMap
+	// Seq is the registration order.
+	Seq int
+}
+
+// IsProvider tells whether r is a provider resource (pulumi:providers:<pkg>).
+func (r *Resource) IsProvider() bool { return strings.HasPrefix(r.Type, "pulumi:providers:") }
+
+// Recorder implements pulumi.MockResourceMonitor and keeps every registration.
+type Recorder struct {
+	Project, Stack string
+
+	mu        sync.Mutex
+	resources []*Resource
+}
+
+var _ pulumi.MockResourceMonitor = (*Recorder)(nil)
+
+// New returns a recorder for the given project and stack.
+func New(project, stack string) *Recorder { return &Recorder{Project: project, Stack: stack} }
+
+// RunOption returns the pulumi.RunOption that installs the recorder as the mock monitor.
+func (m *Recorder) RunOption() pulumi.RunOption { return pulumi.WithMocks(m.Project, m.Stack, m) }
+
+// Call answers provider function invokes. The program is written to need none
+// (availability zones come from config), so any invoke is an error that names it.
+func (m *Recorder) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	return nil, fmt.Errorf("offline run: the program invoked %s; invokes have no answer without AWS", args.Token)
+}
+
+// NewResource records the registration and returns a deterministic id and state.
+func (m *Recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	rpc := args.RegisterRPC
+	r := &Resource{
+		Type:   args.TypeToken,
+		Name:   args.Name,
+		Custom: args.Custom,
+		Inputs: args.Inputs,
+	}
+	if rpc != nil {
+		r.Parent = rpc.GetParent()
+		r.Protect = rpc.GetProtect()
+		r.Dependencies = append([]string(nil), rpc.GetDependencies()...)
+		sort.Strings(r.Dependencies)
+		if pd := rpc.GetPropertyDependencies(); len(pd) > 0 {
+			r.PropertyDependencies = map[string][]string{}
+			for k, v := range pd {
+				urns := append([]string(nil), v.GetUrns()...)
+				sort.Strings(urns)
+				r.PropertyDependencies[k] = urns
+			}
+		}
+	}
+	r.Provider = providerURN(args.Provider)
+	r.URN = m.urn(r.Parent, r.Type, r.Name)
+	r.ID, r.State = fakeOutputs(r, m.regionOf(r.Provider))
+
+	m.mu.Lock()
+	r.Seq = len(m.resources)
+	m.resources = append(m.resources, r)
+	m.mu.Unlock()
+	return r.ID, r.State, nil
+}
+
+// urn builds the URN the same way the mock monitor does, so records and the
+// program's own URNs agree.
+func (m *Recorder) urn(parent, typ, name string) string {
+	parentType := tokens.Type("")
+	if p := resource.URN(parent); p != "" && p.QualifiedType() != resource.RootStackType {
+		parentType = p.QualifiedType()
+	}
+	return string(resource.NewURN(tokens.QName(m.Stack), tokens.PackageName(m.Project), parentType,
+		tokens.Type(typ), name))
+}
+
+// providerURN turns a provider reference ("<urn>::<id>") into its URN.
+func providerURN(ref string) string {
+	if i := strings.LastIndex(ref, "::"); i > 0 {
+		return ref[:i]
+	}
+	return ref
+}
+
+func (m *Recorder) regionOf(providerURN string) string {
+	if providerURN == "" {
+		return defaultRegion
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range m.resources {
+		if r.URN == providerURN {
+			if v, ok := r.Inputs["region"]; ok && v.IsString() {
+				return v.StringValue()
+			}
+		}
+	}
+	return defaultRegion
+}
+
+// Resources returns the records in registration order.
+func (m *Recorder) Resources() []*Resource {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := append([]*Resource(nil), m.resources...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
+	return out
+}
+
+// ByType returns the records of one type token, in registration order.
+func (m *Recorder) ByType(typ string) []*Resource {
+	var out []*Resource
+	for _, r := range m.Resources() {
+		if r.Type == typ {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// ByURN returns the record with that URN, or nil.
+func (m *Recorder) ByURN(urn string) *Resource {
+	for _, r := range m.Resources() {
+		if r.URN == urn {
+			return r
+		}
+	}
+	return nil
+}
+
+// Named returns the record of the given type and logical name, or nil.
+func (m *Recorder) Named(typ, name string) *Resource {
+	for _, r := range m.Resources() {
+		if r.Type == typ && r.Name == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// Run runs fn as a Pulumi program under a fresh recorder (an applied stack,
+// no config) and returns the recorder with everything fn registered.
+func Run(project, stack string, fn pulumi.RunFunc) (*Recorder, error) {
+	rec := New(project, stack)
+	err := pulumi.RunErr(fn, rec.RunOption())
+	return rec, err
+}
+
+// Children returns the records whose parent is the given URN.
+func (m *Recorder) Children(parentURN string) []*Resource {
+	var out []*Resource
+	for _, r := range m.Resources() {
+		if r.Parent == parentURN {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// String returns a string input of the record, or "" when absent.
+func (r *Resource) String(key string) string {
+	v, ok := r.Inputs[resource.PropertyKey(key)]
+	if !ok || !v.IsString() {
+		return ""
+	}
+	return v.StringValue()
+}
+
+// Tags returns the record's tags input.
+func (r *Resource) Tags() map[string]string {
+	out := map[string]string{}
+	v, ok := r.Inputs["tags"]
+	if !ok || !v.IsObject() {
+		return out
+	}
+	for k, t := range v.ObjectValue() {
+		if t.IsString() {
+			out[string(k)] = t.StringValue()
+		}
+	}
+	return out
+}
+
+// DependsOnURN tells whether the input key's value came from the resource with that URN.
+func (r *Resource) DependsOnURN(key, urn string) bool {
+	for _, u := range r.PropertyDependencies[key] {
+		if u == urn {
+			return true
+		}
+	}
+	return false
+}

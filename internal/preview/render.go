@@ -1,0 +1,222 @@
+package preview
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/eduai/infra/internal/mockstack"
+	"github.com/eduai/infra/policies/rules"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+)
+
+// Secret is what a secret value is shown as.
+const Secret = "[secret]"
+
+// Document is the --json output; its shape is the contract of issue #2.
+type Document struct {
+	Stack     string         `json:"stack"`
+	Resources []JSONResource `json:"resources"`
+	Outputs   map[string]any `json:"outputs"`
+	Policy    JSONPolicy     `json:"policy"`
+}
+
+// JSONResource is one recorded resource.
+type JSONResource struct {
+	URN          string         `json:"urn"`
+	Type         string         `json:"type"`
+	Name         string         `json:"name"`
+	Parent       string         `json:"parent"`
+	Provider     string         `json:"provider"`
+	Protect      bool           `json:"protect"`
+	Dependencies []string       `json:"dependencies"`
+	Inputs       map[string]any `json:"inputs"`
+}
+
+// JSONPolicy is the verdict.
+type JSONPolicy struct {
+	Pack       string            `json:"pack"`
+	Config     string            `json:"config"`
+	Violations []rules.Violation `json:"violations"`
+	Mandatory  int               `json:"mandatory"`
+	Advisory   int               `json:"advisory"`
+}
+
+// JSON builds the --json document.
+func (r *Result) JSON() Document {
+	doc := Document{Stack: r.Stack, Outputs: map[string]any{}, Resources: []JSONResource{}}
+	for _, res := range r.Resources {
+		deps := res.Dependencies
+		if deps == nil {
+			deps = []string{}
+		}
+		doc.Resources = append(doc.Resources, JSONResource{
+			URN: res.URN, Type: res.Type, Name: res.Name, Parent: res.Parent, Provider: res.Provider,
+			Protect: res.Protect, Dependencies: deps, Inputs: plainMap(res.Inputs),
+		})
+	}
+	for k, o := range r.Outputs {
+		doc.Outputs[k] = plainOutput(o)
+	}
+	vs := r.Violations
+	if vs == nil {
+		vs = []rules.Violation{}
+	}
+	doc.Policy = JSONPolicy{Pack: rules.PackName + "@" + rules.PackVersion.String(), Config: r.PolicyConfig,
+		Violations: vs, Mandatory: r.Mandatory(), Advisory: r.Advisory()}
+	return doc
+}
+
+// WriteJSON writes the document, indented.
+func (r *Result) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r.JSON())
+}
+
+func plainOutput(o Output) any {
+	switch {
+	case o.Secret:
+		return Secret
+	case !o.Known:
+		return "[unknown]"
+	}
+	return o.Value
+}
+
+// plainMap renders properties as plain JSON values with every secret replaced.
+func plainMap(m resource.PropertyMap) map[string]any {
+	out := map[string]any{}
+	for k, v := range m {
+		if strings.HasPrefix(string(k), "__") {
+			continue
+		}
+		out[string(k)] = plain(v)
+	}
+	return out
+}
+
+func plain(v resource.PropertyValue) any {
+	switch {
+	case v.IsSecret():
+		return Secret
+	case v.IsComputed():
+		return "[unknown]"
+	case v.IsOutput():
+		o := v.OutputValue()
+		if o.Secret {
+			return Secret
+		}
+		if !o.Known {
+			return "[unknown]"
+		}
+		return plain(o.Element)
+	case v.IsResourceReference():
+		return string(v.ResourceReferenceValue().URN)
+	case v.IsObject():
+		return plainMap(v.ObjectValue())
+	case v.IsArray():
+		arr := v.ArrayValue()
+		out := make([]any, len(arr))
+		for i, item := range arr {
+			out[i] = plain(item)
+		}
+		return out
+	case v.IsNull():
+		return nil
+	case v.IsString():
+		return v.StringValue()
+	case v.IsNumber():
+		return v.NumberValue()
+	case v.IsBool():
+		return v.BoolValue()
+	}
+	return fmt.Sprint(v.V)
+}
+
+// WriteText writes the plan as a tree grouped by component, a count per
+// type, the outputs and the policy verdict.
+func (r *Result) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "Previewing stack %q of project %q offline: the real program under the Pulumi SDK's mocks;\n",
+		r.Stack, r.Project)
+	fmt.Fprintf(w, "nothing is sent to AWS, ids and ARNs are fake.\n\n")
+
+	children := map[string][]*mockstack.Resource{}
+	byURN := map[string]bool{}
+	for _, res := range r.Resources {
+		byURN[res.URN] = true
+	}
+	var roots []*mockstack.Resource
+	for _, res := range r.Resources {
+		if res.Parent == "" || !byURN[res.Parent] {
+			roots = append(roots, res)
+		} else {
+			children[res.Parent] = append(children[res.Parent], res)
+		}
+	}
+	for _, list := range children {
+		sortByTypeName(list)
+	}
+	sortByTypeName(roots)
+	fmt.Fprintf(w, "     %-58s %s\n", "Type", "Name")
+	fmt.Fprintf(w, " +   %-58s %s\n", "pulumi:pulumi:Stack", r.Project+"-"+r.Stack)
+	var walk func(list []*mockstack.Resource, indent string)
+	walk = func(list []*mockstack.Resource, indent string) {
+		for i, res := range list {
+			branch, next := "├─ ", "│  "
+			if i == len(list)-1 {
+				branch, next = "└─ ", "   "
+			}
+			label := indent + branch + res.Type
+			name := res.Name
+			if res.Protect {
+				name += "  [protect]"
+			}
+			fmt.Fprintf(w, " +   %-58s %s\n", label, name)
+			walk(children[res.URN], indent+next)
+		}
+	}
+	walk(roots, "")
+
+	fmt.Fprintf(w, "\nResources: %d to create\n", len(r.Resources))
+	for _, tc := range r.TypeCounts() {
+		fmt.Fprintf(w, "  %4d  %s\n", tc.Count, tc.Type)
+	}
+
+	if len(r.Outputs) > 0 {
+		fmt.Fprintf(w, "\nOutputs:\n")
+		names := make([]string, 0, len(r.Outputs))
+		for k := range r.Outputs {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			b, _ := json.Marshal(plainOutput(r.Outputs[k]))
+			fmt.Fprintf(w, "    %-22s %s\n", k+":", b)
+		}
+	}
+
+	fmt.Fprintf(w, "\nPolicies: %s@v%s (enforcement from %s)\n", rules.PackName, rules.PackVersion, r.PolicyConfig)
+	for _, v := range r.Violations {
+		fmt.Fprintf(w, "  [%s] %s  %s\n", v.Enforcement, v.Policy, v.URN)
+		for _, line := range strings.Split(v.Message, "\n") {
+			fmt.Fprintf(w, "      %s\n", line)
+		}
+	}
+	verdict := "passed: no mandatory violation"
+	if r.Mandatory() > 0 {
+		verdict = "BLOCKED: a deploy would be stopped by the mandatory violation(s) above"
+	}
+	fmt.Fprintf(w, "\nPolicy verdict: %s (%d mandatory, %d advisory).\n", verdict, r.Mandatory(), r.Advisory())
+}
+
+func sortByTypeName(list []*mockstack.Resource) {
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].Type != list[j].Type {
+			return list[i].Type < list[j].Type
+		}
+		return list[i].Name < list[j].Name
+	})
+}

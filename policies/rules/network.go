@@ -1,0 +1,113 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
+)
+
+const (
+	typeVpc              = "aws:ec2/vpc:Vpc"
+	typeFlowLog          = "aws:ec2/flowLog:FlowLog"
+	typeSubnet           = "aws:ec2/subnet:Subnet"
+	typeRouteTable       = "aws:ec2/routeTable:RouteTable"
+	typeRoute            = "aws:ec2/route:Route"
+	typeRTAssociation    = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+	typeInternetGateway  = "aws:ec2/internetGateway:InternetGateway"
+	typeSecurityGroup    = "aws:ec2/securityGroup:SecurityGroup"
+	typeDefaultSG        = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+	typeSGRule           = "aws:ec2/securityGroupRule:SecurityGroupRule"
+	typeSGIngressRule    = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+	databaseTierTagValue = "database"
+)
+
+// Finding is one violation a stack rule found: the resource and what to do.
+type Finding struct {
+	URN     string
+	Message string
+}
+
+// VpcsWithoutFlowLogs returns a finding for each VPC that no flow log points at.
+func VpcsWithoutFlowLogs(rs []policyx.AnalyzerResource) []Finding {
+	flowLogs := ofType(rs, typeFlowLog)
+	var out []Finding
+	for _, vpc := range ofType(rs, typeVpc) {
+		covered := false
+		for _, fl := range flowLogs {
+			if refersTo(fl, "vpcId", vpc) {
+				covered = true
+				break
+			}
+		}
+		if !covered {
+			out = append(out, Finding{URN: vpc.URN, Message: fmt.Sprintf(
+				"VPC %q has no flow log. Set eduai:network.flowLogs.enabled: true in the stack file; the network "+
+					"component then sends ALL traffic records to a CloudWatch log group with retention.", vpc.Name)})
+		}
+	}
+	return out
+}
+
+// DatabaseSubnetsWithInternetRoute returns a finding for each database-tier
+// subnet (tag Tier=database) whose route table has a route to an internet gateway.
+func DatabaseSubnetsWithInternetRoute(rs []policyx.AnalyzerResource) []Finding {
+	igws := ofType(rs, typeInternetGateway)
+	routesToIGW := func(rt policyx.AnalyzerResource) bool {
+		pointsAtIGW := func(r policyx.AnalyzerResource, prop string, gatewayID string) bool {
+			if strings.HasPrefix(gatewayID, "igw-") {
+				return true
+			}
+			for _, igw := range igws {
+				if refersTo(r, prop, igw) {
+					return true
+				}
+			}
+			return false
+		}
+		// Inline routes on the route table.
+		if routes, _ := objList(rt.Properties, "routes"); len(routes) > 0 {
+			for _, route := range routes {
+				if gw, _, _ := str(route, "gatewayId"); strings.HasPrefix(gw, "igw-") {
+					return true
+				}
+			}
+			if pointsAtIGW(rt, "routes", "") {
+				return true
+			}
+		}
+		// Separate route resources.
+		for _, route := range ofType(rs, typeRoute) {
+			if !refersTo(route, "routeTableId", rt) {
+				continue
+			}
+			gw, _, _ := str(route.Properties, "gatewayId")
+			if pointsAtIGW(route, "gatewayId", gw) {
+				return true
+			}
+		}
+		return false
+	}
+
+	var out []Finding
+	for _, subnet := range ofType(rs, typeSubnet) {
+		tags, _ := strMap(subnet.Properties, "tags")
+		if tags["Tier"] != databaseTierTagValue {
+			continue
+		}
+		for _, assoc := range ofType(rs, typeRTAssociation) {
+			if !refersTo(assoc, "subnetId", subnet) {
+				continue
+			}
+			for _, rt := range ofType(rs, typeRouteTable) {
+				if refersTo(assoc, "routeTableId", rt) && routesToIGW(rt) {
+					out = append(out, Finding{URN: subnet.URN, Message: fmt.Sprintf(
+						"database subnet %q is associated with route table %q, which routes to an internet gateway. "+
+							"Associate database subnets only with the database route table (local routes only); "+
+							"data stores reach AWS services through VPC endpoints.", subnet.Name, rt.Name)})
+				}
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,135 @@
+package rules
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/property"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
+)
+
+// A security group that fronts an internet-facing load balancer says so with
+// this tag; only such a group may take 80/443 from anywhere.
+const (
+	RoleTag          = "eduai:role"
+	LoadBalancerRole = "load-balancer"
+)
+
+var anywhere = []string{"0.0.0.0/0", "::/0"}
+
+// ingress is one ingress permission, from any of the three ways to write one.
+type ingress struct {
+	from, to float64
+	protocol string
+	sources  []string
+	known    bool
+}
+
+func (in ingress) open() bool {
+	for _, s := range in.sources {
+		if slices.Contains(anywhere, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// webOnly: the permission is TCP on exactly port 80 or exactly port 443.
+func (in ingress) webOnly() bool {
+	tcp := in.protocol == "tcp" || in.protocol == "6"
+	return tcp && in.from == in.to && (in.from == 80 || in.from == 443)
+}
+
+func (in ingress) ports() string {
+	if in.protocol == "-1" || in.protocol == "all" {
+		return "all ports"
+	}
+	if in.from == in.to {
+		return fmt.Sprintf("port %v", in.from)
+	}
+	return fmt.Sprintf("ports %v-%v", in.from, in.to)
+}
+
+func readIngress(m property.Map, cidrKeys ...string) ingress {
+	in := ingress{known: true}
+	var okFrom, okTo, okProto bool
+	in.from, _, okFrom = num(m, "fromPort")
+	in.to, _, okTo = num(m, "toPort")
+	in.protocol, _, okProto = str(m, "protocol")
+	if p, present, ok := str(m, "ipProtocol"); present {
+		in.protocol, okProto = p, ok
+	}
+	in.known = okFrom && okTo && okProto
+	for _, k := range cidrKeys {
+		v, ok := get(m, k)
+		switch {
+		case !ok:
+		case v.HasComputed():
+			in.known = false
+		case v.IsString():
+			in.sources = append(in.sources, v.AsString())
+		case v.IsArray():
+			list, _ := strList(m, k)
+			in.sources = append(in.sources, list...)
+		}
+	}
+	return in
+}
+
+func isLoadBalancerGroup(sg policyx.AnalyzerResource) bool {
+	tags, _ := strMap(sg.Properties, "tags")
+	return tags[RoleTag] == LoadBalancerRole
+}
+
+// PublicIngress returns a finding for each ingress permission open to
+// 0.0.0.0/0 or ::/0, except TCP 80 or 443 on a group tagged eduai:role=load-balancer.
+// Inline ingress blocks, aws:ec2 SecurityGroupRule and aws:vpc SecurityGroupIngressRule are all read.
+func PublicIngress(rs []policyx.AnalyzerResource) []Finding {
+	groups := ofType(rs, typeSecurityGroup, typeDefaultSG)
+	var out []Finding
+	report := func(r policyx.AnalyzerResource, groupName string, lb bool, in ingress) {
+		if !in.known || !in.open() || (lb && in.webOnly()) {
+			return
+		}
+		fix := "Restrict the source to the CIDRs or security groups that need it."
+		if !lb {
+			fix += " A group in front of an internet-facing load balancer may allow TCP 80/443 from anywhere " +
+				"when it is tagged " + RoleTag + "=" + LoadBalancerRole + "."
+		} else {
+			fix += " A load balancer's group may only open TCP 80 and 443 to anywhere."
+		}
+		out = append(out, Finding{URN: r.URN, Message: fmt.Sprintf(
+			"security group %q allows ingress from anywhere (0.0.0.0/0 or ::/0) on %s. %s", groupName, in.ports(), fix)})
+	}
+
+	for _, sg := range groups {
+		rules, known := objList(sg.Properties, "ingress")
+		if !known {
+			continue
+		}
+		lb := isLoadBalancerGroup(sg)
+		for _, rule := range rules {
+			report(sg, sg.Name, lb, readIngress(rule, "cidrBlocks", "ipv6CidrBlocks"))
+		}
+	}
+	groupOf := func(rule policyx.AnalyzerResource) (string, bool) {
+		for _, sg := range groups {
+			if refersTo(rule, "securityGroupId", sg) {
+				return sg.Name, isLoadBalancerGroup(sg)
+			}
+		}
+		return rule.Name, false
+	}
+	for _, rule := range ofType(rs, typeSGRule) {
+		if t, _, _ := str(rule.Properties, "type"); t != "ingress" {
+			continue
+		}
+		name, lb := groupOf(rule)
+		report(rule, name, lb, readIngress(rule.Properties, "cidrBlocks", "ipv6CidrBlocks"))
+	}
+	for _, rule := range ofType(rs, typeSGIngressRule) {
+		name, lb := groupOf(rule)
+		report(rule, name, lb, readIngress(rule.Properties, "cidrIpv4", "cidrIpv6"))
+	}
+	return out
+}

@@ -1,0 +1,178 @@
+package stacks
+
+import (
+	"encoding/json"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Project is the Pulumi project name; it is in every URN, so it never changes.
+const Project = "eduai"
+
+// Environment is the kind of stack: it picks defaults and policy enforcement.
+type Environment string
+
+const (
+	Dev     Environment = "dev"
+	Staging Environment = "staging"
+	Prod    Environment = "prod"
+)
+
+// Environments lists the valid environments.
+var Environments = []Environment{Dev, Staging, Prod}
+
+// Config is the whole decoded stack config.
+type Config struct {
+	// Stack is the Pulumi stack name.
+	Stack string
+	// Environment comes from `eduai:environment`; default: the stack name.
+	Environment Environment
+	// Region comes from `aws:region`. Required.
+	Region string
+	// Tags come from `eduai:tags`, over the defaults in DefaultTags.
+	Tags map[string]string
+	// Network comes from `eduai:network`.
+	Network NetworkConfig
+}
+
+// NetworkConfig is `eduai:network`. Every field is optional; the default is in its comment.
+type NetworkConfig struct {
+	// CIDR of the VPC, /16../22. Default "10.0.0.0/16".
+	CIDR string `json:"cidr"`
+	// AZCount picks the region's first zones (a, b, c, …) when AvailabilityZones
+	// is empty. 2..6, default 3. Conflicts with a different-length AvailabilityZones.
+	AZCount int `json:"azCount"`
+	// AvailabilityZones lists the zones explicitly, e.g. [us-west-2a, us-west-2c].
+	// Default: derived from AZCount. Every zone must be in `aws:region`.
+	AvailabilityZones []string `json:"availabilityZones"`
+	// NATStrategy is none, single or perAz. Default perAz.
+	NATStrategy string `json:"natStrategy"`
+	// FlowLogs configures VPC flow logs.
+	FlowLogs FlowLogsConfig `json:"flowLogs"`
+	// InterfaceEndpoints are AWS services given an interface endpoint.
+	// Default [ecr.api, ecr.dkr, sts, logs, ec2, kms]; [] for none.
+	InterfaceEndpoints []string `json:"interfaceEndpoints"`
+}
+
+// FlowLogsConfig is `eduai:network.flowLogs`.
+type FlowLogsConfig struct {
+	// Enabled sends flow logs to CloudWatch Logs. Default true. The policy pack
+	// requires it outside dev.
+	Enabled bool `json:"enabled"`
+	// RetentionDays of the log group; a CloudWatch retention value. Default 365.
+	RetentionDays int `json:"retentionDays"`
+	// TrafficType is ALL, ACCEPT or REJECT. Default ALL.
+	TrafficType string `json:"trafficType"`
+}
+
+// DefaultAZCount is the number of zones when neither azCount nor availabilityZones is set.
+const DefaultAZCount = 3
+
+// DefaultNetwork returns the documented network defaults.
+func DefaultNetwork() NetworkConfig {
+	return NetworkConfig{
+		CIDR:               "10.0.0.0/16",
+		NATStrategy:        "perAz",
+		FlowLogs:           FlowLogsConfig{Enabled: true, RetentionDays: 365, TrafficType: "ALL"},
+		InterfaceEndpoints: []string{"ecr.api", "ecr.dkr", "sts", "logs", "ec2", "kms"},
+	}
+}
+
+// DefaultTags returns the standard tags before `eduai:tags` is applied.
+// CostCenter has no default: each stack file names its own.
+func DefaultTags(env Environment) map[string]string {
+	return map[string]string{
+		"Environment": string(env),
+		"Project":     "multimodal-education",
+		"ManagedBy":   "pulumi",
+	}
+}
+
+// configKeys are the `eduai:` config keys the program reads.
+var configKeys = []string{"environment", "tags", "network"}
+
+// ConfigSource is where the config comes from: a key lookup (the Pulumi
+// context in a run) and, when it can be had, the list of all keys set for the
+// stack, so that a misspelt top-level key is an error instead of being ignored.
+type ConfigSource struct {
+	Stack string
+	Get   func(key string) (string, bool)
+	// Keys lists every config key set for the stack ("eduai:network", "aws:region", …);
+	// nil when the runtime does not say.
+	Keys []string
+}
+
+// SourceFromContext reads config from a Pulumi context. The Go language host
+// hands the program its config in PULUMI_CONFIG as well, which is where the
+// full key list comes from; the offline preview sets it the same way.
+func SourceFromContext(ctx *pulumi.Context) ConfigSource {
+	src := ConfigSource{Stack: ctx.Stack(), Get: ctx.GetConfig}
+	if raw := os.Getenv(pulumi.EnvConfig); raw != "" {
+		var all map[string]string
+		if json.Unmarshal([]byte(raw), &all) == nil {
+			for k := range all {
+				src.Keys = append(src.Keys, k)
+			}
+			sort.Strings(src.Keys)
+		}
+	}
+	return src
+}
+
+// LoadConfig decodes and validates the stack config. It reports every problem
+// at once as Errors, each naming its key path and the bad value.
+func LoadConfig(src ConfigSource) (*Config, error) {
+	var errs Errors
+	for _, k := range src.Keys {
+		ns, key, ok := strings.Cut(k, ":")
+		if ok && ns == Project && !slices.Contains(configKeys, key) {
+			errs.add(k, "unknown key (known: %s)", "eduai:"+strings.Join(configKeys, ", eduai:"))
+		}
+	}
+
+	cfg := &Config{Stack: src.Stack, Environment: Environment(src.Stack), Network: DefaultNetwork()}
+	if v, ok := src.Get(Project + ":environment"); ok && v != "" {
+		cfg.Environment = Environment(v)
+	}
+	cfg.Region, _ = src.Get("aws:region")
+
+	cfg.Tags = DefaultTags(cfg.Environment)
+	if v, ok := src.Get(Project + ":tags"); ok {
+		var tags map[string]string
+		decodeStrict("tags", v, &tags, &errs)
+		for k, val := range tags {
+			cfg.Tags[k] = val
+		}
+	}
+	if v, ok := src.Get(Project + ":network"); ok {
+		decodeStrict("network", v, &cfg.Network, &errs)
+	}
+	if len(errs) > 0 {
+		// Values that did not decode would only cause follow-on errors.
+		return nil, errs
+	}
+	cfg.resolve()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// resolve fills values derived from others (the zone list from azCount).
+func (c *Config) resolve() {
+	if len(c.Network.AvailabilityZones) == 0 {
+		n := c.Network.AZCount
+		if n == 0 {
+			n = DefaultAZCount
+		}
+		if n >= 1 && n <= 26 {
+			for i := 0; i < n; i++ {
+				c.Network.AvailabilityZones = append(c.Network.AvailabilityZones, c.Region+string(rune('a'+i)))
+			}
+		}
+	}
+}

@@ -1,0 +1,24 @@
+package stacks
+
+import (
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Providers are the explicit providers every component receives. No resource
+// uses a default provider: region and standard tags come from stack config.
+type Providers struct {
+	// AWS is the primary region's provider; its DefaultTags carry the standard tags.
+	AWS *aws.Provider
+}
+
+func newProviders(ctx *pulumi.Context, cfg *Config) (*Providers, error) {
+	primary, err := aws.NewProvider(ctx, "aws-primary", &aws.ProviderArgs{
+		Region:      pulumi.String(cfg.Region),
+		DefaultTags: &aws.ProviderDefaultTagsArgs{Tags: pulumi.ToStringMap(cfg.Tags)},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Providers{AWS: primary}, nil
+}

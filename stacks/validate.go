@@ -1,0 +1,119 @@
+package stacks
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/eduai/infra/components/network"
+)
+
+var regionPattern = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-[0-9]+$`)
+
+// validate checks what cannot be built or is malformed (exit 2). What can be
+// built but is unsafe (flow logs off in prod, …) is the policy pack's verdict.
+func (c *Config) validate() error {
+	var errs Errors
+	if !slices.Contains(Environments, c.Environment) {
+		errs.add("eduai:environment", "must be one of dev, staging, prod (got %q; it defaults to the stack name)",
+			c.Environment)
+	}
+	switch {
+	case c.Region == "":
+		errs.add("aws:region", "is required (for example us-west-2)")
+	case !regionPattern.MatchString(c.Region):
+		errs.add("aws:region", "%q is not an AWS region name like us-west-2", c.Region)
+	}
+	c.validateTags(&errs)
+	c.validateNetwork(&errs)
+	return errs.orNil()
+}
+
+func (c *Config) validateTags(errs *Errors) {
+	for _, k := range sortedStringKeys(c.Tags) {
+		v := c.Tags[k]
+		switch {
+		case k == "" || len(k) > 128:
+			errs.add("tags", "tag key %q must be 1..128 characters", k)
+		case strings.HasPrefix(strings.ToLower(k), "aws:"):
+			errs.add("tags."+k, "the aws: prefix is reserved by AWS")
+		case len(v) > 256:
+			errs.add("tags."+k, "value must be at most 256 characters (got %d)", len(v))
+		}
+	}
+}
+
+func (c *Config) validateNetwork(errs *Errors) {
+	n := &c.Network
+	if _, err := network.ParseVpcCIDR(n.CIDR); err != nil {
+		errs.add("network.cidr", "%v", err)
+	}
+
+	if n.AZCount != 0 && (n.AZCount < 2 || n.AZCount > network.MaxZones) {
+		errs.add("network.azCount", "must be 2..%d (got %d)", network.MaxZones, n.AZCount)
+	}
+	zones := n.AvailabilityZones
+	if len(zones) < 2 || len(zones) > network.MaxZones {
+		if n.AZCount == 0 || (n.AZCount >= 2 && n.AZCount <= network.MaxZones) {
+			errs.add("network.availabilityZones", "must list 2..%d zones (got %d)", network.MaxZones, len(zones))
+		}
+	} else if n.AZCount != 0 && n.AZCount != len(zones) {
+		errs.add("network.azCount", "%d conflicts with network.availabilityZones, which lists %d zones; set one of them",
+			n.AZCount, len(zones))
+	}
+	seen := map[string]int{}
+	for i, z := range zones {
+		path := fmt.Sprintf("network.availabilityZones[%d]", i)
+		region, _, err := network.ZoneRegion(z)
+		switch {
+		case err != nil:
+			errs.add(path, "%v", err)
+		case c.Region != "" && region != c.Region:
+			errs.add(path, "%q is not in the stack's region %s (aws:region)", z, c.Region)
+		}
+		if j, dup := seen[z]; dup {
+			errs.add(path, "%q is listed twice (also at [%d])", z, j)
+		}
+		seen[z] = i
+	}
+
+	if !slices.Contains(network.NATStrategies, network.NATStrategy(n.NATStrategy)) {
+		errs.add("network.natStrategy", "must be one of none, single, perAz (got %q)", n.NATStrategy)
+	}
+	if !slices.Contains(network.LogRetentionDays, n.FlowLogs.RetentionDays) {
+		errs.add("network.flowLogs.retentionDays", "must be a CloudWatch Logs retention (%s) (got %d)",
+			joinInts(network.LogRetentionDays), n.FlowLogs.RetentionDays)
+	}
+	if !slices.Contains(network.FlowLogTrafficTypes, n.FlowLogs.TrafficType) {
+		errs.add("network.flowLogs.trafficType", "must be one of ALL, ACCEPT, REJECT (got %q)", n.FlowLogs.TrafficType)
+	}
+	seenEP := map[string]int{}
+	for i, e := range n.InterfaceEndpoints {
+		path := fmt.Sprintf("network.interfaceEndpoints[%d]", i)
+		if !network.ValidEndpointName(e) {
+			errs.add(path, "%q is not an AWS service name like ecr.api", e)
+		}
+		if j, dup := seenEP[e]; dup {
+			errs.add(path, "duplicate endpoint %q (also at [%d])", e, j)
+		}
+		seenEP[e] = i
+	}
+}
+
+func joinInts(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = fmt.Sprint(x)
+	}
+	return strings.Join(s, ", ")
+}
+
+func sortedStringKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
