@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/eduai/infra/components/network"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -56,6 +57,9 @@ type NetworkConfig struct {
 	// InterfaceEndpoints are AWS services given an interface endpoint.
 	// Default [ecr.api, ecr.dkr, sts, logs, ec2, kms]; [] for none.
 	InterfaceEndpoints []string `json:"interfaceEndpoints"`
+
+	// zonesDerived: AvailabilityZones was computed from AZCount, not given.
+	zonesDerived bool
 }
 
 // FlowLogsConfig is `eduai:network.flowLogs`.
@@ -151,28 +155,60 @@ func LoadConfig(src ConfigSource) (*Config, error) {
 	if v, ok := src.Get(Project + ":network"); ok {
 		decodeStrict("network", v, &cfg.Network, &errs)
 	}
-	if len(errs) > 0 {
-		// Values that did not decode would only cause follow-on errors.
-		return nil, errs
-	}
+	// Cross-field validation runs even when some values did not decode (they
+	// keep their defaults), so one run reports every problem; a key that did
+	// not decode is not reported a second time.
 	cfg.resolve()
 	if err := cfg.validate(); err != nil {
-		return nil, err
+		for _, e := range err.(Errors) {
+			if !reported(errs, e.Path) {
+				errs = append(errs, e)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
 	}
 	return cfg, nil
 }
 
-// resolve fills values derived from others (the zone list from azCount).
-func (c *Config) resolve() {
-	if len(c.Network.AvailabilityZones) == 0 {
-		n := c.Network.AZCount
-		if n == 0 {
-			n = DefaultAZCount
-		}
-		if n >= 1 && n <= 26 {
-			for i := 0; i < n; i++ {
-				c.Network.AvailabilityZones = append(c.Network.AvailabilityZones, c.Region+string(rune('a'+i)))
-			}
+// SourceFromValues is a ConfigSource over a plain map, as the engine would pass it.
+func SourceFromValues(stack string, values map[string]string) ConfigSource {
+	src := ConfigSource{Stack: stack, Get: func(k string) (string, bool) { v, ok := values[k]; return v, ok }}
+	for k := range values {
+		src.Keys = append(src.Keys, k)
+	}
+	sort.Strings(src.Keys)
+	return src
+}
+
+// reported tells whether an error at path, or at a key above or below it, is already in errs.
+func reported(errs Errors, path string) bool {
+	for _, e := range errs {
+		if e.Path == path || strings.HasPrefix(path, e.Path+".") || strings.HasPrefix(path, e.Path+"[") ||
+			strings.HasPrefix(e.Path, path+".") || strings.HasPrefix(e.Path, path+"[") {
+			return true
 		}
 	}
+	return false
+}
+
+// resolve fills values derived from others: the zone list from azCount, when
+// the region and the count are valid (otherwise validate reports those).
+func (c *Config) resolve() {
+	n := &c.Network
+	if len(n.AvailabilityZones) > 0 {
+		return
+	}
+	count := n.AZCount
+	if count == 0 {
+		count = DefaultAZCount
+	}
+	if count < 2 || count > network.MaxZones || !regionPattern.MatchString(c.Region) {
+		return
+	}
+	for i := 0; i < count; i++ {
+		n.AvailabilityZones = append(n.AvailabilityZones, c.Region+string(rune('a'+i)))
+	}
+	n.zonesDerived = true
 }

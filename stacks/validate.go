@@ -54,11 +54,11 @@ func (c *Config) validateNetwork(errs *Errors) {
 		errs.add("network.azCount", "must be 2..%d (got %d)", network.MaxZones, n.AZCount)
 	}
 	zones := n.AvailabilityZones
-	if len(zones) < 2 || len(zones) > network.MaxZones {
-		if n.AZCount == 0 || (n.AZCount >= 2 && n.AZCount <= network.MaxZones) {
-			errs.add("network.availabilityZones", "must list 2..%d zones (got %d)", network.MaxZones, len(zones))
-		}
-	} else if n.AZCount != 0 && n.AZCount != len(zones) {
+	explicit := len(zones) > 0 && !n.zonesDerived
+	switch {
+	case explicit && (len(zones) < 2 || len(zones) > network.MaxZones):
+		errs.add("network.availabilityZones", "must list 2..%d zones (got %d)", network.MaxZones, len(zones))
+	case explicit && n.AZCount != 0 && n.AZCount != len(zones):
 		errs.add("network.azCount", "%d conflicts with network.availabilityZones, which lists %d zones; set one of them",
 			n.AZCount, len(zones))
 	}

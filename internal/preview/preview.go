@@ -87,6 +87,9 @@ func Run(ctx context.Context, opts Options, program pulumi.RunFunc) (*Result, er
 	if policyFile == "" {
 		policyFile = filepath.Join(root, "policies", "config", opts.Stack+".json")
 	}
+	if _, err := os.Stat(cfgFile); err != nil {
+		return nil, &ProgramError{fmt.Errorf("stack file: %w", err)}
+	}
 	policies := rules.Policies()
 	policyConfig, err := rules.LoadConfig(policyFile, policies)
 	if err != nil {

@@ -31,6 +31,12 @@ type Finding struct {
 // VpcsWithoutFlowLogs returns a finding for each VPC that no flow log points at.
 func VpcsWithoutFlowLogs(rs []policyx.AnalyzerResource) []Finding {
 	flowLogs := ofType(rs, typeFlowLog)
+	for _, fl := range flowLogs {
+		// A flow log whose VPC is not known yet might be any VPC's: no verdict.
+		if _, _, known := str(fl.Properties, "vpcId"); !known && len(fl.PropertyDependencies["vpcId"]) == 0 {
+			return nil
+		}
+	}
 	var out []Finding
 	for _, vpc := range ofType(rs, typeVpc) {
 		covered := false

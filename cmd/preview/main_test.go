@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func runPreview(args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := run(append([]string{"--root", "../.."}, args...), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestExitCodes(t *testing.T) {
+	cases := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"dev passes with an advisory", []string{"--stack", "dev"}, 0, "1 advisory", ""},
+		{"prod passes", []string{"--stack", "prod"}, 0, "0 mandatory, 0 advisory", ""},
+		{"prod without flow logs is blocked by the pack", []string{"--stack", "prod", "--config",
+			"../../stacks/testdata/prod-no-flow-logs.yaml"}, 1, "[mandatory] vpc-flow-logs", ""},
+		{"azCount 9 is a config error", []string{"--stack", "prod", "--config",
+			"../../stacks/testdata/az-count.bad.yaml"}, 2, "", "network.azCount: must be 2..6 (got 9)"},
+		{"unknown key is a config error", []string{"--stack", "dev", "--config",
+			"../../stacks/testdata/unknown-key.bad.yaml"}, 2, "", "network.natGateways: unknown key"},
+		{"no stack", nil, 2, "", "--stack is required"},
+		{"missing stack file", []string{"--stack", "qa"}, 2, "", "Pulumi.qa.yaml"},
+	}
+	for _, c := range cases {
+		code, out, errOut := runPreview(c.args...)
+		if code != c.code || !strings.Contains(out, c.stdout) || !strings.Contains(errOut, c.stderr) {
+			t.Errorf("%s: exit %d (want %d)\nstdout: %s\nstderr: %s", c.name, code, c.code, tail(out), errOut)
+		}
+		if c.code == 2 && out != "" {
+			t.Errorf("%s: a failed run printed a plan", c.name)
+		}
+	}
+}
+
+func tail(s string) string {
+	if len(s) > 600 {
+		return "…" + s[len(s)-600:]
+	}
+	return s
+}
+
+// The text plan is a tree grouped by component with a count per type.
+func TestTextPlan(t *testing.T) {
+	_, out, _ := runPreview("--stack", "staging")
+	for _, want := range []string{
+		"pulumi:pulumi:Stack", "├─ eduai:network:Vpc", "│  ├─ aws:ec2/vpc:Vpc", "└─ pulumi:providers:aws",
+		"   3  aws:ec2/natGateway:NatGateway", "   9  aws:ec2/subnet:Subnet", "Policy verdict: passed",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text plan lacks %q", want)
+		}
+	}
+}
+
+func TestJSONDocument(t *testing.T) {
+	code, out, _ := runPreview("--stack", "prod", "--json", "--config", "../../stacks/testdata/prod-no-flow-logs.yaml")
+	if code != 1 {
+		t.Fatalf("exit %d", code)
+	}
+	var doc struct {
+		Stack     string `json:"stack"`
+		Resources []struct {
+			URN, Type, Name, Parent, Provider string
+			Protect                           bool
+			Dependencies                      []string
+			Inputs                            map[string]any
+		} `json:"resources"`
+		Outputs map[string]any `json:"outputs"`
+		Policy  struct {
+			Violations []struct{ Policy, Enforcement, URN, Message string } `json:"violations"`
+			Mandatory  int                                                 `json:"mandatory"`
+			Advisory   int                                                 `json:"advisory"`
+		} `json:"policy"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Stack != "prod" || len(doc.Resources) < 40 || doc.Outputs["vpcId"] == nil {
+		t.Errorf("document: stack %q, %d resources, outputs %v", doc.Stack, len(doc.Resources), doc.Outputs)
+	}
+	if doc.Policy.Mandatory != 1 || doc.Policy.Violations[0].Policy != "vpc-flow-logs" ||
+		!strings.HasSuffix(doc.Policy.Violations[0].URN, "aws:ec2/vpc:Vpc::network") {
+		t.Errorf("policy: %+v", doc.Policy)
+	}
+	for _, r := range doc.Resources {
+		if r.Type == "aws:ec2/vpc:Vpc" && (r.Inputs["cidrBlock"] != "10.30.0.0/16" || r.Parent == "" || r.Provider == "") {
+			t.Errorf("vpc record: %+v", r)
+		}
+	}
+}
+
+// Secret config values never reach the output in plain text.
+func TestSecretsRedacted(t *testing.T) {
+	code, out, errOut := runPreview("--stack", "dev", "--json", "--config", "testdata/secret-tag.yaml")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if strings.Contains(out, "v1:c2VjcmV0") {
+		t.Error("ciphertext in the output")
+	}
+	if !strings.Contains(out, `"[secret]"`) {
+		t.Error("no [secret] placeholder in the output")
+	}
+}

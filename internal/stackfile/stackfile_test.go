@@ -1,0 +1,93 @@
+package stackfile
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func write(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadAsTheEngineWould(t *testing.T) {
+	dir := t.TempDir()
+	proj := write(t, dir, "Pulumi.yaml", `name: eduai
+runtime: go
+config:
+  pulumi:disable-default-providers:
+    value: ["*"]
+  tags:
+    type: object
+    default: {}
+  network:
+    type: object
+    default: {}
+  environment:
+    type: string
+`)
+	stack := write(t, dir, "Pulumi.prod.yaml", `config:
+  aws:region: us-west-2
+  aws:skipMetadataApiCheck: true
+  eduai:network:
+    azCount: 3
+    cidr: 10.0.0.0/16
+    endpoints: [sts]
+  eduai:db:
+    password:
+      secure: v1:abc==
+  replicas: 3
+`)
+	c, err := Load(proj, stack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"aws:region":                        "us-west-2",
+		"aws:skipMetadataApiCheck":          "true",
+		"eduai:network":                     `{"azCount":3,"cidr":"10.0.0.0/16","endpoints":["sts"]}`,
+		"eduai:db":                          `{"password":"[secret]"}`,
+		"eduai:replicas":                    "3",
+		"eduai:tags":                        "{}",
+		"pulumi:disable-default-providers": `["*"]`,
+	}
+	for k, v := range want {
+		if c.Values[k] != v {
+			t.Errorf("%s = %q, want %q", k, c.Values[k], v)
+		}
+	}
+	if _, ok := c.Values["eduai:environment"]; ok {
+		t.Errorf("a declared key without default or value must not be set")
+	}
+	if len(c.SecretKeys) != 1 || c.SecretKeys[0] != "eduai:db" {
+		t.Errorf("secret keys %v", c.SecretKeys)
+	}
+	if c.Project != "eduai" {
+		t.Errorf("project %q", c.Project)
+	}
+	cfg, keys := c.EnvJSON()
+	if cfg == "" || keys != `["eduai:db"]` {
+		t.Errorf("env: %s %s", cfg, keys)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	dir := t.TempDir()
+	proj := write(t, dir, "Pulumi.yaml", "name: eduai\nruntime: go\n")
+	if _, err := Load(proj, filepath.Join(dir, "missing.yaml")); err == nil {
+		t.Error("missing stack file accepted")
+	}
+	bad := write(t, dir, "bad.yaml", "config: [\n")
+	if _, err := Load(proj, bad); err == nil {
+		t.Error("malformed YAML accepted")
+	}
+	noName := write(t, dir, "P2.yaml", "runtime: go\n")
+	if _, err := Load(noName, bad); err == nil {
+		t.Error("project without a name accepted")
+	}
+}

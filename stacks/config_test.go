@@ -1,0 +1,185 @@
+package stacks
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/eduai/infra/internal/stackfile"
+)
+
+// load reads a stack file exactly as the engine would pass it and decodes it.
+func load(t *testing.T, stack, file string) (*Config, error) {
+	t.Helper()
+	sf, err := stackfile.Load("../Pulumi.yaml", file)
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	return LoadConfig(SourceFromValues(stack, sf.Values))
+}
+
+func TestShippedStackFiles(t *testing.T) {
+	cases := []struct {
+		stack    string
+		zones    int
+		nat      string
+		flowLogs bool
+		cidr     string
+	}{
+		{"dev", 2, "single", false, "10.10.0.0/16"},
+		{"staging", 3, "perAz", true, "10.20.0.0/16"},
+		{"prod", 3, "perAz", true, "10.30.0.0/16"},
+	}
+	for _, c := range cases {
+		t.Run(c.stack, func(t *testing.T) {
+			cfg, err := load(t, c.stack, "../Pulumi."+c.stack+".yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := cfg.Network
+			if len(n.AvailabilityZones) != c.zones || n.NATStrategy != c.nat || n.FlowLogs.Enabled != c.flowLogs ||
+				n.CIDR != c.cidr {
+				t.Errorf("network: %+v", n)
+			}
+			if cfg.Environment != Environment(c.stack) || cfg.Region != "us-west-2" {
+				t.Errorf("environment %q, region %q", cfg.Environment, cfg.Region)
+			}
+			for _, k := range []string{"Environment", "Project", "CostCenter", "ManagedBy"} {
+				if cfg.Tags[k] == "" {
+					t.Errorf("tag %s is empty", k)
+				}
+			}
+			if cfg.Tags["Environment"] != c.stack {
+				t.Errorf("Environment tag %q", cfg.Tags["Environment"])
+			}
+		})
+	}
+}
+
+// A stack file that sets nothing but the region gets the documented defaults.
+func TestDefaults(t *testing.T) {
+	cfg, err := LoadConfig(SourceFromValues("staging", map[string]string{"aws:region": "eu-west-1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := cfg.Network
+	if !slices.Equal(n.AvailabilityZones, []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}) {
+		t.Errorf("zones %v", n.AvailabilityZones)
+	}
+	if n.CIDR != "10.0.0.0/16" || n.NATStrategy != "perAz" || !n.FlowLogs.Enabled || n.FlowLogs.RetentionDays != 365 ||
+		n.FlowLogs.TrafficType != "ALL" || len(n.InterfaceEndpoints) != 6 {
+		t.Errorf("network defaults: %+v", n)
+	}
+	if cfg.Tags["Environment"] != "staging" || cfg.Tags["ManagedBy"] != "pulumi" || cfg.Tags["CostCenter"] != "" {
+		t.Errorf("tag defaults: %v", cfg.Tags)
+	}
+}
+
+// Keys present overwrite the defaults; keys absent keep them; [] means none.
+func TestPartialOverride(t *testing.T) {
+	cfg, err := LoadConfig(SourceFromValues("dev", map[string]string{
+		"aws:region":    "us-west-2",
+		"eduai:network": `{"flowLogs":{"retentionDays":30},"interfaceEndpoints":[]}`,
+		"eduai:tags":    `{"CostCenter":"x","Team":"platform"}`,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Network.FlowLogs.Enabled || cfg.Network.FlowLogs.RetentionDays != 30 || cfg.Network.FlowLogs.TrafficType != "ALL" {
+		t.Errorf("flowLogs: %+v", cfg.Network.FlowLogs)
+	}
+	if cfg.Network.InterfaceEndpoints == nil || len(cfg.Network.InterfaceEndpoints) != 0 {
+		t.Errorf("interfaceEndpoints: %#v", cfg.Network.InterfaceEndpoints)
+	}
+	if cfg.Tags["Team"] != "platform" || cfg.Tags["Project"] != "multimodal-education" {
+		t.Errorf("tags: %v", cfg.Tags)
+	}
+}
+
+// fixtureExpectations reads the "# error:" lines of a fixture.
+func fixtureExpectations(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var want []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "# error: "); ok {
+			want = append(want, rest)
+		}
+	}
+	return want
+}
+
+// Every *.bad.yaml fails with exactly the errors its "# error:" lines name,
+// each carrying its key path and the bad value.
+func TestBadFixtures(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.bad.yaml")
+	if len(files) < 10 {
+		t.Fatalf("only %d bad fixtures", len(files))
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			want := fixtureExpectations(t, file)
+			if len(want) == 0 {
+				t.Fatal("fixture has no # error: line")
+			}
+			_, err := load(t, "dev", file)
+			if err == nil {
+				t.Fatal("config accepted")
+			}
+			errs, ok := err.(Errors)
+			if !ok {
+				t.Fatalf("error is %T, want Errors: %v", err, err)
+			}
+			if len(errs) != len(want) {
+				t.Errorf("got %d errors, want %d:\n%v", len(errs), len(want), err)
+			}
+			for _, w := range want {
+				found := false
+				for _, e := range errs {
+					if strings.HasPrefix(e.Error(), w) {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("no error starts with %q; got:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+func TestDecodeStrictPaths(t *testing.T) {
+	type inner struct {
+		Ports []int `json:"ports"`
+	}
+	type outer struct {
+		Items []inner `json:"items"`
+		Name  string  `json:"name"`
+	}
+	var errs Errors
+	var v outer
+	decodeStrict("svc", `{"items":[{"ports":[80,"x"]},{"port":1}],"name":3}`, &v, &errs)
+	got := errs.Error()
+	for _, want := range []string{
+		`svc.items[0].ports[1]: must be an integer (got "x")`,
+		`svc.items[1].port: unknown key (known: ports)`,
+		`svc.name: must be a string (got 3)`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+	errs = nil
+	decodeStrict("svc", `not json`, &v, &errs)
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), `svc: must be an object (got "not json")`) {
+		t.Errorf("got %v", errs)
+	}
+}

@@ -1,0 +1,202 @@
+package stacks_test
+
+import (
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/eduai/infra/internal/preview"
+	"github.com/eduai/infra/policies/rules"
+	"github.com/eduai/infra/stacks"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden URN lists in testdata/golden")
+
+func runStack(t *testing.T, stack, configFile string) *preview.Result {
+	t.Helper()
+	res, err := preview.Run(context.Background(), preview.Options{Root: "..", Stack: stack, ConfigFile: configFile},
+		stacks.Run)
+	if err != nil {
+		t.Fatalf("stack %s: %v", stack, err)
+	}
+	return res
+}
+
+func count(res *preview.Result, typ string) int {
+	n := 0
+	for _, r := range res.Resources {
+		if r.Type == typ {
+			n++
+		}
+	}
+	return n
+}
+
+// Each shipped stack file, run whole under the mocks: the environment's sizes
+// and zero mandatory violations.
+func TestShippedStacks(t *testing.T) {
+	cases := []struct {
+		stack                          string
+		zones, nats, flowLogs, ifaceEP int
+		advisory                       []string
+	}{
+		{"dev", 2, 1, 0, 0, []string{rules.VpcFlowLogs}},
+		{"staging", 3, 3, 1, 6, nil},
+		{"prod", 3, 3, 1, 6, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.stack, func(t *testing.T) {
+			res := runStack(t, c.stack, "")
+			if got := count(res, "aws:ec2/subnet:Subnet"); got != 3*c.zones {
+				t.Errorf("subnets: got %d, want %d (3 tiers x %d zones)", got, 3*c.zones, c.zones)
+			}
+			if got := count(res, "aws:ec2/natGateway:NatGateway"); got != c.nats {
+				t.Errorf("NAT gateways: got %d, want %d", got, c.nats)
+			}
+			if got := count(res, "aws:ec2/flowLog:FlowLog"); got != c.flowLogs {
+				t.Errorf("flow logs: got %d, want %d", got, c.flowLogs)
+			}
+			if got := count(res, "aws:ec2/vpcEndpoint:VpcEndpoint"); got != 1+c.ifaceEP {
+				t.Errorf("endpoints: got %d, want %d", got, 1+c.ifaceEP)
+			}
+			if res.Mandatory() != 0 {
+				t.Errorf("mandatory violations: %+v", res.Violations)
+			}
+			var advisory []string
+			for _, v := range res.Violations {
+				advisory = append(advisory, v.Policy)
+			}
+			if strings.Join(advisory, ",") != strings.Join(c.advisory, ",") {
+				t.Errorf("advisory violations: got %v, want %v", advisory, c.advisory)
+			}
+			for _, out := range []string{"vpcId", "publicSubnetIds", "privateSubnetIds", "databaseSubnetIds",
+				"dbSubnetGroupName", "cacheSubnetGroupName"} {
+				if o, ok := res.Outputs[out]; !ok || !o.Known {
+					t.Errorf("output %s missing or unknown", out)
+				}
+			}
+		})
+	}
+}
+
+// Every AWS resource goes through the explicit primary provider, whose
+// defaultTags carry the stack's standard tags.
+func TestProviderAndTags(t *testing.T) {
+	res := runStack(t, "prod", "")
+	var providerURN string
+	for _, r := range res.Resources {
+		if r.Type == "pulumi:providers:aws" {
+			providerURN = r.URN
+			tags := r.Inputs["defaultTags"].ObjectValue()["tags"].ObjectValue()
+			if tags["Environment"].StringValue() != "prod" || tags["CostCenter"].StringValue() != "education-platform-prod" {
+				t.Errorf("provider defaultTags: %v", tags)
+			}
+			if r.Inputs["region"].StringValue() != "us-west-2" {
+				t.Errorf("provider region %v", r.Inputs["region"])
+			}
+		}
+	}
+	if providerURN == "" {
+		t.Fatal("no explicit aws provider")
+	}
+	for _, r := range res.Resources {
+		if strings.HasPrefix(r.Type, "aws:") && r.Provider != providerURN {
+			t.Errorf("%s %s uses provider %q", r.Type, r.Name, r.Provider)
+		}
+	}
+}
+
+// A config error stops the program before anything is registered.
+func TestBadConfigRegistersNothing(t *testing.T) {
+	for _, file := range []string{"testdata/az-count.bad.yaml", "testdata/unknown-key.bad.yaml",
+		"testdata/unknown-top-level-key.bad.yaml"} {
+		rec, _, err := preview.RunProgram("prod", "../Pulumi.yaml", file, stacks.Run)
+		if err == nil {
+			t.Errorf("%s: accepted", file)
+			continue
+		}
+		if n := len(rec.Resources()); n != 0 {
+			t.Errorf("%s: %d resources registered before the config error", file, n)
+		}
+	}
+	_, _, err := preview.RunProgram("prod", "../Pulumi.yaml", "testdata/az-count.bad.yaml", stacks.Run)
+	if err == nil || !strings.Contains(err.Error(), "network.azCount: must be 2..6 (got 9)") {
+		t.Errorf("error does not name the key and value: %v", err)
+	}
+}
+
+// Valid config that is unsafe: the pack, not validation, gives the verdict.
+func TestPolicyFixtures(t *testing.T) {
+	cases := []struct{ stack, file, policy string }{
+		{"prod", "testdata/prod-no-flow-logs.yaml", rules.VpcFlowLogs},
+		{"dev", "testdata/missing-cost-center.yaml", rules.RequiredTags},
+	}
+	for _, c := range cases {
+		res := runStack(t, c.stack, c.file)
+		found := false
+		for _, v := range res.Violations {
+			if v.Policy == c.policy && v.Enforcement == "mandatory" {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: no mandatory %s violation in %+v", c.file, c.policy, res.Violations)
+		}
+	}
+}
+
+// The URNs of each stack are pinned: a rename replaces a live resource, so it
+// must show up here and be answered with an alias.
+func TestGoldenURNs(t *testing.T) {
+	for _, stack := range []string{"dev", "staging", "prod"} {
+		res := runStack(t, stack, "")
+		var urns []string
+		for _, r := range res.Resources {
+			urns = append(urns, r.URN)
+		}
+		got := strings.Join(urns, "\n") + "\n"
+		path := filepath.Join("testdata", "golden", stack+".urns")
+		if *update {
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v (run: go test ./stacks -run TestGolden -update)", err)
+		}
+		if got != string(want) {
+			t.Errorf("%s: URNs differ from %s. A changed URN replaces the live resource: add a pulumi.Aliases entry, "+
+				"then review and run go test ./stacks -run TestGolden -update.\n%s", stack, path, diff(string(want), got))
+		}
+	}
+}
+
+func diff(want, got string) string {
+	w, g := map[string]bool{}, map[string]bool{}
+	for _, l := range strings.Split(want, "\n") {
+		w[l] = true
+	}
+	for _, l := range strings.Split(got, "\n") {
+		g[l] = true
+	}
+	var b strings.Builder
+	for _, l := range strings.Split(want, "\n") {
+		if !g[l] {
+			b.WriteString("- " + l + "\n")
+		}
+	}
+	for _, l := range strings.Split(got, "\n") {
+		if !w[l] {
+			b.WriteString("+ " + l + "\n")
+		}
+	}
+	return b.String()
+}
