@@ -79,8 +79,8 @@ func TestJSONDocument(t *testing.T) {
 		Outputs map[string]any `json:"outputs"`
 		Policy  struct {
 			Violations []struct{ Policy, Enforcement, URN, Message string } `json:"violations"`
-			Mandatory  int                                                 `json:"mandatory"`
-			Advisory   int                                                 `json:"advisory"`
+			Mandatory  int                                                  `json:"mandatory"`
+			Advisory   int                                                  `json:"advisory"`
 		} `json:"policy"`
 	}
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {

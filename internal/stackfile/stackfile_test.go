@@ -48,12 +48,12 @@ config:
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"aws:region":                        "us-west-2",
-		"aws:skipMetadataApiCheck":          "true",
-		"eduai:network":                     `{"azCount":3,"cidr":"10.0.0.0/16","endpoints":["sts"]}`,
-		"eduai:db":                          `{"password":"[secret]"}`,
-		"eduai:replicas":                    "3",
-		"eduai:tags":                        "{}",
+		"aws:region":                       "us-west-2",
+		"aws:skipMetadataApiCheck":         "true",
+		"eduai:network":                    `{"azCount":3,"cidr":"10.0.0.0/16","endpoints":["sts"]}`,
+		"eduai:db":                         `{"password":"[secret]"}`,
+		"eduai:replicas":                   "3",
+		"eduai:tags":                       "{}",
 		"pulumi:disable-default-providers": `["*"]`,
 	}
 	for k, v := range want {
