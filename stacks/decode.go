@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -75,10 +76,10 @@ func decodeValue(path string, raw any, v reflect.Value, errs *Errors) {
 			return
 		}
 		fields := structFields(v.Type())
-		for _, key := range sortedKeys(obj) {
+		for _, key := range slices.Sorted(maps.Keys(obj)) {
 			idx, ok := fields[key]
 			if !ok {
-				errs.add(join(path, key), "unknown key (known: %s)", strings.Join(knownKeys(fields), ", "))
+				errs.add(join(path, key), "unknown key (known: %s)", strings.Join(slices.Sorted(maps.Keys(fields)), ", "))
 				continue
 			}
 			decodeValue(join(path, key), obj[key], v.Field(idx), errs)
@@ -90,7 +91,7 @@ func decodeValue(path string, raw any, v reflect.Value, errs *Errors) {
 			return
 		}
 		m := reflect.MakeMapWithSize(v.Type(), len(obj))
-		for _, key := range sortedKeys(obj) {
+		for _, key := range slices.Sorted(maps.Keys(obj)) {
 			ev := reflect.New(v.Type().Elem()).Elem()
 			decodeValue(join(path, key), obj[key], ev, errs)
 			m.SetMapIndex(reflect.ValueOf(key), ev)
@@ -147,24 +148,6 @@ func structFields(t reflect.Type) map[string]int {
 		out[tag] = i
 	}
 	return out
-}
-
-func knownKeys(fields map[string]int) []string {
-	keys := make([]string, 0, len(fields))
-	for k := range fields {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func join(path, key string) string {

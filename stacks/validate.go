@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -31,7 +32,7 @@ func (c *Config) validate() error {
 }
 
 func (c *Config) validateTags(errs *Errors) {
-	for _, k := range sortedStringKeys(c.Tags) {
+	for _, k := range slices.Sorted(maps.Keys(c.Tags)) {
 		v := c.Tags[k]
 		switch {
 		case k == "" || len(k) > 128:
@@ -107,13 +108,4 @@ func joinInts(xs []int) string {
 		s[i] = fmt.Sprint(x)
 	}
 	return strings.Join(s, ", ")
-}
-
-func sortedStringKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -8,12 +8,13 @@ import (
 	"strings"
 
 	"github.com/eduai/infra/internal/mockstack"
+	"github.com/eduai/infra/internal/stackfile"
 	"github.com/eduai/infra/policies/rules"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
 
-// Secret is what a secret value is shown as.
-const Secret = "[secret]"
+// Secret is what a secret value is shown as, in inputs and outputs alike.
+const Secret = stackfile.SecretValue
 
 // Document is the --json output; its shape is the contract of issue #2.
 type Document struct {

@@ -2,7 +2,7 @@
 // config map the engine hands a program: "namespace:key" -> string, with
 // objects and lists JSON-encoded, keys without a namespace put in the
 // project's, project-level defaults filled in, and `secure:` values (which
-// need the stack's secrets provider) replaced by a placeholder and listed as
+// need the stack's secrets provider) replaced by "[secret]" and listed as
 // secret keys.
 package stackfile
 
@@ -18,8 +18,8 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// SecretPlaceholder is what the program sees for a `secure:` value offline.
-const SecretPlaceholder = "[secret]"
+// SecretValue is the value the program sees for a `secure:` value offline.
+const SecretValue = "[secret]"
 
 // Config is a stack's config as the engine passes it.
 type Config struct {
@@ -155,12 +155,12 @@ func encode(v any) (string, bool, error) {
 	return string(b), isSecret, err
 }
 
-// redactSecure replaces every {secure: <ciphertext>} with the placeholder.
+// redactSecure replaces every {secure: <ciphertext>} with SecretValue.
 func redactSecure(v any) (any, bool) {
 	switch x := v.(type) {
 	case map[string]any:
 		if _, ok := x["secure"]; ok && len(x) == 1 {
-			return SecretPlaceholder, true
+			return SecretValue, true
 		}
 		found := false
 		out := map[string]any{}

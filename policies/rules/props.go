@@ -21,52 +21,31 @@ func get(m property.Map, key string) (property.Value, bool) {
 	return v, true
 }
 
-// str reads a string. present=false: absent or null; known=false: not known yet.
-func str(m property.Map, key string) (s string, present, known bool) {
-	v, ok := get(m, key)
-	if !ok {
-		return "", false, true
+// scalar reads a value of one kind. present=false: absent or null;
+// known=false: not known yet. A value of another kind reads as T's zero value.
+func scalar[T any](m property.Map, key string, is func(property.Value) bool, as func(property.Value) T) (
+	v T, present, known bool) {
+	pv, ok := get(m, key)
+	switch {
+	case !ok:
+		return v, false, true
+	case pv.IsComputed():
+		return v, true, false
+	case is(pv):
+		return as(pv), true, true
 	}
-	if v.IsComputed() {
-		return "", true, false
-	}
-	if v.IsString() {
-		return v.AsString(), true, true
-	}
-	return "", true, true
+	return v, true, true
 }
 
-// num reads a number the same way.
-func num(m property.Map, key string) (n float64, present, known bool) {
-	v, ok := get(m, key)
-	if !ok {
-		return 0, false, true
-	}
-	if v.IsComputed() {
-		return 0, true, false
-	}
-	if v.IsNumber() {
-		return v.AsNumber(), true, true
-	}
-	return 0, true, true
+func str(m property.Map, key string) (string, bool, bool) {
+	return scalar(m, key, property.Value.IsString, property.Value.AsString)
 }
 
-// boolean reads a bool the same way.
-func boolean(m property.Map, key string) (b, present, known bool) {
-	v, ok := get(m, key)
-	if !ok {
-		return false, false, true
-	}
-	if v.IsComputed() {
-		return false, true, false
-	}
-	if v.IsBool() {
-		return v.AsBool(), true, true
-	}
-	return false, true, true
+func num(m property.Map, key string) (float64, bool, bool) {
+	return scalar(m, key, property.Value.IsNumber, property.Value.AsNumber)
 }
 
-// strings reads a list of strings; known=false if the list or any item is not known yet.
+// strList reads a list of strings; known=false if the list or any item is not known yet.
 func strList(m property.Map, key string) (out []string, known bool) {
 	v, ok := get(m, key)
 	if !ok {

@@ -1,0 +1,78 @@
+package mockstack
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+type component struct{ pulumi.ResourceState }
+
+func program(ctx *pulumi.Context) error {
+	c := &component{}
+	if err := ctx.RegisterComponentResource("eduai:test:Thing", "thing", c); err != nil {
+		return err
+	}
+	var vpc pulumi.CustomResourceState
+	if err := ctx.RegisterResource("aws:ec2/vpc:Vpc", "main", pulumi.Map{"cidrBlock": pulumi.String("10.0.0.0/16")},
+		&vpc, pulumi.Parent(c), pulumi.Protect(true)); err != nil {
+		return err
+	}
+	var role pulumi.CustomResourceState
+	return ctx.RegisterResource("aws:iam/role:Role", "reader", pulumi.Map{
+		"description": pulumi.ToSecret(pulumi.String("hidden")),
+		"tags":        pulumi.StringMap{"vpc": vpc.ID().ToStringOutput()},
+	}, &role, pulumi.Parent(c))
+}
+
+func TestRecorder(t *testing.T) {
+	rec, err := Run("eduai", "dev", program)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := Run("eduai", "dev", program)
+
+	vpc := rec.Named("aws:ec2/vpc:Vpc", "main")
+	role := rec.Named("aws:iam/role:Role", "reader")
+	comp := rec.Named("eduai:test:Thing", "thing")
+	if vpc == nil || role == nil || comp == nil {
+		t.Fatalf("records: %v", rec.Resources())
+	}
+	if vpc.URN != "urn:pulumi:dev::eduai::eduai:test:Thing$aws:ec2/vpc:Vpc::main" || vpc.Parent != comp.URN {
+		t.Errorf("vpc urn %s parent %s", vpc.URN, vpc.Parent)
+	}
+	if !vpc.Protect || role.Protect {
+		t.Errorf("protect flags: vpc %v, role %v", vpc.Protect, role.Protect)
+	}
+	if !strings.HasPrefix(vpc.ID, "vpc-") || vpc.ID != again.Named("aws:ec2/vpc:Vpc", "main").ID {
+		t.Errorf("vpc id %q is not a stable vpc- id", vpc.ID)
+	}
+	if arn := vpc.State["arn"].StringValue(); arn != "arn:aws:ec2:us-west-2:123456789012:vpc/"+vpc.ID {
+		t.Errorf("vpc arn %s", arn)
+	}
+	name := role.State["name"].StringValue()
+	if !strings.HasPrefix(name, "reader-") || role.ID != name ||
+		role.State["arn"].StringValue() != "arn:aws:iam::123456789012:role/"+name {
+		t.Errorf("role: name %q id %q arn %v", name, role.ID, role.State["arn"])
+	}
+	if !role.Inputs["description"].IsSecret() {
+		t.Errorf("secret input not kept secret: %v", role.Inputs["description"])
+	}
+	if !role.DependsOnURN("tags", vpc.URN) {
+		t.Errorf("property dependencies: %v", role.PropertyDependencies)
+	}
+	if comp.ID != "" || comp.Custom {
+		t.Errorf("component record: %+v", comp)
+	}
+}
+
+func TestInvokesAreRefused(t *testing.T) {
+	_, err := Run("eduai", "dev", func(ctx *pulumi.Context) error {
+		var out struct{}
+		return ctx.Invoke("aws:index/getAvailabilityZones:getAvailabilityZones", map[string]any{}, &out)
+	})
+	if err == nil || !strings.Contains(err.Error(), "getAvailabilityZones") {
+		t.Errorf("invoke error: %v", err)
+	}
+}
