@@ -120,3 +120,13 @@ func lowerFirst(s string) string {
 	}
 	return strings.ToLower(s[:1]) + s[1:]
 }
+
+// FakeState returns the id and the state (inputs plus computed outputs) that a
+// custom resource gets offline. The engine tests' stand-in providers answer
+// with the same values, so an engine run and an offline run agree.
+func FakeState(urn, typ, name string, inputs resource.PropertyMap, region string) (string, resource.PropertyMap) {
+	if region == "" {
+		region = defaultRegion
+	}
+	return fakeOutputs(&Resource{URN: urn, Type: typ, Name: name, Custom: true, Inputs: inputs}, region)
+}

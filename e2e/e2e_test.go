@@ -1,0 +1,393 @@
+//go:build e2e
+
+// Package e2e drives the program through the real Pulumi engine: the CLI
+// built from its Go module (scripts/pulumi-toolchain.sh), the program as an
+// Automation API inline program, the policy pack as a prebuilt executable,
+// and test-only stand-in providers (./standin) instead of the real plugins.
+// It proves the engine, config, program and policy layers, not AWS's answers.
+//
+//	make e2e        (or: go test -tags e2e ./e2e -v -timeout 60m)
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/blang/semver"
+	"github.com/eduai/infra/internal/preview"
+	"github.com/eduai/infra/policies/rules"
+	"github.com/eduai/infra/stacks"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// standIns are the provider plugins the stand-in binary is installed as.
+var standIns = map[string]string{
+	"aws":        "github.com/pulumi/pulumi-aws/sdk/v6",
+	"eks":        "github.com/pulumi/pulumi-eks/sdk/v2",
+	"kubernetes": "github.com/pulumi/pulumi-kubernetes/sdk/v4",
+	"random":     "github.com/pulumi/pulumi-random/sdk/v4",
+}
+
+type harness struct {
+	root       string // the repository
+	tmp        string
+	cli        auto.PulumiCommand
+	cliVersion string
+	policyPack string // the pack, built as an executable
+	home       string // PULUMI_HOME with the stand-ins installed
+	pathDir    string
+}
+
+var h harness
+
+func TestMain(m *testing.M) {
+	code, err := setup()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e setup:", err)
+		os.Exit(2)
+	}
+	if code == 0 {
+		code = m.Run()
+	}
+	_ = os.RemoveAll(h.tmp)
+	os.Exit(code)
+}
+
+func run(dir string, name string, args ...string) (string, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+func moduleVersion(root, module string) (string, error) {
+	return run(root, "go", "list", "-m", "-f", "{{.Version}}", module)
+}
+
+func setup() (int, error) {
+	var err error
+	if h.root, err = filepath.Abs(".."); err != nil {
+		return 0, err
+	}
+	if h.tmp, err = os.MkdirTemp("", "eduai-e2e-"); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	cliPath, err := run(h.root, "bash", "scripts/pulumi-toolchain.sh")
+	if err != nil {
+		return 0, err
+	}
+	cliPath = lastLine(cliPath)
+	fmt.Printf("e2e: Pulumi CLI at %s (%s)\n", cliPath, time.Since(start).Round(time.Second))
+	sdk, err := moduleVersion(h.root, "github.com/pulumi/pulumi/sdk/v3")
+	if err != nil {
+		return 0, err
+	}
+	h.cliVersion = strings.TrimPrefix(sdk, "v")
+	h.cli, err = auto.NewPulumiCommand(&auto.PulumiCommandOptions{
+		Root: filepath.Dir(filepath.Dir(cliPath)), Version: semver.MustParse(h.cliVersion)})
+	if err != nil {
+		return 0, err
+	}
+
+	// The policy pack as an executable, the way CI passes it to --policy-pack.
+	h.policyPack = filepath.Join(h.tmp, "bin", "eduai-policy")
+	if _, err := run(h.root, "go", "build", "-o", h.policyPack, "./policies"); err != nil {
+		return 0, err
+	}
+
+	// One stand-in binary, installed under each provider's plugin name and
+	// version, in a private PULUMI_HOME and on PATH.
+	var pins []string
+	versions := map[string]string{}
+	for pkg, module := range standIns {
+		v, err := moduleVersion(h.root, module)
+		if err != nil {
+			return 0, err
+		}
+		versions[pkg] = strings.TrimPrefix(v, "v")
+		pins = append(pins, pkg+"="+versions[pkg])
+	}
+	sort.Strings(pins)
+	standin := filepath.Join(h.tmp, "bin", "standin")
+	if _, err := run(h.root, "go", "build", "-tags", "e2e", "-ldflags", "-X main.versions="+strings.Join(pins, ","),
+		"-o", standin, "./e2e/standin"); err != nil {
+		return 0, err
+	}
+	h.home = filepath.Join(h.tmp, "home")
+	h.pathDir = filepath.Join(h.tmp, "path")
+	for pkg, v := range versions {
+		bin := "pulumi-resource-" + pkg
+		dir := filepath.Join(h.home, "plugins", fmt.Sprintf("resource-%s-v%s", pkg, v))
+		for _, d := range []string{dir, h.pathDir} {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return 0, err
+			}
+			if err := copyFile(standin, filepath.Join(d, bin), 0o755); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return 0, nil
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+func copyFile(src, dst string, mode os.FileMode) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, data, mode)
+}
+
+// project copies Pulumi.yaml and a stack file into a fresh directory, so the
+// engine writes its encryption salt there and never into tracked files.
+func project(t *testing.T, stack, stackFile string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "project")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := copyFile(filepath.Join(h.root, "Pulumi.yaml"), filepath.Join(dir, "Pulumi.yaml"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := copyFile(stackFile, filepath.Join(dir, "Pulumi."+stack+".yaml"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// engineEnv is a local file backend and a passphrase secrets provider, with
+// the stand-ins found both in PULUMI_HOME and on PATH.
+func engineEnv(t *testing.T) map[string]string {
+	state := filepath.Join(t.TempDir(), "state")
+	if err := os.MkdirAll(state, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{
+		"PULUMI_BACKEND_URL":       "file://" + state,
+		"PULUMI_CONFIG_PASSPHRASE": "e2e-only-passphrase",
+		"PULUMI_HOME":              h.home,
+		"PULUMI_SKIP_UPDATE_CHECK": "true",
+		"PATH":                     h.pathDir + string(os.PathListSeparator) + os.Getenv("PATH"),
+	}
+}
+
+func newStack(t *testing.T, ctx context.Context, stack, dir string, program pulumi.RunFunc) auto.Stack {
+	t.Helper()
+	s, err := auto.UpsertStackInlineSource(ctx, stack, stacks.Project, program,
+		auto.WorkDir(dir), auto.Pulumi(h.cli), auto.PulumiHome(h.home), auto.EnvVars(engineEnv(t)),
+		auto.SecretsProvider("passphrase"))
+	if err != nil {
+		t.Fatalf("stack %s: %v", stack, err)
+	}
+	return s
+}
+
+// customURNs is the comparison set of DECISIONS.md: custom resources the
+// program registers itself, without the root stack and default providers.
+func stateURNs(t *testing.T, ctx context.Context, s auto.Stack) []string {
+	t.Helper()
+	dep, err := s.Export(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Resources []struct {
+			URN    string `json:"urn"`
+			Type   string `json:"type"`
+			Custom bool   `json:"custom"`
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal(dep.Deployment, &d); err != nil {
+		t.Fatal(err)
+	}
+	var urns []string
+	for _, r := range d.Resources {
+		if !r.Custom || r.Type == "pulumi:pulumi:Stack" || strings.Contains(r.URN, "::default_") {
+			continue
+		}
+		urns = append(urns, r.URN)
+	}
+	sort.Strings(urns)
+	return urns
+}
+
+func offlineURNs(t *testing.T, stack, stackFile string) []string {
+	t.Helper()
+	res, err := preview.Run(context.Background(), preview.Options{Root: h.root, Stack: stack, ConfigFile: stackFile},
+		stacks.Run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var urns []string
+	for _, r := range res.Resources {
+		if r.Custom {
+			urns = append(urns, r.URN)
+		}
+	}
+	sort.Strings(urns)
+	return urns
+}
+
+func TestCLIVersion(t *testing.T) {
+	if got := h.cli.Version().String(); got != h.cliVersion {
+		t.Errorf("CLI version %s, want %s", got, h.cliVersion)
+	}
+}
+
+// Each shipped stack: preview with the pack, then up against the stand-ins;
+// the engine's resource set equals the offline preview's.
+func TestShippedStacksThroughEngine(t *testing.T) {
+	for _, stack := range []string{"dev", "staging", "prod"} {
+		t.Run(stack, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+			defer cancel()
+			stackFile := filepath.Join(h.root, "Pulumi."+stack+".yaml")
+			s := newStack(t, ctx, stack, project(t, stack, stackFile), stacks.Run)
+			policyConfig := filepath.Join(h.root, "policies", "config", stack+".json")
+
+			pre, err := s.Preview(ctx, optpreview.PolicyPacks(h.policyPack), optpreview.PolicyPackConfigs(policyConfig))
+			if err != nil {
+				t.Fatalf("preview: %v", err)
+			}
+			pack := rules.PackName + "@v" + rules.PackVersion.String()
+			if !strings.Contains(pre.StdOut, pack) {
+				t.Errorf("preview output does not show the policy pack %s:\n%s", pack, pre.StdOut)
+			}
+			up, err := s.Up(ctx, optup.PolicyPacks(h.policyPack), optup.PolicyPackConfigs(policyConfig))
+			if err != nil {
+				t.Fatalf("up: %v", err)
+			}
+			if up.Summary.Result != "succeeded" {
+				t.Errorf("up result %q", up.Summary.Result)
+			}
+			if !strings.Contains(up.StdOut, pack) {
+				t.Errorf("up output does not show the policy pack %s", pack)
+			}
+			engine, offline := stateURNs(t, ctx, s), offlineURNs(t, stack, stackFile)
+			if !slices.Equal(engine, offline) {
+				t.Errorf("engine and offline resource sets differ:\nengine only: %v\noffline only: %v",
+					minus(engine, offline), minus(offline, engine))
+			}
+			if out, ok := up.Outputs["vpcId"]; !ok || !strings.HasPrefix(fmt.Sprint(out.Value), "vpc-") {
+				t.Errorf("vpcId output: %v", up.Outputs["vpcId"])
+			}
+		})
+	}
+}
+
+func minus(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// A stack file that turns off flow logs in prod: valid config, and the pack
+// blocks the preview by its mandatory vpc-flow-logs rule.
+func TestPolicyBlocksBadStack(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	fixture := filepath.Join(h.root, "stacks", "testdata", "prod-no-flow-logs.yaml")
+	s := newStack(t, ctx, "prod", project(t, "prod", fixture), stacks.Run)
+	_, err := s.Preview(ctx, optpreview.PolicyPacks(h.policyPack),
+		optpreview.PolicyPackConfigs(filepath.Join(h.root, "policies", "config", "prod.json")))
+	if err == nil {
+		t.Fatal("preview passed; the pack should have blocked it")
+	}
+	if !strings.Contains(err.Error(), rules.VpcFlowLogs) || !strings.Contains(err.Error(), "mandatory") {
+		t.Errorf("preview failed, but not by %s: %v", rules.VpcFlowLogs, err)
+	}
+}
+
+// A config error fails the engine run with the key path and value.
+func TestConfigErrorThroughEngine(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	fixture := filepath.Join(h.root, "stacks", "testdata", "az-count.bad.yaml")
+	s := newStack(t, ctx, "dev", project(t, "dev", fixture), stacks.Run)
+	_, err := s.Preview(ctx)
+	if err == nil || !strings.Contains(err.Error(), "network.azCount: must be 2..6 (got 9)") {
+		t.Errorf("preview error: %v", err)
+	}
+}
+
+// During a preview the engine sends values it does not know yet. Here the
+// security group's ingress CIDR and one of its tags come from outputs of a
+// resource not created yet: the pack gives no verdict on them and does not
+// crash. On `up` the values become known, and the same rule blocks.
+func TestPackToleratesUnknownValues(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	program := func(ctx *pulumi.Context) error {
+		p, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{Region: pulumi.String("us-west-2"),
+			DefaultTags: &aws.ProviderDefaultTagsArgs{Tags: pulumi.StringMap{"Environment": pulumi.String("dev"),
+				"Project": pulumi.String("p"), "CostCenter": pulumi.String("c"), "ManagedBy": pulumi.String("pulumi")}}})
+		if err != nil {
+			return err
+		}
+		source, err := ec2.NewVpc(ctx, "source", &ec2.VpcArgs{CidrBlock: pulumi.String("10.1.0.0/16")},
+			pulumi.Provider(p))
+		if err != nil {
+			return err
+		}
+		// The ARN is an output only: unknown during the preview of a create.
+		open := source.Arn.ApplyT(func(string) string { return "0.0.0.0/0" }).(pulumi.StringOutput)
+		_, err = ec2.NewSecurityGroup(ctx, "unknown-cidr", &ec2.SecurityGroupArgs{
+			Description: pulumi.String("ingress CIDR not known until source exists"),
+			VpcId:       source.ID(),
+			Ingress: ec2.SecurityGroupIngressArray{ec2.SecurityGroupIngressArgs{Protocol: pulumi.String("tcp"),
+				FromPort: pulumi.Int(22), ToPort: pulumi.Int(22), CidrBlocks: pulumi.StringArray{open}}},
+			Tags: pulumi.StringMap{"copied": source.Arn},
+		}, pulumi.Provider(p))
+		return err
+	}
+	dir := filepath.Join(t.TempDir(), "project")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), []byte("name: eduai\nruntime: go\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := newStack(t, ctx, "unknowns", dir, program)
+	config := filepath.Join(t.TempDir(), "policy.json")
+	if err := os.WriteFile(config, []byte(`{"all":"disabled","no-public-ingress":"mandatory","required-tags":"mandatory"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pre, err := s.Preview(ctx, optpreview.PolicyPacks(h.policyPack), optpreview.PolicyPackConfigs(config))
+	if err != nil {
+		t.Fatalf("preview with unknown values failed: %v", err)
+	}
+	if strings.Contains(pre.StdOut, rules.NoPublicIngress) {
+		t.Errorf("a verdict on a value not known yet:\n%s", pre.StdOut)
+	}
+	_, err = s.Up(ctx, optup.PolicyPacks(h.policyPack), optup.PolicyPackConfigs(config))
+	if err == nil || !strings.Contains(err.Error(), rules.NoPublicIngress) {
+		t.Errorf("up with the value known: want a %s violation, got %v", rules.NoPublicIngress, err)
+	}
+}
