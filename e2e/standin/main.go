@@ -59,8 +59,12 @@ func main() {
 
 var opts = plugin.MarshalOptions{KeepSecrets: true, KeepUnknowns: true, KeepResources: true}
 
-func unmarshal(s *structpb.Struct) (resource.PropertyMap, error) { return plugin.UnmarshalProperties(s, opts) }
-func marshal(m resource.PropertyMap) (*structpb.Struct, error)     { return plugin.MarshalProperties(m, opts) }
+func unmarshal(s *structpb.Struct) (resource.PropertyMap, error) {
+	return plugin.UnmarshalProperties(s, opts)
+}
+func marshal(m resource.PropertyMap) (*structpb.Struct, error) {
+	return plugin.MarshalProperties(m, opts)
+}
 
 func (p *standin) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
 	return &pulumirpc.PluginInfo{Version: p.version}, nil
