@@ -11,6 +11,7 @@ require (
 	github.com/fsnotify/fsnotify v1.6.0 // indirect
 	github.com/iwdgo/sigintwindows v0.2.2 // indirect
 	github.com/nxadm/tail v1.4.11 // indirect
+	github.com/spf13/cast v1.4.1 // indirect
 	go.opentelemetry.io/otel/bridge/opentracing v1.45.0 // indirect
 	gopkg.in/tomb.v1 v1.0.0-20141024135613-dd632973f1e7 // indirect
 )

@@ -32,6 +32,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 )
 
 // standIns are the provider plugins the stand-in binary is installed as.
@@ -286,6 +287,13 @@ func TestShippedStacksThroughEngine(t *testing.T) {
 			if !strings.Contains(up.StdOut, pack) {
 				t.Errorf("up output does not show the policy pack %s", pack)
 			}
+			copied, err := os.ReadFile(filepath.Join(s.Workspace().WorkDir(), "Pulumi."+stack+".yaml"))
+			if err != nil || !strings.Contains(string(copied), "encryptionsalt") {
+				t.Errorf("the engine did not write its salt into the temporary copy (%v)", err)
+			}
+			if tracked, _ := os.ReadFile(stackFile); strings.Contains(string(tracked), "encryptionsalt") {
+				t.Errorf("%s: the engine wrote into the tracked stack file", stackFile)
+			}
 			engine, offline := stateURNs(t, ctx, s), offlineURNs(t, stack, stackFile)
 			if !slices.Equal(engine, offline) {
 				t.Errorf("engine and offline resource sets differ:\nengine only: %v\noffline only: %v",
@@ -389,5 +397,64 @@ func TestPackToleratesUnknownValues(t *testing.T) {
 	_, err = s.Up(ctx, optup.PolicyPacks(h.policyPack), optup.PolicyPackConfigs(config))
 	if err == nil || !strings.Contains(err.Error(), rules.NoPublicIngress) {
 		t.Errorf("up with the value known: want a %s violation, got %v", rules.NoPublicIngress, err)
+	}
+}
+
+// A value set as a secret stays encrypted in the state file: in the resource
+// input it flows into and in the stack output, never in plain text.
+func TestSecretsEncryptedInState(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	const plaintext = "e2e-secret-value-7d1f"
+	program := func(ctx *pulumi.Context) error {
+		secret := config.RequireSecret(ctx, "token")
+		p, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{Region: pulumi.String("us-west-2")})
+		if err != nil {
+			return err
+		}
+		if _, err := ec2.NewVpc(ctx, "holder", &ec2.VpcArgs{CidrBlock: pulumi.String("10.1.0.0/16"),
+			Tags: pulumi.StringMap{"token": secret}}, pulumi.Provider(p)); err != nil {
+			return err
+		}
+		ctx.Export("token", secret)
+		return nil
+	}
+	dir := filepath.Join(t.TempDir(), "project")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), []byte("name: eduai\nruntime: go\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := engineEnv(t)
+	s, err := auto.UpsertStackInlineSource(ctx, "secrets", stacks.Project, program, auto.WorkDir(dir), auto.Pulumi(h.cli),
+		auto.PulumiHome(h.home), auto.EnvVars(env), auto.SecretsProvider("passphrase"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetConfig(ctx, "eduai:token", auto.ConfigValue{Value: plaintext, Secret: true}); err != nil {
+		t.Fatal(err)
+	}
+	stackFile, _ := os.ReadFile(filepath.Join(dir, "Pulumi.secrets.yaml"))
+	if strings.Contains(string(stackFile), plaintext) || !strings.Contains(string(stackFile), "secure:") {
+		t.Errorf("secret config is not encrypted in the stack file:\n%s", stackFile)
+	}
+	up, err := s.Up(ctx)
+	if err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	if !up.Outputs["token"].Secret {
+		t.Error("the output is not marked secret")
+	}
+	backend := strings.TrimPrefix(env["PULUMI_BACKEND_URL"], "file://")
+	state, err := os.ReadFile(filepath.Join(backend, ".pulumi", "stacks", stacks.Project, "secrets.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(state), plaintext) {
+		t.Error("the secret is in plain text in the state file")
+	}
+	if !strings.Contains(string(state), "ciphertext") {
+		t.Error("no ciphertext in the state file")
 	}
 }
