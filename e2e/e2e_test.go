@@ -23,11 +23,13 @@ import (
 	"time"
 
 	"github.com/blang/semver"
+	"github.com/eduai/infra/internal/mockstack"
 	"github.com/eduai/infra/internal/preview"
 	"github.com/eduai/infra/policies/rules"
 	"github.com/eduai/infra/stacks"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-eks/sdk/v2/go/eks"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
@@ -456,5 +458,58 @@ func TestSecretsEncryptedInState(t *testing.T) {
 	}
 	if !strings.Contains(string(state), "ciphertext") {
 		t.Error("no ciphertext in the state file")
+	}
+}
+
+// A remote component (pulumi-eks Cluster) goes through the stand-in's
+// Construct: the engine records the component and the outputs the program
+// reads from it are the same as the offline mocks give.
+func TestRemoteComponentConstruct(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	program := func(ctx *pulumi.Context) error {
+		p, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{Region: pulumi.String("us-west-2")})
+		if err != nil {
+			return err
+		}
+		skip := true
+		cluster, err := eks.NewCluster(ctx, "probe", &eks.ClusterArgs{
+			Name:                  pulumi.String("probe"),
+			SkipDefaultNodeGroup:  &skip,
+			EndpointPrivateAccess: pulumi.Bool(true),
+			EndpointPublicAccess:  pulumi.Bool(false),
+		}, pulumi.Providers(p))
+		if err != nil {
+			return err
+		}
+		ctx.Export("kubeconfigJson", cluster.KubeconfigJson)
+		return nil
+	}
+	dir := filepath.Join(t.TempDir(), "project")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), []byte("name: eduai\nruntime: go\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := newStack(t, ctx, "remote", dir, program)
+	up, err := s.Up(ctx)
+	if err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	want := mockstack.FakeKubeconfig("probe", "")
+	if got := fmt.Sprint(up.Outputs["kubeconfigJson"].Value); got != want {
+		t.Errorf("kubeconfigJson from Construct:\n%s\nwant\n%s", got, want)
+	}
+	found := false
+	dep, err := s.Export(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(dep.Deployment), "eks:index:Cluster::probe") {
+		found = true
+	}
+	if !found {
+		t.Error("the engine state has no eks:index:Cluster component")
 	}
 }

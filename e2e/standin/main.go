@@ -25,6 +25,7 @@ import (
 	"github.com/eduai/infra/internal/mockstack"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/provider"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/protobuf/types/known/emptypb"
@@ -38,6 +39,7 @@ type standin struct {
 	pulumirpc.UnimplementedResourceProviderServer
 	pkg, version string
 	region       string
+	host         *provider.HostClient
 }
 
 func main() {
@@ -48,8 +50,8 @@ func main() {
 			version = v
 		}
 	}
-	err := provider.Main(pkg, func(*provider.HostClient) (pulumirpc.ResourceProviderServer, error) {
-		return &standin{pkg: pkg, version: version}, nil
+	err := provider.Main(pkg, func(host *provider.HostClient) (pulumirpc.ResourceProviderServer, error) {
+		return &standin{pkg: pkg, version: version, host: host}, nil
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -160,4 +162,29 @@ func (p *standin) Invoke(_ context.Context, req *pulumirpc.InvokeRequest) (*pulu
 
 func (p *standin) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
 	return &emptypb.Empty{}, nil
+}
+
+type component struct{ pulumi.ResourceState }
+
+// Construct builds a remote component (pulumi-eks Cluster, ManagedNodeGroup):
+// it registers the component itself, without the children the real provider
+// would create, and returns the outputs the program reads from it.
+func (p *standin) Construct(ctx context.Context, req *pulumirpc.ConstructRequest) (*pulumirpc.ConstructResponse, error) {
+	return provider.Construct(ctx, req, p.host.EngineConn(), func(pctx *pulumi.Context, typ, name string,
+		_ provider.ConstructInputs, opts pulumi.ResourceOption) (*provider.ConstructResult, error) {
+		c := &component{}
+		if err := pctx.RegisterComponentResource(typ, name, c, opts); err != nil {
+			return nil, err
+		}
+		state := pulumi.Map{}
+		for k, v := range mockstack.RemoteComponentOutputs(typ, name, p.region) {
+			if v.IsString() {
+				state[string(k)] = pulumi.String(v.StringValue())
+			}
+		}
+		if err := pctx.RegisterResourceOutputs(c, state); err != nil {
+			return nil, err
+		}
+		return &provider.ConstructResult{URN: c.URN(), State: state}, nil
+	})
 }

@@ -51,6 +51,9 @@ func shortHash(s string, n int) string {
 func fakeOutputs(r *Resource, region string) (string, resource.PropertyMap) {
 	state := r.Inputs.Copy()
 	if !r.Custom {
+		for k, v := range RemoteComponentOutputs(r.Type, r.Name, region) {
+			state[k] = v
+		}
 		return "", state
 	}
 	if r.IsProvider() {
@@ -129,4 +132,32 @@ func FakeState(urn, typ, name string, inputs resource.PropertyMap, region string
 		region = defaultRegion
 	}
 	return fakeOutputs(&Resource{URN: urn, Type: typ, Name: name, Custom: true, Inputs: inputs}, region)
+}
+
+// RemoteComponentOutputs are the outputs the program reads from a remote
+// component (one whose children a provider creates, invisible here), given
+// offline by the mocks and by the engine tests' stand-in Construct alike.
+func RemoteComponentOutputs(typ, name, region string) resource.PropertyMap {
+	switch typ {
+	case "eks:index:Cluster":
+		kubeconfig := FakeKubeconfig(name, region)
+		return resource.PropertyMap{
+			"kubeconfigJson": resource.NewStringProperty(kubeconfig),
+			"kubeconfig":     resource.NewStringProperty(kubeconfig),
+		}
+	}
+	return nil
+}
+
+// FakeKubeconfig is a kubeconfig for a cluster that does not exist: its
+// server is an address nothing listens on, so no client can act on it.
+func FakeKubeconfig(cluster, region string) string {
+	if region == "" {
+		region = defaultRegion
+	}
+	server := fmt.Sprintf("https://%s.gr7.%s.eks.amazonaws.com.invalid", shortHash(cluster, 32), region)
+	return fmt.Sprintf(`{"apiVersion":"v1","kind":"Config","clusters":[{"name":%q,"cluster":{"server":%q}}],`+
+		`"contexts":[{"name":%q,"context":{"cluster":%q,"user":%q}}],"current-context":%q,`+
+		`"users":[{"name":%q,"user":{"token":"offline"}}]}`,
+		cluster, server, cluster, cluster, cluster, cluster, cluster)
 }
