@@ -38,6 +38,69 @@ type Config struct {
 	Tags map[string]string
 	// Network comes from `eduai:network`.
 	Network NetworkConfig
+	// Cluster comes from `eduai:cluster`.
+	Cluster ClusterConfig
+}
+
+// ClusterConfig is `eduai:cluster`. Every field is optional; the default is in its comment.
+type ClusterConfig struct {
+	// Version is the Kubernetes minor version. Default "1.34" (in EKS standard support).
+	Version string `json:"version"`
+	// PublicEndpoint opens the API endpoint to PublicAccessCIDRs (required then).
+	// Default false. The policy pack forbids it in prod.
+	PublicEndpoint    bool     `json:"publicEndpoint"`
+	PublicAccessCIDRs []string `json:"publicAccessCidrs"`
+	// LogTypes of the control plane. Default [api, audit, authenticator].
+	LogTypes []string `json:"logTypes"`
+	// LogRetentionDays of /aws/eks/<name>/cluster. Default 90.
+	LogRetentionDays int `json:"logRetentionDays"`
+	// AdminRoleARNs and DeployRoleARN get cluster-admin access entries. Default none.
+	AdminRoleARNs []string `json:"adminRoleArns"`
+	DeployRoleARN string   `json:"deployRoleArn"`
+	// NodeGroups by name. Default one group "general" (see DefaultNodeGroup).
+	NodeGroups map[string]NodeGroupConfig `json:"nodeGroups"`
+}
+
+// NodeGroupConfig is one entry of `eduai:cluster.nodeGroups`.
+type NodeGroupConfig struct {
+	// InstanceTypes, at least one.
+	InstanceTypes []string `json:"instanceTypes"`
+	// MinSize <= DesiredSize <= MaxSize; the desired size is only the start.
+	MinSize     int `json:"minSize"`
+	MaxSize     int `json:"maxSize"`
+	DesiredSize int `json:"desiredSize"`
+	// DiskSizeGiB of the encrypted gp3 root volume, 20..16384. Default 100.
+	DiskSizeGiB int `json:"diskSizeGiB"`
+	// Labels and Taints of the nodes. Default none.
+	Labels map[string]string `json:"labels"`
+	Taints []TaintConfig     `json:"taints"`
+	// MaxUnavailablePercentage during rolling updates. Default 33.
+	MaxUnavailablePercentage int `json:"maxUnavailablePercentage"`
+}
+
+// TaintConfig is one node taint; effect is NO_SCHEDULE, NO_EXECUTE or PREFER_NO_SCHEDULE.
+type TaintConfig struct {
+	Key    string `json:"key"`
+	Value  string `json:"value"`
+	Effect string `json:"effect"`
+}
+
+// DefaultClusterVersion is a Kubernetes version in EKS standard support.
+const DefaultClusterVersion = "1.34"
+
+// DefaultCluster returns the documented cluster defaults.
+func DefaultCluster() ClusterConfig {
+	return ClusterConfig{
+		Version:          DefaultClusterVersion,
+		LogTypes:         []string{"api", "audit", "authenticator"},
+		LogRetentionDays: 90,
+		NodeGroups:       map[string]NodeGroupConfig{"general": DefaultNodeGroup()},
+	}
+}
+
+// DefaultNodeGroup is the group a stack gets when it names none.
+func DefaultNodeGroup() NodeGroupConfig {
+	return NodeGroupConfig{InstanceTypes: []string{"m5.large"}, MinSize: 2, MaxSize: 4, DesiredSize: 2, DiskSizeGiB: 100}
 }
 
 // NetworkConfig is `eduai:network`. Every field is optional; the default is in its comment.
@@ -97,7 +160,7 @@ func DefaultTags(env Environment) map[string]string {
 }
 
 // configKeys are the `eduai:` config keys the program reads.
-var configKeys = []string{"environment", "tags", "network"}
+var configKeys = []string{"environment", "tags", "network", "cluster"}
 
 // ConfigSource is where the config comes from: a key lookup (the Pulumi
 // context in a run) and, when it can be had, the list of all keys set for the
@@ -138,7 +201,8 @@ func LoadConfig(src ConfigSource) (*Config, error) {
 		}
 	}
 
-	cfg := &Config{Stack: src.Stack, Environment: Environment(src.Stack), Network: DefaultNetwork()}
+	cfg := &Config{Stack: src.Stack, Environment: Environment(src.Stack), Network: DefaultNetwork(),
+		Cluster: DefaultCluster()}
 	if v, ok := src.Get(Project + ":environment"); ok && v != "" {
 		cfg.Environment = Environment(v)
 	}
@@ -154,6 +218,9 @@ func LoadConfig(src ConfigSource) (*Config, error) {
 	}
 	if v, ok := src.Get(Project + ":network"); ok {
 		decodeStrict("network", v, &cfg.Network, &errs)
+	}
+	if v, ok := src.Get(Project + ":cluster"); ok {
+		decodeStrict("cluster", v, &cfg.Cluster, &errs)
 	}
 	// Cross-field validation runs even when some values did not decode (they
 	// keep their defaults), so one run reports every problem; a key that did
@@ -182,9 +249,14 @@ func SourceFromValues(stack string, values map[string]string) ConfigSource {
 	return src
 }
 
-// reported tells whether an error at path, or at a key above or below it, is already in errs.
+// reported tells whether a value that did not decode, at path or at a key
+// above or below it, already explains an error at path. An unknown key
+// explains nothing else: the keys beside it decoded.
 func reported(errs Errors, path string) bool {
 	for _, e := range errs {
+		if strings.HasPrefix(e.Msg, "unknown key") {
+			continue
+		}
 		if e.Path == path || strings.HasPrefix(path, e.Path+".") || strings.HasPrefix(path, e.Path+"[") ||
 			strings.HasPrefix(e.Path, path+".") || strings.HasPrefix(e.Path, path+"[") {
 			return true

@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-eks/sdk/v2/go/eks"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -10,7 +11,13 @@ import (
 type Providers struct {
 	// AWS is the primary region's provider; its DefaultTags carry the standard tags.
 	AWS *aws.Provider
+	// EKS serves pulumi-eks' components; Pulumi.yaml disables every default
+	// provider, so it must be explicit too.
+	EKS *eks.Provider
 }
+
+// Options hands every provider to a component.
+func (p *Providers) Options() pulumi.ResourceOption { return pulumi.Providers(p.AWS, p.EKS) }
 
 func newProviders(ctx *pulumi.Context, cfg *Config) (*Providers, error) {
 	primary, err := aws.NewProvider(ctx, "aws-primary", &aws.ProviderArgs{
@@ -20,5 +27,9 @@ func newProviders(ctx *pulumi.Context, cfg *Config) (*Providers, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Providers{AWS: primary}, nil
+	eksProvider, err := eks.NewProvider(ctx, "eks", &eks.ProviderArgs{})
+	if err != nil {
+		return nil, err
+	}
+	return &Providers{AWS: primary, EKS: eksProvider}, nil
 }

@@ -5,6 +5,10 @@
 package stacks
 
 import (
+	"maps"
+	"slices"
+
+	"github.com/eduai/infra/components/cluster"
 	"github.com/eduai/infra/components/network"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -24,9 +28,14 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	aws := pulumi.Providers(providers.AWS)
+	withProviders := providers.Options()
 
-	net, err := network.NewVpc(ctx, "network", cfg.networkArgs(), aws)
+	net, err := network.NewVpc(ctx, "network", cfg.networkArgs(), withProviders)
+	if err != nil {
+		return err
+	}
+
+	eks, err := cluster.NewCluster(ctx, "cluster", cfg.clusterArgs(net), withProviders)
 	if err != nil {
 		return err
 	}
@@ -39,6 +48,8 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 	ctx.Export("databaseSubnetIds", net.DatabaseSubnetIDs)
 	ctx.Export("dbSubnetGroupName", net.DBSubnetGroupName)
 	ctx.Export("cacheSubnetGroupName", net.CacheSubnetGroupName)
+	ctx.Export("clusterName", pulumi.String(eks.Name))
+	ctx.Export("kubeconfig", pulumi.ToSecret(eks.KubeconfigJSON))
 	return nil
 }
 
@@ -56,6 +67,48 @@ func (c *Config) networkArgs() *network.VpcArgs {
 	}
 	if n.FlowLogs.Enabled {
 		args.FlowLogs = &network.FlowLogArgs{RetentionDays: n.FlowLogs.RetentionDays, TrafficType: n.FlowLogs.TrafficType}
+	}
+	return args
+}
+
+// protectStateful: staging and prod guard stateful resources (keys, data) against deletion and replacement.
+func (c *Config) protectStateful() bool { return c.Environment != Dev }
+
+func (c *Config) clusterArgs(net *network.Vpc) *cluster.ClusterArgs {
+	k := c.Cluster
+	args := &cluster.ClusterArgs{
+		Name:              c.namePrefix(),
+		Version:           k.Version,
+		VpcID:             net.VpcID.ToStringOutput(),
+		PrivateSubnetIDs:  net.PrivateSubnetIDs,
+		PublicEndpoint:    k.PublicEndpoint,
+		PublicAccessCIDRs: k.PublicAccessCIDRs,
+		LogTypes:          k.LogTypes,
+		LogRetentionDays:  k.LogRetentionDays,
+		AdminRoleARNs:     k.AdminRoleARNs,
+		DeployRoleARN:     k.DeployRoleARN,
+		Protect:           c.protectStateful(),
+	}
+	for _, name := range slices.Sorted(maps.Keys(k.NodeGroups)) {
+		args.NodeGroups = append(args.NodeGroups, c.nodeGroupArgs(name))
+	}
+	return args
+}
+
+// nodeGroupArgs converts one configured node group, with its defaults.
+func (c *Config) nodeGroupArgs(name string) cluster.NodeGroupArgs {
+	g := c.Cluster.NodeGroups[name]
+	disk := g.DiskSizeGiB
+	if disk == 0 {
+		disk = DefaultNodeGroup().DiskSizeGiB
+	}
+	args := cluster.NodeGroupArgs{
+		Name: name, InstanceTypes: g.InstanceTypes, MinSize: g.MinSize, MaxSize: g.MaxSize,
+		DesiredSize: g.DesiredSize, DiskSizeGiB: disk, Labels: g.Labels,
+		MaxUnavailablePercentage: g.MaxUnavailablePercentage,
+	}
+	for _, t := range g.Taints {
+		args.Taints = append(args.Taints, cluster.Taint{Key: t.Key, Value: t.Value, Effect: t.Effect})
 	}
 	return args
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eduai/infra/internal/mockstack"
 	"github.com/eduai/infra/internal/preview"
 	"github.com/eduai/infra/policies/rules"
 	"github.com/eduai/infra/stacks"
@@ -73,10 +74,13 @@ func TestShippedStacks(t *testing.T) {
 				t.Errorf("advisory violations: got %v, want %v", advisory, c.advisory)
 			}
 			for _, out := range []string{"vpcId", "publicSubnetIds", "privateSubnetIds", "databaseSubnetIds",
-				"dbSubnetGroupName", "cacheSubnetGroupName"} {
+				"dbSubnetGroupName", "cacheSubnetGroupName", "clusterName", "kubeconfig"} {
 				if o, ok := res.Outputs[out]; !ok || !o.Known {
 					t.Errorf("output %s missing or unknown", out)
 				}
+			}
+			if !res.Outputs["kubeconfig"].Secret {
+				t.Error("the kubeconfig output is not secret")
 			}
 		})
 	}
@@ -107,6 +111,17 @@ func TestProviderAndTags(t *testing.T) {
 			t.Errorf("%s %s uses provider %q", r.Type, r.Name, r.Provider)
 		}
 	}
+	// Pulumi.yaml disables default providers: every resource of a package,
+	// remote components included, names an explicit provider of that package.
+	for _, r := range res.Resources {
+		pkg, _, _ := strings.Cut(r.Type, ":")
+		if pkg == "eduai" || pkg == "pulumi" {
+			continue
+		}
+		if !strings.Contains(r.Provider, "::pulumi:providers:"+pkg+"::") {
+			t.Errorf("%s %s: provider %q is not an explicit %s provider", r.Type, r.Name, r.Provider, pkg)
+		}
+	}
 }
 
 // A config error stops the program before anything is registered.
@@ -132,6 +147,7 @@ func TestBadConfigRegistersNothing(t *testing.T) {
 func TestPolicyFixtures(t *testing.T) {
 	cases := []struct{ stack, file, policy string }{
 		{"prod", "testdata/prod-no-flow-logs.yaml", rules.VpcFlowLogs},
+		{"prod", "testdata/prod-public-endpoint.yaml", rules.EKSEndpointPrivate},
 		{"dev", "testdata/missing-cost-center.yaml", rules.RequiredTags},
 	}
 	for _, c := range cases {
@@ -199,4 +215,74 @@ func diff(want, got string) string {
 		}
 	}
 	return b.String()
+}
+
+// The cluster and node groups of each environment, with the seed's sizes.
+func TestClusterPerEnvironment(t *testing.T) {
+	type group struct {
+		instance                  string
+		min, max, desired, diskGB float64
+	}
+	cases := []struct {
+		stack    string
+		logTypes int
+		protect  bool
+		groups   map[string]group
+	}{
+		{"dev", 3, false, map[string]group{"general": {"t3.large", 1, 3, 1, 50}}},
+		{"staging", 3, true, map[string]group{"general": {"m5.2xlarge", 2, 4, 2, 500}}},
+		{"prod", 5, true, map[string]group{"compute": {"m5.xlarge", 3, 20, 6, 1000}, "memory": {"r5.xlarge", 2, 10, 4, 1000}}},
+	}
+	for _, c := range cases {
+		t.Run(c.stack, func(t *testing.T) {
+			res := runStack(t, c.stack, "")
+			var eks, key *mockstack.Resource
+			groups := map[string]*mockstack.Resource{}
+			templates := map[string]*mockstack.Resource{}
+			for _, r := range res.Resources {
+				switch r.Type {
+				case "eks:index:Cluster":
+					eks = r
+				case "aws:kms/key:Key":
+					key = r
+				case "aws:eks/nodeGroup:NodeGroup":
+					groups[strings.TrimPrefix(r.Name, "cluster-")] = r
+				case "aws:ec2/launchTemplate:LaunchTemplate":
+					templates[strings.TrimPrefix(r.Name, "cluster-")] = r
+				}
+			}
+			if eks == nil || key == nil {
+				t.Fatal("no EKS cluster or key")
+			}
+			if eks.String("name") != "eduai-"+c.stack || eks.Inputs["endpointPublicAccess"].BoolValue() ||
+				!eks.Inputs["endpointPrivateAccess"].BoolValue() {
+				t.Errorf("cluster: %v", eks.Inputs)
+			}
+			if n := len(eks.Inputs["enabledClusterLogTypes"].ArrayValue()); n != c.logTypes {
+				t.Errorf("%d log types, want %d", n, c.logTypes)
+			}
+			if key.Protect != c.protect {
+				t.Errorf("secrets key protect = %v, want %v", key.Protect, c.protect)
+			}
+			if len(groups) != len(c.groups) {
+				t.Fatalf("node groups %v", groups)
+			}
+			for name, want := range c.groups {
+				ng, lt := groups[name], templates[name]
+				if ng == nil || lt == nil {
+					t.Fatalf("group %s missing", name)
+				}
+				sc := ng.Inputs["scalingConfig"].ObjectValue()
+				if sc["minSize"].NumberValue() != want.min || sc["maxSize"].NumberValue() != want.max ||
+					sc["desiredSize"].NumberValue() != want.desired ||
+					ng.Inputs["instanceTypes"].ArrayValue()[0].StringValue() != want.instance {
+					t.Errorf("%s: %v %v", name, sc, ng.Inputs["instanceTypes"])
+				}
+				ebs := lt.Inputs["blockDeviceMappings"].ArrayValue()[0].ObjectValue()["ebs"].ObjectValue()
+				if ebs["volumeSize"].NumberValue() != want.diskGB {
+					t.Errorf("%s: root volume %v GiB, want %v", name, ebs["volumeSize"], want.diskGB)
+				}
+			}
+		})
+	}
 }

@@ -3,10 +3,12 @@ package stacks
 import (
 	"fmt"
 	"maps"
+	"net/netip"
 	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/eduai/infra/components/cluster"
 	"github.com/eduai/infra/components/network"
 )
 
@@ -28,6 +30,7 @@ func (c *Config) validate() error {
 	}
 	c.validateTags(&errs)
 	c.validateNetwork(&errs)
+	c.validateCluster(&errs)
 	return errs.orNil()
 }
 
@@ -108,4 +111,47 @@ func joinInts(xs []int) string {
 		s[i] = fmt.Sprint(x)
 	}
 	return strings.Join(s, ", ")
+}
+
+func (c *Config) validateCluster(errs *Errors) {
+	k := &c.Cluster
+	if !cluster.ValidVersion(k.Version) {
+		errs.add("cluster.version", "must be a Kubernetes minor version like %q (got %q)", DefaultClusterVersion, k.Version)
+	}
+	if k.PublicEndpoint && len(k.PublicAccessCIDRs) == 0 {
+		errs.add("cluster.publicAccessCidrs", "must list the CIDRs allowed to reach the public endpoint "+
+			"(cluster.publicEndpoint is true)")
+	}
+	for i, cidr := range k.PublicAccessCIDRs {
+		if p, err := netip.ParsePrefix(cidr); err != nil || p.Masked() != p {
+			errs.add(fmt.Sprintf("cluster.publicAccessCidrs[%d]", i), "%q is not a canonical CIDR block", cidr)
+		}
+	}
+	for i, t := range k.LogTypes {
+		if !slices.Contains(cluster.LogTypes, t) {
+			errs.add(fmt.Sprintf("cluster.logTypes[%d]", i), "must be one of %s (got %q)",
+				strings.Join(cluster.LogTypes, ", "), t)
+		}
+	}
+	if !slices.Contains(network.LogRetentionDays, k.LogRetentionDays) {
+		errs.add("cluster.logRetentionDays", "must be a CloudWatch Logs retention (got %d)", k.LogRetentionDays)
+	}
+	for i, arn := range k.AdminRoleARNs {
+		if !cluster.ValidRoleARN(arn) {
+			errs.add(fmt.Sprintf("cluster.adminRoleArns[%d]", i), "%q is not an IAM role ARN", arn)
+		}
+	}
+	if k.DeployRoleARN != "" && !cluster.ValidRoleARN(k.DeployRoleARN) {
+		errs.add("cluster.deployRoleArn", "%q is not an IAM role ARN", k.DeployRoleARN)
+	}
+	if len(k.NodeGroups) == 0 {
+		errs.add("cluster.nodeGroups", "must define at least one node group")
+	}
+	for _, name := range slices.Sorted(maps.Keys(k.NodeGroups)) {
+		if err := c.nodeGroupArgs(name).Validate(); err != nil {
+			for _, line := range strings.Split(err.Error(), "\n") {
+				errs.add("cluster.nodeGroups."+name, "%s", line)
+			}
+		}
+	}
 }

@@ -25,6 +25,8 @@ func TestExitCodes(t *testing.T) {
 		{"prod passes", []string{"--stack", "prod"}, 0, "0 mandatory, 0 advisory", ""},
 		{"prod without flow logs is blocked by the pack", []string{"--stack", "prod", "--config",
 			"../../stacks/testdata/prod-no-flow-logs.yaml"}, 1, "[mandatory] vpc-flow-logs", ""},
+		{"a public EKS endpoint in prod is blocked by the pack", []string{"--stack", "prod", "--config",
+			"../../stacks/testdata/prod-public-endpoint.yaml"}, 1, "[mandatory] eks-endpoint-private", ""},
 		{"azCount 9 is a config error", []string{"--stack", "prod", "--config",
 			"../../stacks/testdata/az-count.bad.yaml"}, 2, "", "network.azCount: must be 2..6 (got 9)"},
 		{"unknown key is a config error", []string{"--stack", "dev", "--config",
@@ -54,7 +56,7 @@ func tail(s string) string {
 func TestTextPlan(t *testing.T) {
 	_, out, _ := runPreview("--stack", "staging")
 	for _, want := range []string{
-		"pulumi:pulumi:Stack", "├─ eduai:network:Vpc", "│  ├─ aws:ec2/vpc:Vpc", "└─ pulumi:providers:aws",
+		"pulumi:pulumi:Stack", "├─ eduai:network:Vpc", "│  ├─ aws:ec2/vpc:Vpc", "├─ pulumi:providers:aws", "└─ pulumi:providers:eks",
 		"   3  aws:ec2/natGateway:NatGateway", "   9  aws:ec2/subnet:Subnet", "Policy verdict: passed",
 	} {
 		if !strings.Contains(out, want) {

@@ -29,6 +29,8 @@ type Resource struct {
 	Provider string // provider URN ("" when the default provider is used)
 	Custom   bool
 	Protect  bool
+	// IgnoreChanges lists the input paths later runs leave alone.
+	IgnoreChanges []string
 	// Dependencies are the URNs this resource depends on (explicit and through inputs).
 	Dependencies []string
 	// PropertyDependencies maps an input name to the URNs its value came from.
@@ -78,6 +80,7 @@ func (m *Recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 	if rpc != nil {
 		r.Parent = rpc.GetParent()
 		r.Protect = rpc.GetProtect()
+		r.IgnoreChanges = rpc.GetIgnoreChanges()
 		r.Dependencies = append([]string(nil), rpc.GetDependencies()...)
 		sort.Strings(r.Dependencies)
 		if pd := rpc.GetPropertyDependencies(); len(pd) > 0 {

@@ -25,7 +25,24 @@ const (
 	VpcFlowLogs            = "vpc-flow-logs"
 	NoPublicIngress        = "no-public-ingress"
 	DatabaseSubnetsPrivate = "database-subnets-private"
+	EKSEndpointPrivate     = "eks-endpoint-private"
+	EKSSecretsEncryption   = "eks-secrets-encryption"
+	EKSControlPlaneLogs    = "eks-control-plane-logs"
+	EKSMinimumVersion      = "eks-minimum-version"
+	NodeIMDSv2             = "node-imdsv2"
+	NodeVolumesEncrypted   = "node-volumes-encrypted"
 )
+
+// resourcePolicy wraps a resource rule.
+func resourcePolicy(name, description string, schema *policyx.ConfigSchema,
+	check func(policyx.ResourceValidationArgs) error) policyx.Policy {
+	return policyx.NewResourceValidationPolicy(name, policyx.ResourceValidationPolicyArgs{
+		Description:      description,
+		EnforcementLevel: policyx.EnforcementLevelMandatory,
+		ConfigSchema:     schema,
+		ValidateResource: func(_ context.Context, args policyx.ResourceValidationArgs) error { return check(args) },
+	})
+}
 
 // stackPolicy wraps a stack rule that returns findings.
 func stackPolicy(name, description string, level policyx.EnforcementLevel,
@@ -46,14 +63,9 @@ func stackPolicy(name, description string, level policyx.EnforcementLevel,
 // The level in force for a stack comes from policies/config/<stack>.json.
 func Policies() []policyx.Policy {
 	return []policyx.Policy{
-		policyx.NewResourceValidationPolicy(RequiredTags, policyx.ResourceValidationPolicyArgs{
-			Description:      "Every taggable AWS resource carries the standard tags (own tags plus the provider's defaultTags).",
-			EnforcementLevel: policyx.EnforcementLevelMandatory,
-			ConfigSchema:     requiredTagsSchema,
-			ValidateResource: func(_ context.Context, args policyx.ResourceValidationArgs) error {
-				return checkRequiredTags(args)
-			},
-		}),
+		resourcePolicy(RequiredTags,
+			"Every taggable AWS resource carries the standard tags (own tags plus the provider's defaultTags).",
+			requiredTagsSchema, checkRequiredTags),
 		stackPolicy(VpcFlowLogs, "Every VPC sends flow logs somewhere (CKV2_AWS_11).",
 			policyx.EnforcementLevelMandatory, VpcsWithoutFlowLogs),
 		stackPolicy(NoPublicIngress,
@@ -61,6 +73,23 @@ func Policies() []policyx.Policy {
 			policyx.EnforcementLevelMandatory, PublicIngress),
 		stackPolicy(DatabaseSubnetsPrivate, "Database-tier subnets have no route to an internet gateway.",
 			policyx.EnforcementLevelMandatory, DatabaseSubnetsWithInternetRoute),
+		resourcePolicy(EKSEndpointPrivate, "The EKS API endpoint is private (CKV_AWS_38, CKV_AWS_39).",
+			nil, checkEndpointPrivate),
+		resourcePolicy(EKSSecretsEncryption, "EKS encrypts Kubernetes secrets with a KMS key (CKV_AWS_58).",
+			nil, checkSecretsEncryption),
+		resourcePolicy(EKSControlPlaneLogs, "EKS sends the api, audit and authenticator control-plane logs (CKV_AWS_37).",
+			&policyx.ConfigSchema{Properties: map[string]map[string]any{"requiredLogTypes": {
+				"type": "array", "items": map[string]any{"type": "string"},
+				"description": "Log types every cluster must enable (default api, audit, authenticator).",
+			}}}, checkControlPlaneLogs),
+		resourcePolicy(EKSMinimumVersion, "EKS runs a pinned Kubernetes version no older than the minimum.",
+			&policyx.ConfigSchema{Properties: map[string]map[string]any{"minimumVersion": {
+				"type": "string", "description": "Oldest accepted minor version (default " + DefaultMinimumVersion + ").",
+			}}}, checkMinimumVersion),
+		stackPolicy(NodeIMDSv2, "Nodes require IMDSv2 with a hop limit of 1 (CKV_AWS_79, CKV_AWS_341).",
+			policyx.EnforcementLevelMandatory, NodeMetadataFindings),
+		stackPolicy(NodeVolumesEncrypted, "Node volumes are encrypted.",
+			policyx.EnforcementLevelMandatory, NodeVolumeFindings),
 	}
 }
 

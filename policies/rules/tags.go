@@ -74,15 +74,7 @@ func checkRequiredTags(args policyx.ResourceValidationArgs) error {
 	if !Taggable(r.Type) {
 		return nil
 	}
-	required := DefaultRequiredTags
-	if list, ok := args.Config["requiredTags"].([]any); ok {
-		required = nil
-		for _, x := range list {
-			if s, ok := x.(string); ok {
-				required = append(required, s)
-			}
-		}
-	}
+	required := configStrings(args.Config, "requiredTags", DefaultRequiredTags)
 	missing, known := MissingTags(r, required)
 	if !known || len(missing) == 0 {
 		return nil

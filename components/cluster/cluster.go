@@ -1,0 +1,267 @@
+// Package cluster provisions the platform's EKS cluster with pulumi-eks (no
+// default node group), its secrets-encryption key and control-plane log
+// group, and the managed node groups with launch templates the program
+// registers itself, so that tests and policies see IMDSv2 and disk encryption.
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"sort"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
+	"github.com/pulumi/pulumi-eks/sdk/v2/go/eks"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// LogTypes are the control-plane log types EKS can send to CloudWatch Logs.
+var LogTypes = []string{"api", "audit", "authenticator", "controllerManager", "scheduler"}
+
+// DefaultLogTypes are on in every environment; prod adds controllerManager and scheduler.
+var DefaultLogTypes = []string{"api", "audit", "authenticator"}
+
+// ClusterAdminPolicy is the EKS access policy given to admin and deploy roles.
+const ClusterAdminPolicy = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+var (
+	versionPattern = regexp.MustCompile(`^1\.[0-9]{2}$`)
+	roleARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$`)
+	namePattern    = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{0,99}$`)
+)
+
+// ValidVersion tells whether v is a Kubernetes minor version like "1.34".
+func ValidVersion(v string) bool { return versionPattern.MatchString(v) }
+
+// ValidRoleARN tells whether s is an IAM role ARN.
+func ValidRoleARN(s string) bool { return roleARNPattern.MatchString(s) }
+
+// ValidName tells whether s is a valid EKS cluster or node group name.
+func ValidName(s string) bool { return namePattern.MatchString(s) }
+
+// ClusterArgs configures the EKS cluster.
+type ClusterArgs struct {
+	// Name is the EKS cluster's name (physical); explicit so that the
+	// control-plane log group /aws/eks/<Name>/cluster can be created first. Required.
+	Name string
+	// Version is the Kubernetes minor version, e.g. "1.34". Required.
+	Version string
+	// VpcID and PrivateSubnetIDs place the cluster and the nodes. Required.
+	VpcID            pulumi.StringInput
+	PrivateSubnetIDs pulumi.StringArrayInput
+	// PublicEndpoint opens the API endpoint to the internet, only from
+	// PublicAccessCIDRs (required then). Default false: private endpoint only.
+	PublicEndpoint    bool
+	PublicAccessCIDRs []string
+	// LogTypes are the control-plane logs sent to CloudWatch. Default DefaultLogTypes.
+	LogTypes []string
+	// LogRetentionDays of /aws/eks/<Name>/cluster. Default 90.
+	LogRetentionDays int
+	// AdminRoleARNs and DeployRoleARN get access entries with cluster-admin access.
+	AdminRoleARNs []string
+	DeployRoleARN string
+	// NodeGroups are the managed node groups, keyed by their Name. At least one.
+	NodeGroups []NodeGroupArgs
+	// Protect guards the secrets-encryption key against deletion and replacement (staging, prod).
+	Protect bool
+}
+
+func (a *ClusterArgs) validate() error {
+	var errs []error
+	if !ValidName(a.Name) {
+		errs = append(errs, fmt.Errorf("Name: %q is not an EKS cluster name", a.Name))
+	}
+	if !ValidVersion(a.Version) {
+		errs = append(errs, fmt.Errorf("Version: %q is not a Kubernetes minor version like 1.34", a.Version))
+	}
+	if a.VpcID == nil || a.PrivateSubnetIDs == nil {
+		errs = append(errs, errors.New("VpcID and PrivateSubnetIDs are required"))
+	}
+	if a.PublicEndpoint && len(a.PublicAccessCIDRs) == 0 {
+		errs = append(errs, errors.New("PublicAccessCIDRs: required when PublicEndpoint is on"))
+	}
+	for _, t := range a.LogTypes {
+		if !slices.Contains(LogTypes, t) {
+			errs = append(errs, fmt.Errorf("LogTypes: %q is not one of %v", t, LogTypes))
+		}
+	}
+	for _, arn := range append(slices.Clone(a.AdminRoleARNs), a.DeployRoleARN) {
+		if arn != "" && !ValidRoleARN(arn) {
+			errs = append(errs, fmt.Errorf("%q is not an IAM role ARN", arn))
+		}
+	}
+	if len(a.NodeGroups) == 0 {
+		errs = append(errs, errors.New("NodeGroups: at least one is required"))
+	}
+	seen := map[string]bool{}
+	for _, ng := range a.NodeGroups {
+		if seen[ng.Name] {
+			errs = append(errs, fmt.Errorf("NodeGroups: %q twice", ng.Name))
+		}
+		seen[ng.Name] = true
+		if err := ng.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("NodeGroups[%s]: %w", ng.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Cluster is the EKS component.
+type Cluster struct {
+	pulumi.ResourceState
+
+	// Name is the EKS cluster's name.
+	Name string
+	// KubeconfigJSON reaches the API server; stacks/ builds the Kubernetes provider from it.
+	KubeconfigJSON pulumi.StringOutput
+	// SecretsKeyARN is the KMS key that encrypts Kubernetes secrets.
+	SecretsKeyARN pulumi.StringOutput
+	// NodeRoleARN is the role of every managed node.
+	NodeRoleARN pulumi.StringOutput
+	// NodeGroups are the managed node groups by name.
+	NodeGroups map[string]*awseks.NodeGroup
+}
+
+// NewCluster creates the key, the log group, the cluster and its node groups.
+func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pulumi.ResourceOption) (*Cluster, error) {
+	if args == nil {
+		args = &ClusterArgs{}
+	}
+	if err := args.validate(); err != nil {
+		return nil, fmt.Errorf("cluster %q: %w", name, err)
+	}
+	logTypes := args.LogTypes
+	if len(logTypes) == 0 {
+		logTypes = DefaultLogTypes
+	}
+	retention := args.LogRetentionDays
+	if retention == 0 {
+		retention = 90
+	}
+
+	c := &Cluster{Name: args.Name, NodeGroups: map[string]*awseks.NodeGroup{}}
+	if err := ctx.RegisterComponentResource("eduai:cluster:Cluster", name, c, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(c)
+	tags := pulumi.StringMap{"Name": pulumi.String(args.Name)}
+
+	key, err := kms.NewKey(ctx, name+"-secrets", &kms.KeyArgs{
+		Description:          pulumi.String("Envelope encryption of Kubernetes secrets in EKS cluster " + args.Name),
+		EnableKeyRotation:    pulumi.Bool(true),
+		DeletionWindowInDays: pulumi.Int(30),
+		Tags:                 tags,
+	}, parent, pulumi.Protect(args.Protect))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := kms.NewAlias(ctx, name+"-secrets", &kms.AliasArgs{
+		Name:        pulumi.String("alias/" + args.Name + "-eks-secrets"),
+		TargetKeyId: key.KeyId,
+	}, parent); err != nil {
+		return nil, err
+	}
+
+	// EKS would create this group itself with no expiry; created first, it keeps the retention.
+	logGroup, err := cloudwatch.NewLogGroup(ctx, name+"-control-plane", &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String("/aws/eks/" + args.Name + "/cluster"),
+		RetentionInDays: pulumi.Int(retention),
+		Tags:            tags,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	access := map[string]eks.AccessEntryArgs{}
+	admin := map[string]eks.AccessPolicyAssociationInput{"cluster-admin": eks.AccessPolicyAssociationArgs{
+		PolicyArn:   pulumi.String(ClusterAdminPolicy),
+		AccessScope: awseks.AccessPolicyAssociationAccessScopeArgs{Type: pulumi.String("cluster")},
+	}}
+	for i, arn := range args.AdminRoleARNs {
+		access[fmt.Sprintf("admin-%d", i)] = eks.AccessEntryArgs{PrincipalArn: pulumi.String(arn), AccessPolicies: admin}
+	}
+	if args.DeployRoleARN != "" {
+		access["deploy"] = eks.AccessEntryArgs{PrincipalArn: pulumi.String(args.DeployRoleARN), AccessPolicies: admin}
+	}
+
+	skipDefault, defaultCni := true, true
+	mode := eks.AuthenticationModeApi
+	publicCIDRs := pulumi.ToStringArray(args.PublicAccessCIDRs)
+	cluster, err := eks.NewCluster(ctx, name, &eks.ClusterArgs{
+		Name:                   pulumi.String(args.Name),
+		Version:                pulumi.String(args.Version),
+		VpcId:                  args.VpcID,
+		PrivateSubnetIds:       args.PrivateSubnetIDs,
+		EndpointPrivateAccess:  pulumi.Bool(true),
+		EndpointPublicAccess:   pulumi.Bool(args.PublicEndpoint),
+		PublicAccessCidrs:      publicCIDRs,
+		EnabledClusterLogTypes: pulumi.ToStringArray(logTypes),
+		EncryptionConfigKeyArn: key.Arn,
+		CreateOidcProvider:     pulumi.Bool(true),
+		AuthenticationMode:     &mode,
+		AccessEntries:          access,
+		SkipDefaultNodeGroup:   &skipDefault,
+		// The vpc-cni managed add-on is the only CNI: pulumi-eks installs none of its own.
+		UseDefaultVpcCni: &defaultCni,
+		Tags:             tags,
+	}, parent, pulumi.DependsOn([]pulumi.Resource{logGroup}))
+	if err != nil {
+		return nil, err
+	}
+
+	nodeRole, err := newNodeRole(ctx, name, tags, parent)
+	if err != nil {
+		return nil, err
+	}
+	groups := slices.Clone(args.NodeGroups)
+	sort.Slice(groups, func(i, j int) bool { return groups[i].Name < groups[j].Name })
+	for _, ng := range groups {
+		group, err := newNodeGroup(ctx, name, args, ng, nodeRole, []pulumi.Resource{cluster}, parent)
+		if err != nil {
+			return nil, err
+		}
+		c.NodeGroups[ng.Name] = group
+	}
+
+	c.KubeconfigJSON = cluster.KubeconfigJson
+	c.SecretsKeyARN = key.Arn
+	c.NodeRoleARN = nodeRole.Arn
+	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"name":          pulumi.String(args.Name),
+		"secretsKeyArn": c.SecretsKeyARN,
+		"nodeRoleArn":   c.NodeRoleARN,
+	})
+}
+
+// The policies every managed node needs: join the cluster, run the VPC CNI, pull from ECR.
+var nodePolicies = map[string]string{
+	"worker": "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+	"cni":    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+	"ecr":    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+}
+
+func newNodeRole(ctx *pulumi.Context, name string, tags pulumi.StringMap, parent pulumi.ResourceOption) (*iam.Role, error) {
+	role, err := iam.NewRole(ctx, name+"-node", &iam.RoleArgs{
+		Description: pulumi.String("Managed nodes of the EKS cluster " + name),
+		AssumeRolePolicy: pulumi.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
+			`"Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
+		Tags: tags,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range slices.Sorted(maps.Keys(nodePolicies)) {
+		if _, err := iam.NewRolePolicyAttachment(ctx, name+"-node-"+k, &iam.RolePolicyAttachmentArgs{
+			Role:      role.Name,
+			PolicyArn: pulumi.String(nodePolicies[k]),
+		}, parent); err != nil {
+			return nil, err
+		}
+	}
+	return role, nil
+}

@@ -1,0 +1,238 @@
+package cluster
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/eduai/infra/internal/mockstack"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+const (
+	typeEKS         = "eks:index:Cluster"
+	typeKey         = "aws:kms/key:Key"
+	typeLogGroup    = "aws:cloudwatch/logGroup:LogGroup"
+	typeLT          = "aws:ec2/launchTemplate:LaunchTemplate"
+	typeNodeGroup   = "aws:eks/nodeGroup:NodeGroup"
+	typeAttachment  = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+	typeComponent   = "eduai:cluster:Cluster"
+	typeAWSProvider = "pulumi:providers:aws"
+)
+
+func prodArgs() *ClusterArgs {
+	return &ClusterArgs{
+		Name:             "eduai-prod",
+		Version:          "1.34",
+		VpcID:            pulumi.String("vpc-1"),
+		PrivateSubnetIDs: pulumi.ToStringArray([]string{"subnet-a", "subnet-b", "subnet-c"}),
+		LogTypes:         LogTypes,
+		AdminRoleARNs:    []string{"arn:aws:iam::123456789012:role/platform-admin"},
+		DeployRoleARN:    "arn:aws:iam::123456789012:role/ci-deploy",
+		Protect:          true,
+		NodeGroups: []NodeGroupArgs{
+			{Name: "compute", InstanceTypes: []string{"m5.xlarge"}, MinSize: 3, MaxSize: 20, DesiredSize: 6, DiskSizeGiB: 1000},
+			{Name: "memory", InstanceTypes: []string{"r5.xlarge"}, MinSize: 2, MaxSize: 10, DesiredSize: 4, DiskSizeGiB: 1000,
+				Labels: map[string]string{"workload": "memory-optimized"},
+				Taints: []Taint{{Key: "workload", Value: "memory-optimized", Effect: "NO_SCHEDULE"}}},
+		},
+	}
+}
+
+func runCluster(t *testing.T, args *ClusterArgs) (*mockstack.Recorder, *Cluster) {
+	t.Helper()
+	var c *Cluster
+	rec, err := mockstack.Run("eduai", "test", func(ctx *pulumi.Context) error {
+		p, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{Region: pulumi.String("us-west-2")})
+		if err != nil {
+			return err
+		}
+		c, err = NewCluster(ctx, "cluster", args, pulumi.Providers(p))
+		return err
+	})
+	if err != nil {
+		t.Fatalf("NewCluster: %v", err)
+	}
+	return rec, c
+}
+
+func strs(r *mockstack.Resource, key string) []string {
+	var out []string
+	for _, v := range r.Inputs[resource.PropertyKey(key)].ArrayValue() {
+		out = append(out, v.StringValue())
+	}
+	return out
+}
+
+func TestClusterInputs(t *testing.T) {
+	rec, c := runCluster(t, prodArgs())
+	eks := rec.Named(typeEKS, "cluster")
+	key := rec.Named(typeKey, "cluster-secrets")
+	logs := rec.Named(typeLogGroup, "cluster-control-plane")
+	if eks == nil || key == nil || logs == nil {
+		t.Fatalf("cluster, key or log group missing")
+	}
+	if eks.String("name") != "eduai-prod" || eks.String("version") != "1.34" {
+		t.Errorf("name/version: %q %q", eks.String("name"), eks.String("version"))
+	}
+	in := eks.Inputs
+	if !in["endpointPrivateAccess"].BoolValue() || in["endpointPublicAccess"].BoolValue() {
+		t.Errorf("endpoints: private %v public %v", in["endpointPrivateAccess"], in["endpointPublicAccess"])
+	}
+	if !slices.Equal(strs(eks, "enabledClusterLogTypes"), LogTypes) {
+		t.Errorf("log types %v", strs(eks, "enabledClusterLogTypes"))
+	}
+	if eks.String("encryptionConfigKeyArn") != key.State["arn"].StringValue() {
+		t.Errorf("secrets are not encrypted with the cluster's key")
+	}
+	if eks.String("authenticationMode") != "API" || !in["createOidcProvider"].BoolValue() ||
+		!in["skipDefaultNodeGroup"].BoolValue() || !in["useDefaultVpcCni"].BoolValue() {
+		t.Errorf("auth mode / OIDC / default node group / CNI: %v", in)
+	}
+	entries := in["accessEntries"].ObjectValue()
+	if len(entries) != 2 || entries["deploy"].ObjectValue()["principalArn"].StringValue() != "arn:aws:iam::123456789012:role/ci-deploy" {
+		t.Errorf("access entries: %v", entries)
+	}
+	if !slices.Contains(eks.Dependencies, logs.URN) {
+		t.Errorf("the cluster does not wait for its log group")
+	}
+	if logs.String("name") != "/aws/eks/eduai-prod/cluster" || logs.Inputs["retentionInDays"].NumberValue() != 90 {
+		t.Errorf("log group: %v", logs.Inputs)
+	}
+	if !key.Inputs["enableKeyRotation"].BoolValue() || !key.Protect {
+		t.Errorf("key rotation %v, protect %v", key.Inputs["enableKeyRotation"], key.Protect)
+	}
+	if c.Name != "eduai-prod" {
+		t.Errorf("Name %q", c.Name)
+	}
+}
+
+func TestNodeGroups(t *testing.T) {
+	rec, _ := runCluster(t, prodArgs())
+	if n := len(rec.ByType(typeNodeGroup)); n != 2 {
+		t.Fatalf("%d node groups", n)
+	}
+	cases := []struct {
+		name            string
+		instance        string
+		min, max, desir float64
+	}{{"compute", "m5.xlarge", 3, 20, 6}, {"memory", "r5.xlarge", 2, 10, 4}}
+	for _, c := range cases {
+		ng := rec.Named(typeNodeGroup, "cluster-"+c.name)
+		lt := rec.Named(typeLT, "cluster-"+c.name)
+		if ng == nil || lt == nil {
+			t.Fatalf("%s: node group or launch template missing", c.name)
+		}
+		sc := ng.Inputs["scalingConfig"].ObjectValue()
+		if sc["minSize"].NumberValue() != c.min || sc["maxSize"].NumberValue() != c.max || sc["desiredSize"].NumberValue() != c.desir {
+			t.Errorf("%s: scaling %v", c.name, sc)
+		}
+		if got := strs(ng, "instanceTypes"); !slices.Equal(got, []string{c.instance}) {
+			t.Errorf("%s: instance types %v", c.name, got)
+		}
+		if ng.String("amiType") != "AL2023_x86_64_STANDARD" || ng.String("clusterName") != "eduai-prod" ||
+			ng.String("nodeGroupName") != "eduai-prod-"+c.name {
+			t.Errorf("%s: ami/cluster/name %v", c.name, ng.Inputs)
+		}
+		if ng.Inputs["updateConfig"].ObjectValue()["maxUnavailablePercentage"].NumberValue() != 33 {
+			t.Errorf("%s: updateConfig %v", c.name, ng.Inputs["updateConfig"])
+		}
+		if !slices.Equal(ng.IgnoreChanges, []string{"scalingConfig.desiredSize"}) {
+			t.Errorf("%s: ignoreChanges %v", c.name, ng.IgnoreChanges)
+		}
+		if ng.Inputs["launchTemplate"].ObjectValue()["id"].StringValue() != lt.ID {
+			t.Errorf("%s: node group does not use its launch template", c.name)
+		}
+		md := lt.Inputs["metadataOptions"].ObjectValue()
+		if md["httpTokens"].StringValue() != "required" || md["httpPutResponseHopLimit"].NumberValue() != 1 {
+			t.Errorf("%s: metadata options %v", c.name, md)
+		}
+		ebs := lt.Inputs["blockDeviceMappings"].ArrayValue()[0].ObjectValue()["ebs"].ObjectValue()
+		if ebs["encrypted"].StringValue() != "true" || ebs["volumeType"].StringValue() != "gp3" ||
+			ebs["volumeSize"].NumberValue() != 1000 {
+			t.Errorf("%s: root volume %v", c.name, ebs)
+		}
+	}
+	memory := rec.Named(typeNodeGroup, "cluster-memory")
+	if memory.Inputs["labels"].ObjectValue()["workload"].StringValue() != "memory-optimized" {
+		t.Errorf("memory labels %v", memory.Inputs["labels"])
+	}
+	taints := memory.Inputs["taints"].ArrayValue()
+	if len(taints) != 1 || taints[0].ObjectValue()["effect"].StringValue() != "NO_SCHEDULE" {
+		t.Errorf("memory taints %v", taints)
+	}
+	if rec.Named(typeNodeGroup, "cluster-compute").Inputs.HasValue("taints") {
+		t.Errorf("compute group has taints")
+	}
+	if n := len(rec.ByType(typeAttachment)); n != 3 {
+		t.Errorf("%d node role policy attachments, want 3", n)
+	}
+}
+
+func TestClusterChildrenParented(t *testing.T) {
+	rec, _ := runCluster(t, prodArgs())
+	comp := rec.ByType(typeComponent)[0]
+	for _, r := range rec.Resources() {
+		if r.Type == typeComponent || r.Type == typeAWSProvider {
+			continue
+		}
+		if r.Parent != comp.URN {
+			t.Errorf("%s %s: parent %s", r.Type, r.Name, r.Parent)
+		}
+		if r.Provider == "" && r.Custom {
+			t.Errorf("%s %s: no explicit provider", r.Type, r.Name)
+		}
+	}
+}
+
+func TestPublicEndpointAndUnprotected(t *testing.T) {
+	args := prodArgs()
+	args.PublicEndpoint = true
+	args.PublicAccessCIDRs = []string{"203.0.113.0/24"}
+	args.Protect = false
+	args.LogTypes = nil
+	rec, _ := runCluster(t, args)
+	eks := rec.Named(typeEKS, "cluster")
+	if !eks.Inputs["endpointPublicAccess"].BoolValue() || !slices.Equal(strs(eks, "publicAccessCidrs"), []string{"203.0.113.0/24"}) {
+		t.Errorf("public endpoint: %v", eks.Inputs)
+	}
+	if !slices.Equal(strs(eks, "enabledClusterLogTypes"), DefaultLogTypes) {
+		t.Errorf("default log types: %v", strs(eks, "enabledClusterLogTypes"))
+	}
+	if rec.Named(typeKey, "cluster-secrets").Protect {
+		t.Errorf("key protected although Protect is off")
+	}
+}
+
+func TestClusterBadArgs(t *testing.T) {
+	cases := []struct {
+		mutate func(*ClusterArgs)
+		want   string
+	}{
+		{func(a *ClusterArgs) { a.Version = "1.34.2" }, `Version: "1.34.2" is not a Kubernetes minor version`},
+		{func(a *ClusterArgs) { a.PublicEndpoint = true }, "PublicAccessCIDRs: required"},
+		{func(a *ClusterArgs) { a.LogTypes = []string{"audit", "kubelet"} }, `LogTypes: "kubelet"`},
+		{func(a *ClusterArgs) { a.DeployRoleARN = "ci" }, `"ci" is not an IAM role ARN`},
+		{func(a *ClusterArgs) { a.NodeGroups = nil }, "at least one is required"},
+		{func(a *ClusterArgs) { a.NodeGroups[0].DesiredSize = 30 }, "min <= desired <= max"},
+		{func(a *ClusterArgs) { a.NodeGroups[1].Taints[0].Effect = "NoSchedule" }, `needs a key and an effect`},
+		{func(a *ClusterArgs) { a.NodeGroups[0].DiskSizeGiB = 8 }, "DiskSizeGiB: must be 20..16384 (got 8)"},
+		{func(a *ClusterArgs) { a.NodeGroups[1].Name = "compute" }, `"compute" twice`},
+	}
+	for _, c := range cases {
+		args := prodArgs()
+		c.mutate(args)
+		rec, err := mockstack.Run("eduai", "test", func(ctx *pulumi.Context) error {
+			_, err := NewCluster(ctx, "cluster", args)
+			return err
+		})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("got %v, want an error containing %q", err, c.want)
+		}
+		if n := len(rec.Resources()); n != 0 {
+			t.Errorf("%q: %d resources registered", c.want, n)
+		}
+	}
+}

@@ -1,0 +1,142 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// TaintEffects are the effects EKS accepts on a node group taint.
+var TaintEffects = []string{"NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"}
+
+// Taint keeps pods off a node group unless they tolerate it.
+type Taint struct {
+	Key, Value string
+	// Effect is one of TaintEffects.
+	Effect string
+}
+
+// NodeGroupArgs configures one managed node group.
+type NodeGroupArgs struct {
+	// Name keys the group: logical names and the EKS node group name derive from it. Required.
+	Name string
+	// InstanceTypes, at least one, e.g. [m5.xlarge].
+	InstanceTypes []string
+	// MinSize <= DesiredSize <= MaxSize, MaxSize >= 1. DesiredSize is only the
+	// starting size: later runs leave what the autoscaler set.
+	MinSize, MaxSize, DesiredSize int
+	// DiskSizeGiB of the encrypted gp3 root volume, 20..16384.
+	DiskSizeGiB int
+	// Labels and Taints steer workloads (for example memory-optimized work).
+	Labels map[string]string
+	Taints []Taint
+	// MaxUnavailablePercentage during a rolling update. Default 33.
+	MaxUnavailablePercentage int
+	// AMIType defaults to AL2023_x86_64_STANDARD.
+	AMIType string
+}
+
+// Validate checks one node group's arguments.
+func (g NodeGroupArgs) Validate() error {
+	var errs []error
+	if !ValidName(g.Name) {
+		errs = append(errs, fmt.Errorf("Name: %q is not a node group name", g.Name))
+	}
+	if len(g.InstanceTypes) == 0 {
+		errs = append(errs, errors.New("InstanceTypes: at least one"))
+	}
+	if g.MaxSize < 1 || g.MinSize < 0 || g.MinSize > g.DesiredSize || g.DesiredSize > g.MaxSize {
+		errs = append(errs, fmt.Errorf("sizes: need 0 <= min <= desired <= max, max >= 1 (got %d/%d/%d)",
+			g.MinSize, g.DesiredSize, g.MaxSize))
+	}
+	if g.DiskSizeGiB < 20 || g.DiskSizeGiB > 16384 {
+		errs = append(errs, fmt.Errorf("DiskSizeGiB: must be 20..16384 (got %d)", g.DiskSizeGiB))
+	}
+	for _, t := range g.Taints {
+		if t.Key == "" || !slices.Contains(TaintEffects, t.Effect) {
+			errs = append(errs, fmt.Errorf("taint %q: needs a key and an effect of %v (got %q)", t.Key, TaintEffects, t.Effect))
+		}
+	}
+	if p := g.MaxUnavailablePercentage; p < 0 || p > 100 {
+		errs = append(errs, fmt.Errorf("MaxUnavailablePercentage: must be 1..100 (got %d)", p))
+	}
+	return errors.Join(errs...)
+}
+
+// newNodeGroup creates the group's launch template (IMDSv2 only, hop limit 1,
+// encrypted gp3 root volume) and the managed node group that uses it.
+func newNodeGroup(ctx *pulumi.Context, name string, args *ClusterArgs, g NodeGroupArgs, role *iam.Role,
+	dependsOn []pulumi.Resource, parent pulumi.ResourceOption) (*awseks.NodeGroup, error) {
+	physical := args.Name + "-" + g.Name
+	tags := pulumi.StringMap{"Name": pulumi.String(physical)}
+	lt, err := ec2.NewLaunchTemplate(ctx, name+"-"+g.Name, &ec2.LaunchTemplateArgs{
+		Description: pulumi.String("Nodes of " + physical + ": IMDSv2 only, encrypted root volume"),
+		MetadataOptions: ec2.LaunchTemplateMetadataOptionsArgs{
+			HttpEndpoint: pulumi.String("enabled"),
+			HttpTokens:   pulumi.String("required"),
+			// Hop limit 1: pods (one hop further) cannot reach the node's credentials.
+			HttpPutResponseHopLimit: pulumi.Int(1),
+		},
+		BlockDeviceMappings: ec2.LaunchTemplateBlockDeviceMappingArray{ec2.LaunchTemplateBlockDeviceMappingArgs{
+			DeviceName: pulumi.String("/dev/xvda"),
+			Ebs: ec2.LaunchTemplateBlockDeviceMappingEbsArgs{
+				VolumeSize:          pulumi.Int(g.DiskSizeGiB),
+				VolumeType:          pulumi.String("gp3"),
+				Encrypted:           pulumi.String("true"),
+				DeleteOnTermination: pulumi.String("true"),
+			},
+		}},
+		TagSpecifications: ec2.LaunchTemplateTagSpecificationArray{
+			ec2.LaunchTemplateTagSpecificationArgs{ResourceType: pulumi.String("instance"), Tags: tags},
+			ec2.LaunchTemplateTagSpecificationArgs{ResourceType: pulumi.String("volume"), Tags: tags},
+		},
+		UpdateDefaultVersion: pulumi.Bool(true),
+		Tags:                 tags,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	var taints awseks.NodeGroupTaintArray
+	for _, t := range g.Taints {
+		taints = append(taints, awseks.NodeGroupTaintArgs{Key: pulumi.String(t.Key), Value: pulumi.String(t.Value),
+			Effect: pulumi.String(t.Effect)})
+	}
+	maxUnavailable := g.MaxUnavailablePercentage
+	if maxUnavailable == 0 {
+		maxUnavailable = 33
+	}
+	ami := g.AMIType
+	if ami == "" {
+		ami = "AL2023_x86_64_STANDARD"
+	}
+	return awseks.NewNodeGroup(ctx, name+"-"+g.Name, &awseks.NodeGroupArgs{
+		ClusterName:   pulumi.String(args.Name),
+		NodeGroupName: pulumi.String(physical),
+		NodeRoleArn:   role.Arn,
+		SubnetIds:     args.PrivateSubnetIDs,
+		AmiType:       pulumi.String(ami),
+		CapacityType:  pulumi.String("ON_DEMAND"),
+		InstanceTypes: pulumi.ToStringArray(g.InstanceTypes),
+		ScalingConfig: awseks.NodeGroupScalingConfigArgs{
+			MinSize:     pulumi.Int(g.MinSize),
+			MaxSize:     pulumi.Int(g.MaxSize),
+			DesiredSize: pulumi.Int(g.DesiredSize),
+		},
+		UpdateConfig: awseks.NodeGroupUpdateConfigArgs{MaxUnavailablePercentage: pulumi.Int(maxUnavailable)},
+		LaunchTemplate: awseks.NodeGroupLaunchTemplateArgs{
+			Id:      lt.ID(),
+			Version: lt.LatestVersion.ApplyT(func(v int) string { return fmt.Sprint(v) }).(pulumi.StringOutput),
+		},
+		Labels: pulumi.ToStringMap(g.Labels),
+		Taints: taints,
+		Tags:   tags,
+	}, parent, pulumi.DependsOn(dependsOn),
+		// The cluster autoscaler owns the size once the group runs: a later `pulumi up` must not reset it.
+		pulumi.IgnoreChanges([]string{"scalingConfig.desiredSize"}))
+}
