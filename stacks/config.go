@@ -59,6 +59,22 @@ type ClusterConfig struct {
 	DeployRoleARN string   `json:"deployRoleArn"`
 	// NodeGroups by name. Default one group "general" (see DefaultNodeGroup).
 	NodeGroups map[string]NodeGroupConfig `json:"nodeGroups"`
+	// Addons pins each EKS managed add-on's version. Default DefaultAddons;
+	// setting the key replaces the whole map, so list all five.
+	Addons map[string]string `json:"addons"`
+}
+
+// DefaultAddons are add-on versions for Kubernetes 1.34. Check them against
+// `aws eks describe-addon-versions --kubernetes-version <version>` when the
+// cluster version changes.
+func DefaultAddons() map[string]string {
+	return map[string]string{
+		"vpc-cni":                "v1.20.4-eksbuild.2",
+		"kube-proxy":             "v1.34.0-eksbuild.2",
+		"eks-pod-identity-agent": "v1.3.10-eksbuild.2",
+		"coredns":                "v1.12.3-eksbuild.1",
+		"aws-ebs-csi-driver":     "v1.54.0-eksbuild.1",
+	}
 }
 
 // NodeGroupConfig is one entry of `eduai:cluster.nodeGroups`.
@@ -95,6 +111,7 @@ func DefaultCluster() ClusterConfig {
 		LogTypes:         []string{"api", "audit", "authenticator"},
 		LogRetentionDays: 90,
 		NodeGroups:       map[string]NodeGroupConfig{"general": DefaultNodeGroup()},
+		Addons:           DefaultAddons(),
 	}
 }
 
@@ -226,9 +243,10 @@ func LoadConfig(src ConfigSource) (*Config, error) {
 	// keep their defaults), so one run reports every problem; a key that did
 	// not decode is not reported a second time.
 	cfg.resolve()
+	decodeErrs := slices.Clone(errs)
 	if err := cfg.validate(); err != nil {
 		for _, e := range err.(Errors) {
-			if !reported(errs, e.Path) {
+			if !reported(decodeErrs, e.Path) {
 				errs = append(errs, e)
 			}
 		}

@@ -87,6 +87,7 @@ func (c *Config) clusterArgs(net *network.Vpc) *cluster.ClusterArgs {
 		LogRetentionDays:  k.LogRetentionDays,
 		AdminRoleARNs:     k.AdminRoleARNs,
 		DeployRoleARN:     k.DeployRoleARN,
+		Addons:            k.Addons,
 		Protect:           c.protectStateful(),
 	}
 	for _, name := range slices.Sorted(maps.Keys(k.NodeGroups)) {

@@ -147,6 +147,19 @@ func (c *Config) validateCluster(errs *Errors) {
 	if len(k.NodeGroups) == 0 {
 		errs.add("cluster.nodeGroups", "must define at least one node group")
 	}
+	for _, name := range cluster.Addons {
+		if v, ok := k.Addons[name]; !ok {
+			errs.add("cluster.addons", "must pin %s (setting cluster.addons replaces the defaults, so list all of %s)",
+				name, strings.Join(cluster.Addons, ", "))
+		} else if !cluster.ValidAddonVersion(v) {
+			errs.add("cluster.addons."+name, "must be an EKS add-on version like v1.20.4-eksbuild.2 (got %q)", v)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(k.Addons)) {
+		if !slices.Contains(cluster.Addons, name) {
+			errs.add("cluster.addons."+name, "unknown add-on (known: %s)", strings.Join(cluster.Addons, ", "))
+		}
+	}
 	for _, name := range slices.Sorted(maps.Keys(k.NodeGroups)) {
 		if err := c.nodeGroupArgs(name).Validate(); err != nil {
 			for _, line := range strings.Split(err.Error(), "\n") {

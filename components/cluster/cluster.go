@@ -67,6 +67,8 @@ type ClusterArgs struct {
 	DeployRoleARN string
 	// NodeGroups are the managed node groups, keyed by their Name. At least one.
 	NodeGroups []NodeGroupArgs
+	// Addons pins the version of each managed add-on (every name in Addons). Required.
+	Addons map[string]string
 	// Protect guards the secrets-encryption key against deletion and replacement (staging, prod).
 	Protect bool
 }
@@ -98,6 +100,7 @@ func (a *ClusterArgs) validate() error {
 	if len(a.NodeGroups) == 0 {
 		errs = append(errs, errors.New("NodeGroups: at least one is required"))
 	}
+	errs = append(errs, validateAddons(a.Addons)...)
 	seen := map[string]bool{}
 	for _, ng := range a.NodeGroups {
 		if seen[ng.Name] {
@@ -214,18 +217,49 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		return nil, err
 	}
 
+	// Networking, service proxy and pod credentials come before any node joins.
+	var early []pulumi.Resource
+	for _, addon := range beforeNodes {
+		a, err := newAddon(ctx, name, args.Name, addon, args.Addons[addon], nil, parent,
+			pulumi.DependsOn([]pulumi.Resource{cluster}))
+		if err != nil {
+			return nil, err
+		}
+		early = append(early, a)
+	}
+
 	nodeRole, err := newNodeRole(ctx, name, tags, parent)
 	if err != nil {
 		return nil, err
 	}
 	groups := slices.Clone(args.NodeGroups)
 	sort.Slice(groups, func(i, j int) bool { return groups[i].Name < groups[j].Name })
+	var nodes []pulumi.Resource
 	for _, ng := range groups {
-		group, err := newNodeGroup(ctx, name, args, ng, nodeRole, []pulumi.Resource{cluster}, parent)
+		group, err := newNodeGroup(ctx, name, args, ng, nodeRole, append([]pulumi.Resource{cluster}, early...), parent)
 		if err != nil {
 			return nil, err
 		}
 		c.NodeGroups[ng.Name] = group
+		nodes = append(nodes, group)
+	}
+
+	// CoreDNS and the EBS CSI driver schedule pods, so they wait for nodes.
+	afterNodes := pulumi.DependsOn(nodes)
+	if _, err := newAddon(ctx, name, args.Name, AddonCoreDNS, args.Addons[AddonCoreDNS], nil, parent,
+		afterNodes); err != nil {
+		return nil, err
+	}
+	ebsRole, err := newEbsCsiRole(ctx, name, tags, parent)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := newAddon(ctx, name, args.Name, AddonEbsCsiDriver, args.Addons[AddonEbsCsiDriver],
+		func(a *awseks.AddonArgs) {
+			a.PodIdentityAssociations = awseks.AddonPodIdentityAssociationArray{awseks.AddonPodIdentityAssociationArgs{
+				RoleArn: ebsRole.Arn, ServiceAccount: pulumi.String(ebsCsiServiceAccount)}}
+		}, parent, afterNodes); err != nil {
+		return nil, err
 	}
 
 	c.KubeconfigJSON = cluster.KubeconfigJson

@@ -32,6 +32,8 @@ func prodArgs() *ClusterArgs {
 		AdminRoleARNs:    []string{"arn:aws:iam::123456789012:role/platform-admin"},
 		DeployRoleARN:    "arn:aws:iam::123456789012:role/ci-deploy",
 		Protect:          true,
+		Addons: map[string]string{AddonVpcCni: "v1.20.4-eksbuild.2", AddonKubeProxy: "v1.34.0-eksbuild.2",
+			AddonPodIdentity: "v1.3.10-eksbuild.2", AddonCoreDNS: "v1.12.3-eksbuild.1", AddonEbsCsiDriver: "v1.54.0-eksbuild.1"},
 		NodeGroups: []NodeGroupArgs{
 			{Name: "compute", InstanceTypes: []string{"m5.xlarge"}, MinSize: 3, MaxSize: 20, DesiredSize: 6, DiskSizeGiB: 1000},
 			{Name: "memory", InstanceTypes: []string{"r5.xlarge"}, MinSize: 2, MaxSize: 10, DesiredSize: 4, DiskSizeGiB: 1000,
@@ -166,8 +168,8 @@ func TestNodeGroups(t *testing.T) {
 	if rec.Named(typeNodeGroup, "cluster-compute").Inputs.HasValue("taints") {
 		t.Errorf("compute group has taints")
 	}
-	if n := len(rec.ByType(typeAttachment)); n != 3 {
-		t.Errorf("%d node role policy attachments, want 3", n)
+	if n := len(rec.ByType(typeAttachment)); n != 4 {
+		t.Errorf("%d role policy attachments, want 4 (3 node + EBS CSI)", n)
 	}
 }
 
@@ -220,6 +222,9 @@ func TestClusterBadArgs(t *testing.T) {
 		{func(a *ClusterArgs) { a.NodeGroups[1].Taints[0].Effect = "NoSchedule" }, `needs a key and an effect`},
 		{func(a *ClusterArgs) { a.NodeGroups[0].DiskSizeGiB = 8 }, "DiskSizeGiB: must be 20..16384 (got 8)"},
 		{func(a *ClusterArgs) { a.NodeGroups[1].Name = "compute" }, `"compute" twice`},
+		{func(a *ClusterArgs) { delete(a.Addons, AddonCoreDNS) }, "coredns has no pinned version"},
+		{func(a *ClusterArgs) { a.Addons[AddonVpcCni] = "latest" }, `vpc-cni version "latest"`},
+		{func(a *ClusterArgs) { a.Addons["istio"] = "v1.0.0-eksbuild.1" }, `"istio" is not one of`},
 	}
 	for _, c := range cases {
 		args := prodArgs()
@@ -234,5 +239,46 @@ func TestClusterBadArgs(t *testing.T) {
 		if n := len(rec.Resources()); n != 0 {
 			t.Errorf("%q: %d resources registered", c.want, n)
 		}
+	}
+}
+
+func TestAddons(t *testing.T) {
+	rec, _ := runCluster(t, prodArgs())
+	addons := map[string]*mockstack.Resource{}
+	for _, r := range rec.ByType("aws:eks/addon:Addon") {
+		addons[r.String("addonName")] = r
+	}
+	want := prodArgs().Addons
+	if len(addons) != len(want) {
+		t.Fatalf("add-ons %v", addons)
+	}
+	for name, version := range want {
+		a := addons[name]
+		if a.String("addonVersion") != version || a.String("clusterName") != "eduai-prod" ||
+			a.String("resolveConflictsOnCreate") != "OVERWRITE" {
+			t.Errorf("%s: %v", name, a.Inputs)
+		}
+	}
+	// Networking before the nodes; CoreDNS and EBS CSI after them.
+	for _, ng := range rec.ByType(typeNodeGroup) {
+		for _, early := range []string{AddonVpcCni, AddonKubeProxy, AddonPodIdentity} {
+			if !slices.Contains(ng.Dependencies, addons[early].URN) {
+				t.Errorf("%s does not wait for %s", ng.Name, early)
+			}
+		}
+		for _, late := range []string{AddonCoreDNS, AddonEbsCsiDriver} {
+			if !slices.Contains(addons[late].Dependencies, ng.URN) {
+				t.Errorf("%s does not wait for %s", late, ng.Name)
+			}
+		}
+	}
+	role := rec.Named("aws:iam/role:Role", "cluster-ebs-csi")
+	if role == nil || role.String("assumeRolePolicy") != PodIdentityTrust {
+		t.Fatalf("EBS CSI role trust: %v", role)
+	}
+	assoc := addons[AddonEbsCsiDriver].Inputs["podIdentityAssociations"].ArrayValue()
+	if len(assoc) != 1 || assoc[0].ObjectValue()["serviceAccount"].StringValue() != "ebs-csi-controller-sa" ||
+		assoc[0].ObjectValue()["roleArn"].StringValue() != role.State["arn"].StringValue() {
+		t.Errorf("EBS CSI pod identity: %v", assoc)
 	}
 }

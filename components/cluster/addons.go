@@ -1,0 +1,93 @@
+package cluster
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+
+	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// The EKS managed add-ons the platform runs. The first three must exist
+// before nodes join (networking, service proxy, credentials for pods); the
+// last two need nodes to schedule on.
+const (
+	AddonVpcCni       = "vpc-cni"
+	AddonKubeProxy    = "kube-proxy"
+	AddonPodIdentity  = "eks-pod-identity-agent"
+	AddonCoreDNS      = "coredns"
+	AddonEbsCsiDriver = "aws-ebs-csi-driver"
+)
+
+// Addons lists every managed add-on, in creation order.
+var Addons = []string{AddonVpcCni, AddonKubeProxy, AddonPodIdentity, AddonCoreDNS, AddonEbsCsiDriver}
+
+var beforeNodes = []string{AddonVpcCni, AddonKubeProxy, AddonPodIdentity}
+
+var addonVersionPattern = regexp.MustCompile(`^v[0-9]+\.[0-9]+\.[0-9]+-eksbuild\.[0-9]+$`)
+
+// ValidAddonVersion tells whether v is an EKS add-on version like v1.20.4-eksbuild.2.
+func ValidAddonVersion(v string) bool { return addonVersionPattern.MatchString(v) }
+
+// ebsCsiServiceAccount is the controller's service account in kube-system.
+const ebsCsiServiceAccount = "ebs-csi-controller-sa"
+
+// PodIdentityTrust is the trust policy of a role that EKS Pod Identity hands to pods.
+const PodIdentityTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
+	`"Principal":{"Service":"pods.eks.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession"]}]}`
+
+func validateAddons(versions map[string]string) []error {
+	var errs []error
+	for _, name := range Addons {
+		v, ok := versions[name]
+		switch {
+		case !ok:
+			errs = append(errs, fmt.Errorf("Addons: %s has no pinned version", name))
+		case !ValidAddonVersion(v):
+			errs = append(errs, fmt.Errorf("Addons: %s version %q is not like v1.20.4-eksbuild.2", name, v))
+		}
+	}
+	for name := range versions {
+		if !slices.Contains(Addons, name) {
+			errs = append(errs, fmt.Errorf("Addons: %q is not one of %v", name, Addons))
+		}
+	}
+	return errs
+}
+
+// newAddon creates one managed add-on at its pinned version; the program's
+// version and settings win over what is in the cluster, on create and update.
+func newAddon(ctx *pulumi.Context, name, clusterName, addon, version string, extra func(*awseks.AddonArgs),
+	opts ...pulumi.ResourceOption) (*awseks.Addon, error) {
+	args := &awseks.AddonArgs{
+		ClusterName:              pulumi.String(clusterName),
+		AddonName:                pulumi.String(addon),
+		AddonVersion:             pulumi.String(version),
+		ResolveConflictsOnCreate: pulumi.String("OVERWRITE"),
+		ResolveConflictsOnUpdate: pulumi.String("OVERWRITE"),
+	}
+	if extra != nil {
+		extra(args)
+	}
+	return awseks.NewAddon(ctx, name+"-"+addon, args, opts...)
+}
+
+// newEbsCsiRole is the EBS CSI controller's role, handed to its service
+// account through EKS Pod Identity.
+func newEbsCsiRole(ctx *pulumi.Context, name string, tags pulumi.StringMap, parent pulumi.ResourceOption) (*iam.Role, error) {
+	role, err := iam.NewRole(ctx, name+"-ebs-csi", &iam.RoleArgs{
+		Description:      pulumi.String("EBS CSI controller (kube-system/" + ebsCsiServiceAccount + ") of " + name),
+		AssumeRolePolicy: pulumi.String(PodIdentityTrust),
+		Tags:             tags,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	_, err = iam.NewRolePolicyAttachment(ctx, name+"-ebs-csi", &iam.RolePolicyAttachmentArgs{
+		Role:      role.Name,
+		PolicyArn: pulumi.String("arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"),
+	}, parent)
+	return role, err
+}
