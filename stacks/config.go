@@ -40,7 +40,46 @@ type Config struct {
 	Network NetworkConfig
 	// Cluster comes from `eduai:cluster`.
 	Cluster ClusterConfig
+	// Addons comes from `eduai:addons`.
+	Addons AddonsConfig
 }
+
+// AddonsConfig is `eduai:addons`: the Helm-installed cluster add-ons.
+type AddonsConfig struct {
+	// Charts pins each chart's exact version. Default DefaultCharts; setting
+	// the key replaces the whole map, so list all five.
+	Charts map[string]string `json:"charts"`
+	// Issuer is cert-manager's ClusterIssuer.
+	Issuer IssuerConfig `json:"issuer"`
+}
+
+// IssuerConfig is `eduai:addons.issuer`.
+type IssuerConfig struct {
+	// Kind is selfSigned, letsEncryptStaging or letsEncryptProduction.
+	// Default by environment: dev selfSigned, staging letsEncryptStaging, prod letsEncryptProduction.
+	Kind string `json:"kind"`
+	// Email receives Let's Encrypt notices; required for the Let's Encrypt kinds.
+	// Default DefaultIssuerEmail.
+	Email string `json:"email"`
+}
+
+// DefaultIssuerEmail is the platform team's address at the seed's domain (eduai.com).
+const DefaultIssuerEmail = "platform@eduai.com"
+
+// DefaultCharts are chart versions current for Kubernetes 1.34 (cert-manager
+// matches the CRDs the tests validate against).
+func DefaultCharts() map[string]string {
+	return map[string]string{
+		"metrics-server":               "3.13.0",
+		"cluster-autoscaler":           "9.53.0",
+		"aws-load-balancer-controller": "1.14.0",
+		"ingress-nginx":                "4.13.3",
+		"cert-manager":                 "v1.21.1",
+	}
+}
+
+// defaultIssuers is the ClusterIssuer kind per environment (the seed's TLS row).
+var defaultIssuers = map[Environment]string{Dev: "selfSigned", Staging: "letsEncryptStaging", Prod: "letsEncryptProduction"}
 
 // ClusterConfig is `eduai:cluster`. Every field is optional; the default is in its comment.
 type ClusterConfig struct {
@@ -177,7 +216,7 @@ func DefaultTags(env Environment) map[string]string {
 }
 
 // configKeys are the `eduai:` config keys the program reads.
-var configKeys = []string{"environment", "tags", "network", "cluster"}
+var configKeys = []string{"environment", "tags", "network", "cluster", "addons"}
 
 // ConfigSource is where the config comes from: a key lookup (the Pulumi
 // context in a run) and, when it can be had, the list of all keys set for the
@@ -219,7 +258,8 @@ func LoadConfig(src ConfigSource) (*Config, error) {
 	}
 
 	cfg := &Config{Stack: src.Stack, Environment: Environment(src.Stack), Network: DefaultNetwork(),
-		Cluster: DefaultCluster()}
+		Cluster: DefaultCluster(),
+		Addons:  AddonsConfig{Charts: DefaultCharts(), Issuer: IssuerConfig{Email: DefaultIssuerEmail}}}
 	if v, ok := src.Get(Project + ":environment"); ok && v != "" {
 		cfg.Environment = Environment(v)
 	}
@@ -238,6 +278,9 @@ func LoadConfig(src ConfigSource) (*Config, error) {
 	}
 	if v, ok := src.Get(Project + ":cluster"); ok {
 		decodeStrict("cluster", v, &cfg.Cluster, &errs)
+	}
+	if v, ok := src.Get(Project + ":addons"); ok {
+		decodeStrict("addons", v, &cfg.Addons, &errs)
 	}
 	// Cross-field validation runs even when some values did not decode (they
 	// keep their defaults), so one run reports every problem; a key that did
@@ -286,6 +329,9 @@ func reported(errs Errors, path string) bool {
 // resolve fills values derived from others: the zone list from azCount, when
 // the region and the count are valid (otherwise validate reports those).
 func (c *Config) resolve() {
+	if c.Addons.Issuer.Kind == "" {
+		c.Addons.Issuer.Kind = defaultIssuers[c.Environment]
+	}
 	n := &c.Network
 	if len(n.AvailabilityZones) > 0 {
 		return

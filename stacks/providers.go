@@ -1,8 +1,10 @@
 package stacks
 
 import (
+	"github.com/eduai/infra/components/cluster"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-eks/sdk/v2/go/eks"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -32,4 +34,13 @@ func newProviders(ctx *pulumi.Context, cfg *Config) (*Providers, error) {
 		return nil, err
 	}
 	return &Providers{AWS: primary, EKS: eksProvider}, nil
+}
+
+// newKubernetesProvider reaches the cluster's API through its kubeconfig.
+// Later components get it from stacks/, never make their own.
+func newKubernetesProvider(ctx *pulumi.Context, eks *cluster.Cluster) (*kubernetes.Provider, error) {
+	return kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{
+		Kubeconfig:            eks.KubeconfigJSON,
+		EnableServerSideApply: pulumi.Bool(true),
+	}, pulumi.DependsOn([]pulumi.Resource{eks}))
 }

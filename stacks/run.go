@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/eduai/infra/components/addons"
 	"github.com/eduai/infra/components/cluster"
 	"github.com/eduai/infra/components/network"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -40,6 +41,15 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 		return err
 	}
 
+	k8s, err := newKubernetesProvider(ctx, eks)
+	if err != nil {
+		return err
+	}
+	platform, err := addons.New(ctx, "addons", cfg.addonsArgs(eks, net), pulumi.Providers(providers.AWS, k8s))
+	if err != nil {
+		return err
+	}
+
 	ctx.Export("environment", pulumi.String(string(cfg.Environment)))
 	ctx.Export("region", pulumi.String(cfg.Region))
 	ctx.Export("vpcId", net.VpcID)
@@ -50,6 +60,7 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 	ctx.Export("cacheSubnetGroupName", net.CacheSubnetGroupName)
 	ctx.Export("clusterName", pulumi.String(eks.Name))
 	ctx.Export("kubeconfig", pulumi.ToSecret(eks.KubeconfigJSON))
+	ctx.Export("clusterIssuer", pulumi.String(platform.IssuerName))
 	return nil
 }
 
@@ -110,6 +121,24 @@ func (c *Config) nodeGroupArgs(name string) cluster.NodeGroupArgs {
 	}
 	for _, t := range g.Taints {
 		args.Taints = append(args.Taints, cluster.Taint{Key: t.Key, Value: t.Value, Effect: t.Effect})
+	}
+	return args
+}
+
+func (c *Config) addonsArgs(eks *cluster.Cluster, net *network.Vpc) *addons.Args {
+	args := &addons.Args{
+		ClusterName:   eks.Name,
+		Region:        c.Region,
+		VpcID:         net.VpcID.ToStringOutput(),
+		ChartVersions: map[addons.Chart]string{},
+		Issuer:        addons.IssuerArgs{Kind: addons.IssuerKind(c.Addons.Issuer.Kind), Email: c.Addons.Issuer.Email},
+	}
+	for name, v := range c.Addons.Charts {
+		args.ChartVersions[addons.Chart(name)] = v
+	}
+	// Pods need nodes: the releases wait for every node group.
+	for _, name := range slices.Sorted(maps.Keys(eks.NodeGroups)) {
+		args.DependsOn = append(args.DependsOn, eks.NodeGroups[name])
 	}
 	return args
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eduai/infra/internal/crdcheck"
 	"github.com/eduai/infra/internal/mockstack"
 	"github.com/eduai/infra/internal/preview"
 	"github.com/eduai/infra/policies/rules"
@@ -284,5 +285,44 @@ func TestClusterPerEnvironment(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Each environment installs the five pinned charts and its own ClusterIssuer,
+// valid against cert-manager's CRD schema.
+func TestAddonsPerEnvironment(t *testing.T) {
+	dir, err := crdcheck.Dir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	crd, err := crdcheck.Load(filepath.Join(dir, "cert-manager", "cert-manager.io_clusterissuers.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"dev": "selfsigned", "staging": "letsencrypt-staging", "prod": "letsencrypt-prod"}
+	for stack, issuer := range want {
+		res := runStack(t, stack, "")
+		if n := count(res, "kubernetes:helm.sh/v3:Release"); n != 5 {
+			t.Errorf("%s: %d Helm releases", stack, n)
+		}
+		for _, r := range res.Resources {
+			switch r.Type {
+			case "kubernetes:helm.sh/v3:Release":
+				if v := r.String("version"); v == "" || stacks.DefaultCharts()[r.String("chart")] != v {
+					t.Errorf("%s: %s pinned at %q", stack, r.String("chart"), v)
+				}
+			case "kubernetes:cert-manager.io/v1:ClusterIssuer":
+				obj := r.Inputs.Mappable()
+				if name := obj["metadata"].(map[string]any)["name"]; name != issuer {
+					t.Errorf("%s: issuer %v, want %s", stack, name, issuer)
+				}
+				if p := crd.Validate(obj); len(p) != 0 {
+					t.Errorf("%s: ClusterIssuer against its CRD: %v", stack, p)
+				}
+			}
+		}
+		if res.Outputs["clusterIssuer"].Value != issuer {
+			t.Errorf("%s: clusterIssuer output %v", stack, res.Outputs["clusterIssuer"].Value)
+		}
 	}
 }

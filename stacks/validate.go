@@ -3,11 +3,13 @@ package stacks
 import (
 	"fmt"
 	"maps"
+	"net/mail"
 	"net/netip"
 	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/eduai/infra/components/addons"
 	"github.com/eduai/infra/components/cluster"
 	"github.com/eduai/infra/components/network"
 )
@@ -31,6 +33,7 @@ func (c *Config) validate() error {
 	c.validateTags(&errs)
 	c.validateNetwork(&errs)
 	c.validateCluster(&errs)
+	c.validateAddons(&errs)
 	return errs.orNil()
 }
 
@@ -165,6 +168,35 @@ func (c *Config) validateCluster(errs *Errors) {
 			for _, line := range strings.Split(err.Error(), "\n") {
 				errs.add("cluster.nodeGroups."+name, "%s", line)
 			}
+		}
+	}
+}
+
+func (c *Config) validateAddons(errs *Errors) {
+	a := &c.Addons
+	var names []string
+	for _, chart := range addons.Charts {
+		names = append(names, string(chart))
+		if v, ok := a.Charts[string(chart)]; !ok {
+			errs.add("addons.charts", "must pin %s (setting addons.charts replaces the defaults, so list all five)", chart)
+		} else if !addons.ValidChartVersion(v) {
+			errs.add("addons.charts."+string(chart), "must be an exact chart version like 1.14.0 (got %q)", v)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(a.Charts)) {
+		if !slices.Contains(names, name) {
+			errs.add("addons.charts."+name, "unknown chart (known: %s)", strings.Join(names, ", "))
+		}
+	}
+	kind := addons.IssuerKind(a.Issuer.Kind)
+	switch {
+	case kind == "":
+		// No default without a valid environment; eduai:environment is reported.
+	case !slices.Contains(addons.IssuerKinds, kind):
+		errs.add("addons.issuer.kind", "must be one of selfSigned, letsEncryptStaging, letsEncryptProduction (got %q)", kind)
+	case kind != addons.SelfSigned:
+		if _, err := mail.ParseAddress(a.Issuer.Email); err != nil {
+			errs.add("addons.issuer.email", "must be an email address for Let's Encrypt notices (got %q)", a.Issuer.Email)
 		}
 	}
 }

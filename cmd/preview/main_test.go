@@ -56,7 +56,7 @@ func tail(s string) string {
 func TestTextPlan(t *testing.T) {
 	_, out, _ := runPreview("--stack", "staging")
 	for _, want := range []string{
-		"pulumi:pulumi:Stack", "├─ eduai:network:Vpc", "│  ├─ aws:ec2/vpc:Vpc", "├─ pulumi:providers:aws", "└─ pulumi:providers:eks",
+		"pulumi:pulumi:Stack", "├─ eduai:network:Vpc", "│  ├─ aws:ec2/vpc:Vpc", "├─ pulumi:providers:aws", "├─ pulumi:providers:eks", "└─ pulumi:providers:kubernetes",
 		"   3  aws:ec2/natGateway:NatGateway", "   9  aws:ec2/subnet:Subnet", "Policy verdict: passed",
 	} {
 		if !strings.Contains(out, want) {

@@ -1,0 +1,268 @@
+// Package addons installs the cluster's platform add-ons with Helm, each a
+// single kubernetes:helm.sh/v3:Release with a pinned chart version:
+// metrics-server, cluster-autoscaler, aws-load-balancer-controller,
+// ingress-nginx and cert-manager, plus cert-manager's ClusterIssuer for the
+// environment. AWS access for the autoscaler and the load balancer
+// controller goes through EKS Pod Identity (roles trusted by
+// pods.eks.amazonaws.com, bound to one service account each).
+package addons
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+
+	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Chart names the add-on charts; a Chart's version is pinned in config.
+type Chart string
+
+const (
+	MetricsServer             Chart = "metrics-server"
+	ClusterAutoscaler         Chart = "cluster-autoscaler"
+	AWSLoadBalancerController Chart = "aws-load-balancer-controller"
+	IngressNginx              Chart = "ingress-nginx"
+	CertManager               Chart = "cert-manager"
+)
+
+// chartSpec is where a chart comes from and where it runs.
+type chartSpec struct {
+	repo, namespace, serviceAccount string
+}
+
+var charts = map[Chart]chartSpec{
+	MetricsServer:             {"https://kubernetes-sigs.github.io/metrics-server/", "kube-system", "metrics-server"},
+	ClusterAutoscaler:         {"https://kubernetes.github.io/autoscaler", "kube-system", "cluster-autoscaler"},
+	AWSLoadBalancerController: {"https://aws.github.io/eks-charts", "kube-system", "aws-load-balancer-controller"},
+	IngressNginx:              {"https://kubernetes.github.io/ingress-nginx", "ingress-nginx", "ingress-nginx"},
+	CertManager:               {"https://charts.jetstack.io", "cert-manager", "cert-manager"},
+}
+
+// Charts lists every chart, in a stable order.
+var Charts = []Chart{MetricsServer, ClusterAutoscaler, AWSLoadBalancerController, IngressNginx, CertManager}
+
+var chartVersionPattern = regexp.MustCompile(`^v?[0-9]+\.[0-9]+\.[0-9]+$`)
+
+// ValidChartVersion tells whether v is an exact chart version (no ranges).
+func ValidChartVersion(v string) bool { return chartVersionPattern.MatchString(v) }
+
+// Args configures the add-ons.
+type Args struct {
+	// ClusterName is the EKS cluster's name (autoscaler discovery, the load
+	// balancer controller, pod identity associations). Required.
+	ClusterName string
+	// Region and VpcID tell the load balancer controller where it runs. Required.
+	Region string
+	VpcID  pulumi.StringInput
+	// ChartVersions pins every chart in Charts. Required.
+	ChartVersions map[Chart]string
+	// Issuer is the environment's ClusterIssuer. Required.
+	Issuer IssuerArgs
+	// DependsOn are resources the releases wait for (node groups: pods need nodes).
+	DependsOn []pulumi.Resource
+}
+
+func (a *Args) validate() error {
+	var errs []error
+	if a.ClusterName == "" || a.Region == "" || a.VpcID == nil {
+		errs = append(errs, errors.New("ClusterName, Region and VpcID are required"))
+	}
+	for _, c := range Charts {
+		if !ValidChartVersion(a.ChartVersions[c]) {
+			errs = append(errs, fmt.Errorf("ChartVersions: %s needs an exact version (got %q)", c, a.ChartVersions[c]))
+		}
+	}
+	for c := range a.ChartVersions {
+		if _, ok := charts[c]; !ok {
+			errs = append(errs, fmt.Errorf("ChartVersions: %q is not one of %v", c, Charts))
+		}
+	}
+	if err := a.Issuer.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// ClusterAddons is the component.
+type ClusterAddons struct {
+	pulumi.ResourceState
+
+	// Releases by chart.
+	Releases map[Chart]*helmv3.Release
+	// IssuerName is the ClusterIssuer that Ingress TLS refers to.
+	IssuerName string
+}
+
+// New installs the add-ons. The component needs the AWS provider and the
+// cluster's Kubernetes provider among its providers.
+func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*ClusterAddons, error) {
+	if args == nil {
+		args = &Args{}
+	}
+	if err := args.validate(); err != nil {
+		return nil, fmt.Errorf("addons %q: %w", name, err)
+	}
+	c := &ClusterAddons{Releases: map[Chart]*helmv3.Release{}, IssuerName: args.Issuer.Name()}
+	if err := ctx.RegisterComponentResource("eduai:addons:ClusterAddons", name, c, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(c)
+
+	// AWS access for the two controllers that call AWS APIs.
+	identities := map[Chart]string{
+		ClusterAutoscaler:         autoscalerPolicy(args.ClusterName),
+		AWSLoadBalancerController: loadBalancerControllerPolicy,
+	}
+	var bindings []pulumi.Resource
+	for _, chart := range slices.Sorted(maps.Keys(identities)) {
+		assoc, err := podIdentity(ctx, name, args.ClusterName, chart, identities[chart], parent)
+		if err != nil {
+			return nil, err
+		}
+		bindings = append(bindings, assoc)
+	}
+
+	values := map[Chart]pulumi.Map{
+		MetricsServer: {},
+		ClusterAutoscaler: {
+			"cloudProvider": pulumi.String("aws"),
+			"awsRegion":     pulumi.String(args.Region),
+			"autoDiscovery": pulumi.Map{"clusterName": pulumi.String(args.ClusterName)},
+			"rbac": pulumi.Map{"serviceAccount": pulumi.Map{
+				"name": pulumi.String(charts[ClusterAutoscaler].serviceAccount)}},
+			"extraArgs": pulumi.Map{
+				"balance-similar-node-groups":   pulumi.Bool(true),
+				"skip-nodes-with-local-storage": pulumi.Bool(false),
+				"expander":                      pulumi.String("least-waste"),
+			},
+		},
+		AWSLoadBalancerController: {
+			"clusterName": pulumi.String(args.ClusterName),
+			"region":      pulumi.String(args.Region),
+			"vpcId":       args.VpcID,
+			"serviceAccount": pulumi.Map{
+				"name": pulumi.String(charts[AWSLoadBalancerController].serviceAccount)},
+		},
+		IngressNginx: {
+			"controller": pulumi.Map{
+				"replicaCount": pulumi.Int(2),
+				"service": pulumi.Map{"annotations": pulumi.Map{
+					// An internet-facing NLB provisioned by the load balancer controller.
+					"service.beta.kubernetes.io/aws-load-balancer-type":            pulumi.String("external"),
+					"service.beta.kubernetes.io/aws-load-balancer-scheme":          pulumi.String("internet-facing"),
+					"service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": pulumi.String("ip"),
+				}},
+				"metrics": pulumi.Map{"enabled": pulumi.Bool(true)},
+			},
+		},
+		CertManager: {"crds": pulumi.Map{"enabled": pulumi.Bool(true), "keep": pulumi.Bool(true)}},
+	}
+	// The load balancer controller's webhook must run before any Service of
+	// type LoadBalancer (ingress-nginx) is created.
+	after := map[Chart][]Chart{IngressNginx: {AWSLoadBalancerController}}
+
+	for _, chart := range Charts {
+		spec := charts[chart]
+		deps := append(slices.Clone(args.DependsOn), bindings...)
+		for _, d := range after[chart] {
+			deps = append(deps, c.Releases[d])
+		}
+		rel, err := helmv3.NewRelease(ctx, name+"-"+string(chart), &helmv3.ReleaseArgs{
+			Name:            pulumi.String(string(chart)),
+			Chart:           pulumi.String(string(chart)),
+			Version:         pulumi.String(args.ChartVersions[chart]),
+			RepositoryOpts:  helmv3.RepositoryOptsArgs{Repo: pulumi.String(spec.repo)},
+			Namespace:       pulumi.String(spec.namespace),
+			CreateNamespace: pulumi.Bool(spec.namespace != "kube-system"),
+			Atomic:          pulumi.Bool(true),
+			CleanupOnFail:   pulumi.Bool(true),
+			Timeout:         pulumi.Int(600),
+			MaxHistory:      pulumi.Int(10),
+			Values:          values[chart],
+		}, parent, pulumi.DependsOn(deps))
+		if err != nil {
+			return nil, err
+		}
+		c.Releases[chart] = rel
+	}
+
+	if _, err := newClusterIssuer(ctx, name, args.Issuer, parent,
+		pulumi.DependsOn([]pulumi.Resource{c.Releases[CertManager]})); err != nil {
+		return nil, err
+	}
+	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"issuer": pulumi.String(c.IssuerName)})
+}
+
+// podIdentity creates a role only the chart's service account can use, with
+// the given policy, and binds it with an EKS Pod Identity association.
+func podIdentity(ctx *pulumi.Context, name, cluster string, chart Chart, policy string,
+	parent pulumi.ResourceOption) (*awseks.PodIdentityAssociation, error) {
+	spec := charts[chart]
+	role, err := iam.NewRole(ctx, name+"-"+string(chart), &iam.RoleArgs{
+		Description: pulumi.Sprintf("%s/%s in EKS cluster %s", spec.namespace, spec.serviceAccount, cluster),
+		AssumeRolePolicy: pulumi.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
+			`"Principal":{"Service":"pods.eks.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession"],` +
+			`"Condition":{"StringEquals":{"aws:RequestTag/kubernetes-namespace":"` + spec.namespace + `",` +
+			`"aws:RequestTag/kubernetes-service-account":"` + spec.serviceAccount + `"}}}]}`),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := iam.NewRolePolicy(ctx, name+"-"+string(chart), &iam.RolePolicyArgs{
+		Role:   role.ID(),
+		Policy: pulumi.String(policy),
+	}, parent); err != nil {
+		return nil, err
+	}
+	return awseks.NewPodIdentityAssociation(ctx, name+"-"+string(chart), &awseks.PodIdentityAssociationArgs{
+		ClusterName:    pulumi.String(cluster),
+		Namespace:      pulumi.String(spec.namespace),
+		ServiceAccount: pulumi.String(spec.serviceAccount),
+		RoleArn:        role.Arn,
+	}, parent)
+}
+
+// autoscalerPolicy lets the autoscaler read every Auto Scaling group but
+// resize only the ones EKS tagged as this cluster's.
+func autoscalerPolicy(cluster string) string {
+	return `{"Version":"2012-10-17","Statement":[` +
+		`{"Effect":"Allow","Action":["autoscaling:DescribeAutoScalingGroups","autoscaling:DescribeAutoScalingInstances",` +
+		`"autoscaling:DescribeLaunchConfigurations","autoscaling:DescribeScalingActivities","autoscaling:DescribeTags",` +
+		`"ec2:DescribeImages","ec2:DescribeInstanceTypes","ec2:DescribeLaunchTemplateVersions",` +
+		`"ec2:GetInstanceTypesFromInstanceRequirements","eks:DescribeNodegroup"],"Resource":"*"},` +
+		`{"Effect":"Allow","Action":["autoscaling:SetDesiredCapacity","autoscaling:TerminateInstanceInAutoScalingGroup"],` +
+		`"Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/k8s.io/cluster-autoscaler/` + cluster +
+		`":"owned"}}}]}`
+}
+
+// loadBalancerControllerPolicy is what the controller needs to manage load
+// balancers, target groups and their security groups; writes are limited to
+// resources the controller itself tagged (elbv2.k8s.aws/cluster).
+const loadBalancerControllerPolicy = `{"Version":"2012-10-17","Statement":[` +
+	`{"Effect":"Allow","Action":["iam:CreateServiceLinkedRole"],"Resource":"*",` +
+	`"Condition":{"StringEquals":{"iam:AWSServiceName":"elasticloadbalancing.amazonaws.com"}}},` +
+	`{"Effect":"Allow","Action":["ec2:Describe*","ec2:GetSecurityGroupsForVpc","elasticloadbalancing:Describe*",` +
+	`"acm:ListCertificates","acm:DescribeCertificate","iam:ListServerCertificates","iam:GetServerCertificate",` +
+	`"wafv2:GetWebACL","wafv2:GetWebACLForResource","shield:GetSubscriptionState"],"Resource":"*"},` +
+	`{"Effect":"Allow","Action":["ec2:CreateSecurityGroup","ec2:CreateTags"],"Resource":"*"},` +
+	`{"Effect":"Allow","Action":["ec2:AuthorizeSecurityGroupIngress","ec2:RevokeSecurityGroupIngress",` +
+	`"ec2:DeleteSecurityGroup","ec2:DeleteTags"],"Resource":"*",` +
+	`"Condition":{"Null":{"aws:ResourceTag/elbv2.k8s.aws/cluster":"false"}}},` +
+	`{"Effect":"Allow","Action":["elasticloadbalancing:CreateLoadBalancer","elasticloadbalancing:CreateTargetGroup"],` +
+	`"Resource":"*","Condition":{"Null":{"aws:RequestTag/elbv2.k8s.aws/cluster":"false"}}},` +
+	`{"Effect":"Allow","Action":["elasticloadbalancing:CreateListener","elasticloadbalancing:DeleteListener",` +
+	`"elasticloadbalancing:CreateRule","elasticloadbalancing:DeleteRule","elasticloadbalancing:AddTags",` +
+	`"elasticloadbalancing:RemoveTags","elasticloadbalancing:ModifyLoadBalancerAttributes",` +
+	`"elasticloadbalancing:SetIpAddressType","elasticloadbalancing:SetSecurityGroups","elasticloadbalancing:SetSubnets",` +
+	`"elasticloadbalancing:DeleteLoadBalancer","elasticloadbalancing:ModifyTargetGroup",` +
+	`"elasticloadbalancing:ModifyTargetGroupAttributes","elasticloadbalancing:DeleteTargetGroup",` +
+	`"elasticloadbalancing:RegisterTargets","elasticloadbalancing:DeregisterTargets",` +
+	`"elasticloadbalancing:ModifyListener","elasticloadbalancing:ModifyRule","elasticloadbalancing:AddListenerCertificates",` +
+	`"elasticloadbalancing:RemoveListenerCertificates","elasticloadbalancing:SetWebAcl"],"Resource":"*",` +
+	`"Condition":{"Null":{"aws:ResourceTag/elbv2.k8s.aws/cluster":"false"}}}]}`
