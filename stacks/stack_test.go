@@ -69,7 +69,10 @@ func TestShippedStacks(t *testing.T) {
 			}
 			var advisory []string
 			for _, v := range res.Violations {
-				advisory = append(advisory, v.Policy)
+				// The support-window notice depends on today's date; its own tests pin the clock.
+				if v.Policy != rules.EKSVersionSupport {
+					advisory = append(advisory, v.Policy)
+				}
 			}
 			if strings.Join(advisory, ",") != strings.Join(c.advisory, ",") {
 				t.Errorf("advisory violations: got %v, want %v", advisory, c.advisory)

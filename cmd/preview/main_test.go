@@ -21,8 +21,8 @@ func TestExitCodes(t *testing.T) {
 		stdout string
 		stderr string
 	}{
-		{"dev passes with an advisory", []string{"--stack", "dev"}, 0, "1 advisory", ""},
-		{"prod passes", []string{"--stack", "prod"}, 0, "0 mandatory, 0 advisory", ""},
+		{"dev passes with an advisory", []string{"--stack", "dev"}, 0, "[advisory] vpc-flow-logs", ""},
+		{"prod passes", []string{"--stack", "prod"}, 0, "(0 mandatory,", ""},
 		{"prod without flow logs is blocked by the pack", []string{"--stack", "prod", "--config",
 			"../../stacks/testdata/prod-no-flow-logs.yaml"}, 1, "[mandatory] vpc-flow-logs", ""},
 		{"a public EKS endpoint in prod is blocked by the pack", []string{"--stack", "prod", "--config",
@@ -91,8 +91,14 @@ func TestJSONDocument(t *testing.T) {
 	if doc.Stack != "prod" || len(doc.Resources) < 40 || doc.Outputs["vpcId"] == nil {
 		t.Errorf("document: stack %q, %d resources, outputs %v", doc.Stack, len(doc.Resources), doc.Outputs)
 	}
-	if doc.Policy.Mandatory != 1 || doc.Policy.Violations[0].Policy != "vpc-flow-logs" ||
-		!strings.HasSuffix(doc.Policy.Violations[0].URN, "aws:ec2/vpc:Vpc::network") {
+	var mandatory []string
+	for _, v := range doc.Policy.Violations {
+		if v.Enforcement == "mandatory" {
+			mandatory = append(mandatory, v.Policy+" "+v.URN)
+		}
+	}
+	if doc.Policy.Mandatory != 1 || len(mandatory) != 1 ||
+		mandatory[0] != "vpc-flow-logs urn:pulumi:prod::eduai::eduai:network:Vpc$aws:ec2/vpc:Vpc::network" {
 		t.Errorf("policy: %+v", doc.Policy)
 	}
 	for _, r := range doc.Resources {

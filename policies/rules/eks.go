@@ -2,9 +2,11 @@ package rules
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
@@ -244,4 +246,54 @@ func configStrings(cfg map[string]any, key string, def []string) []string {
 		}
 	}
 	return out
+}
+
+// StandardSupportEnds is when EKS moves each Kubernetes minor version to
+// extended support, billed per cluster hour on top (Amazon EKS release
+// calendar). Override or extend it with the rule's standardSupportEnds config.
+var StandardSupportEnds = map[string]string{
+	"1.29": "2025-03-23", "1.30": "2025-07-23", "1.31": "2025-11-26", "1.32": "2026-03-23",
+	"1.33": "2026-07-29", "1.34": "2026-12-02", "1.35": "2027-03-27",
+}
+
+// clock is the rule's notion of today; tests pin it.
+var clock = time.Now
+
+func checkVersionSupport(args policyx.ResourceValidationArgs) error {
+	s, ok := readEKS(args.Resource)
+	if !ok || !s.versionKnown || s.version == "" {
+		return nil
+	}
+	ends := maps.Clone(StandardSupportEnds)
+	if m, ok := args.Config["standardSupportEnds"].(map[string]any); ok {
+		for k, v := range m {
+			if d, ok := v.(string); ok {
+				ends[k] = d
+			}
+		}
+	}
+	warn := 90
+	if w, ok := args.Config["warnDays"].(float64); ok {
+		warn = int(w)
+	}
+	end, known := ends[s.version]
+	if !known {
+		return nil
+	}
+	endDate, err := time.Parse(time.DateOnly, end)
+	if err != nil {
+		return fmt.Errorf("standardSupportEnds[%s]: %w", s.version, err)
+	}
+	now := clock()
+	switch {
+	case !now.Before(endDate):
+		args.Manager.ReportViolation(fmt.Sprintf("EKS cluster %q runs Kubernetes %s, out of standard support since %s: "+
+			"AWS bills extended support per cluster hour (pulumi-eks has no upgradePolicy to turn it off). Raise "+
+			"eduai:cluster.version and the add-on versions with it.", args.Resource.Name, s.version, end), "")
+	case now.AddDate(0, 0, warn).After(endDate):
+		args.Manager.ReportViolation(fmt.Sprintf("EKS cluster %q runs Kubernetes %s, which leaves standard support on %s; "+
+			"after that AWS bills extended support. Plan the upgrade of eduai:cluster.version and the add-on versions.",
+			args.Resource.Name, s.version, end), "")
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package rules
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
 )
@@ -116,6 +117,34 @@ func TestNodeRules(t *testing.T) {
 		}
 		if c.imdsContaining != "" && (len(imds) == 0 || !strings.Contains(imds[0].Message, c.imdsContaining)) {
 			t.Errorf("%s: %v", c.name, imds)
+		}
+	}
+}
+
+func TestVersionSupport(t *testing.T) {
+	defer func(c func() time.Time) { clock = c }(clock)
+	at := func(day string) { clock = func() time.Time { d, _ := time.Parse(time.DateOnly, day); return d } }
+	cases := []struct {
+		today, version string
+		config         map[string]any
+		want           string
+	}{
+		{"2026-06-01", "1.34", nil, ""},
+		{"2026-10-01", "1.34", nil, "leaves standard support on 2026-12-02"},
+		{"2026-12-02", "1.34", nil, "out of standard support since 2026-12-02"},
+		{"2026-12-02", "1.35", nil, ""},
+		{"2026-12-02", "1.35", map[string]any{"warnDays": float64(200)}, "leaves standard support on 2027-03-27"},
+		{"2027-06-01", "1.36", nil, ""}, // not in the calendar: no verdict
+		{"2027-06-01", "1.36", map[string]any{"standardSupportEnds": map[string]any{"1.36": "2027-05-01"}}, "since 2027-05-01"},
+	}
+	for _, c := range cases {
+		at(c.today)
+		got := runResourceRule(checkVersionSupport, eksComponent(map[string]any{"version": c.version}), c.config)
+		switch {
+		case c.want == "" && len(got) != 0:
+			t.Errorf("%s %s: unexpected %v", c.today, c.version, got)
+		case c.want != "" && (len(got) != 1 || !strings.Contains(got[0], c.want)):
+			t.Errorf("%s %s: got %v, want %q", c.today, c.version, got, c.want)
 		}
 	}
 }

@@ -29,6 +29,7 @@ const (
 	EKSSecretsEncryption   = "eks-secrets-encryption"
 	EKSControlPlaneLogs    = "eks-control-plane-logs"
 	EKSMinimumVersion      = "eks-minimum-version"
+	EKSVersionSupport      = "eks-version-support"
 	NodeIMDSv2             = "node-imdsv2"
 	NodeVolumesEncrypted   = "node-volumes-encrypted"
 )
@@ -86,6 +87,12 @@ func Policies() []policyx.Policy {
 			&policyx.ConfigSchema{Properties: map[string]map[string]any{"minimumVersion": {
 				"type": "string", "description": "Oldest accepted minor version (default " + DefaultMinimumVersion + ").",
 			}}}, checkMinimumVersion),
+		resourcePolicy(EKSVersionSupport, "The EKS version is in standard support, not billed extended support.",
+			&policyx.ConfigSchema{Properties: map[string]map[string]any{
+				"standardSupportEnds": {"type": "object", "additionalProperties": map[string]any{"type": "string"},
+					"description": "End of standard support per minor version, YYYY-MM-DD (adds to the built-in calendar)."},
+				"warnDays": {"type": "integer", "description": "Warn this many days before the end (default 90)."},
+			}}, checkVersionSupport),
 		stackPolicy(NodeIMDSv2, "Nodes require IMDSv2 with a hop limit of 1 (CKV_AWS_79, CKV_AWS_341).",
 			policyx.EnforcementLevelMandatory, NodeMetadataFindings),
 		stackPolicy(NodeVolumesEncrypted, "Node volumes are encrypted.",
