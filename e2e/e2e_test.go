@@ -181,6 +181,19 @@ func project(t *testing.T, stack, stackFile string) string {
 	return dir
 }
 
+// minimalProject is a project directory for a test's own inline program.
+func minimalProject(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "project")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), []byte("name: eduai\nruntime: go\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // engineEnv is a local file backend and a passphrase secrets provider, with
 // the stand-ins found both in PULUMI_HOME and on PATH.
 func engineEnv(t *testing.T) map[string]string {
@@ -377,13 +390,7 @@ func TestPackToleratesUnknownValues(t *testing.T) {
 		}, pulumi.Provider(p))
 		return err
 	}
-	dir := filepath.Join(t.TempDir(), "project")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), []byte("name: eduai\nruntime: go\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir := minimalProject(t)
 	s := newStack(t, ctx, "unknowns", dir, program)
 	config := filepath.Join(t.TempDir(), "policy.json")
 	if err := os.WriteFile(config, []byte(`{"all":"disabled","no-public-ingress":"mandatory","required-tags":"mandatory"}`), 0o644); err != nil {
@@ -421,13 +428,7 @@ func TestSecretsEncryptedInState(t *testing.T) {
 		ctx.Export("token", secret)
 		return nil
 	}
-	dir := filepath.Join(t.TempDir(), "project")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), []byte("name: eduai\nruntime: go\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir := minimalProject(t)
 	env := engineEnv(t)
 	s, err := auto.UpsertStackInlineSource(ctx, "secrets", stacks.Project, program, auto.WorkDir(dir), auto.Pulumi(h.cli),
 		auto.PulumiHome(h.home), auto.EnvVars(env), auto.SecretsProvider("passphrase"))
@@ -485,13 +486,7 @@ func TestRemoteComponentConstruct(t *testing.T) {
 		ctx.Export("kubeconfigJson", cluster.KubeconfigJson)
 		return nil
 	}
-	dir := filepath.Join(t.TempDir(), "project")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), []byte("name: eduai\nruntime: go\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir := minimalProject(t)
 	s := newStack(t, ctx, "remote", dir, program)
 	up, err := s.Up(ctx)
 	if err != nil {

@@ -150,31 +150,23 @@ func checkMinimumVersion(args policyx.ResourceValidationArgs) error {
 	return nil
 }
 
-// launchTemplateFor finds the launch template a node group uses.
-func launchTemplateFor(ng policyx.AnalyzerResource, lts []policyx.AnalyzerResource) (policyx.AnalyzerResource, bool, bool) {
-	lt, present, known := object(ng.Properties, "launchTemplate")
-	if !present {
-		return policyx.AnalyzerResource{}, false, true
-	}
-	for _, t := range lts {
-		if slices.Contains(ng.PropertyDependencies["launchTemplate"], t.URN) {
-			return t, true, true
-		}
-		if id, _, idKnown := str(t.Properties, "id"); idKnown && id != "" {
-			if ref, _, _ := str(lt, "id"); ref == id {
-				return t, true, true
-			}
+// withoutLaunchTemplate returns the node groups that name no launch template.
+// (Every launch template is judged on its own, so naming one is enough here.)
+func withoutLaunchTemplate(rs []policyx.AnalyzerResource) []policyx.AnalyzerResource {
+	var out []policyx.AnalyzerResource
+	for _, ng := range ofType(rs, typeNodeGroup) {
+		if _, present, _ := object(ng.Properties, "launchTemplate"); !present {
+			out = append(out, ng)
 		}
 	}
-	return policyx.AnalyzerResource{}, true, !known
+	return out
 }
 
 // NodeMetadataFindings returns a finding for each launch template that allows
 // IMDSv1 or a hop limit above 1, and each node group without such a template.
 func NodeMetadataFindings(rs []policyx.AnalyzerResource) []Finding {
 	var out []Finding
-	lts := ofType(rs, typeLaunchTemplate)
-	for _, lt := range lts {
+	for _, lt := range ofType(rs, typeLaunchTemplate) {
 		md, _, known := object(lt.Properties, "metadataOptions")
 		if !known {
 			continue
@@ -190,12 +182,10 @@ func NodeMetadataFindings(rs []policyx.AnalyzerResource) []Finding {
 				"instance metadata (hop limit %v). Set metadataOptions.httpPutResponseHopLimit: 1.", lt.Name, hops)})
 		}
 	}
-	for _, ng := range ofType(rs, typeNodeGroup) {
-		if _, present, _ := launchTemplateFor(ng, lts); !present {
-			out = append(out, Finding{URN: ng.URN, Message: fmt.Sprintf("node group %q has no launch template, so "+
-				"IMDSv2 and the hop limit are not enforced on its nodes. Give it a launch template with "+
-				"metadataOptions.httpTokens: required (the cluster component does).", ng.Name)})
-		}
+	for _, ng := range withoutLaunchTemplate(rs) {
+		out = append(out, Finding{URN: ng.URN, Message: fmt.Sprintf("node group %q has no launch template, so "+
+			"IMDSv2 and the hop limit are not enforced on its nodes. Give it a launch template with "+
+			"metadataOptions.httpTokens: required (the cluster component does).", ng.Name)})
 	}
 	return out
 }
@@ -204,8 +194,7 @@ func NodeMetadataFindings(rs []policyx.AnalyzerResource) []Finding {
 // not encrypted, and each node group whose root volume is not set by a launch template.
 func NodeVolumeFindings(rs []policyx.AnalyzerResource) []Finding {
 	var out []Finding
-	lts := ofType(rs, typeLaunchTemplate)
-	for _, lt := range lts {
+	for _, lt := range ofType(rs, typeLaunchTemplate) {
 		mappings, known := objList(lt.Properties, "blockDeviceMappings")
 		if !known {
 			continue
@@ -223,12 +212,10 @@ func NodeVolumeFindings(rs []policyx.AnalyzerResource) []Finding {
 			}
 		}
 	}
-	for _, ng := range ofType(rs, typeNodeGroup) {
-		if _, present, _ := launchTemplateFor(ng, lts); !present {
-			out = append(out, Finding{URN: ng.URN, Message: fmt.Sprintf("node group %q sets no launch template, so its "+
-				"root volumes are encrypted only if the account's EBS default says so. Give it a launch template "+
-				"with an encrypted root volume (the cluster component does).", ng.Name)})
-		}
+	for _, ng := range withoutLaunchTemplate(rs) {
+		out = append(out, Finding{URN: ng.URN, Message: fmt.Sprintf("node group %q sets no launch template, so its "+
+			"root volumes are encrypted only if the account's EBS default says so. Give it a launch template "+
+			"with an encrypted root volume (the cluster component does).", ng.Name)})
 	}
 	return out
 }
