@@ -32,6 +32,9 @@ const (
 	EKSVersionSupport      = "eks-version-support"
 	NodeIMDSv2             = "node-imdsv2"
 	NodeVolumesEncrypted   = "node-volumes-encrypted"
+	KMSKeyRotation         = "kms-key-rotation"
+	SubnetNoPublicIP       = "subnet-no-public-ip"
+	DefaultSGRestricted    = "default-security-group-restricted"
 )
 
 // resourcePolicy wraps a resource rule.
@@ -97,6 +100,12 @@ func Policies() []policyx.Policy {
 			policyx.EnforcementLevelMandatory, NodeMetadataFindings),
 		stackPolicy(NodeVolumesEncrypted, "Node volumes are encrypted.",
 			policyx.EnforcementLevelMandatory, NodeVolumeFindings),
+		resourcePolicy(KMSKeyRotation, "Customer-managed KMS keys rotate their key material (CKV_AWS_7).",
+			nil, checkKMSRotation),
+		resourcePolicy(SubnetNoPublicIP, "Subnets do not assign public IPs by default (CKV_AWS_130).",
+			nil, checkSubnetPublicIP),
+		stackPolicy(DefaultSGRestricted, "Every VPC's default security group allows no traffic (CKV2_AWS_12).",
+			policyx.EnforcementLevelMandatory, DefaultSecurityGroupFindings),
 	}
 }
 
