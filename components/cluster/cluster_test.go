@@ -103,6 +103,10 @@ func TestClusterInputs(t *testing.T) {
 	if logs.String("name") != "/aws/eks/eduai-prod/cluster" || logs.Inputs["retentionInDays"].NumberValue() != 90 {
 		t.Errorf("log group: %v", logs.Inputs)
 	}
+	if alias := rec.Named("aws:kms/alias:Alias", "cluster-secrets"); alias.String("targetKeyId") != key.State["keyId"].StringValue() ||
+		alias.String("name") != "alias/eduai-prod-eks-secrets" {
+		t.Errorf("key alias: %v", alias.Inputs)
+	}
 	if !key.Inputs["enableKeyRotation"].BoolValue() || !key.Protect {
 		t.Errorf("key rotation %v, protect %v", key.Inputs["enableKeyRotation"], key.Protect)
 	}
@@ -144,8 +148,8 @@ func TestNodeGroups(t *testing.T) {
 		if !slices.Equal(ng.IgnoreChanges, []string{"scalingConfig.desiredSize"}) {
 			t.Errorf("%s: ignoreChanges %v", c.name, ng.IgnoreChanges)
 		}
-		if ng.Inputs["launchTemplate"].ObjectValue()["id"].StringValue() != lt.ID {
-			t.Errorf("%s: node group does not use its launch template", c.name)
+		if ref := ng.Inputs["launchTemplate"].ObjectValue(); ref["id"].StringValue() != lt.ID || ref["version"].StringValue() != "1" {
+			t.Errorf("%s: node group does not use its launch template's latest version: %v", c.name, ref)
 		}
 		md := lt.Inputs["metadataOptions"].ObjectValue()
 		if md["httpTokens"].StringValue() != "required" || md["httpPutResponseHopLimit"].NumberValue() != 1 {

@@ -17,6 +17,7 @@ const (
 
 // idPrefixes mirrors the prefixes AWS puts on EC2 ids, so a plan reads like a real one.
 var idPrefixes = map[string]string{
+	"aws:ec2/launchTemplate:LaunchTemplate":               "lt",
 	"aws:ec2/vpc:Vpc":                                     "vpc",
 	"aws:ec2/subnet:Subnet":                               "subnet",
 	"aws:ec2/internetGateway:InternetGateway":             "igw",
@@ -28,6 +29,15 @@ var idPrefixes = map[string]string{
 	"aws:ec2/defaultSecurityGroup:DefaultSecurityGroup":   "sg",
 	"aws:ec2/vpcEndpoint:VpcEndpoint":                     "vpce",
 	"aws:ec2/flowLog:FlowLog":                             "fl",
+}
+
+// computed fills outputs that AWS computes and the program reads.
+var computed = map[string]func(id string, state resource.PropertyMap){
+	"aws:ec2/launchTemplate:LaunchTemplate": func(_ string, s resource.PropertyMap) {
+		s["latestVersion"] = resource.NewNumberProperty(1)
+		s["defaultVersion"] = resource.NewNumberProperty(1)
+	},
+	"aws:kms/key:Key": func(id string, s resource.PropertyMap) { s["keyId"] = resource.NewStringProperty(id) },
 }
 
 // autonamed lists the types whose physical name Pulumi generates from the
@@ -78,6 +88,9 @@ func fakeOutputs(r *Resource, region string) (string, resource.PropertyMap) {
 			state["tagsAll"] = state["tags"]
 		}
 	}
+	if fill := computed[typ]; fill != nil {
+		fill(id, state)
+	}
 	state["id"] = resource.NewStringProperty(id)
 	return id, state
 }
@@ -92,12 +105,7 @@ func splitType(typ string) (pkg, module string) {
 	return parts[0], module
 }
 
-func lastSegment(typ string) string {
-	if i := strings.LastIndex(typ, ":"); i >= 0 {
-		return strings.ToLower(typ[i+1:])
-	}
-	return strings.ToLower(typ)
-}
+func lastSegment(typ string) string { return strings.ToLower(lastSegmentRaw(typ)) }
 
 func fakeARN(module, typ, id, region string) string {
 	switch module {
