@@ -42,6 +42,22 @@ type Config struct {
 	Cluster ClusterConfig
 	// Addons comes from `eduai:addons`.
 	Addons AddonsConfig
+	// Storage comes from `eduai:storage`.
+	Storage StorageConfig
+}
+
+// StorageConfig is `eduai:storage`: the application buckets.
+type StorageConfig struct {
+	// Buckets by name. Default content and media, keeping noncurrent versions 90 days.
+	Buckets map[string]BucketConfig `json:"buckets"`
+	// AccessLogs sends S3 server access logs to a log bucket. Default true.
+	AccessLogs bool `json:"accessLogs"`
+}
+
+// BucketConfig is one entry of `eduai:storage.buckets`.
+type BucketConfig struct {
+	// NoncurrentDays keeps replaced or deleted versions this long. Default 90.
+	NoncurrentDays int `json:"noncurrentDays"`
 }
 
 // AddonsConfig is `eduai:addons`: the Helm-installed cluster add-ons.
@@ -216,7 +232,7 @@ func DefaultTags(env Environment) map[string]string {
 }
 
 // configKeys are the `eduai:` config keys the program reads.
-var configKeys = []string{"environment", "tags", "network", "cluster", "addons"}
+var configKeys = []string{"environment", "tags", "network", "cluster", "addons", "storage"}
 
 // ConfigSource is where the config comes from: a key lookup (the Pulumi
 // context in a run) and, when it can be had, the list of all keys set for the
@@ -259,7 +275,8 @@ func LoadConfig(src ConfigSource) (*Config, error) {
 
 	cfg := &Config{Stack: src.Stack, Environment: Environment(src.Stack), Network: DefaultNetwork(),
 		Cluster: DefaultCluster(),
-		Addons:  AddonsConfig{Charts: DefaultCharts(), Issuer: IssuerConfig{Email: DefaultIssuerEmail}}}
+		Addons:  AddonsConfig{Charts: DefaultCharts(), Issuer: IssuerConfig{Email: DefaultIssuerEmail}},
+		Storage: StorageConfig{AccessLogs: true, Buckets: map[string]BucketConfig{"content": {}, "media": {}}}}
 	if v, ok := src.Get(Project + ":environment"); ok && v != "" {
 		cfg.Environment = Environment(v)
 	}
@@ -281,6 +298,9 @@ func LoadConfig(src ConfigSource) (*Config, error) {
 	}
 	if v, ok := src.Get(Project + ":addons"); ok {
 		decodeStrict("addons", v, &cfg.Addons, &errs)
+	}
+	if v, ok := src.Get(Project + ":storage"); ok {
+		decodeStrict("storage", v, &cfg.Storage, &errs)
 	}
 	// Cross-field validation runs even when some values did not decode (they
 	// keep their defaults), so one run reports every problem; a key that did

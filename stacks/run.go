@@ -11,6 +11,7 @@ import (
 	"github.com/eduai/infra/components/addons"
 	"github.com/eduai/infra/components/cluster"
 	"github.com/eduai/infra/components/network"
+	"github.com/eduai/infra/components/storage"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -50,6 +51,11 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 		return err
 	}
 
+	buckets, err := storage.NewBuckets(ctx, "storage", cfg.storageArgs(), withProviders)
+	if err != nil {
+		return err
+	}
+
 	ctx.Export("environment", pulumi.String(string(cfg.Environment)))
 	ctx.Export("region", pulumi.String(cfg.Region))
 	ctx.Export("vpcId", net.VpcID)
@@ -61,6 +67,11 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 	ctx.Export("clusterName", pulumi.String(eks.Name))
 	ctx.Export("kubeconfig", pulumi.ToSecret(eks.KubeconfigJSON))
 	ctx.Export("clusterIssuer", pulumi.String(platform.IssuerName))
+	bucketNames := pulumi.StringMap{}
+	for name, v := range buckets.Names {
+		bucketNames[name] = v
+	}
+	ctx.Export("buckets", bucketNames)
 	return nil
 }
 
@@ -139,6 +150,14 @@ func (c *Config) addonsArgs(eks *cluster.Cluster, net *network.Vpc) *addons.Args
 	// Pods need nodes: the releases wait for every node group.
 	for _, name := range slices.Sorted(maps.Keys(eks.NodeGroups)) {
 		args.DependsOn = append(args.DependsOn, eks.NodeGroups[name])
+	}
+	return args
+}
+
+func (c *Config) storageArgs() *storage.BucketsArgs {
+	args := &storage.BucketsArgs{NamePrefix: c.namePrefix(), AccessLogs: c.Storage.AccessLogs, Protect: c.protectStateful()}
+	for _, name := range slices.Sorted(maps.Keys(c.Storage.Buckets)) {
+		args.Buckets = append(args.Buckets, storage.BucketArgs{Name: name, NoncurrentDays: c.Storage.Buckets[name].NoncurrentDays})
 	}
 	return args
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/eduai/infra/components/addons"
 	"github.com/eduai/infra/components/cluster"
 	"github.com/eduai/infra/components/network"
+	"github.com/eduai/infra/components/storage"
 )
 
 var regionPattern = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-[0-9]+$`)
@@ -34,6 +35,7 @@ func (c *Config) validate() error {
 	c.validateNetwork(&errs)
 	c.validateCluster(&errs)
 	c.validateAddons(&errs)
+	c.validateStorage(&errs)
 	return errs.orNil()
 }
 
@@ -197,6 +199,20 @@ func (c *Config) validateAddons(errs *Errors) {
 	case kind != addons.SelfSigned:
 		if _, err := mail.ParseAddress(a.Issuer.Email); err != nil {
 			errs.add("addons.issuer.email", "must be an email address for Let's Encrypt notices (got %q)", a.Issuer.Email)
+		}
+	}
+}
+
+func (c *Config) validateStorage(errs *Errors) {
+	if len(c.Storage.Buckets) == 0 {
+		errs.add("storage.buckets", "must define at least one bucket")
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Storage.Buckets)) {
+		if !storage.ValidBucketName(name) {
+			errs.add("storage.buckets."+name, "the name must be 3..32 lowercase letters, digits and dashes")
+		}
+		if d := c.Storage.Buckets[name].NoncurrentDays; d < 0 {
+			errs.add("storage.buckets."+name+".noncurrentDays", "must be positive (got %d)", d)
 		}
 	}
 }

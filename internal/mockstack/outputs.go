@@ -70,6 +70,13 @@ func fakeOutputs(r *Resource, region string) (string, resource.PropertyMap) {
 		return "provider-" + shortHash(r.URN, 8), state
 	}
 	typ := r.Type
+	if typ == typeBucket && !state.HasValue("bucket") {
+		prefix := r.Name + "-"
+		if p, ok := state["bucketPrefix"]; ok && p.IsString() {
+			prefix = p.StringValue()
+		}
+		state["bucket"] = resource.NewStringProperty(prefix + shortHash(r.URN, 12))
+	}
 	if autonamed[typ] && !state.HasValue("name") {
 		state["name"] = resource.NewStringProperty(r.Name + "-" + shortHash(r.URN, 7))
 	}
@@ -77,6 +84,8 @@ func fakeOutputs(r *Resource, region string) (string, resource.PropertyMap) {
 	switch {
 	case idPrefixes[typ] != "":
 		id = idPrefixes[typ] + "-" + shortHash(r.URN, 17)
+	case typ == typeBucket:
+		id = state["bucket"].StringValue()
 	case state.HasValue("name") && state["name"].IsString():
 		id = state["name"].StringValue()
 	default:
@@ -107,7 +116,13 @@ func splitType(typ string) (pkg, module string) {
 
 func lastSegment(typ string) string { return strings.ToLower(lastSegmentRaw(typ)) }
 
+// typeBucket is an S3 bucket: named by "bucket", with a region-less ARN.
+const typeBucket = "aws:s3/bucketV2:BucketV2"
+
 func fakeARN(module, typ, id, region string) string {
+	if typ == typeBucket {
+		return "arn:aws:s3:::" + id
+	}
 	switch module {
 	case "iam":
 		return fmt.Sprintf("arn:aws:iam::%s:%s/%s", FakeAccount, lowerFirst(lastSegmentRaw(typ)), id)

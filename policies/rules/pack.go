@@ -35,6 +35,9 @@ const (
 	KMSKeyRotation         = "kms-key-rotation"
 	SubnetNoPublicIP       = "subnet-no-public-ip"
 	DefaultSGRestricted    = "default-security-group-restricted"
+	S3PublicAccessBlocked  = "s3-public-access-blocked"
+	S3Encrypted            = "s3-encrypted"
+	StatefulProtected      = "stateful-protected"
 )
 
 // resourcePolicy wraps a resource rule.
@@ -106,6 +109,12 @@ func Policies() []policyx.Policy {
 			nil, checkSubnetPublicIP),
 		stackPolicy(DefaultSGRestricted, "Every VPC's default security group allows no traffic (CKV2_AWS_12).",
 			policyx.EnforcementLevelMandatory, DefaultSecurityGroupFindings),
+		stackPolicy(S3PublicAccessBlocked, "Every bucket blocks all public access (CKV2_AWS_6, CKV_AWS_53-56).",
+			policyx.EnforcementLevelMandatory, BucketPublicAccessFindings),
+		stackPolicy(S3Encrypted, "Every bucket encrypts objects by default (CKV_AWS_19, CKV_AWS_145).",
+			policyx.EnforcementLevelMandatory, BucketEncryptionFindings),
+		resourcePolicy(StatefulProtected, "Stateful resources (buckets, keys, databases, caches, brokers, vaults) are protected.",
+			nil, checkStatefulProtected),
 	}
 }
 

@@ -1,0 +1,250 @@
+// Package storage provisions the platform's application buckets (content,
+// media, …): versioned, SSE-KMS with a rotating key, every kind of public
+// access blocked, TLS-only, old versions expired, access-logged outside dev.
+package storage
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+var bucketNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$`)
+
+// ValidBucketName tells whether s can key a bucket (it becomes part of the S3 name).
+func ValidBucketName(s string) bool { return bucketNamePattern.MatchString(s) }
+
+// BucketArgs configures one application bucket.
+type BucketArgs struct {
+	// Name keys the bucket: "content" becomes eduai-<stack>-content-<random>. Required.
+	Name string
+	// NoncurrentDays keeps replaced or deleted object versions this long. Default 90.
+	NoncurrentDays int
+}
+
+// BucketsArgs configures the application buckets.
+type BucketsArgs struct {
+	// NamePrefix starts every bucket name, e.g. "eduai-prod". Required.
+	NamePrefix string
+	// Buckets, at least one, keyed by Name.
+	Buckets []BucketArgs
+	// AccessLogs sends S3 server access logs to a dedicated log bucket.
+	AccessLogs bool
+	// AccessLogDays keeps access logs this long. Default 365.
+	AccessLogDays int
+	// Protect guards buckets and the key against deletion and replacement (staging, prod).
+	Protect bool
+}
+
+func (a *BucketsArgs) validate() error {
+	var errs []error
+	if a.NamePrefix == "" {
+		errs = append(errs, errors.New("NamePrefix is required"))
+	}
+	if len(a.Buckets) == 0 {
+		errs = append(errs, errors.New("Buckets: at least one"))
+	}
+	seen := map[string]bool{}
+	for _, b := range a.Buckets {
+		if !ValidBucketName(b.Name) {
+			errs = append(errs, fmt.Errorf("bucket %q: 3..32 lowercase letters, digits and dashes", b.Name))
+		}
+		if seen[b.Name] {
+			errs = append(errs, fmt.Errorf("bucket %q twice", b.Name))
+		}
+		seen[b.Name] = true
+		if b.NoncurrentDays < 0 {
+			errs = append(errs, fmt.Errorf("bucket %q: NoncurrentDays must be positive (got %d)", b.Name, b.NoncurrentDays))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Buckets is the storage component.
+type Buckets struct {
+	pulumi.ResourceState
+
+	// Names and ARNs of the application buckets, by Name.
+	Names map[string]pulumi.StringOutput
+	ARNs  map[string]pulumi.StringOutput
+	// KeyARN encrypts every application bucket.
+	KeyARN pulumi.StringOutput
+}
+
+// NewBuckets creates the key, the log bucket (when asked) and the application buckets.
+func NewBuckets(ctx *pulumi.Context, name string, args *BucketsArgs, opts ...pulumi.ResourceOption) (*Buckets, error) {
+	if args == nil {
+		args = &BucketsArgs{}
+	}
+	if err := args.validate(); err != nil {
+		return nil, fmt.Errorf("storage %q: %w", name, err)
+	}
+	c := &Buckets{Names: map[string]pulumi.StringOutput{}, ARNs: map[string]pulumi.StringOutput{}}
+	if err := ctx.RegisterComponentResource("eduai:storage:Buckets", name, c, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(c)
+	keep := pulumi.Protect(args.Protect)
+
+	key, err := kms.NewKey(ctx, name, &kms.KeyArgs{
+		Description:          pulumi.String("Application buckets of " + args.NamePrefix),
+		EnableKeyRotation:    pulumi.Bool(true),
+		DeletionWindowInDays: pulumi.Int(30),
+	}, parent, keep)
+	if err != nil {
+		return nil, err
+	}
+	c.KeyARN = key.Arn
+
+	var logs *s3.BucketV2
+	if args.AccessLogs {
+		days := args.AccessLogDays
+		if days == 0 {
+			days = 365
+		}
+		// Server access logs can only land in a bucket with SSE-S3 default encryption.
+		logs, err = newBucket(ctx, name+"-access-logs", args.NamePrefix+"-access-logs-", "AES256", nil, days, keep, parent)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	for _, b := range args.Buckets {
+		noncurrent := b.NoncurrentDays
+		if noncurrent == 0 {
+			noncurrent = 90
+		}
+		bucket, err := newBucket(ctx, name+"-"+b.Name, args.NamePrefix+"-"+b.Name+"-", "aws:kms", key.Arn,
+			noncurrent, keep, parent)
+		if err != nil {
+			return nil, err
+		}
+		if logs != nil {
+			if _, err := s3.NewBucketLoggingV2(ctx, name+"-"+b.Name, &s3.BucketLoggingV2Args{
+				Bucket:       bucket.ID(),
+				TargetBucket: logs.ID(),
+				TargetPrefix: pulumi.String(b.Name + "/"),
+			}, parent); err != nil {
+				return nil, err
+			}
+		}
+		c.Names[b.Name] = bucket.Bucket
+		c.ARNs[b.Name] = bucket.Arn
+	}
+	if logs != nil {
+		var sources []any
+		for _, b := range args.Buckets {
+			sources = append(sources, c.ARNs[b.Name])
+		}
+		if err := logDeliveryPolicy(ctx, name, logs, sources, parent); err != nil {
+			return nil, err
+		}
+	}
+
+	outs := pulumi.Map{"keyArn": c.KeyARN}
+	for n, v := range c.Names {
+		outs[n] = v
+	}
+	return c, ctx.RegisterResourceOutputs(c, outs)
+}
+
+// newBucket creates one bucket with its versioning, encryption, public
+// access block, TLS-only policy (except the log bucket, whose policy
+// logDeliveryPolicy writes) and lifecycle.
+func newBucket(ctx *pulumi.Context, name, prefix, sse string, kmsKey pulumi.StringInput, noncurrentDays int,
+	keep, parent pulumi.ResourceOption) (*s3.BucketV2, error) {
+	bucket, err := s3.NewBucketV2(ctx, name, &s3.BucketV2Args{BucketPrefix: pulumi.String(prefix)}, parent, keep)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s3.NewBucketOwnershipControls(ctx, name, &s3.BucketOwnershipControlsArgs{
+		Bucket: bucket.ID(),
+		Rule:   s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
+	}, parent); err != nil {
+		return nil, err
+	}
+	block, err := s3.NewBucketPublicAccessBlock(ctx, name, &s3.BucketPublicAccessBlockArgs{
+		Bucket:                bucket.ID(),
+		BlockPublicAcls:       pulumi.Bool(true),
+		BlockPublicPolicy:     pulumi.Bool(true),
+		IgnorePublicAcls:      pulumi.Bool(true),
+		RestrictPublicBuckets: pulumi.Bool(true),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s3.NewBucketVersioningV2(ctx, name, &s3.BucketVersioningV2Args{
+		Bucket:                  bucket.ID(),
+		VersioningConfiguration: s3.BucketVersioningV2VersioningConfigurationArgs{Status: pulumi.String("Enabled")},
+	}, parent); err != nil {
+		return nil, err
+	}
+	byDefault := s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{
+		SseAlgorithm: pulumi.String(sse)}
+	if kmsKey != nil {
+		byDefault.KmsMasterKeyId = kmsKey
+	}
+	if _, err := s3.NewBucketServerSideEncryptionConfigurationV2(ctx, name,
+		&s3.BucketServerSideEncryptionConfigurationV2Args{
+			Bucket: bucket.ID(),
+			Rules: s3.BucketServerSideEncryptionConfigurationV2RuleArray{s3.BucketServerSideEncryptionConfigurationV2RuleArgs{
+				ApplyServerSideEncryptionByDefault: byDefault,
+				BucketKeyEnabled:                   pulumi.Bool(kmsKey != nil),
+			}},
+		}, parent); err != nil {
+		return nil, err
+	}
+	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, name, &s3.BucketLifecycleConfigurationV2Args{
+		Bucket: bucket.ID(),
+		Rules: s3.BucketLifecycleConfigurationV2RuleArray{s3.BucketLifecycleConfigurationV2RuleArgs{
+			Id:     pulumi.String("expire-noncurrent-and-abort-uploads"),
+			Status: pulumi.String("Enabled"),
+			Filter: s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String("")},
+			NoncurrentVersionExpiration: s3.BucketLifecycleConfigurationV2RuleNoncurrentVersionExpirationArgs{
+				NoncurrentDays: pulumi.Int(noncurrentDays)},
+			AbortIncompleteMultipartUpload: s3.BucketLifecycleConfigurationV2RuleAbortIncompleteMultipartUploadArgs{
+				DaysAfterInitiation: pulumi.Int(7)},
+		}},
+	}, parent); err != nil {
+		return nil, err
+	}
+	if kmsKey != nil {
+		// The log bucket's policy also allows log delivery; logDeliveryPolicy writes it.
+		if _, err := s3.NewBucketPolicy(ctx, name, &s3.BucketPolicyArgs{
+			Bucket: bucket.ID(),
+			Policy: pulumi.Sprintf(`{"Version":"2012-10-17","Statement":[%s]}`, tlsOnly(bucket.Arn)),
+		}, parent, pulumi.DependsOn([]pulumi.Resource{block})); err != nil {
+			return nil, err
+		}
+	}
+	return bucket, nil
+}
+
+// tlsOnly is the statement that refuses every request not made over TLS.
+func tlsOnly(arn pulumi.StringOutput) pulumi.StringOutput {
+	return pulumi.Sprintf(`{"Sid":"DenyInsecureTransport","Effect":"Deny","Principal":"*","Action":"s3:*",`+
+		`"Resource":["%s","%s/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}`, arn, arn)
+}
+
+// logDeliveryPolicy lets S3 write the application buckets' access logs, and
+// only theirs, into the log bucket.
+func logDeliveryPolicy(ctx *pulumi.Context, name string, logs *s3.BucketV2, sources []any,
+	parent pulumi.ResourceOption) error {
+	sourceList := pulumi.All(sources...).ApplyT(func(arns []any) (string, error) {
+		b, err := json.Marshal(arns)
+		return string(b), err
+	}).(pulumi.StringOutput)
+	_, err := s3.NewBucketPolicy(ctx, name+"-access-logs", &s3.BucketPolicyArgs{
+		Bucket: logs.ID(),
+		Policy: pulumi.Sprintf(`{"Version":"2012-10-17","Statement":[%s,`+
+			`{"Sid":"S3ServerAccessLogs","Effect":"Allow","Principal":{"Service":"logging.s3.amazonaws.com"},`+
+			`"Action":"s3:PutObject","Resource":"%s/*","Condition":{"ArnLike":{"aws:SourceArn":%s}}}]}`,
+			tlsOnly(logs.Arn), logs.Arn, sourceList),
+	}, parent)
+	return err
+}
