@@ -314,6 +314,16 @@ func TestShippedStacksThroughEngine(t *testing.T) {
 				t.Errorf("engine and offline resource sets differ:\nengine only: %v\noffline only: %v",
 					minus(engine, offline), minus(offline, engine))
 			}
+			// The generated master password (the stand-in's is "offline-…") is ciphertext in
+			// the state file (stack export would show it decrypted).
+			backend := strings.TrimPrefix(s.Workspace().GetEnvVars()["PULUMI_BACKEND_URL"], "file://")
+			state, err := os.ReadFile(filepath.Join(backend, ".pulumi", "stacks", stacks.Project, stack+".json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(state), "offline-") || !strings.Contains(string(state), "ciphertext") {
+				t.Error("the generated database password is not encrypted in the state file")
+			}
 			if out, ok := up.Outputs["vpcId"]; !ok || !strings.HasPrefix(fmt.Sprint(out.Value), "vpc-") {
 				t.Errorf("vpcId output: %v", up.Outputs["vpcId"])
 			}

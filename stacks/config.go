@@ -44,6 +44,39 @@ type Config struct {
 	Addons AddonsConfig
 	// Storage comes from `eduai:storage`.
 	Storage StorageConfig
+	// Database comes from `eduai:database`.
+	Database DatabaseConfig
+}
+
+// DatabaseConfig is `eduai:database`: the Aurora PostgreSQL cluster.
+type DatabaseConfig struct {
+	// EngineVersion of Aurora PostgreSQL, 16 or newer. Default "16.6".
+	EngineVersion string `json:"engineVersion"`
+	// Instances: one writer plus readers, at least 1. Default 2.
+	Instances int `json:"instances"`
+	// InstanceClass. Default db.r6g.large.
+	InstanceClass string `json:"instanceClass"`
+	// BackupRetentionDays 1..35. Default 7; the pack wants 7 outside dev and 30 in prod.
+	BackupRetentionDays int `json:"backupRetentionDays"`
+	// BackupWindow in UTC. Default 03:00-04:00.
+	BackupWindow string `json:"backupWindow"`
+	// DatabaseName and MasterUsername. Defaults eduai and eduai_admin.
+	DatabaseName   string `json:"databaseName"`
+	MasterUsername string `json:"masterUsername"`
+	// ReaderScaling scales readers on CPU (target 70 %) between its bounds. Default off.
+	ReaderScaling *ReaderScalingConfig `json:"readerScaling"`
+}
+
+// ReaderScalingConfig is `eduai:database.readerScaling`.
+type ReaderScalingConfig struct {
+	MinReaders int `json:"minReaders"`
+	MaxReaders int `json:"maxReaders"`
+}
+
+// DefaultDatabase returns the documented database defaults.
+func DefaultDatabase() DatabaseConfig {
+	return DatabaseConfig{EngineVersion: "16.6", Instances: 2, InstanceClass: "db.r6g.large", BackupRetentionDays: 7,
+		BackupWindow: "03:00-04:00", DatabaseName: "eduai", MasterUsername: "eduai_admin"}
 }
 
 // StorageConfig is `eduai:storage`: the application buckets.
@@ -232,7 +265,7 @@ func DefaultTags(env Environment) map[string]string {
 }
 
 // configKeys are the `eduai:` config keys the program reads.
-var configKeys = []string{"environment", "tags", "network", "cluster", "addons", "storage"}
+var configKeys = []string{"environment", "tags", "network", "cluster", "addons", "storage", "database"}
 
 // ConfigSource is where the config comes from: a key lookup (the Pulumi
 // context in a run) and, when it can be had, the list of all keys set for the
@@ -274,9 +307,10 @@ func LoadConfig(src ConfigSource) (*Config, error) {
 	}
 
 	cfg := &Config{Stack: src.Stack, Environment: Environment(src.Stack), Network: DefaultNetwork(),
-		Cluster: DefaultCluster(),
-		Addons:  AddonsConfig{Charts: DefaultCharts(), Issuer: IssuerConfig{Email: DefaultIssuerEmail}},
-		Storage: StorageConfig{AccessLogs: true, Buckets: map[string]BucketConfig{"content": {}, "media": {}}}}
+		Cluster:  DefaultCluster(),
+		Addons:   AddonsConfig{Charts: DefaultCharts(), Issuer: IssuerConfig{Email: DefaultIssuerEmail}},
+		Storage:  StorageConfig{AccessLogs: true, Buckets: map[string]BucketConfig{"content": {}, "media": {}}},
+		Database: DefaultDatabase()}
 	if v, ok := src.Get(Project + ":environment"); ok && v != "" {
 		cfg.Environment = Environment(v)
 	}
@@ -301,6 +335,9 @@ func LoadConfig(src ConfigSource) (*Config, error) {
 	}
 	if v, ok := src.Get(Project + ":storage"); ok {
 		decodeStrict("storage", v, &cfg.Storage, &errs)
+	}
+	if v, ok := src.Get(Project + ":database"); ok {
+		decodeStrict("database", v, &cfg.Database, &errs)
 	}
 	// Cross-field validation runs even when some values did not decode (they
 	// keep their defaults), so one run reports every problem; a key that did

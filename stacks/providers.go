@@ -5,6 +5,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-eks/sdk/v2/go/eks"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -16,10 +17,12 @@ type Providers struct {
 	// EKS serves pulumi-eks' components; Pulumi.yaml disables every default
 	// provider, so it must be explicit too.
 	EKS *eks.Provider
+	// Random generates passwords and tokens; explicit for the same reason.
+	Random *random.Provider
 }
 
 // Options hands every provider to a component.
-func (p *Providers) Options() pulumi.ResourceOption { return pulumi.Providers(p.AWS, p.EKS) }
+func (p *Providers) Options() pulumi.ResourceOption { return pulumi.Providers(p.AWS, p.EKS, p.Random) }
 
 func newProviders(ctx *pulumi.Context, cfg *Config) (*Providers, error) {
 	primary, err := aws.NewProvider(ctx, "aws-primary", &aws.ProviderArgs{
@@ -33,7 +36,11 @@ func newProviders(ctx *pulumi.Context, cfg *Config) (*Providers, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Providers{AWS: primary, EKS: eksProvider}, nil
+	randomProvider, err := random.NewProvider(ctx, "random", &random.ProviderArgs{})
+	if err != nil {
+		return nil, err
+	}
+	return &Providers{AWS: primary, EKS: eksProvider, Random: randomProvider}, nil
 }
 
 // newKubernetesProvider reaches the cluster's API through its kubeconfig.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/eduai/infra/components/addons"
 	"github.com/eduai/infra/components/cluster"
+	"github.com/eduai/infra/components/database"
 	"github.com/eduai/infra/components/network"
 	"github.com/eduai/infra/components/storage"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -56,6 +57,11 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 		return err
 	}
 
+	db, err := database.NewAurora(ctx, "database", cfg.databaseArgs(net), withProviders)
+	if err != nil {
+		return err
+	}
+
 	ctx.Export("environment", pulumi.String(string(cfg.Environment)))
 	ctx.Export("region", pulumi.String(cfg.Region))
 	ctx.Export("vpcId", net.VpcID)
@@ -72,6 +78,9 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 		bucketNames[name] = v
 	}
 	ctx.Export("buckets", bucketNames)
+	ctx.Export("databaseWriterEndpoint", db.WriterEndpoint)
+	ctx.Export("databaseReaderEndpoint", db.ReaderEndpoint)
+	ctx.Export("databaseSecretArn", db.SecretARN)
 	return nil
 }
 
@@ -158,6 +167,21 @@ func (c *Config) storageArgs() *storage.BucketsArgs {
 	args := &storage.BucketsArgs{NamePrefix: c.namePrefix(), AccessLogs: c.Storage.AccessLogs, Protect: c.protectStateful()}
 	for _, name := range slices.Sorted(maps.Keys(c.Storage.Buckets)) {
 		args.Buckets = append(args.Buckets, storage.BucketArgs{Name: name, NoncurrentDays: c.Storage.Buckets[name].NoncurrentDays})
+	}
+	return args
+}
+
+func (c *Config) databaseArgs(net *network.Vpc) *database.AuroraArgs {
+	d := c.Database
+	args := &database.AuroraArgs{
+		Name: c.namePrefix(), EngineVersion: d.EngineVersion, Instances: d.Instances, InstanceClass: d.InstanceClass,
+		DatabaseName: d.DatabaseName, MasterUsername: d.MasterUsername,
+		BackupRetentionDays: d.BackupRetentionDays, BackupWindow: d.BackupWindow,
+		SubnetGroupName: net.DBSubnetGroupName, VpcID: net.VpcID.ToStringOutput(),
+		ClientCIDRs: net.PrivateSubnetCIDRs, Hardened: c.protectStateful(),
+	}
+	if s := d.ReaderScaling; s != nil {
+		args.ReaderScaling = &database.ReaderScaling{MinReaders: s.MinReaders, MaxReaders: s.MaxReaders}
 	}
 	return args
 }

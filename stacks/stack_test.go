@@ -152,6 +152,7 @@ func TestPolicyFixtures(t *testing.T) {
 	cases := []struct{ stack, file, policy string }{
 		{"prod", "testdata/prod-no-flow-logs.yaml", rules.VpcFlowLogs},
 		{"prod", "testdata/prod-public-endpoint.yaml", rules.EKSEndpointPrivate},
+		{"prod", "testdata/prod-backup-retention.yaml", rules.RDSBackupRetention},
 		{"dev", "testdata/missing-cost-center.yaml", rules.RequiredTags},
 	}
 	for _, c := range cases {
@@ -326,6 +327,43 @@ func TestAddonsPerEnvironment(t *testing.T) {
 		}
 		if res.Outputs["clusterIssuer"].Value != issuer {
 			t.Errorf("%s: clusterIssuer output %v", stack, res.Outputs["clusterIssuer"].Value)
+		}
+	}
+}
+
+// The database of each environment: instance count and class, backups, hardening.
+func TestDatabasePerEnvironment(t *testing.T) {
+	cases := []struct {
+		stack     string
+		instances int
+		class     string
+		retention float64
+		hardened  bool
+	}{
+		{"dev", 1, "db.t4g.medium", 1, false},
+		{"staging", 2, "db.r6g.large", 7, true},
+		{"prod", 3, "db.r6g.xlarge", 30, true},
+	}
+	for _, c := range cases {
+		res := runStack(t, c.stack, "")
+		if n := count(res, "aws:rds/clusterInstance:ClusterInstance"); n != c.instances {
+			t.Errorf("%s: %d instances, want %d", c.stack, n, c.instances)
+		}
+		for _, r := range res.Resources {
+			switch r.Type {
+			case "aws:rds/cluster:Cluster":
+				if r.Inputs["backupRetentionPeriod"].NumberValue() != c.retention || r.Protect != c.hardened ||
+					r.Inputs["deletionProtection"].BoolValue() != c.hardened {
+					t.Errorf("%s: cluster %v protect=%v", c.stack, r.Inputs, r.Protect)
+				}
+			case "aws:rds/clusterInstance:ClusterInstance":
+				if r.String("instanceClass") != c.class || r.Protect != c.hardened {
+					t.Errorf("%s: instance %s %v", c.stack, r.Name, r.Inputs)
+				}
+			}
+		}
+		if res.Outputs["databaseSecretArn"].Value == nil {
+			t.Errorf("%s: no databaseSecretArn output", c.stack)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/eduai/infra/components/addons"
 	"github.com/eduai/infra/components/cluster"
+	"github.com/eduai/infra/components/database"
 	"github.com/eduai/infra/components/network"
 	"github.com/eduai/infra/components/storage"
 )
@@ -36,6 +37,7 @@ func (c *Config) validate() error {
 	c.validateCluster(&errs)
 	c.validateAddons(&errs)
 	c.validateStorage(&errs)
+	c.validateDatabase(&errs)
 	return errs.orNil()
 }
 
@@ -214,5 +216,33 @@ func (c *Config) validateStorage(errs *Errors) {
 		if d := c.Storage.Buckets[name].NoncurrentDays; d < 0 {
 			errs.add("storage.buckets."+name+".noncurrentDays", "must be positive (got %d)", d)
 		}
+	}
+}
+
+func (c *Config) validateDatabase(errs *Errors) {
+	d := &c.Database
+	if m := database.ValidEngineVersion(d.EngineVersion); !m || d.EngineVersion < "16" {
+		errs.add("database.engineVersion", "must be an Aurora PostgreSQL version 16 or newer like 16.6 (got %q)", d.EngineVersion)
+	}
+	if d.Instances < 1 {
+		errs.add("database.instances", "must be at least 1, the writer (got %d)", d.Instances)
+	}
+	if !strings.HasPrefix(d.InstanceClass, "db.") {
+		errs.add("database.instanceClass", "must be a DB instance class like db.r6g.large (got %q)", d.InstanceClass)
+	}
+	if d.BackupRetentionDays < 1 || d.BackupRetentionDays > 35 {
+		errs.add("database.backupRetentionDays", "must be 1..35 (got %d)", d.BackupRetentionDays)
+	}
+	if !database.ValidWindow(d.BackupWindow) {
+		errs.add("database.backupWindow", "must be a UTC window like 03:00-04:00 (got %q)", d.BackupWindow)
+	}
+	if !database.ValidIdentifier(d.DatabaseName) {
+		errs.add("database.databaseName", "must be a lowercase identifier (got %q)", d.DatabaseName)
+	}
+	if !database.ValidIdentifier(d.MasterUsername) {
+		errs.add("database.masterUsername", "must be a lowercase identifier (got %q)", d.MasterUsername)
+	}
+	if s := d.ReaderScaling; s != nil && (s.MinReaders < 0 || s.MaxReaders < s.MinReaders || s.MaxReaders > 15) {
+		errs.add("database.readerScaling", "needs 0 <= minReaders <= maxReaders <= 15 (got %d..%d)", s.MinReaders, s.MaxReaders)
 	}
 }

@@ -56,7 +56,7 @@ func tail(s string) string {
 func TestTextPlan(t *testing.T) {
 	_, out, _ := runPreview("--stack", "staging")
 	for _, want := range []string{
-		"pulumi:pulumi:Stack", "├─ eduai:network:Vpc", "│  ├─ aws:ec2/vpc:Vpc", "├─ pulumi:providers:aws", "├─ pulumi:providers:eks", "└─ pulumi:providers:kubernetes",
+		"pulumi:pulumi:Stack", "├─ eduai:network:Vpc", "│  ├─ aws:ec2/vpc:Vpc", "├─ pulumi:providers:aws", "├─ pulumi:providers:eks", "├─ pulumi:providers:kubernetes", "└─ pulumi:providers:random",
 		"   3  aws:ec2/natGateway:NatGateway", "   9  aws:ec2/subnet:Subnet", "Policy verdict: passed",
 	} {
 		if !strings.Contains(out, want) {
@@ -119,5 +119,44 @@ func TestSecretsRedacted(t *testing.T) {
 	}
 	if !strings.Contains(out, `"[secret]"`) {
 		t.Error("no [secret] placeholder in the output")
+	}
+}
+
+// Generated secrets (the Aurora master password, in inputs and in the
+// Secrets Manager secret string) appear only as [secret].
+func TestGeneratedSecretsRedacted(t *testing.T) {
+	code, out, errOut := runPreview("--stack", "prod", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if strings.Contains(out, "offline-") {
+		t.Error("a generated password is in the output in plain text")
+	}
+	var doc struct {
+		Resources []struct {
+			Type   string
+			Inputs map[string]any
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, r := range doc.Resources {
+		switch r.Type {
+		case "aws:rds/cluster:Cluster":
+			checked++
+			if r.Inputs["masterPassword"] != "[secret]" {
+				t.Errorf("masterPassword shown as %v", r.Inputs["masterPassword"])
+			}
+		case "aws:secretsmanager/secretVersion:SecretVersion":
+			checked++
+			if r.Inputs["secretString"] != "[secret]" {
+				t.Errorf("secretString shown as %v", r.Inputs["secretString"])
+			}
+		}
+	}
+	if checked != 2 {
+		t.Errorf("checked %d resources, want the cluster and the secret version", checked)
 	}
 }

@@ -139,6 +139,9 @@ type Vpc struct {
 	EndpointSecurityGroupID pulumi.StringOutput
 	// NATGatewayCount is the number of NAT gateways the strategy created.
 	NATGatewayCount int
+	// PrivateSubnetCIDRs are the workload tier's blocks, in the zones' order
+	// (known before anything is created: data stores admit clients from them).
+	PrivateSubnetCIDRs []string
 }
 
 // tierTags are the tags that say what a subnet is for. The EKS discovery tags let
@@ -276,6 +279,9 @@ func NewVpc(ctx *pulumi.Context, name string, args *VpcArgs, opts ...pulumi.Reso
 		nats[zone] = nat
 	}
 	c.NATGatewayCount = len(nats)
+	for _, p := range plans {
+		c.PrivateSubnetCIDRs = append(c.PrivateSubnetCIDRs, p.CIDRs[TierPrivate])
+	}
 
 	// Private tier: a route table per zone, its default route through the
 	// zone's own NAT gateway (perAz) or the shared one (single).

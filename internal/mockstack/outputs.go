@@ -38,17 +38,28 @@ var computed = map[string]func(id string, state resource.PropertyMap){
 		s["defaultVersion"] = resource.NewNumberProperty(1)
 	},
 	"aws:kms/key:Key": func(id string, s resource.PropertyMap) { s["keyId"] = resource.NewStringProperty(id) },
+	"aws:rds/cluster:Cluster": func(id string, s resource.PropertyMap) {
+		s["endpoint"] = resource.NewStringProperty(id + ".cluster-fake.us-west-2.rds.amazonaws.com")
+		s["readerEndpoint"] = resource.NewStringProperty(id + ".cluster-ro-fake.us-west-2.rds.amazonaws.com")
+		s["port"] = resource.NewNumberProperty(5432)
+	},
+	// A generated password: deterministic, marked secret as the provider marks it.
+	"random:index/randomPassword:RandomPassword": func(id string, s resource.PropertyMap) {
+		s["result"] = resource.MakeSecret(resource.NewStringProperty("offline-" + shortHash(id, 24)))
+	},
 }
 
 // autonamed lists the types whose physical name Pulumi generates from the
 // logical name when the program gives none (the `name` output).
 var autonamed = map[string]bool{
-	"aws:iam/role:Role":                       true,
-	"aws:iam/rolePolicy:RolePolicy":           true,
-	"aws:cloudwatch/logGroup:LogGroup":        true,
-	"aws:ec2/securityGroup:SecurityGroup":     true,
-	"aws:rds/subnetGroup:SubnetGroup":         true,
-	"aws:elasticache/subnetGroup:SubnetGroup": true,
+	"aws:iam/role:Role":                                   true,
+	"aws:iam/rolePolicy:RolePolicy":                       true,
+	"aws:cloudwatch/logGroup:LogGroup":                    true,
+	"aws:ec2/securityGroup:SecurityGroup":                 true,
+	"aws:rds/subnetGroup:SubnetGroup":                     true,
+	"aws:elasticache/subnetGroup:SubnetGroup":             true,
+	"aws:secretsmanager/secret:Secret":                    true,
+	"aws:rds/clusterParameterGroup:ClusterParameterGroup": true,
 }
 
 func shortHash(s string, n int) string {
@@ -78,7 +89,11 @@ func fakeOutputs(r *Resource, region string) (string, resource.PropertyMap) {
 		state["bucket"] = resource.NewStringProperty(prefix + shortHash(r.URN, 12))
 	}
 	if autonamed[typ] && !state.HasValue("name") {
-		state["name"] = resource.NewStringProperty(r.Name + "-" + shortHash(r.URN, 7))
+		prefix := r.Name + "-"
+		if p, ok := state["namePrefix"]; ok && p.IsString() {
+			prefix = p.StringValue()
+		}
+		state["name"] = resource.NewStringProperty(prefix + shortHash(r.URN, 7))
 	}
 	var id string
 	switch {
@@ -86,6 +101,10 @@ func fakeOutputs(r *Resource, region string) (string, resource.PropertyMap) {
 		id = idPrefixes[typ] + "-" + shortHash(r.URN, 17)
 	case typ == typeBucket:
 		id = state["bucket"].StringValue()
+	case state.HasValue("clusterIdentifier") && state["clusterIdentifier"].IsString() && typ == "aws:rds/cluster:Cluster":
+		id = state["clusterIdentifier"].StringValue()
+	case state.HasValue("identifier") && state["identifier"].IsString():
+		id = state["identifier"].StringValue()
 	case state.HasValue("name") && state["name"].IsString():
 		id = state["name"].StringValue()
 	default:

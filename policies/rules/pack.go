@@ -38,6 +38,11 @@ const (
 	S3PublicAccessBlocked  = "s3-public-access-blocked"
 	S3Encrypted            = "s3-encrypted"
 	StatefulProtected      = "stateful-protected"
+	RDSEncrypted           = "rds-storage-encrypted"
+	RDSBackupRetention     = "rds-backup-retention"
+	RDSDeletionProtection  = "rds-deletion-protection"
+	RDSIAMAuth             = "rds-iam-auth"
+	RDSNotPublic           = "rds-not-public"
 )
 
 // resourcePolicy wraps a resource rule.
@@ -113,6 +118,16 @@ func Policies() []policyx.Policy {
 			policyx.EnforcementLevelMandatory, BucketPublicAccessFindings),
 		stackPolicy(S3Encrypted, "Every bucket encrypts objects by default (CKV_AWS_19, CKV_AWS_145).",
 			policyx.EnforcementLevelMandatory, BucketEncryptionFindings),
+		resourcePolicy(RDSEncrypted, "Aurora storage is encrypted with a customer-managed key (CKV_AWS_96, CKV_AWS_327).",
+			nil, checkRDSEncrypted),
+		resourcePolicy(RDSBackupRetention, "Aurora keeps backups long enough for the environment (CKV_AWS_133).",
+			&policyx.ConfigSchema{Properties: map[string]map[string]any{"minimumDays": {
+				"type": "integer", "description": "Shortest accepted retention in days (default 7)."}}},
+			checkRDSBackupRetention),
+		resourcePolicy(RDSDeletionProtection, "Aurora clusters have deletion protection (CKV_AWS_139).",
+			nil, checkRDSDeletionProtection),
+		resourcePolicy(RDSIAMAuth, "Aurora accepts IAM database authentication (CKV_AWS_162).", nil, checkRDSIAMAuth),
+		resourcePolicy(RDSNotPublic, "No database instance is publicly accessible (CKV_AWS_17).", nil, checkRDSNotPublic),
 		resourcePolicy(StatefulProtected, "Stateful resources (buckets, keys, databases, caches, brokers, vaults) are protected.",
 			nil, checkStatefulProtected),
 	}

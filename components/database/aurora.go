@@ -1,0 +1,313 @@
+// Package database provisions the platform's Aurora PostgreSQL cluster: a
+// writer and readers, storage and Performance Insights encrypted with the
+// cluster's own KMS key, SSL forced, IAM authentication, backups in the
+// 03:00-04:00 UTC window, deletion protection and a final snapshot outside
+// dev, and a master password from pulumi-random kept in Secrets Manager.
+package database
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/appautoscaling"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+var (
+	engineVersionPattern = regexp.MustCompile(`^([0-9]{2})\.[0-9]+$`)
+	windowPattern        = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$`)
+	identifierPattern    = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+)
+
+// ValidEngineVersion tells whether v is an Aurora PostgreSQL version like 16.6.
+func ValidEngineVersion(v string) bool { return engineVersionPattern.MatchString(v) }
+
+// ValidWindow tells whether w is a daily UTC window like 03:00-04:00.
+func ValidWindow(w string) bool { return windowPattern.MatchString(w) }
+
+// ValidIdentifier tells whether s is a PostgreSQL database or user name we accept.
+func ValidIdentifier(s string) bool { return identifierPattern.MatchString(s) }
+
+// ReaderScaling adds and removes readers on CPU (target 70 %).
+type ReaderScaling struct {
+	MinReaders, MaxReaders int
+}
+
+// AuroraArgs configures the cluster.
+type AuroraArgs struct {
+	// Name is the cluster identifier (physical), e.g. "eduai-prod". Required.
+	Name string
+	// EngineVersion, e.g. "16.6" (major 16 or newer). Required.
+	EngineVersion string
+	// Instances is 1 writer + Instances-1 readers, >= 1.
+	Instances int
+	// InstanceClass, e.g. db.r6g.xlarge. Required.
+	InstanceClass string
+	// DatabaseName and MasterUsername. Required.
+	DatabaseName, MasterUsername string
+	// BackupRetentionDays 1..35; BackupWindow like 03:00-04:00 (UTC).
+	BackupRetentionDays int
+	BackupWindow        string
+	// SubnetGroupName places the cluster (database tier). Required.
+	SubnetGroupName pulumi.StringInput
+	// VpcID and ClientCIDRs: the security group admits 5432 from these blocks only
+	// (the workload subnets). Required.
+	VpcID       pulumi.StringInput
+	ClientCIDRs []string
+	// Hardened turns on deletion protection, a final snapshot, Performance
+	// Insights and enhanced monitoring (60 s), and protects the stateful
+	// resources against deletion and replacement. Staging and prod.
+	Hardened bool
+	// ReaderScaling, when non-nil, scales readers on CPU between its bounds.
+	ReaderScaling *ReaderScaling
+}
+
+func (a *AuroraArgs) validate() error {
+	var errs []error
+	if a.Name == "" || a.SubnetGroupName == nil || a.VpcID == nil {
+		errs = append(errs, errors.New("Name, SubnetGroupName and VpcID are required"))
+	}
+	if m := engineVersionPattern.FindStringSubmatch(a.EngineVersion); m == nil || m[1] < "16" {
+		errs = append(errs, fmt.Errorf("EngineVersion: %q is not an Aurora PostgreSQL version 16 or newer", a.EngineVersion))
+	}
+	if a.Instances < 1 {
+		errs = append(errs, fmt.Errorf("Instances: at least 1 (got %d)", a.Instances))
+	}
+	if !strings.HasPrefix(a.InstanceClass, "db.") {
+		errs = append(errs, fmt.Errorf("InstanceClass: %q is not a DB instance class", a.InstanceClass))
+	}
+	if !ValidIdentifier(a.DatabaseName) || !ValidIdentifier(a.MasterUsername) {
+		errs = append(errs, fmt.Errorf("DatabaseName %q and MasterUsername %q must be lowercase identifiers",
+			a.DatabaseName, a.MasterUsername))
+	}
+	if a.BackupRetentionDays < 1 || a.BackupRetentionDays > 35 {
+		errs = append(errs, fmt.Errorf("BackupRetentionDays: 1..35 (got %d)", a.BackupRetentionDays))
+	}
+	if !ValidWindow(a.BackupWindow) {
+		errs = append(errs, fmt.Errorf("BackupWindow: %q is not like 03:00-04:00", a.BackupWindow))
+	}
+	if len(a.ClientCIDRs) == 0 {
+		errs = append(errs, errors.New("ClientCIDRs: at least one"))
+	}
+	if s := a.ReaderScaling; s != nil && (s.MinReaders < 0 || s.MaxReaders < s.MinReaders || s.MaxReaders > 15) {
+		errs = append(errs, fmt.Errorf("ReaderScaling: need 0 <= min <= max <= 15 (got %d..%d)", s.MinReaders, s.MaxReaders))
+	}
+	return errors.Join(errs...)
+}
+
+// Aurora is the database component.
+type Aurora struct {
+	pulumi.ResourceState
+
+	// WriterEndpoint and ReaderEndpoint are the cluster's endpoints.
+	WriterEndpoint, ReaderEndpoint pulumi.StringOutput
+	// SecretARN is the Secrets Manager secret with the connection and master credentials.
+	SecretARN pulumi.StringOutput
+	// SecurityGroupID guards port 5432.
+	SecurityGroupID pulumi.StringOutput
+}
+
+// NewAurora creates the cluster and everything it needs.
+func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulumi.ResourceOption) (*Aurora, error) {
+	if args == nil {
+		args = &AuroraArgs{}
+	}
+	if err := args.validate(); err != nil {
+		return nil, fmt.Errorf("database %q: %w", name, err)
+	}
+	c := &Aurora{}
+	if err := ctx.RegisterComponentResource("eduai:data:Aurora", name, c, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(c)
+	keep := pulumi.Protect(args.Hardened)
+	major := engineVersionPattern.FindStringSubmatch(args.EngineVersion)[1]
+
+	key, err := kms.NewKey(ctx, name, &kms.KeyArgs{
+		Description:          pulumi.String("Aurora cluster " + args.Name + ": storage, Performance Insights, secret"),
+		EnableKeyRotation:    pulumi.Bool(true),
+		DeletionWindowInDays: pulumi.Int(30),
+	}, parent, keep)
+	if err != nil {
+		return nil, err
+	}
+
+	password, err := random.NewRandomPassword(ctx, name+"-master", &random.RandomPasswordArgs{
+		Length:  pulumi.Int(32),
+		Special: pulumi.Bool(true),
+		// RDS refuses / @ " and space in master passwords.
+		OverrideSpecial: pulumi.String("!#$%&*()-_=+[]{}<>:?"),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	sg, err := ec2.NewSecurityGroup(ctx, name, &ec2.SecurityGroupArgs{
+		VpcId:       args.VpcID,
+		Description: pulumi.String("PostgreSQL from the workload subnets to Aurora " + args.Name),
+		Ingress: ec2.SecurityGroupIngressArray{ec2.SecurityGroupIngressArgs{
+			Description: pulumi.String("PostgreSQL from the workload subnets"),
+			Protocol:    pulumi.String("tcp"),
+			FromPort:    pulumi.Int(5432),
+			ToPort:      pulumi.Int(5432),
+			CidrBlocks:  pulumi.ToStringArray(args.ClientCIDRs),
+		}},
+		Tags: pulumi.StringMap{"Name": pulumi.String(args.Name + "-aurora")},
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	params, err := rds.NewClusterParameterGroup(ctx, name, &rds.ClusterParameterGroupArgs{
+		Family:      pulumi.String("aurora-postgresql" + major),
+		Description: pulumi.String("SSL only, slow statements logged: " + args.Name),
+		Parameters: rds.ClusterParameterGroupParameterArray{
+			rds.ClusterParameterGroupParameterArgs{Name: pulumi.String("rds.force_ssl"), Value: pulumi.String("1")},
+			// Statements slower than one second go to the postgresql log.
+			rds.ClusterParameterGroupParameterArgs{Name: pulumi.String("log_min_duration_statement"), Value: pulumi.String("1000")},
+		},
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	clusterArgs := &rds.ClusterArgs{
+		ClusterIdentifier:                pulumi.String(args.Name),
+		Engine:                           pulumi.String("aurora-postgresql"),
+		EngineVersion:                    pulumi.String(args.EngineVersion),
+		DatabaseName:                     pulumi.String(args.DatabaseName),
+		MasterUsername:                   pulumi.String(args.MasterUsername),
+		MasterPassword:                   password.Result,
+		DbSubnetGroupName:                args.SubnetGroupName,
+		VpcSecurityGroupIds:              pulumi.StringArray{sg.ID()},
+		DbClusterParameterGroupName:      params.Name,
+		StorageEncrypted:                 pulumi.Bool(true),
+		KmsKeyId:                         key.Arn,
+		IamDatabaseAuthenticationEnabled: pulumi.Bool(true),
+		BackupRetentionPeriod:            pulumi.Int(args.BackupRetentionDays),
+		PreferredBackupWindow:            pulumi.String(args.BackupWindow),
+		PreferredMaintenanceWindow:       pulumi.String("sun:05:00-sun:06:00"),
+		CopyTagsToSnapshot:               pulumi.Bool(true),
+		EnabledCloudwatchLogsExports:     pulumi.StringArray{pulumi.String("postgresql")},
+		DeletionProtection:               pulumi.Bool(args.Hardened),
+		SkipFinalSnapshot:                pulumi.Bool(!args.Hardened),
+	}
+	if args.Hardened {
+		clusterArgs.FinalSnapshotIdentifier = pulumi.String(args.Name + "-final")
+	}
+	cluster, err := rds.NewCluster(ctx, name, clusterArgs, parent, keep)
+	if err != nil {
+		return nil, err
+	}
+
+	var monitoringRole *iam.Role
+	if args.Hardened {
+		monitoringRole, err = iam.NewRole(ctx, name+"-monitoring", &iam.RoleArgs{
+			Description: pulumi.String("Enhanced monitoring of Aurora " + args.Name),
+			AssumeRolePolicy: pulumi.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
+				`"Principal":{"Service":"monitoring.rds.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := iam.NewRolePolicyAttachment(ctx, name+"-monitoring", &iam.RolePolicyAttachmentArgs{
+			Role:      monitoringRole.Name,
+			PolicyArn: pulumi.String("arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"),
+		}, parent); err != nil {
+			return nil, err
+		}
+	}
+
+	for i := 0; i < args.Instances; i++ {
+		// Instance names are by ordinal on purpose: instances are interchangeable
+		// (failover moves the writer), and a count change adds or drops the last.
+		instArgs := &rds.ClusterInstanceArgs{
+			Identifier:              pulumi.Sprintf("%s-%d", args.Name, i+1),
+			ClusterIdentifier:       cluster.ID(),
+			Engine:                  pulumi.String("aurora-postgresql"),
+			EngineVersion:           pulumi.String(args.EngineVersion),
+			InstanceClass:           pulumi.String(args.InstanceClass),
+			PubliclyAccessible:      pulumi.Bool(false),
+			AutoMinorVersionUpgrade: pulumi.Bool(true),
+			PromotionTier:           pulumi.Int(i),
+		}
+		if args.Hardened {
+			instArgs.PerformanceInsightsEnabled = pulumi.Bool(true)
+			instArgs.PerformanceInsightsKmsKeyId = key.Arn
+			instArgs.MonitoringInterval = pulumi.Int(60)
+			instArgs.MonitoringRoleArn = monitoringRole.Arn
+		}
+		if _, err := rds.NewClusterInstance(ctx, fmt.Sprintf("%s-%d", name, i+1), instArgs, parent, keep); err != nil {
+			return nil, err
+		}
+	}
+
+	if s := args.ReaderScaling; s != nil {
+		target, err := appautoscaling.NewTarget(ctx, name+"-readers", &appautoscaling.TargetArgs{
+			ServiceNamespace:  pulumi.String("rds"),
+			ScalableDimension: pulumi.String("rds:cluster:ReadReplicaCount"),
+			ResourceId:        pulumi.Sprintf("cluster:%s", cluster.ID()),
+			MinCapacity:       pulumi.Int(s.MinReaders),
+			MaxCapacity:       pulumi.Int(s.MaxReaders),
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := appautoscaling.NewPolicy(ctx, name+"-readers-cpu", &appautoscaling.PolicyArgs{
+			PolicyType:        pulumi.String("TargetTrackingScaling"),
+			ServiceNamespace:  target.ServiceNamespace,
+			ScalableDimension: target.ScalableDimension,
+			ResourceId:        target.ResourceId,
+			TargetTrackingScalingPolicyConfiguration: appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs{
+				TargetValue: pulumi.Float64(70),
+				PredefinedMetricSpecification: appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs{
+					PredefinedMetricType: pulumi.String("RDSReaderAverageCPUUtilization"),
+				},
+				ScaleInCooldown:  pulumi.Int(300),
+				ScaleOutCooldown: pulumi.Int(300),
+			},
+		}, parent); err != nil {
+			return nil, err
+		}
+	}
+
+	secret, err := secretsmanager.NewSecret(ctx, name, &secretsmanager.SecretArgs{
+		NamePrefix:  pulumi.String(args.Name + "/aurora-master-"),
+		Description: pulumi.String("Connection and master credentials of Aurora " + args.Name),
+		KmsKeyId:    key.Arn,
+	}, parent, keep)
+	if err != nil {
+		return nil, err
+	}
+	connection := pulumi.All(cluster.Endpoint, cluster.ReaderEndpoint, password.Result).ApplyT(
+		func(v []any) (string, error) {
+			b, err := json.Marshal(map[string]any{
+				"engine": "postgres", "host": v[0], "readerHost": v[1], "port": 5432,
+				"dbname": args.DatabaseName, "username": args.MasterUsername, "password": v[2],
+			})
+			return string(b), err
+		}).(pulumi.StringOutput)
+	if _, err := secretsmanager.NewSecretVersion(ctx, name, &secretsmanager.SecretVersionArgs{
+		SecretId:     secret.ID(),
+		SecretString: pulumi.ToSecret(connection).(pulumi.StringOutput),
+	}, parent); err != nil {
+		return nil, err
+	}
+
+	c.WriterEndpoint = cluster.Endpoint
+	c.ReaderEndpoint = cluster.ReaderEndpoint
+	c.SecretARN = secret.Arn
+	c.SecurityGroupID = sg.ID().ToStringOutput()
+	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"writerEndpoint": c.WriterEndpoint, "readerEndpoint": c.ReaderEndpoint, "secretArn": c.SecretARN,
+	})
+}

@@ -1,0 +1,50 @@
+package rules
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
+)
+
+func TestRDSRules(t *testing.T) {
+	good := map[string]any{"storageEncrypted": true, "kmsKeyId": "arn:aws:kms:k", "backupRetentionPeriod": 30,
+		"deletionProtection": true, "iamDatabaseAuthenticationEnabled": true}
+	with := func(changes map[string]any) policyx.AnalyzerResource {
+		p := map[string]any{}
+		for k, v := range good {
+			p[k] = v
+		}
+		for k, v := range changes {
+			p[k] = v
+		}
+		return res(typeRDSCluster, "db", p)
+	}
+	prod := map[string]any{"minimumDays": float64(30)}
+	cases := []struct {
+		name   string
+		check  func(policyx.ResourceValidationArgs) error
+		r      policyx.AnalyzerResource
+		config map[string]any
+		want   string
+	}{
+		{"encrypted with a CMK", checkRDSEncrypted, with(nil), nil, ""},
+		{"unencrypted", checkRDSEncrypted, with(map[string]any{"storageEncrypted": false}), nil, "unencrypted"},
+		{"AWS-managed key", checkRDSEncrypted, with(map[string]any{"kmsKeyId": nil}), nil, "AWS-managed key"},
+		{"key not known yet", checkRDSEncrypted, with(map[string]any{"kmsKeyId": unknown}), nil, ""},
+		{"30 days in prod", checkRDSBackupRetention, with(nil), prod, ""},
+		{"1 day in prod", checkRDSBackupRetention, with(map[string]any{"backupRetentionPeriod": 1}), prod, "eduai:database.backupRetentionDays"},
+		{"default retention", checkRDSBackupRetention, with(map[string]any{"backupRetentionPeriod": nil}), nil, "keeps backups 1 day"},
+		{"7 days elsewhere", checkRDSBackupRetention, with(map[string]any{"backupRetentionPeriod": 7}), nil, ""},
+		{"deletion protection off", checkRDSDeletionProtection, with(map[string]any{"deletionProtection": false}), nil, "no deletion protection"},
+		{"IAM auth off", checkRDSIAMAuth, with(map[string]any{"iamDatabaseAuthenticationEnabled": false}), nil, "IAM authentication"},
+		{"public instance", checkRDSNotPublic, res(typeRDSInstance, "db-1", map[string]any{"publiclyAccessible": true}), nil, "publicly accessible"},
+		{"private instance", checkRDSNotPublic, res(typeRDSInstance, "db-1", map[string]any{"publiclyAccessible": false}), nil, ""},
+	}
+	for _, c := range cases {
+		got := runResourceRule(c.check, c.r, c.config)
+		if (c.want == "") != (len(got) == 0) || (c.want != "" && !strings.Contains(got[0], c.want)) {
+			t.Errorf("%s: got %v, want %q", c.name, got, c.want)
+		}
+	}
+}
