@@ -46,6 +46,29 @@ type Config struct {
 	Storage StorageConfig
 	// Database comes from `eduai:database`.
 	Database DatabaseConfig
+	// Cache comes from `eduai:cache`.
+	Cache CacheConfig
+}
+
+// CacheConfig is `eduai:cache`: the Redis replication group.
+type CacheConfig struct {
+	// NodeType. Default cache.r6g.large.
+	NodeType string `json:"nodeType"`
+	// ClusterMode shards the keyspace. Default true.
+	ClusterMode bool `json:"clusterMode"`
+	// Shards (cluster mode) and ReplicasPerShard (0..5). Defaults 1 and 2.
+	Shards           int `json:"shards"`
+	ReplicasPerShard int `json:"replicasPerShard"`
+	// EngineVersion of Redis. Default "7.1".
+	EngineVersion string `json:"engineVersion"`
+	// SnapshotRetentionDays keeps daily snapshots (0 none). Default 1.
+	SnapshotRetentionDays int `json:"snapshotRetentionDays"`
+}
+
+// DefaultCache returns the documented cache defaults.
+func DefaultCache() CacheConfig {
+	return CacheConfig{NodeType: "cache.r6g.large", ClusterMode: true, Shards: 1, ReplicasPerShard: 2,
+		EngineVersion: "7.1", SnapshotRetentionDays: 1}
 }
 
 // DatabaseConfig is `eduai:database`: the Aurora PostgreSQL cluster.
@@ -265,7 +288,7 @@ func DefaultTags(env Environment) map[string]string {
 }
 
 // configKeys are the `eduai:` config keys the program reads.
-var configKeys = []string{"environment", "tags", "network", "cluster", "addons", "storage", "database"}
+var configKeys = []string{"environment", "tags", "network", "cluster", "addons", "storage", "database", "cache"}
 
 // ConfigSource is where the config comes from: a key lookup (the Pulumi
 // context in a run) and, when it can be had, the list of all keys set for the
@@ -310,7 +333,8 @@ func LoadConfig(src ConfigSource) (*Config, error) {
 		Cluster:  DefaultCluster(),
 		Addons:   AddonsConfig{Charts: DefaultCharts(), Issuer: IssuerConfig{Email: DefaultIssuerEmail}},
 		Storage:  StorageConfig{AccessLogs: true, Buckets: map[string]BucketConfig{"content": {}, "media": {}}},
-		Database: DefaultDatabase()}
+		Database: DefaultDatabase(),
+		Cache:    DefaultCache()}
 	if v, ok := src.Get(Project + ":environment"); ok && v != "" {
 		cfg.Environment = Environment(v)
 	}
@@ -338,6 +362,9 @@ func LoadConfig(src ConfigSource) (*Config, error) {
 	}
 	if v, ok := src.Get(Project + ":database"); ok {
 		decodeStrict("database", v, &cfg.Database, &errs)
+	}
+	if v, ok := src.Get(Project + ":cache"); ok {
+		decodeStrict("cache", v, &cfg.Cache, &errs)
 	}
 	// Cross-field validation runs even when some values did not decode (they
 	// keep their defaults), so one run reports every problem; a key that did

@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/eduai/infra/components/addons"
+	"github.com/eduai/infra/components/cache"
 	"github.com/eduai/infra/components/cluster"
 	"github.com/eduai/infra/components/database"
 	"github.com/eduai/infra/components/network"
@@ -62,6 +63,11 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 		return err
 	}
 
+	redis, err := cache.NewRedis(ctx, "cache", cfg.cacheArgs(net), withProviders)
+	if err != nil {
+		return err
+	}
+
 	ctx.Export("environment", pulumi.String(string(cfg.Environment)))
 	ctx.Export("region", pulumi.String(cfg.Region))
 	ctx.Export("vpcId", net.VpcID)
@@ -81,6 +87,8 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 	ctx.Export("databaseWriterEndpoint", db.WriterEndpoint)
 	ctx.Export("databaseReaderEndpoint", db.ReaderEndpoint)
 	ctx.Export("databaseSecretArn", db.SecretARN)
+	ctx.Export("redisEndpoint", redis.Endpoint)
+	ctx.Export("redisSecretArn", redis.SecretARN)
 	return nil
 }
 
@@ -182,6 +190,22 @@ func (c *Config) databaseArgs(net *network.Vpc) *database.AuroraArgs {
 	}
 	if s := d.ReaderScaling; s != nil {
 		args.ReaderScaling = &database.ReaderScaling{MinReaders: s.MinReaders, MaxReaders: s.MaxReaders}
+	}
+	return args
+}
+
+// cacheArgs converts the cache config; with net nil it serves validation (sizes only).
+func (c *Config) cacheArgs(net *network.Vpc) *cache.RedisArgs {
+	k := c.Cache
+	args := &cache.RedisArgs{
+		Name: c.namePrefix(), NodeType: k.NodeType, ClusterMode: k.ClusterMode, Shards: k.Shards,
+		ReplicasPerShard: k.ReplicasPerShard, EngineVersion: k.EngineVersion,
+		SnapshotRetentionDays: k.SnapshotRetentionDays, Protect: c.protectStateful(),
+	}
+	if net != nil {
+		args.SubnetGroupName = net.CacheSubnetGroupName
+		args.VpcID = net.VpcID.ToStringOutput()
+		args.ClientCIDRs = net.PrivateSubnetCIDRs
 	}
 	return args
 }

@@ -367,3 +367,46 @@ func TestDatabasePerEnvironment(t *testing.T) {
 		}
 	}
 }
+
+// The cache of each environment: the seed's node counts, failover when replicated.
+func TestCachePerEnvironment(t *testing.T) {
+	cases := []struct {
+		stack       string
+		clusterMode bool
+		shards      float64
+		replicas    float64
+		node        string
+	}{
+		{"dev", false, 0, 0, "cache.t4g.small"},
+		{"staging", true, 1, 2, "cache.r6g.large"},
+		{"prod", true, 3, 1, "cache.r6g.xlarge"},
+	}
+	for _, c := range cases {
+		res := runStack(t, c.stack, "")
+		found := false
+		for _, r := range res.Resources {
+			if r.Type != "aws:elasticache/replicationGroup:ReplicationGroup" {
+				continue
+			}
+			found = true
+			in := r.Inputs
+			if r.String("nodeType") != c.node || (r.String("clusterMode") == "enabled") != c.clusterMode ||
+				!in["transitEncryptionEnabled"].BoolValue() || !in["atRestEncryptionEnabled"].BoolValue() {
+				t.Errorf("%s: %v", c.stack, in)
+			}
+			if c.clusterMode && (in["numNodeGroups"].NumberValue() != c.shards || in["replicasPerNodeGroup"].NumberValue() != c.replicas ||
+				!in["automaticFailoverEnabled"].BoolValue() || !in["multiAzEnabled"].BoolValue()) {
+				t.Errorf("%s: shards/replicas/failover %v", c.stack, in)
+			}
+			if !c.clusterMode && (in["numCacheClusters"].NumberValue() != 1 || in["automaticFailoverEnabled"].BoolValue()) {
+				t.Errorf("%s: single node %v", c.stack, in)
+			}
+			if r.Protect != (c.stack != "dev") {
+				t.Errorf("%s: protect %v", c.stack, r.Protect)
+			}
+		}
+		if !found {
+			t.Errorf("%s: no replication group", c.stack)
+		}
+	}
+}

@@ -38,6 +38,7 @@ func (c *Config) validate() error {
 	c.validateAddons(&errs)
 	c.validateStorage(&errs)
 	c.validateDatabase(&errs)
+	c.validateCache(&errs)
 	return errs.orNil()
 }
 
@@ -244,5 +245,30 @@ func (c *Config) validateDatabase(errs *Errors) {
 	}
 	if s := d.ReaderScaling; s != nil && (s.MinReaders < 0 || s.MaxReaders < s.MinReaders || s.MaxReaders > 15) {
 		errs.add("database.readerScaling", "needs 0 <= minReaders <= maxReaders <= 15 (got %d..%d)", s.MinReaders, s.MaxReaders)
+	}
+}
+
+var redisVersion = regexp.MustCompile(`^[0-9]+\.[0-9]+$`)
+
+func (c *Config) validateCache(errs *Errors) {
+	k := &c.Cache
+	if !strings.HasPrefix(k.NodeType, "cache.") {
+		errs.add("cache.nodeType", "must be a node type like cache.r6g.large (got %q)", k.NodeType)
+	}
+	if !redisVersion.MatchString(k.EngineVersion) {
+		errs.add("cache.engineVersion", "must be a Redis version like 7.1 (got %q)", k.EngineVersion)
+	}
+	if k.ReplicasPerShard < 0 || k.ReplicasPerShard > 5 {
+		errs.add("cache.replicasPerShard", "must be 0..5 (got %d)", k.ReplicasPerShard)
+	}
+	if k.ClusterMode && (k.Shards < 1 || k.Shards > 500) {
+		errs.add("cache.shards", "must be 1..500 in cluster mode (got %d)", k.Shards)
+	}
+	if nodes := c.cacheArgs(nil).Nodes(); k.ClusterMode && k.Shards >= 1 && nodes < 2 {
+		errs.add("cache.clusterMode", "cluster mode needs at least 2 nodes (got %d: %d shard x %d+1); add a replica "+
+			"or turn clusterMode off", nodes, k.Shards, k.ReplicasPerShard)
+	}
+	if k.SnapshotRetentionDays < 0 || k.SnapshotRetentionDays > 35 {
+		errs.add("cache.snapshotRetentionDays", "must be 0..35 (got %d)", k.SnapshotRetentionDays)
 	}
 }

@@ -122,8 +122,8 @@ func TestSecretsRedacted(t *testing.T) {
 	}
 }
 
-// Generated secrets (the Aurora master password, in inputs and in the
-// Secrets Manager secret string) appear only as [secret].
+// Generated secrets (the Aurora master password, the Redis AUTH token, and
+// the Secrets Manager secret strings holding them) appear only as [secret].
 func TestGeneratedSecretsRedacted(t *testing.T) {
 	code, out, errOut := runPreview("--stack", "prod", "--json")
 	if code != 0 {
@@ -149,6 +149,11 @@ func TestGeneratedSecretsRedacted(t *testing.T) {
 			if r.Inputs["masterPassword"] != "[secret]" {
 				t.Errorf("masterPassword shown as %v", r.Inputs["masterPassword"])
 			}
+		case "aws:elasticache/replicationGroup:ReplicationGroup":
+			checked++
+			if r.Inputs["authToken"] != "[secret]" {
+				t.Errorf("authToken shown as %v", r.Inputs["authToken"])
+			}
 		case "aws:secretsmanager/secretVersion:SecretVersion":
 			checked++
 			if r.Inputs["secretString"] != "[secret]" {
@@ -156,7 +161,7 @@ func TestGeneratedSecretsRedacted(t *testing.T) {
 			}
 		}
 	}
-	if checked != 2 {
-		t.Errorf("checked %d resources, want the cluster and the secret version", checked)
+	if checked != 4 {
+		t.Errorf("checked %d resources, want the database, the cache and their two secret versions", checked)
 	}
 }

@@ -43,6 +43,11 @@ var computed = map[string]func(id string, state resource.PropertyMap){
 		s["readerEndpoint"] = resource.NewStringProperty(id + ".cluster-ro-fake.us-west-2.rds.amazonaws.com")
 		s["port"] = resource.NewNumberProperty(5432)
 	},
+	"aws:elasticache/replicationGroup:ReplicationGroup": func(id string, s resource.PropertyMap) {
+		s["primaryEndpointAddress"] = resource.NewStringProperty("master." + id + ".fake.usw2.cache.amazonaws.com")
+		s["readerEndpointAddress"] = resource.NewStringProperty("replica." + id + ".fake.usw2.cache.amazonaws.com")
+		s["configurationEndpointAddress"] = resource.NewStringProperty("clustercfg." + id + ".fake.usw2.cache.amazonaws.com")
+	},
 	// A generated password: deterministic, marked secret as the provider marks it.
 	"random:index/randomPassword:RandomPassword": func(id string, s resource.PropertyMap) {
 		s["result"] = resource.MakeSecret(resource.NewStringProperty("offline-" + shortHash(id, 24)))
@@ -59,6 +64,7 @@ var autonamed = map[string]bool{
 	"aws:rds/subnetGroup:SubnetGroup":                     true,
 	"aws:elasticache/subnetGroup:SubnetGroup":             true,
 	"aws:secretsmanager/secret:Secret":                    true,
+	"aws:elasticache/parameterGroup:ParameterGroup":       true,
 	"aws:rds/clusterParameterGroup:ClusterParameterGroup": true,
 }
 
@@ -103,6 +109,8 @@ func fakeOutputs(r *Resource, region string) (string, resource.PropertyMap) {
 		id = state["bucket"].StringValue()
 	case state.HasValue("clusterIdentifier") && state["clusterIdentifier"].IsString() && typ == "aws:rds/cluster:Cluster":
 		id = state["clusterIdentifier"].StringValue()
+	case state.HasValue("replicationGroupId") && state["replicationGroupId"].IsString():
+		id = state["replicationGroupId"].StringValue()
 	case state.HasValue("identifier") && state["identifier"].IsString():
 		id = state["identifier"].StringValue()
 	case state.HasValue("name") && state["name"].IsString():

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
@@ -95,6 +96,36 @@ func checkRDSNotPublic(args policyx.ResourceValidationArgs) error {
 	if on, _, known := boolProp(r.Properties, "publiclyAccessible"); known && on {
 		args.Manager.ReportViolation(fmt.Sprintf("database instance %q is publicly accessible. Set publiclyAccessible: "+
 			"false; clients reach it from the workload subnets.", r.Name), "")
+	}
+	return nil
+}
+
+const typeReplicationGroup = "aws:elasticache/replicationGroup:ReplicationGroup"
+
+// checkRedisEncryption: Redis encrypts at rest with a customer-managed key,
+// in transit, and requires an AUTH token (CKV_AWS_29, 30, 31, 191).
+func checkRedisEncryption(args policyx.ResourceValidationArgs) error {
+	r := args.Resource
+	if r.Type != typeReplicationGroup {
+		return nil
+	}
+	var missing []string
+	if on, _, known := boolProp(r.Properties, "atRestEncryptionEnabled"); known && !on {
+		missing = append(missing, "atRestEncryptionEnabled")
+	}
+	if _, present, known := str(r.Properties, "kmsKeyId"); known && !present {
+		missing = append(missing, "kmsKeyId (a customer-managed key)")
+	}
+	if on, _, known := boolProp(r.Properties, "transitEncryptionEnabled"); known && !on {
+		missing = append(missing, "transitEncryptionEnabled")
+	}
+	if _, present, _ := str(r.Properties, "authToken"); !present {
+		missing = append(missing, "authToken")
+	}
+	if len(missing) > 0 {
+		args.Manager.ReportViolation(fmt.Sprintf("Redis replication group %q lacks %s. The cache component sets all of "+
+			"them (TLS, at-rest encryption with its key, an AUTH token from pulumi-random).", r.Name,
+			strings.Join(missing, ", ")), "")
 	}
 	return nil
 }

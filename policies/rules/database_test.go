@@ -48,3 +48,32 @@ func TestRDSRules(t *testing.T) {
 		}
 	}
 }
+
+func TestRedisEncryption(t *testing.T) {
+	good := map[string]any{"atRestEncryptionEnabled": true, "kmsKeyId": "arn:aws:kms:k", "transitEncryptionEnabled": true,
+		"authToken": "token"}
+	with := func(k string, v any) policyx.AnalyzerResource {
+		p := map[string]any{}
+		for kk, vv := range good {
+			p[kk] = vv
+		}
+		p[k] = v
+		return res(typeReplicationGroup, "cache", p)
+	}
+	if got := runResourceRule(checkRedisEncryption, with("kmsKeyId", "arn:aws:kms:k"), nil); len(got) != 0 {
+		t.Errorf("compliant: %v", got)
+	}
+	for key, want := range map[string]string{"atRestEncryptionEnabled": "atRestEncryptionEnabled",
+		"transitEncryptionEnabled": "transitEncryptionEnabled", "authToken": "authToken", "kmsKeyId": "customer-managed"} {
+		var v any = false
+		if key == "authToken" || key == "kmsKeyId" {
+			v = nil
+		}
+		if got := runResourceRule(checkRedisEncryption, with(key, v), nil); len(got) != 1 || !strings.Contains(got[0], want) {
+			t.Errorf("%s off: %v", key, got)
+		}
+	}
+	if got := runResourceRule(checkRedisEncryption, with("authToken", unknown), nil); len(got) != 0 {
+		t.Errorf("token not known yet: %v", got)
+	}
+}

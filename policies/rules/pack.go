@@ -43,6 +43,7 @@ const (
 	RDSDeletionProtection  = "rds-deletion-protection"
 	RDSIAMAuth             = "rds-iam-auth"
 	RDSNotPublic           = "rds-not-public"
+	RedisEncryption        = "redis-encryption"
 )
 
 // resourcePolicy wraps a resource rule.
@@ -128,6 +129,8 @@ func Policies() []policyx.Policy {
 			nil, checkRDSDeletionProtection),
 		resourcePolicy(RDSIAMAuth, "Aurora accepts IAM database authentication (CKV_AWS_162).", nil, checkRDSIAMAuth),
 		resourcePolicy(RDSNotPublic, "No database instance is publicly accessible (CKV_AWS_17).", nil, checkRDSNotPublic),
+		resourcePolicy(RedisEncryption, "Redis encrypts at rest (CMK) and in transit and requires AUTH (CKV_AWS_29-31, CKV_AWS_191).",
+			nil, checkRedisEncryption),
 		resourcePolicy(StatefulProtected, "Stateful resources (buckets, keys, databases, caches, brokers, vaults) are protected.",
 			nil, checkStatefulProtected),
 	}

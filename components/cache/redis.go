@@ -1,0 +1,231 @@
+// Package cache provisions the platform's ElastiCache Redis replication
+// group: TLS in transit, at-rest encryption with its own KMS key, an AUTH
+// token from pulumi-random kept in Secrets Manager, automatic failover and
+// Multi-AZ whenever there is a replica, cluster mode where configured, and
+// slow-log delivery to CloudWatch Logs.
+package cache
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elasticache"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// RedisArgs configures the replication group.
+type RedisArgs struct {
+	// Name is the replication group id, e.g. "eduai-prod". Required.
+	Name string
+	// NodeType, e.g. cache.r6g.xlarge. Required.
+	NodeType string
+	// ClusterMode shards the keyspace over Shards node groups; off, there is one.
+	ClusterMode bool
+	// Shards (cluster mode only) and ReplicasPerShard (0..5) give the size:
+	// Shards × (1 + ReplicasPerShard) nodes.
+	Shards, ReplicasPerShard int
+	// EngineVersion, e.g. "7.1"; the parameter group family follows it. Required.
+	EngineVersion string
+	// SubnetGroupName places the nodes (database tier). Required.
+	SubnetGroupName pulumi.StringInput
+	// VpcID and ClientCIDRs: 6379 is admitted from these blocks only. Required.
+	VpcID       pulumi.StringInput
+	ClientCIDRs []string
+	// SnapshotRetentionDays keeps daily snapshots; 0 takes none.
+	SnapshotRetentionDays int
+	// LogRetentionDays of the slow-log group. Default 30.
+	LogRetentionDays int
+	// Protect guards the group, its key and its secret (staging, prod).
+	Protect bool
+}
+
+// Nodes is the number of cache nodes the arguments describe.
+func (a *RedisArgs) Nodes() int {
+	shards := 1
+	if a.ClusterMode {
+		shards = a.Shards
+	}
+	return shards * (1 + a.ReplicasPerShard)
+}
+
+func (a *RedisArgs) validate() error {
+	var errs []error
+	if a.Name == "" || a.NodeType == "" || a.EngineVersion == "" || a.SubnetGroupName == nil || a.VpcID == nil {
+		errs = append(errs, errors.New("Name, NodeType, EngineVersion, SubnetGroupName and VpcID are required"))
+	}
+	if a.ReplicasPerShard < 0 || a.ReplicasPerShard > 5 {
+		errs = append(errs, fmt.Errorf("ReplicasPerShard: 0..5 (got %d)", a.ReplicasPerShard))
+	}
+	if a.ClusterMode && (a.Shards < 1 || a.Shards > 500) {
+		errs = append(errs, fmt.Errorf("Shards: 1..500 in cluster mode (got %d)", a.Shards))
+	}
+	if a.ClusterMode && a.Nodes() < 2 {
+		errs = append(errs, fmt.Errorf("cluster mode with %d node: give it a replica or a second shard, or turn cluster mode off", a.Nodes()))
+	}
+	if a.SnapshotRetentionDays < 0 || a.SnapshotRetentionDays > 35 {
+		errs = append(errs, fmt.Errorf("SnapshotRetentionDays: 0..35 (got %d)", a.SnapshotRetentionDays))
+	}
+	if len(a.ClientCIDRs) == 0 {
+		errs = append(errs, errors.New("ClientCIDRs: at least one"))
+	}
+	return errors.Join(errs...)
+}
+
+// Redis is the cache component.
+type Redis struct {
+	pulumi.ResourceState
+
+	// Endpoint is the configuration endpoint (cluster mode) or the primary endpoint.
+	Endpoint pulumi.StringOutput
+	// SecretARN holds the endpoint and the AUTH token.
+	SecretARN pulumi.StringOutput
+}
+
+// NewRedis creates the replication group and what it needs.
+func NewRedis(ctx *pulumi.Context, name string, args *RedisArgs, opts ...pulumi.ResourceOption) (*Redis, error) {
+	if args == nil {
+		args = &RedisArgs{}
+	}
+	if err := args.validate(); err != nil {
+		return nil, fmt.Errorf("cache %q: %w", name, err)
+	}
+	c := &Redis{}
+	if err := ctx.RegisterComponentResource("eduai:data:Redis", name, c, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(c)
+	keep := pulumi.Protect(args.Protect)
+	replicated := args.Nodes() > 1
+
+	key, err := kms.NewKey(ctx, name, &kms.KeyArgs{
+		Description:          pulumi.String("ElastiCache " + args.Name + ": data at rest and its secret"),
+		EnableKeyRotation:    pulumi.Bool(true),
+		DeletionWindowInDays: pulumi.Int(30),
+	}, parent, keep)
+	if err != nil {
+		return nil, err
+	}
+	token, err := random.NewRandomPassword(ctx, name+"-auth", &random.RandomPasswordArgs{
+		Length: pulumi.Int(64),
+		// Redis AUTH tokens take printable characters except / " @; letters and digits suffice.
+		Special: pulumi.Bool(false),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	sg, err := ec2.NewSecurityGroup(ctx, name, &ec2.SecurityGroupArgs{
+		VpcId:       args.VpcID,
+		Description: pulumi.String("Redis from the workload subnets to " + args.Name),
+		Ingress: ec2.SecurityGroupIngressArray{ec2.SecurityGroupIngressArgs{
+			Description: pulumi.String("Redis (TLS) from the workload subnets"),
+			Protocol:    pulumi.String("tcp"),
+			FromPort:    pulumi.Int(6379),
+			ToPort:      pulumi.Int(6379),
+			CidrBlocks:  pulumi.ToStringArray(args.ClientCIDRs),
+		}},
+		Tags: pulumi.StringMap{"Name": pulumi.String(args.Name + "-redis")},
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	major, _, _ := strings.Cut(args.EngineVersion, ".")
+	family := "redis" + major
+	clusterEnabled := "no"
+	if args.ClusterMode {
+		clusterEnabled = "yes"
+	}
+	params, err := elasticache.NewParameterGroup(ctx, name, &elasticache.ParameterGroupArgs{
+		Family:      pulumi.String(family),
+		Description: pulumi.String("Redis " + args.Name + " (cluster mode " + clusterEnabled + ")"),
+		Parameters: elasticache.ParameterGroupParameterArray{
+			elasticache.ParameterGroupParameterArgs{Name: pulumi.String("cluster-enabled"), Value: pulumi.String(clusterEnabled)},
+		},
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	retention := args.LogRetentionDays
+	if retention == 0 {
+		retention = 30
+	}
+	slowLog, err := cloudwatch.NewLogGroup(ctx, name+"-slow-log", &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String("/eduai/elasticache/" + args.Name + "/slow-log"),
+		RetentionInDays: pulumi.Int(retention),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	group := &elasticache.ReplicationGroupArgs{
+		ReplicationGroupId:       pulumi.String(args.Name),
+		Description:              pulumi.String("EduAI cache " + args.Name),
+		Engine:                   pulumi.String("redis"),
+		EngineVersion:            pulumi.String(args.EngineVersion),
+		NodeType:                 pulumi.String(args.NodeType),
+		Port:                     pulumi.Int(6379),
+		ParameterGroupName:       params.Name,
+		SubnetGroupName:          args.SubnetGroupName,
+		SecurityGroupIds:         pulumi.StringArray{sg.ID()},
+		AtRestEncryptionEnabled:  pulumi.Bool(true),
+		KmsKeyId:                 key.Arn,
+		TransitEncryptionEnabled: pulumi.Bool(true),
+		AuthToken:                token.Result,
+		AutomaticFailoverEnabled: pulumi.Bool(replicated),
+		MultiAzEnabled:           pulumi.Bool(replicated),
+		AutoMinorVersionUpgrade:  pulumi.Bool(true),
+		SnapshotRetentionLimit:   pulumi.Int(args.SnapshotRetentionDays),
+		MaintenanceWindow:        pulumi.String("sun:06:00-sun:07:00"),
+		LogDeliveryConfigurations: elasticache.ReplicationGroupLogDeliveryConfigurationArray{
+			elasticache.ReplicationGroupLogDeliveryConfigurationArgs{
+				Destination: slowLog.Name, DestinationType: pulumi.String("cloudwatch-logs"),
+				LogFormat: pulumi.String("json"), LogType: pulumi.String("slow-log"),
+			}},
+	}
+	if args.SnapshotRetentionDays > 0 {
+		group.SnapshotWindow = pulumi.String("04:00-05:00")
+	}
+	if args.ClusterMode {
+		group.ClusterMode = pulumi.String("enabled")
+		group.NumNodeGroups = pulumi.Int(args.Shards)
+		group.ReplicasPerNodeGroup = pulumi.Int(args.ReplicasPerShard)
+	} else {
+		group.NumCacheClusters = pulumi.Int(1 + args.ReplicasPerShard)
+	}
+	rg, err := elasticache.NewReplicationGroup(ctx, name, group, parent, keep)
+	if err != nil {
+		return nil, err
+	}
+
+	c.Endpoint = rg.PrimaryEndpointAddress
+	if args.ClusterMode {
+		c.Endpoint = rg.ConfigurationEndpointAddress
+	}
+	secret, err := secretsmanager.NewSecret(ctx, name, &secretsmanager.SecretArgs{
+		NamePrefix:  pulumi.String(args.Name + "/redis-auth-"),
+		Description: pulumi.String("Endpoint and AUTH token of Redis " + args.Name),
+		KmsKeyId:    key.Arn,
+	}, parent, keep)
+	if err != nil {
+		return nil, err
+	}
+	value := pulumi.All(c.Endpoint, token.Result).ApplyT(func(v []any) (string, error) {
+		b, err := json.Marshal(map[string]any{"host": v[0], "port": 6379, "tls": true, "authToken": v[1],
+			"clusterMode": args.ClusterMode})
+		return string(b), err
+	}).(pulumi.StringOutput)
+	if _, err := secretsmanager.NewSecretVersion(ctx, name, &secretsmanager.SecretVersionArgs{
+		SecretId:     secret.ID(),
+		SecretString: pulumi.ToSecret(value).(pulumi.StringOutput),
+	}, parent); err != nil {
+		return nil, err
+	}
+	c.SecretARN = secret.Arn
+	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"endpoint": c.Endpoint, "secretArn": c.SecretARN})
+}
