@@ -48,7 +48,26 @@ type Config struct {
 	Database DatabaseConfig
 	// Cache comes from `eduai:cache`.
 	Cache CacheConfig
+	// Queue comes from `eduai:queue`.
+	Queue QueueConfig
 }
+
+// QueueConfig is `eduai:queue`: the message queue.
+type QueueConfig struct {
+	// Engine is kafka (Amazon MSK) or rabbitmq (Amazon MQ, one broker). Default kafka.
+	Engine string `json:"engine"`
+	// Brokers (Kafka) must be a multiple of the zones. Default one per zone.
+	Brokers int `json:"brokers"`
+	// InstanceType. Default kafka.m5.large (Kafka) or mq.t3.micro (RabbitMQ).
+	InstanceType string `json:"instanceType"`
+	// EngineVersion. Default 3.8.x (Kafka) or 3.13 (RabbitMQ).
+	EngineVersion string `json:"engineVersion"`
+	// VolumeSizeGiB per Kafka broker. Default 100.
+	VolumeSizeGiB int `json:"volumeSizeGiB"`
+}
+
+// queueDefaults are the per-engine defaults of instance type and version.
+var queueDefaults = map[string][2]string{"kafka": {"kafka.m5.large", "3.8.x"}, "rabbitmq": {"mq.t3.micro", "3.13"}}
 
 // CacheConfig is `eduai:cache`: the Redis replication group.
 type CacheConfig struct {
@@ -288,7 +307,7 @@ func DefaultTags(env Environment) map[string]string {
 }
 
 // configKeys are the `eduai:` config keys the program reads.
-var configKeys = []string{"environment", "tags", "network", "cluster", "addons", "storage", "database", "cache"}
+var configKeys = []string{"environment", "tags", "network", "cluster", "addons", "storage", "database", "cache", "queue"}
 
 // ConfigSource is where the config comes from: a key lookup (the Pulumi
 // context in a run) and, when it can be had, the list of all keys set for the
@@ -334,7 +353,8 @@ func LoadConfig(src ConfigSource) (*Config, error) {
 		Addons:   AddonsConfig{Charts: DefaultCharts(), Issuer: IssuerConfig{Email: DefaultIssuerEmail}},
 		Storage:  StorageConfig{AccessLogs: true, Buckets: map[string]BucketConfig{"content": {}, "media": {}}},
 		Database: DefaultDatabase(),
-		Cache:    DefaultCache()}
+		Cache:    DefaultCache(),
+		Queue:    QueueConfig{Engine: "kafka", VolumeSizeGiB: 100}}
 	if v, ok := src.Get(Project + ":environment"); ok && v != "" {
 		cfg.Environment = Environment(v)
 	}
@@ -365,6 +385,9 @@ func LoadConfig(src ConfigSource) (*Config, error) {
 	}
 	if v, ok := src.Get(Project + ":cache"); ok {
 		decodeStrict("cache", v, &cfg.Cache, &errs)
+	}
+	if v, ok := src.Get(Project + ":queue"); ok {
+		decodeStrict("queue", v, &cfg.Queue, &errs)
 	}
 	// Cross-field validation runs even when some values did not decode (they
 	// keep their defaults), so one run reports every problem; a key that did
@@ -413,6 +436,14 @@ func reported(errs Errors, path string) bool {
 // resolve fills values derived from others: the zone list from azCount, when
 // the region and the count are valid (otherwise validate reports those).
 func (c *Config) resolve() {
+	if d, ok := queueDefaults[c.Queue.Engine]; ok {
+		if c.Queue.InstanceType == "" {
+			c.Queue.InstanceType = d[0]
+		}
+		if c.Queue.EngineVersion == "" {
+			c.Queue.EngineVersion = d[1]
+		}
+	}
 	if c.Addons.Issuer.Kind == "" {
 		c.Addons.Issuer.Kind = defaultIssuers[c.Environment]
 	}
@@ -431,4 +462,12 @@ func (c *Config) resolve() {
 		n.AvailabilityZones = append(n.AvailabilityZones, c.Region+string(rune('a'+i)))
 	}
 	n.zonesDerived = true
+}
+
+// brokerCount is the configured Kafka broker count, or one per zone.
+func (c *Config) brokerCount() int {
+	if c.Queue.Brokers != 0 {
+		return c.Queue.Brokers
+	}
+	return len(c.Network.AvailabilityZones)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/eduai/infra/components/cluster"
 	"github.com/eduai/infra/components/database"
 	"github.com/eduai/infra/components/network"
+	"github.com/eduai/infra/components/queue"
 	"github.com/eduai/infra/components/storage"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -68,6 +69,11 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 		return err
 	}
 
+	messages, err := queue.New(ctx, "queue", cfg.queueArgs(net), withProviders)
+	if err != nil {
+		return err
+	}
+
 	ctx.Export("environment", pulumi.String(string(cfg.Environment)))
 	ctx.Export("region", pulumi.String(cfg.Region))
 	ctx.Export("vpcId", net.VpcID)
@@ -89,6 +95,9 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 	ctx.Export("databaseSecretArn", db.SecretARN)
 	ctx.Export("redisEndpoint", redis.Endpoint)
 	ctx.Export("redisSecretArn", redis.SecretARN)
+	ctx.Export("queueEngine", pulumi.String(cfg.Queue.Engine))
+	ctx.Export("queueEndpoint", messages.Endpoint)
+	ctx.Export("queueSecretArn", messages.SecretARN)
 	return nil
 }
 
@@ -208,4 +217,14 @@ func (c *Config) cacheArgs(net *network.Vpc) *cache.RedisArgs {
 		args.ClientCIDRs = net.PrivateSubnetCIDRs
 	}
 	return args
+}
+
+func (c *Config) queueArgs(net *network.Vpc) *queue.QueueArgs {
+	q := c.Queue
+	return &queue.QueueArgs{
+		Name: c.namePrefix(), Engine: queue.Engine(q.Engine), Brokers: c.brokerCount(), InstanceType: q.InstanceType,
+		EngineVersion: q.EngineVersion, VolumeSizeGiB: q.VolumeSizeGiB,
+		SubnetIDs: net.DatabaseSubnetIDs, SubnetCount: len(c.Network.AvailabilityZones),
+		VpcID: net.VpcID.ToStringOutput(), ClientCIDRs: net.PrivateSubnetCIDRs, Protect: c.protectStateful(),
+	}
 }

@@ -410,3 +410,19 @@ func TestCachePerEnvironment(t *testing.T) {
 		}
 	}
 }
+
+// dev runs one RabbitMQ broker; staging and prod run Kafka with brokers evenly over 3 zones.
+func TestQueuePerEnvironment(t *testing.T) {
+	for stack, brokers := range map[string]float64{"dev": 0, "staging": 3, "prod": 6} {
+		res := runStack(t, stack, "")
+		mqs, msks := count(res, "aws:mq/broker:Broker"), count(res, "aws:msk/cluster:Cluster")
+		if brokers == 0 && (mqs != 1 || msks != 0) || brokers > 0 && (mqs != 0 || msks != 1) {
+			t.Errorf("%s: %d RabbitMQ, %d MSK", stack, mqs, msks)
+		}
+		for _, r := range res.Resources {
+			if r.Type == "aws:msk/cluster:Cluster" && (r.Inputs["numberOfBrokerNodes"].NumberValue() != brokers || !r.Protect) {
+				t.Errorf("%s: MSK %v protect=%v", stack, r.Inputs["numberOfBrokerNodes"], r.Protect)
+			}
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/eduai/infra/components/cluster"
 	"github.com/eduai/infra/components/database"
 	"github.com/eduai/infra/components/network"
+	"github.com/eduai/infra/components/queue"
 	"github.com/eduai/infra/components/storage"
 )
 
@@ -39,6 +40,7 @@ func (c *Config) validate() error {
 	c.validateStorage(&errs)
 	c.validateDatabase(&errs)
 	c.validateCache(&errs)
+	c.validateQueue(&errs)
 	return errs.orNil()
 }
 
@@ -270,5 +272,26 @@ func (c *Config) validateCache(errs *Errors) {
 	}
 	if k.SnapshotRetentionDays < 0 || k.SnapshotRetentionDays > 35 {
 		errs.add("cache.snapshotRetentionDays", "must be 0..35 (got %d)", k.SnapshotRetentionDays)
+	}
+}
+
+func (c *Config) validateQueue(errs *Errors) {
+	q := &c.Queue
+	switch queue.Engine(q.Engine) {
+	case queue.Kafka:
+		if zones := len(c.Network.AvailabilityZones); zones > 0 {
+			if err := queue.BrokerCountError(c.brokerCount(), zones); err != nil {
+				errs.add("queue.brokers", "%v", err)
+			}
+		}
+	case queue.RabbitMQ:
+		if q.Brokers > 1 {
+			errs.add("queue.brokers", "RabbitMQ runs as one broker here (got %d)", q.Brokers)
+		}
+	default:
+		errs.add("queue.engine", "must be kafka or rabbitmq (got %q)", q.Engine)
+	}
+	if q.VolumeSizeGiB < 1 || q.VolumeSizeGiB > 16384 {
+		errs.add("queue.volumeSizeGiB", "must be 1..16384 (got %d)", q.VolumeSizeGiB)
 	}
 }

@@ -48,6 +48,15 @@ var computed = map[string]func(id string, state resource.PropertyMap){
 		s["readerEndpointAddress"] = resource.NewStringProperty("replica." + id + ".fake.usw2.cache.amazonaws.com")
 		s["configurationEndpointAddress"] = resource.NewStringProperty("clustercfg." + id + ".fake.usw2.cache.amazonaws.com")
 	},
+	"aws:msk/cluster:Cluster": func(id string, s resource.PropertyMap) {
+		s["bootstrapBrokersSaslIam"] = resource.NewStringProperty("b-1." + id + ".fake.kafka.us-west-2.amazonaws.com:9098")
+	},
+	"aws:mq/broker:Broker": func(id string, s resource.PropertyMap) {
+		s["instances"] = resource.NewArrayProperty([]resource.PropertyValue{resource.NewObjectProperty(resource.PropertyMap{
+			"endpoints": resource.NewArrayProperty([]resource.PropertyValue{
+				resource.NewStringProperty("amqps://" + id + ".mq.us-west-2.amazonaws.com:5671")}),
+		})})
+	},
 	// A generated password: deterministic, marked secret as the provider marks it.
 	"random:index/randomPassword:RandomPassword": func(id string, s resource.PropertyMap) {
 		s["result"] = resource.MakeSecret(resource.NewStringProperty("offline-" + shortHash(id, 24)))

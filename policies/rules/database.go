@@ -129,3 +129,52 @@ func checkRedisEncryption(args policyx.ResourceValidationArgs) error {
 	}
 	return nil
 }
+
+const (
+	typeMQBroker   = "aws:mq/broker:Broker"
+	typeMSKCluster = "aws:msk/cluster:Cluster"
+)
+
+// checkBroker: message brokers are private, encrypted in transit (and at rest
+// with a customer-managed key where the engine allows it), authenticate
+// clients and log (CKV_AWS_48, 69, 80, 81, 291).
+func checkBroker(args policyx.ResourceValidationArgs) error {
+	r := args.Resource
+	var problems []string
+	switch r.Type {
+	case typeMQBroker:
+		if on, _, known := boolProp(r.Properties, "publiclyAccessible"); known && on {
+			problems = append(problems, "it is publicly accessible")
+		}
+		logs, _, known := object(r.Properties, "logs")
+		if on, _, logKnown := boolProp(logs, "general"); known && logKnown && !on {
+			problems = append(problems, "general logs are off")
+		}
+	case typeMSKCluster:
+		enc, _, known := object(r.Properties, "encryptionInfo")
+		transit, _, _ := object(enc, "encryptionInTransit")
+		if cb, present, cbKnown := str(transit, "clientBroker"); known && cbKnown && present && cb != "TLS" {
+			problems = append(problems, "clients may connect without TLS (clientBroker "+cb+")")
+		}
+		if _, present, keyKnown := str(enc, "encryptionAtRestKmsKeyArn"); known && keyKnown && !present {
+			problems = append(problems, "data at rest uses the AWS-managed key")
+		}
+		auth, _, authKnown := object(r.Properties, "clientAuthentication")
+		if on, _, k := boolProp(auth, "unauthenticated"); authKnown && k && on {
+			problems = append(problems, "unauthenticated clients are allowed")
+		}
+		info, _, _ := object(r.Properties, "brokerNodeGroupInfo")
+		conn, _, _ := object(info, "connectivityInfo")
+		public, _, _ := object(conn, "publicAccess")
+		if t, _, k := str(public, "type"); k && t != "" && t != "DISABLED" {
+			problems = append(problems, "brokers have public access ("+t+")")
+		}
+	default:
+		return nil
+	}
+	if len(problems) > 0 {
+		args.Manager.ReportViolation(fmt.Sprintf("%s %q: %s. The queue component keeps brokers private, TLS-only, "+
+			"authenticated (IAM for Kafka) and logging to CloudWatch.", r.Type, r.Name, strings.Join(problems, "; ")), "")
+	}
+	return nil
+}

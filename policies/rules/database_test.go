@@ -77,3 +77,44 @@ func TestRedisEncryption(t *testing.T) {
 		t.Errorf("token not known yet: %v", got)
 	}
 }
+
+func TestBrokerRule(t *testing.T) {
+	msk := func(changes map[string]any) policyx.AnalyzerResource {
+		p := map[string]any{
+			"encryptionInfo": map[string]any{"encryptionAtRestKmsKeyArn": "arn:aws:kms:k",
+				"encryptionInTransit": map[string]any{"clientBroker": "TLS", "inCluster": true}},
+			"clientAuthentication": map[string]any{"unauthenticated": false, "sasl": map[string]any{"iam": true}},
+		}
+		for k, v := range changes {
+			p[k] = v
+		}
+		return res(typeMSKCluster, "kafka", p)
+	}
+	cases := []struct {
+		name string
+		r    policyx.AnalyzerResource
+		want string
+	}{
+		{"hardened MSK", msk(nil), ""},
+		{"plaintext allowed", msk(map[string]any{"encryptionInfo": map[string]any{"encryptionAtRestKmsKeyArn": "k",
+			"encryptionInTransit": map[string]any{"clientBroker": "TLS_PLAINTEXT"}}}), "without TLS"},
+		{"AWS-managed key", msk(map[string]any{"encryptionInfo": map[string]any{
+			"encryptionInTransit": map[string]any{"clientBroker": "TLS"}}}), "AWS-managed key"},
+		{"unauthenticated", msk(map[string]any{"clientAuthentication": map[string]any{"unauthenticated": true}}), "unauthenticated"},
+		{"public brokers", msk(map[string]any{"brokerNodeGroupInfo": map[string]any{"connectivityInfo": map[string]any{
+			"publicAccess": map[string]any{"type": "SERVICE_PROVIDED_EIPS"}}}}), "public access"},
+		{"encryption not known yet", msk(map[string]any{"encryptionInfo": unknown}), ""},
+		{"private RabbitMQ with logs", res(typeMQBroker, "mq", map[string]any{"publiclyAccessible": false,
+			"logs": map[string]any{"general": true}}), ""},
+		{"public RabbitMQ", res(typeMQBroker, "mq", map[string]any{"publiclyAccessible": true,
+			"logs": map[string]any{"general": true}}), "publicly accessible"},
+		{"RabbitMQ without logs", res(typeMQBroker, "mq", map[string]any{"publiclyAccessible": false,
+			"logs": map[string]any{"general": false}}), "general logs are off"},
+	}
+	for _, c := range cases {
+		got := runResourceRule(checkBroker, c.r, nil)
+		if (c.want == "") != (len(got) == 0) || (c.want != "" && !strings.Contains(got[0], c.want)) {
+			t.Errorf("%s: got %v, want %q", c.name, got, c.want)
+		}
+	}
+}

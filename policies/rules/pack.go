@@ -44,6 +44,7 @@ const (
 	RDSIAMAuth             = "rds-iam-auth"
 	RDSNotPublic           = "rds-not-public"
 	RedisEncryption        = "redis-encryption"
+	BrokerHardened         = "broker-private-encrypted"
 )
 
 // resourcePolicy wraps a resource rule.
@@ -131,6 +132,8 @@ func Policies() []policyx.Policy {
 		resourcePolicy(RDSNotPublic, "No database instance is publicly accessible (CKV_AWS_17).", nil, checkRDSNotPublic),
 		resourcePolicy(RedisEncryption, "Redis encrypts at rest (CMK) and in transit and requires AUTH (CKV_AWS_29-31, CKV_AWS_191).",
 			nil, checkRedisEncryption),
+		resourcePolicy(BrokerHardened, "Message brokers are private, TLS-only, authenticated and logged (CKV_AWS_48, 69, 80, 81, 291).",
+			nil, checkBroker),
 		resourcePolicy(StatefulProtected, "Stateful resources (buckets, keys, databases, caches, brokers, vaults) are protected.",
 			nil, checkStatefulProtected),
 	}
