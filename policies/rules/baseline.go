@@ -26,20 +26,6 @@ func checkKMSRotation(args policyx.ResourceValidationArgs) error {
 	return nil
 }
 
-// checkSubnetPublicIP: no subnet hands out public IPs by default (CKV_AWS_130).
-func checkSubnetPublicIP(args policyx.ResourceValidationArgs) error {
-	r := args.Resource
-	if r.Type != typeSubnet {
-		return nil
-	}
-	on, _, known := scalar(r.Properties, "mapPublicIpOnLaunch", property.Value.IsBool, property.Value.AsBool)
-	if known && on {
-		args.Manager.ReportViolation(fmt.Sprintf("subnet %q gives every instance launched in it a public IP. Set "+
-			"mapPublicIpOnLaunch: false; load balancers and NAT gateways get their addresses explicitly.", r.Name), "")
-	}
-	return nil
-}
-
 // DefaultSecurityGroupFindings returns a finding for each VPC whose default
 // security group is not taken over with no rules (CKV2_AWS_12): anything
 // placed in it by mistake could then talk to everything else in it.

@@ -61,44 +61,39 @@ func checkRDSBackupRetention(args policyx.ResourceValidationArgs) error {
 	return nil
 }
 
-// checkRDSDeletionProtection: staging and prod clusters cannot be deleted by accident (CKV_AWS_139).
-func checkRDSDeletionProtection(args policyx.ResourceValidationArgs) error {
-	r := args.Resource
-	if r.Type != typeRDSCluster {
+// boolRule reports a resource of type typ whose boolean key is known and is
+// not want. An absent value reads as false, the AWS default of every key used here.
+func boolRule(typ, key string, want bool, message string) func(policyx.ResourceValidationArgs) error {
+	return func(args policyx.ResourceValidationArgs) error {
+		r := args.Resource
+		if r.Type != typ {
+			return nil
+		}
+		if on, _, known := boolProp(r.Properties, key); known && on != want {
+			args.Manager.ReportViolation(fmt.Sprintf(message, r.Name), "")
+		}
 		return nil
 	}
-	if on, _, known := boolProp(r.Properties, "deletionProtection"); known && !on {
-		args.Manager.ReportViolation(fmt.Sprintf("Aurora cluster %q has no deletion protection. The database component "+
-			"turns it on (with a final snapshot) outside dev.", r.Name), "")
-	}
-	return nil
 }
 
-// checkRDSIAMAuth: IAM database authentication is on (CKV_AWS_162).
-func checkRDSIAMAuth(args policyx.ResourceValidationArgs) error {
-	r := args.Resource
-	if r.Type != typeRDSCluster {
-		return nil
-	}
-	if on, _, known := boolProp(r.Properties, "iamDatabaseAuthenticationEnabled"); known && !on {
-		args.Manager.ReportViolation(fmt.Sprintf("Aurora cluster %q does not accept IAM authentication. Set "+
-			"iamDatabaseAuthenticationEnabled: true so services connect with short-lived tokens.", r.Name), "")
-	}
-	return nil
-}
-
-// checkRDSNotPublic: no database instance is reachable from the internet (CKV_AWS_17).
-func checkRDSNotPublic(args policyx.ResourceValidationArgs) error {
-	r := args.Resource
-	if r.Type != typeRDSInstance {
-		return nil
-	}
-	if on, _, known := boolProp(r.Properties, "publiclyAccessible"); known && on {
-		args.Manager.ReportViolation(fmt.Sprintf("database instance %q is publicly accessible. Set publiclyAccessible: "+
-			"false; clients reach it from the workload subnets.", r.Name), "")
-	}
-	return nil
-}
+var (
+	// checkRDSDeletionProtection: staging and prod clusters cannot be deleted by accident (CKV_AWS_139).
+	checkRDSDeletionProtection = boolRule(typeRDSCluster, "deletionProtection", true,
+		"Aurora cluster %q has no deletion protection. The database component turns it on (with a final "+
+			"snapshot) outside dev.")
+	// checkRDSIAMAuth: IAM database authentication is on (CKV_AWS_162).
+	checkRDSIAMAuth = boolRule(typeRDSCluster, "iamDatabaseAuthenticationEnabled", true,
+		"Aurora cluster %q does not accept IAM authentication. Set iamDatabaseAuthenticationEnabled: true so "+
+			"services connect with short-lived tokens.")
+	// checkRDSNotPublic: no database instance is reachable from the internet (CKV_AWS_17).
+	checkRDSNotPublic = boolRule(typeRDSInstance, "publiclyAccessible", false,
+		"database instance %q is publicly accessible. Set publiclyAccessible: false; clients reach it from the "+
+			"workload subnets.")
+	// checkSubnetPublicIP: no subnet hands out public IPs by default (CKV_AWS_130).
+	checkSubnetPublicIP = boolRule(typeSubnet, "mapPublicIpOnLaunch", false,
+		"subnet %q gives every instance launched in it a public IP. Set mapPublicIpOnLaunch: false; load "+
+			"balancers and NAT gateways get their addresses explicitly.")
+)
 
 const typeReplicationGroup = "aws:elasticache/replicationGroup:ReplicationGroup"
 
