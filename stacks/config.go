@@ -50,6 +50,24 @@ type Config struct {
 	Cache CacheConfig
 	// Queue comes from `eduai:queue`.
 	Queue QueueConfig
+	// Mesh comes from `eduai:mesh`.
+	Mesh MeshConfig
+}
+
+// MeshConfig is `eduai:mesh`: Istio.
+type MeshConfig struct {
+	// Enabled installs Istio. Default true; dev turns it off (the seed).
+	Enabled bool `json:"enabled"`
+	// Version of the Istio charts. Default 1.29.6 (the CRDs the tests validate against).
+	Version string `json:"version"`
+	// MTLS is STRICT or PERMISSIVE. Default STRICT; the pack requires STRICT in prod.
+	MTLS string `json:"mtls"`
+	// DefaultDeny installs allow-nothing plus per-service allow policies. Default true.
+	DefaultDeny bool `json:"defaultDeny"`
+	// IstiodReplicas. Default 2.
+	IstiodReplicas int `json:"istiodReplicas"`
+	// Hosts served by the ingress Gateway with a cert-manager certificate. Default none.
+	Hosts []string `json:"hosts"`
 }
 
 // QueueConfig is `eduai:queue`: the message queue.
@@ -307,7 +325,7 @@ func DefaultTags(env Environment) map[string]string {
 }
 
 // configKeys are the `eduai:` config keys the program reads.
-var configKeys = []string{"environment", "tags", "network", "cluster", "addons", "storage", "database", "cache", "queue"}
+var configKeys = []string{"environment", "tags", "network", "cluster", "addons", "storage", "database", "cache", "queue", "mesh"}
 
 // ConfigSource is where the config comes from: a key lookup (the Pulumi
 // context in a run) and, when it can be had, the list of all keys set for the
@@ -354,7 +372,8 @@ func LoadConfig(src ConfigSource) (*Config, error) {
 		Storage:  StorageConfig{AccessLogs: true, Buckets: map[string]BucketConfig{"content": {}, "media": {}}},
 		Database: DefaultDatabase(),
 		Cache:    DefaultCache(),
-		Queue:    QueueConfig{Engine: "kafka", VolumeSizeGiB: 100}}
+		Queue:    QueueConfig{Engine: "kafka", VolumeSizeGiB: 100},
+		Mesh:     MeshConfig{Enabled: true, Version: "1.29.6", MTLS: "STRICT", DefaultDeny: true, IstiodReplicas: 2}}
 	if v, ok := src.Get(Project + ":environment"); ok && v != "" {
 		cfg.Environment = Environment(v)
 	}
@@ -388,6 +407,9 @@ func LoadConfig(src ConfigSource) (*Config, error) {
 	}
 	if v, ok := src.Get(Project + ":queue"); ok {
 		decodeStrict("queue", v, &cfg.Queue, &errs)
+	}
+	if v, ok := src.Get(Project + ":mesh"); ok {
+		decodeStrict("mesh", v, &cfg.Mesh, &errs)
 	}
 	// Cross-field validation runs even when some values did not decode (they
 	// keep their defaults), so one run reports every problem; a key that did

@@ -12,6 +12,7 @@ import (
 	"github.com/eduai/infra/components/cache"
 	"github.com/eduai/infra/components/cluster"
 	"github.com/eduai/infra/components/database"
+	"github.com/eduai/infra/components/mesh"
 	"github.com/eduai/infra/components/network"
 	"github.com/eduai/infra/components/queue"
 	"github.com/eduai/infra/components/storage"
@@ -52,6 +53,12 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 	platform, err := addons.New(ctx, "addons", cfg.addonsArgs(eks, net), pulumi.Providers(providers.AWS, k8s))
 	if err != nil {
 		return err
+	}
+
+	if cfg.Mesh.Enabled {
+		if _, err := mesh.New(ctx, "mesh", cfg.meshArgs(eks, platform), pulumi.Providers(k8s)); err != nil {
+			return err
+		}
 	}
 
 	buckets, err := storage.NewBuckets(ctx, "storage", cfg.storageArgs(), withProviders)
@@ -227,4 +234,24 @@ func (c *Config) queueArgs(net *network.Vpc) *queue.QueueArgs {
 		SubnetIDs: net.DatabaseSubnetIDs, SubnetCount: len(c.Network.AvailabilityZones),
 		VpcID: net.VpcID.ToStringOutput(), ClientCIDRs: net.PrivateSubnetCIDRs, Protect: c.protectStateful(),
 	}
+}
+
+// ServicesNamespace is where the platform services run (sidecar injection on with the mesh).
+const ServicesNamespace = "eduai"
+
+func (c *Config) meshArgs(eks *cluster.Cluster, platform *addons.ClusterAddons) *mesh.MeshArgs {
+	m := c.Mesh
+	args := &mesh.MeshArgs{
+		Version: m.Version, ServicesNamespace: ServicesNamespace, MTLS: mesh.MTLSMode(m.MTLS),
+		DefaultDeny: m.DefaultDeny, IstiodReplicas: m.IstiodReplicas, Hosts: m.Hosts, Issuer: platform.IssuerName,
+		// Services declare their callers with #7; until then only the deny-all applies.
+		Callers: map[string][]string{},
+	}
+	for _, name := range slices.Sorted(maps.Keys(eks.NodeGroups)) {
+		args.DependsOn = append(args.DependsOn, eks.NodeGroups[name])
+	}
+	// The gateway's NLB needs the load balancer controller; the Certificate needs cert-manager.
+	args.DependsOn = append(args.DependsOn, platform.Releases[addons.AWSLoadBalancerController],
+		platform.Releases[addons.CertManager])
+	return args
 }

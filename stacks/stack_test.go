@@ -46,7 +46,7 @@ func TestShippedStacks(t *testing.T) {
 		advisory                       []string
 	}{
 		{"dev", 2, 1, 0, 0, []string{rules.VpcFlowLogs}},
-		{"staging", 3, 3, 1, 6, nil},
+		{"staging", 3, 3, 1, 6, []string{rules.MeshMTLSStrict}}, // PERMISSIVE on purpose; the pack says so
 		{"prod", 3, 3, 1, 6, nil},
 	}
 	for _, c := range cases {
@@ -306,16 +306,23 @@ func TestAddonsPerEnvironment(t *testing.T) {
 	want := map[string]string{"dev": "selfsigned", "staging": "letsencrypt-staging", "prod": "letsencrypt-prod"}
 	for stack, issuer := range want {
 		res := runStack(t, stack, "")
-		if n := count(res, "kubernetes:helm.sh/v3:Release"); n != 5 {
-			t.Errorf("%s: %d Helm releases", stack, n)
+		addonReleases := 0
+		for _, r := range res.Resources {
+			if r.Type == "kubernetes:helm.sh/v3:Release" && strings.Contains(r.URN, "eduai:addons:ClusterAddons$") {
+				addonReleases++
+			}
+		}
+		if addonReleases != 5 {
+			t.Errorf("%s: %d add-on Helm releases", stack, addonReleases)
 		}
 		for _, r := range res.Resources {
-			switch r.Type {
-			case "kubernetes:helm.sh/v3:Release":
+			switch {
+			case r.Type == "kubernetes:helm.sh/v3:Release" && !strings.Contains(r.URN, "eduai:addons:ClusterAddons$"):
+			case r.Type == "kubernetes:helm.sh/v3:Release":
 				if v := r.String("version"); v == "" || stacks.DefaultCharts()[r.String("chart")] != v {
 					t.Errorf("%s: %s pinned at %q", stack, r.String("chart"), v)
 				}
-			case "kubernetes:cert-manager.io/v1:ClusterIssuer":
+			case r.Type == "kubernetes:cert-manager.io/v1:ClusterIssuer":
 				obj := r.Inputs.Mappable()
 				if name := obj["metadata"].(map[string]any)["name"]; name != issuer {
 					t.Errorf("%s: issuer %v, want %s", stack, name, issuer)
@@ -423,6 +430,40 @@ func TestQueuePerEnvironment(t *testing.T) {
 			if r.Type == "aws:msk/cluster:Cluster" && (r.Inputs["numberOfBrokerNodes"].NumberValue() != brokers || !r.Protect) {
 				t.Errorf("%s: MSK %v protect=%v", stack, r.Inputs["numberOfBrokerNodes"], r.Protect)
 			}
+		}
+	}
+}
+
+// No mesh in dev; Istio in staging (PERMISSIVE) and prod (STRICT, default deny, TLS gateway).
+func TestMeshPerEnvironment(t *testing.T) {
+	cases := []struct {
+		stack               string
+		releases, denies    int
+		mode                string
+		gateways, istiodMin float64
+	}{
+		{"dev", 0, 0, "", 0, 0},
+		{"staging", 3, 0, "PERMISSIVE", 1, 2},
+		{"prod", 3, 1, "STRICT", 1, 2},
+	}
+	for _, c := range cases {
+		res := runStack(t, c.stack, "")
+		releases, denies, gateways := 0, 0, 0.0
+		mode := ""
+		for _, r := range res.Resources {
+			switch {
+			case r.Type == "kubernetes:helm.sh/v3:Release" && strings.Contains(r.URN, "eduai:mesh:Istio$"):
+				releases++
+			case r.Type == "kubernetes:security.istio.io/v1:AuthorizationPolicy" && r.Name == "mesh-deny-all":
+				denies++
+			case r.Type == "kubernetes:security.istio.io/v1:PeerAuthentication":
+				mode = r.Inputs.Mappable()["spec"].(map[string]any)["mtls"].(map[string]any)["mode"].(string)
+			case r.Type == "kubernetes:networking.istio.io/v1:Gateway":
+				gateways++
+			}
+		}
+		if releases != c.releases || denies != c.denies || mode != c.mode || gateways != c.gateways {
+			t.Errorf("%s: %d releases, %d deny-all, mode %q, %v gateways", c.stack, releases, denies, mode, gateways)
 		}
 	}
 }

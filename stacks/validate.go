@@ -12,6 +12,7 @@ import (
 	"github.com/eduai/infra/components/addons"
 	"github.com/eduai/infra/components/cluster"
 	"github.com/eduai/infra/components/database"
+	"github.com/eduai/infra/components/mesh"
 	"github.com/eduai/infra/components/network"
 	"github.com/eduai/infra/components/queue"
 	"github.com/eduai/infra/components/storage"
@@ -41,6 +42,7 @@ func (c *Config) validate() error {
 	c.validateDatabase(&errs)
 	c.validateCache(&errs)
 	c.validateQueue(&errs)
+	c.validateMesh(&errs)
 	return errs.orNil()
 }
 
@@ -293,5 +295,25 @@ func (c *Config) validateQueue(errs *Errors) {
 	}
 	if q.VolumeSizeGiB < 1 || q.VolumeSizeGiB > 16384 {
 		errs.add("queue.volumeSizeGiB", "must be 1..16384 (got %d)", q.VolumeSizeGiB)
+	}
+}
+
+var exactVersion = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
+
+func (c *Config) validateMesh(errs *Errors) {
+	m := &c.Mesh
+	if !exactVersion.MatchString(m.Version) {
+		errs.add("mesh.version", "must be an exact Istio chart version like 1.29.6 (got %q)", m.Version)
+	}
+	if m.MTLS != string(mesh.Strict) && m.MTLS != string(mesh.Permissive) {
+		errs.add("mesh.mtls", "must be STRICT or PERMISSIVE (got %q)", m.MTLS)
+	}
+	if m.IstiodReplicas < 1 {
+		errs.add("mesh.istiodReplicas", "must be at least 1 (got %d)", m.IstiodReplicas)
+	}
+	for i, h := range m.Hosts {
+		if !mesh.ValidHost(h) {
+			errs.add(fmt.Sprintf("mesh.hosts[%d]", i), "%q is not a DNS name", h)
+		}
 	}
 }

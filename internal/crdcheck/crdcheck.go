@@ -57,14 +57,32 @@ type CRD struct {
 }
 
 // Load reads a CRD manifest (one document, apiextensions.k8s.io/v1).
-func Load(path string) (*CRD, error) {
+func Load(path string) (*CRD, error) { return LoadKind(path, "") }
+
+// LoadKind reads the CRD of the given kind from a manifest that may hold
+// several documents (Istio ships all its CRDs in one file); kind "" takes the first.
+func LoadKind(path, kind string) (*CRD, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	var crd apiextv1.CustomResourceDefinition
-	if err := yaml.Unmarshal(data, &crd); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	found := false
+	for _, doc := range strings.Split(string(data), "\n---") {
+		if strings.TrimSpace(doc) == "" {
+			continue
+		}
+		var c apiextv1.CustomResourceDefinition
+		if err := yaml.Unmarshal([]byte(doc), &c); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if c.Kind == "CustomResourceDefinition" && (kind == "" || c.Spec.Names.Kind == kind) {
+			crd, found = c, true
+			break
+		}
+	}
+	if !found {
+		return nil, fmt.Errorf("%s: no CRD of kind %q", path, kind)
 	}
 	out := &CRD{Group: crd.Spec.Group, Kind: crd.Spec.Names.Kind, versions: map[string]version{}}
 	for _, v := range crd.Spec.Versions {

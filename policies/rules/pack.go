@@ -45,6 +45,8 @@ const (
 	RDSNotPublic           = "rds-not-public"
 	RedisEncryption        = "redis-encryption"
 	BrokerHardened         = "broker-private-encrypted"
+	HelmChartPinned        = "helm-chart-pinned"
+	MeshMTLSStrict         = "mesh-mtls-strict"
 )
 
 // resourcePolicy wraps a resource rule.
@@ -134,6 +136,8 @@ func Policies() []policyx.Policy {
 			nil, checkRedisEncryption),
 		resourcePolicy(BrokerHardened, "Message brokers are private, TLS-only, authenticated and logged (CKV_AWS_48, 69, 80, 81, 291).",
 			nil, checkBroker),
+		resourcePolicy(HelmChartPinned, "Helm releases install an exact chart version.", nil, checkHelmPinned),
+		resourcePolicy(MeshMTLSStrict, "The mesh-wide mTLS mode is STRICT.", nil, checkMeshMTLS),
 		resourcePolicy(StatefulProtected, "Stateful resources (buckets, keys, databases, caches, brokers, vaults) are protected.",
 			nil, checkStatefulProtected),
 	}

@@ -1,0 +1,237 @@
+// Package mesh installs Istio by Helm (base, istiod, an ingress gateway
+// behind an AWS NLB), labels the services' namespace for sidecar injection,
+// and, from config, sets mesh-wide mTLS, a default-deny authorization policy
+// with per-service allow policies, and a TLS Gateway whose certificate
+// cert-manager issues. Custom resources are typed Go (types.go) and tests
+// validate them against the upstream CRDs.
+package mesh
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Repo is where Istio's charts are published.
+const Repo = "https://istio-release.storage.googleapis.com/charts"
+
+// Namespaces of the mesh.
+const (
+	SystemNamespace  = "istio-system"
+	IngressNamespace = "istio-ingress"
+)
+
+// MTLSMode is PeerAuthentication's mode.
+type MTLSMode string
+
+const (
+	Strict     MTLSMode = "STRICT"
+	Permissive MTLSMode = "PERMISSIVE"
+)
+
+var (
+	hostPattern    = regexp.MustCompile(`^(\*\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$`)
+	versionPattern = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
+	namePattern    = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+)
+
+// ValidHost tells whether h is a DNS name the Gateway can serve.
+func ValidHost(h string) bool { return hostPattern.MatchString(h) }
+
+// MeshArgs configures the mesh.
+type MeshArgs struct {
+	// Version of the Istio charts (base, istiod, gateway), exact. Required.
+	Version string
+	// ServicesNamespace is labelled for sidecar injection. Required.
+	ServicesNamespace string
+	// MTLS is the mesh-wide mode. Default STRICT.
+	MTLS MTLSMode
+	// DefaultDeny installs an allow-nothing AuthorizationPolicy in the services
+	// namespace and one ALLOW policy per entry of Callers.
+	DefaultDeny bool
+	// Callers maps a service (its app label) to the principals allowed to call
+	// it, "namespace/serviceAccount". The services component (#7) supplies them.
+	Callers map[string][]string
+	// IstiodReplicas, at least 1; 2 or more in prod. Default 2.
+	IstiodReplicas int
+	// Hosts served by the ingress Gateway over TLS; Issuer names the
+	// ClusterIssuer for their certificate. No Gateway without hosts.
+	Hosts  []string
+	Issuer string
+	// DependsOn: resources the releases wait for (node groups, the load balancer controller).
+	DependsOn []pulumi.Resource
+}
+
+func (a *MeshArgs) validate() error {
+	var errs []error
+	if !versionPattern.MatchString(a.Version) {
+		errs = append(errs, fmt.Errorf("Version: %q is not an exact chart version like 1.29.6", a.Version))
+	}
+	if !namePattern.MatchString(a.ServicesNamespace) {
+		errs = append(errs, fmt.Errorf("ServicesNamespace: %q is not a namespace name", a.ServicesNamespace))
+	}
+	if a.MTLS != "" && a.MTLS != Strict && a.MTLS != Permissive {
+		errs = append(errs, fmt.Errorf("MTLS: %q is not STRICT or PERMISSIVE", a.MTLS))
+	}
+	if a.IstiodReplicas < 0 {
+		errs = append(errs, fmt.Errorf("IstiodReplicas: %d", a.IstiodReplicas))
+	}
+	for _, h := range a.Hosts {
+		if !hostPattern.MatchString(h) {
+			errs = append(errs, fmt.Errorf("Hosts: %q is not a DNS name", h))
+		}
+	}
+	if len(a.Hosts) > 0 && a.Issuer == "" {
+		errs = append(errs, errors.New("Issuer: required with Hosts"))
+	}
+	for svc, callers := range a.Callers {
+		if !namePattern.MatchString(svc) {
+			errs = append(errs, fmt.Errorf("Callers: %q is not a service name", svc))
+		}
+		for _, c := range callers {
+			if _, err := principal(c); err != nil {
+				errs = append(errs, fmt.Errorf("Callers[%s]: %w", svc, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Mesh is the component.
+type Mesh struct {
+	pulumi.ResourceState
+	// Namespace is the services' namespace (sidecar injection on).
+	Namespace pulumi.StringOutput
+}
+
+// New installs the mesh. The component needs the Kubernetes provider.
+func New(ctx *pulumi.Context, name string, args *MeshArgs, opts ...pulumi.ResourceOption) (*Mesh, error) {
+	if args == nil {
+		args = &MeshArgs{}
+	}
+	if err := args.validate(); err != nil {
+		return nil, fmt.Errorf("mesh %q: %w", name, err)
+	}
+	mode := args.MTLS
+	if mode == "" {
+		mode = Strict
+	}
+	replicas := args.IstiodReplicas
+	if replicas == 0 {
+		replicas = 2
+	}
+	c := &Mesh{}
+	if err := ctx.RegisterComponentResource("eduai:mesh:Istio", name, c, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(c)
+
+	release := func(suffix, chart, namespace string, values pulumi.Map, deps []pulumi.Resource) (*helmv3.Release, error) {
+		return helmv3.NewRelease(ctx, name+"-"+suffix, &helmv3.ReleaseArgs{
+			Name: pulumi.String("istio-" + suffix), Chart: pulumi.String(chart), Version: pulumi.String(args.Version),
+			RepositoryOpts:  helmv3.RepositoryOptsArgs{Repo: pulumi.String(Repo)},
+			Namespace:       pulumi.String(namespace),
+			CreateNamespace: pulumi.Bool(true),
+			Atomic:          pulumi.Bool(true),
+			Timeout:         pulumi.Int(600),
+			Values:          values,
+		}, parent, pulumi.DependsOn(deps))
+	}
+	base, err := release("base", "base", SystemNamespace, pulumi.Map{}, args.DependsOn)
+	if err != nil {
+		return nil, err
+	}
+	istiod, err := release("istiod", "istiod", SystemNamespace, pulumi.Map{
+		"pilot": pulumi.Map{"replicaCount": pulumi.Int(replicas), "autoscaleMin": pulumi.Int(replicas)},
+		// istiod keeps a PodDisruptionBudget so a node drain never takes the control plane away.
+		"global": pulumi.Map{"defaultPodDisruptionBudget": pulumi.Map{"enabled": pulumi.Bool(true)}},
+	}, append(slices.Clone(args.DependsOn), base))
+	if err != nil {
+		return nil, err
+	}
+	gateway, err := release("ingress", "gateway", IngressNamespace, pulumi.Map{
+		"service": pulumi.Map{"annotations": pulumi.Map{
+			"service.beta.kubernetes.io/aws-load-balancer-type":            pulumi.String("external"),
+			"service.beta.kubernetes.io/aws-load-balancer-scheme":          pulumi.String("internet-facing"),
+			"service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": pulumi.String("ip"),
+		}},
+	}, append(slices.Clone(args.DependsOn), istiod))
+	if err != nil {
+		return nil, err
+	}
+
+	ns, err := corev1.NewNamespace(ctx, name+"-services", &corev1.NamespaceArgs{
+		Metadata: metav1.ObjectMetaArgs{
+			Name: pulumi.String(args.ServicesNamespace),
+			Labels: pulumi.StringMap{
+				"istio-injection":              pulumi.String("enabled"),
+				"app.kubernetes.io/part-of":    pulumi.String("eduai"),
+				"app.kubernetes.io/managed-by": pulumi.String("pulumi"),
+			},
+		},
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	c.Namespace = ns.Metadata.Name().Elem()
+
+	afterIstiod := pulumi.DependsOn([]pulumi.Resource{istiod})
+	if _, err := newCustom(ctx, name+"-mtls", PeerAuthenticationFor(mode), parent, afterIstiod); err != nil {
+		return nil, err
+	}
+	if args.DefaultDeny {
+		afterNS := pulumi.DependsOn([]pulumi.Resource{istiod, ns})
+		if _, err := newCustom(ctx, name+"-deny-all", DenyAll(args.ServicesNamespace), parent, afterNS); err != nil {
+			return nil, err
+		}
+		services := make([]string, 0, len(args.Callers))
+		for svc := range args.Callers {
+			services = append(services, svc)
+		}
+		sort.Strings(services)
+		for _, svc := range services {
+			policy, _ := AllowCallers(args.ServicesNamespace, svc, args.Callers[svc])
+			if _, err := newCustom(ctx, name+"-allow-"+svc, policy, parent, afterNS); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(args.Hosts) > 0 {
+		afterGateway := pulumi.DependsOn([]pulumi.Resource{gateway})
+		if _, err := newCustom(ctx, name+"-certificate", CertificateFor(args.Hosts, args.Issuer), parent, afterGateway); err != nil {
+			return nil, err
+		}
+		if _, err := newCustom(ctx, name+"-gateway", GatewayFor(args.Hosts), parent, afterGateway); err != nil {
+			return nil, err
+		}
+	}
+	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"namespace": c.Namespace})
+}
+
+// newCustom registers a typed custom resource: its spec travels as the
+// untyped map Pulumi's CustomResource carries, checked by the CRD tests.
+func newCustom(ctx *pulumi.Context, name string, obj Object, opts ...pulumi.ResourceOption) (*apiextensions.CustomResource, error) {
+	spec, err := toUntyped(obj.Spec)
+	if err != nil {
+		return nil, err
+	}
+	md := metav1.ObjectMetaArgs{Name: pulumi.String(obj.Metadata.Name), Labels: pulumi.ToStringMap(obj.Metadata.Labels)}
+	if obj.Metadata.Namespace != "" {
+		md.Namespace = pulumi.String(obj.Metadata.Namespace)
+	}
+	return apiextensions.NewCustomResource(ctx, name, &apiextensions.CustomResourceArgs{
+		ApiVersion:  pulumi.String(obj.APIVersion),
+		Kind:        pulumi.String(obj.Kind),
+		Metadata:    md,
+		OtherFields: kubernetes.UntypedArgs{"spec": spec},
+	}, opts...)
+}

@@ -1,0 +1,157 @@
+package mesh
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/eduai/infra/internal/crdcheck"
+	"github.com/eduai/infra/internal/mockstack"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+func prodArgs() *MeshArgs {
+	return &MeshArgs{Version: "1.29.6", ServicesNamespace: "eduai", MTLS: Strict, DefaultDeny: true, IstiodReplicas: 2,
+		Callers: map[string][]string{"content-service": {"istio-ingress/istio-ingress", "eduai/auth-service"}},
+		Hosts:   []string{"api.eduai.com"}, Issuer: "letsencrypt-prod"}
+}
+
+func runMesh(t *testing.T, args *MeshArgs) *mockstack.Recorder {
+	t.Helper()
+	rec, err := mockstack.Run("eduai", "test", func(ctx *pulumi.Context) error {
+		k, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{Kubeconfig: pulumi.String("{}")})
+		if err != nil {
+			return err
+		}
+		_, err = New(ctx, "mesh", args, pulumi.Providers(k))
+		return err
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return rec
+}
+
+func crds(t *testing.T) map[string]*crdcheck.CRD {
+	t.Helper()
+	dir, err := crdcheck.Dir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*crdcheck.CRD{}
+	for kind, file := range map[string]string{"PeerAuthentication": "istio/crd-all.gen.yaml",
+		"AuthorizationPolicy": "istio/crd-all.gen.yaml", "Gateway": "istio/crd-all.gen.yaml",
+		"Certificate": "cert-manager/cert-manager.io_certificates.yaml"} {
+		c, err := crdcheck.LoadKind(filepath.Join(dir, file), kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[kind] = c
+	}
+	return out
+}
+
+func TestMeshProd(t *testing.T) {
+	rec := runMesh(t, prodArgs())
+	releases := map[string]*mockstack.Resource{}
+	for _, r := range rec.ByType("kubernetes:helm.sh/v3:Release") {
+		releases[r.String("chart")] = r
+		if r.String("version") != "1.29.6" || r.Inputs["repositoryOpts"].ObjectValue()["repo"].StringValue() != Repo {
+			t.Errorf("%s: %v", r.Name, r.Inputs)
+		}
+	}
+	if len(releases) != 3 || releases["base"] == nil || releases["istiod"] == nil || releases["gateway"] == nil {
+		t.Fatalf("releases %v", releases)
+	}
+	pilot := releases["istiod"].Inputs["values"].Mappable().(map[string]any)["pilot"].(map[string]any)
+	if pilot["replicaCount"] != float64(2) {
+		t.Errorf("istiod replicas %v", pilot)
+	}
+	ns := rec.Named("kubernetes:core/v1:Namespace", "mesh-services")
+	if ns.Inputs["metadata"].ObjectValue()["labels"].ObjectValue()["istio-injection"].StringValue() != "enabled" {
+		t.Errorf("namespace labels %v", ns.Inputs["metadata"])
+	}
+	schemas := crds(t)
+	kinds := map[string]int{}
+	for _, r := range rec.Resources() {
+		if !strings.Contains(r.Type, ".istio.io/") && !strings.Contains(r.Type, "cert-manager.io/") {
+			continue
+		}
+		obj := r.Inputs.Mappable()
+		kind := obj["kind"].(string)
+		kinds[kind]++
+		if p := schemas[kind].Validate(obj); len(p) != 0 {
+			t.Errorf("%s %s against its CRD: %v", kind, r.Name, p)
+		}
+	}
+	if kinds["PeerAuthentication"] != 1 || kinds["AuthorizationPolicy"] != 2 || kinds["Gateway"] != 1 || kinds["Certificate"] != 1 {
+		t.Errorf("custom resources %v", kinds)
+	}
+	pa := rec.Named("kubernetes:security.istio.io/v1:PeerAuthentication", "mesh-mtls").Inputs.Mappable()
+	if pa["spec"].(map[string]any)["mtls"].(map[string]any)["mode"] != "STRICT" {
+		t.Errorf("mTLS %v", pa)
+	}
+	allow := rec.Named("kubernetes:security.istio.io/v1:AuthorizationPolicy", "mesh-allow-content-service").Inputs.Mappable()
+	principals := allow["spec"].(map[string]any)["rules"].([]any)[0].(map[string]any)["from"].([]any)[0].(map[string]any)["source"].(map[string]any)["principals"].([]any)
+	if len(principals) != 2 || principals[1] != "cluster.local/ns/eduai/sa/auth-service" {
+		t.Errorf("allow policy principals %v", principals)
+	}
+}
+
+func TestMeshStaging(t *testing.T) {
+	args := prodArgs()
+	args.MTLS, args.DefaultDeny, args.Hosts = Permissive, false, nil
+	rec := runMesh(t, args)
+	if n := len(rec.ByType("kubernetes:security.istio.io/v1:AuthorizationPolicy")); n != 0 {
+		t.Errorf("%d authorization policies without default deny", n)
+	}
+	if n := len(rec.ByType("kubernetes:networking.istio.io/v1:Gateway")); n != 0 {
+		t.Errorf("%d gateways without hosts", n)
+	}
+	pa := rec.Named("kubernetes:security.istio.io/v1:PeerAuthentication", "mesh-mtls").Inputs.Mappable()
+	if pa["spec"].(map[string]any)["mtls"].(map[string]any)["mode"] != "PERMISSIVE" {
+		t.Errorf("mTLS %v", pa)
+	}
+}
+
+// A misspelt field or a wrong enum value in an Istio resource fails the check.
+func TestMeshCRDCheckCatchesMistakes(t *testing.T) {
+	schemas := crds(t)
+	good, _ := PeerAuthenticationFor(Strict).Untyped()
+	if p := schemas["PeerAuthentication"].Validate(good); len(p) != 0 {
+		t.Fatalf("good: %v", p)
+	}
+	bad, _ := PeerAuthenticationFor(Strict).Untyped()
+	bad["spec"] = map[string]any{"mTLS": map[string]any{"mode": "STRICT"}}
+	if p := schemas["PeerAuthentication"].Validate(bad); len(p) == 0 {
+		t.Error("misspelt mtls accepted")
+	}
+	wrong, _ := PeerAuthenticationFor("STRICTEST").Untyped()
+	if p := schemas["PeerAuthentication"].Validate(wrong); len(p) == 0 {
+		t.Error("unknown mTLS mode accepted")
+	}
+}
+
+func TestMeshBadArgs(t *testing.T) {
+	for _, c := range []struct {
+		mutate func(*MeshArgs)
+		want   string
+	}{
+		{func(a *MeshArgs) { a.Version = "1.29" }, `Version: "1.29"`},
+		{func(a *MeshArgs) { a.MTLS = "OFF" }, `MTLS: "OFF"`},
+		{func(a *MeshArgs) { a.Callers["content-service"] = []string{"auth-service"} }, `caller "auth-service" is not namespace/serviceAccount`},
+		{func(a *MeshArgs) { a.Issuer = "" }, "Issuer: required with Hosts"},
+		{func(a *MeshArgs) { a.Hosts = []string{"https://api.eduai.com"} }, "is not a DNS name"},
+	} {
+		args := prodArgs()
+		c.mutate(args)
+		rec, err := mockstack.Run("eduai", "test", func(ctx *pulumi.Context) error {
+			_, err := New(ctx, "mesh", args)
+			return err
+		})
+		if err == nil || !strings.Contains(err.Error(), c.want) || len(rec.Resources()) != 0 {
+			t.Errorf("got %v, want %q", err, c.want)
+		}
+	}
+}

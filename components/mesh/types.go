@@ -1,0 +1,161 @@
+package mesh
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// Object is a custom resource this package renders: typed metadata and spec.
+type Object struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Metadata   Meta   `json:"metadata"`
+	Spec       any    `json:"spec"`
+}
+
+// Meta is the part of ObjectMeta the mesh sets.
+type Meta struct {
+	Name      string            `json:"name"`
+	Namespace string            `json:"namespace,omitempty"`
+	Labels    map[string]string `json:"labels,omitempty"`
+}
+
+// Istio security.istio.io/v1 and networking.istio.io/v1, cert-manager.io/v1:
+// the fields the mesh uses.
+type (
+	PeerAuthenticationSpec struct {
+		MTLS PeerAuthenticationMTLS `json:"mtls"`
+	}
+	PeerAuthenticationMTLS struct {
+		Mode string `json:"mode"`
+	}
+	AuthorizationPolicySpec struct {
+		Selector *WorkloadSelector `json:"selector,omitempty"`
+		Action   string            `json:"action,omitempty"`
+		Rules    []Rule            `json:"rules,omitempty"`
+	}
+	WorkloadSelector struct {
+		MatchLabels map[string]string `json:"matchLabels"`
+	}
+	Rule struct {
+		From []RuleFrom `json:"from,omitempty"`
+	}
+	RuleFrom struct {
+		Source Source `json:"source"`
+	}
+	Source struct {
+		Principals []string `json:"principals,omitempty"`
+	}
+	GatewaySpec struct {
+		Selector map[string]string `json:"selector"`
+		Servers  []Server          `json:"servers"`
+	}
+	Server struct {
+		Port  Port       `json:"port"`
+		Hosts []string   `json:"hosts"`
+		TLS   *ServerTLS `json:"tls,omitempty"`
+	}
+	Port struct {
+		Number   int    `json:"number"`
+		Name     string `json:"name"`
+		Protocol string `json:"protocol"`
+	}
+	ServerTLS struct {
+		Mode           string `json:"mode,omitempty"`
+		CredentialName string `json:"credentialName,omitempty"`
+		HTTPSRedirect  bool   `json:"httpsRedirect,omitempty"`
+		MinProtocol    string `json:"minProtocolVersion,omitempty"`
+	}
+	CertificateSpec struct {
+		SecretName string    `json:"secretName"`
+		DNSNames   []string  `json:"dnsNames"`
+		IssuerRef  IssuerRef `json:"issuerRef"`
+	}
+	IssuerRef struct {
+		Name  string `json:"name"`
+		Kind  string `json:"kind"`
+		Group string `json:"group"`
+	}
+)
+
+var labels = map[string]string{"app.kubernetes.io/part-of": "eduai", "app.kubernetes.io/managed-by": "pulumi"}
+
+// PeerAuthenticationFor is the mesh-wide mTLS policy (in the root namespace).
+func PeerAuthenticationFor(mode MTLSMode) Object {
+	return Object{APIVersion: "security.istio.io/v1", Kind: "PeerAuthentication",
+		Metadata: Meta{Name: "default", Namespace: SystemNamespace, Labels: labels},
+		Spec:     PeerAuthenticationSpec{MTLS: PeerAuthenticationMTLS{Mode: string(mode)}}}
+}
+
+// DenyAll is the allow-nothing policy: an empty spec denies every request in the namespace.
+func DenyAll(namespace string) Object {
+	return Object{APIVersion: "security.istio.io/v1", Kind: "AuthorizationPolicy",
+		Metadata: Meta{Name: "deny-all", Namespace: namespace, Labels: labels}, Spec: AuthorizationPolicySpec{}}
+}
+
+// principal turns "namespace/serviceAccount" into an Istio principal.
+func principal(caller string) (string, error) {
+	ns, sa, ok := strings.Cut(caller, "/")
+	if !ok || !namePattern.MatchString(ns) || !namePattern.MatchString(sa) {
+		return "", fmt.Errorf("caller %q is not namespace/serviceAccount", caller)
+	}
+	return "cluster.local/ns/" + ns + "/sa/" + sa, nil
+}
+
+// AllowCallers lets the given callers reach the service with app=service.
+func AllowCallers(namespace, service string, callers []string) (Object, error) {
+	var principals []string
+	for _, c := range callers {
+		p, err := principal(c)
+		if err != nil {
+			return Object{}, err
+		}
+		principals = append(principals, p)
+	}
+	return Object{APIVersion: "security.istio.io/v1", Kind: "AuthorizationPolicy",
+		Metadata: Meta{Name: "allow-" + service, Namespace: namespace, Labels: labels},
+		Spec: AuthorizationPolicySpec{
+			Selector: &WorkloadSelector{MatchLabels: map[string]string{"app": service}},
+			Action:   "ALLOW",
+			Rules:    []Rule{{From: []RuleFrom{{Source: Source{Principals: principals}}}}},
+		}}, nil
+}
+
+// credentialName is the TLS secret the certificate writes and the gateway reads.
+const credentialName = "ingress-tls"
+
+// GatewayFor serves the hosts on 443 with the certificate's secret and
+// redirects port 80 to HTTPS.
+func GatewayFor(hosts []string) Object {
+	return Object{APIVersion: "networking.istio.io/v1", Kind: "Gateway",
+		Metadata: Meta{Name: "public", Namespace: IngressNamespace, Labels: labels},
+		Spec: GatewaySpec{
+			Selector: map[string]string{"istio": "ingress"},
+			Servers: []Server{
+				{Port: Port{Number: 443, Name: "https", Protocol: "HTTPS"}, Hosts: hosts,
+					TLS: &ServerTLS{Mode: "SIMPLE", CredentialName: credentialName, MinProtocol: "TLSV1_2"}},
+				{Port: Port{Number: 80, Name: "http", Protocol: "HTTP"}, Hosts: hosts, TLS: &ServerTLS{HTTPSRedirect: true}},
+			},
+		}}
+}
+
+// CertificateFor asks cert-manager for the hosts' certificate from the ClusterIssuer.
+func CertificateFor(hosts []string, issuer string) Object {
+	return Object{APIVersion: "cert-manager.io/v1", Kind: "Certificate",
+		Metadata: Meta{Name: "ingress", Namespace: IngressNamespace, Labels: labels},
+		Spec: CertificateSpec{SecretName: credentialName, DNSNames: hosts,
+			IssuerRef: IssuerRef{Name: issuer, Kind: "ClusterIssuer", Group: "cert-manager.io"}}}
+}
+
+// Untyped renders the object as the plain map the API server receives.
+func (o Object) Untyped() (map[string]any, error) { return toUntyped(o) }
+
+func toUntyped(v any) (map[string]any, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	return m, json.Unmarshal(data, &m)
+}
