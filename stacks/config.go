@@ -324,8 +324,26 @@ func DefaultTags(env Environment) map[string]string {
 	}
 }
 
+// section is one object-valued `eduai:` key and the struct it decodes into.
+type section struct {
+	key string
+	dst any
+}
+
+// sections lists the object keys in the order errors name them.
+func (c *Config) sections() []section {
+	return []section{{"network", &c.Network}, {"cluster", &c.Cluster}, {"addons", &c.Addons},
+		{"storage", &c.Storage}, {"database", &c.Database}, {"cache", &c.Cache}, {"queue", &c.Queue}, {"mesh", &c.Mesh}}
+}
+
 // configKeys are the `eduai:` config keys the program reads.
-var configKeys = []string{"environment", "tags", "network", "cluster", "addons", "storage", "database", "cache", "queue", "mesh"}
+func configKeys() []string {
+	keys := []string{"environment", "tags"}
+	for _, sec := range (&Config{}).sections() {
+		keys = append(keys, sec.key)
+	}
+	return keys
+}
 
 // ConfigSource is where the config comes from: a key lookup (the Pulumi
 // context in a run) and, when it can be had, the list of all keys set for the
@@ -361,8 +379,8 @@ func LoadConfig(src ConfigSource) (*Config, error) {
 	var errs Errors
 	for _, k := range src.Keys {
 		ns, key, ok := strings.Cut(k, ":")
-		if ok && ns == Project && !slices.Contains(configKeys, key) {
-			errs.add(k, "unknown key (known: %s)", "eduai:"+strings.Join(configKeys, ", eduai:"))
+		if ok && ns == Project && !slices.Contains(configKeys(), key) {
+			errs.add(k, "unknown key (known: %s)", "eduai:"+strings.Join(configKeys(), ", eduai:"))
 		}
 	}
 
@@ -387,29 +405,10 @@ func LoadConfig(src ConfigSource) (*Config, error) {
 			cfg.Tags[k] = val
 		}
 	}
-	if v, ok := src.Get(Project + ":network"); ok {
-		decodeStrict("network", v, &cfg.Network, &errs)
-	}
-	if v, ok := src.Get(Project + ":cluster"); ok {
-		decodeStrict("cluster", v, &cfg.Cluster, &errs)
-	}
-	if v, ok := src.Get(Project + ":addons"); ok {
-		decodeStrict("addons", v, &cfg.Addons, &errs)
-	}
-	if v, ok := src.Get(Project + ":storage"); ok {
-		decodeStrict("storage", v, &cfg.Storage, &errs)
-	}
-	if v, ok := src.Get(Project + ":database"); ok {
-		decodeStrict("database", v, &cfg.Database, &errs)
-	}
-	if v, ok := src.Get(Project + ":cache"); ok {
-		decodeStrict("cache", v, &cfg.Cache, &errs)
-	}
-	if v, ok := src.Get(Project + ":queue"); ok {
-		decodeStrict("queue", v, &cfg.Queue, &errs)
-	}
-	if v, ok := src.Get(Project + ":mesh"); ok {
-		decodeStrict("mesh", v, &cfg.Mesh, &errs)
+	for _, sec := range cfg.sections() {
+		if v, ok := src.Get(Project + ":" + sec.key); ok {
+			decodeStrict(sec.key, v, sec.dst, &errs)
+		}
 	}
 	// Cross-field validation runs even when some values did not decode (they
 	// keep their defaults), so one run reports every problem; a key that did
