@@ -11,11 +11,11 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/eduai/infra/components/internal/secure"
+
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elasticache"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -104,11 +104,7 @@ func NewRedis(ctx *pulumi.Context, name string, args *RedisArgs, opts ...pulumi.
 	keep := pulumi.Protect(args.Protect)
 	replicated := args.Nodes() > 1
 
-	key, err := kms.NewKey(ctx, name, &kms.KeyArgs{
-		Description:          pulumi.String("ElastiCache " + args.Name + ": data at rest and its secret"),
-		EnableKeyRotation:    pulumi.Bool(true),
-		DeletionWindowInDays: pulumi.Int(30),
-	}, parent, keep)
+	key, err := secure.NewKey(ctx, name, "ElastiCache "+args.Name+": data at rest and its secret", nil, parent, keep)
 	if err != nil {
 		return nil, err
 	}
@@ -207,23 +203,15 @@ func NewRedis(ctx *pulumi.Context, name string, args *RedisArgs, opts ...pulumi.
 	if args.ClusterMode {
 		c.Endpoint = rg.ConfigurationEndpointAddress
 	}
-	secret, err := secretsmanager.NewSecret(ctx, name, &secretsmanager.SecretArgs{
-		NamePrefix:  pulumi.String(args.Name + "/redis-auth-"),
-		Description: pulumi.String("Endpoint and AUTH token of Redis " + args.Name),
-		KmsKeyId:    key.Arn,
-	}, parent, keep)
-	if err != nil {
-		return nil, err
-	}
 	value := pulumi.All(c.Endpoint, token.Result).ApplyT(func(v []any) (string, error) {
 		b, err := json.Marshal(map[string]any{"host": v[0], "port": 6379, "tls": true, "authToken": v[1],
 			"clusterMode": args.ClusterMode})
 		return string(b), err
 	}).(pulumi.StringOutput)
-	if _, err := secretsmanager.NewSecretVersion(ctx, name, &secretsmanager.SecretVersionArgs{
-		SecretId:     secret.ID(),
-		SecretString: pulumi.ToSecret(value).(pulumi.StringOutput),
-	}, parent); err != nil {
+	secret, err := secure.NewJSONSecret(ctx, name, secure.SecretArgs{
+		NamePrefix: args.Name + "/redis-auth-", Description: "Endpoint and AUTH token of Redis " + args.Name, KeyARN: key.Arn, Value: value,
+	}, []pulumi.ResourceOption{parent, keep}, parent)
+	if err != nil {
 		return nil, err
 	}
 	c.SecretARN = secret.Arn

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/eduai/infra/components/internal/secure"
+
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
@@ -154,12 +156,8 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	parent := pulumi.Parent(c)
 	tags := pulumi.StringMap{"Name": pulumi.String(args.Name)}
 
-	key, err := kms.NewKey(ctx, name+"-secrets", &kms.KeyArgs{
-		Description:          pulumi.String("Envelope encryption of Kubernetes secrets in EKS cluster " + args.Name),
-		EnableKeyRotation:    pulumi.Bool(true),
-		DeletionWindowInDays: pulumi.Int(30),
-		Tags:                 tags,
-	}, parent, pulumi.Protect(args.Protect))
+	key, err := secure.NewKey(ctx, name+"-secrets", "Envelope encryption of Kubernetes secrets in EKS cluster "+args.Name,
+		tags, parent, pulumi.Protect(args.Protect))
 	if err != nil {
 		return nil, err
 	}

@@ -12,12 +12,12 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/eduai/infra/components/internal/secure"
+
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/appautoscaling"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -132,11 +132,8 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 	keep := pulumi.Protect(args.Hardened)
 	major := engineVersionPattern.FindStringSubmatch(args.EngineVersion)[1]
 
-	key, err := kms.NewKey(ctx, name, &kms.KeyArgs{
-		Description:          pulumi.String("Aurora cluster " + args.Name + ": storage, Performance Insights, secret"),
-		EnableKeyRotation:    pulumi.Bool(true),
-		DeletionWindowInDays: pulumi.Int(30),
-	}, parent, keep)
+	key, err := secure.NewKey(ctx, name, "Aurora cluster "+args.Name+": storage, Performance Insights, secret", nil,
+		parent, keep)
 	if err != nil {
 		return nil, err
 	}
@@ -280,14 +277,6 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 		}
 	}
 
-	secret, err := secretsmanager.NewSecret(ctx, name, &secretsmanager.SecretArgs{
-		NamePrefix:  pulumi.String(args.Name + "/aurora-master-"),
-		Description: pulumi.String("Connection and master credentials of Aurora " + args.Name),
-		KmsKeyId:    key.Arn,
-	}, parent, keep)
-	if err != nil {
-		return nil, err
-	}
 	connection := pulumi.All(cluster.Endpoint, cluster.ReaderEndpoint, password.Result).ApplyT(
 		func(v []any) (string, error) {
 			b, err := json.Marshal(map[string]any{
@@ -296,10 +285,11 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 			})
 			return string(b), err
 		}).(pulumi.StringOutput)
-	if _, err := secretsmanager.NewSecretVersion(ctx, name, &secretsmanager.SecretVersionArgs{
-		SecretId:     secret.ID(),
-		SecretString: pulumi.ToSecret(connection).(pulumi.StringOutput),
-	}, parent); err != nil {
+	secret, err := secure.NewJSONSecret(ctx, name, secure.SecretArgs{
+		NamePrefix: args.Name + "/aurora-master-", Description: "Connection and master credentials of Aurora " + args.Name,
+		KeyARN: key.Arn, Value: connection,
+	}, []pulumi.ResourceOption{parent, keep}, parent)
+	if err != nil {
 		return nil, err
 	}
 

@@ -9,12 +9,12 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/eduai/infra/components/internal/secure"
+
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/mq"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/msk"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -128,11 +128,7 @@ func New(ctx *pulumi.Context, name string, args *QueueArgs, opts ...pulumi.Resou
 		return nil, err
 	}
 	// Kafka's data at rest, RabbitMQ's credentials secret.
-	key, err := kms.NewKey(ctx, name, &kms.KeyArgs{
-		Description:          pulumi.String("Message queue " + args.Name),
-		EnableKeyRotation:    pulumi.Bool(true),
-		DeletionWindowInDays: pulumi.Int(30),
-	}, parent, keep)
+	key, err := secure.NewKey(ctx, name, "Message queue "+args.Name, nil, parent, keep)
 	if err != nil {
 		return nil, err
 	}
@@ -210,21 +206,14 @@ func New(ctx *pulumi.Context, name string, args *QueueArgs, opts ...pulumi.Resou
 		return nil, err
 	}
 	c.Endpoint = broker.Instances.Index(pulumi.Int(0)).Endpoints().Index(pulumi.Int(0))
-	secret, err := secretsmanager.NewSecret(ctx, name, &secretsmanager.SecretArgs{
-		NamePrefix:  pulumi.String(args.Name + "/rabbitmq-"),
-		Description: pulumi.String("AMQPS endpoint and credentials of " + args.Name),
-		KmsKeyId:    key.Arn,
-	}, parent, keep)
-	if err != nil {
-		return nil, err
-	}
 	value := pulumi.All(c.Endpoint, password.Result).ApplyT(func(v []any) (string, error) {
 		b, err := json.Marshal(map[string]any{"url": v[0], "username": "eduai", "password": v[1]})
 		return string(b), err
 	}).(pulumi.StringOutput)
-	if _, err := secretsmanager.NewSecretVersion(ctx, name, &secretsmanager.SecretVersionArgs{
-		SecretId: secret.ID(), SecretString: pulumi.ToSecret(value).(pulumi.StringOutput),
-	}, parent); err != nil {
+	secret, err := secure.NewJSONSecret(ctx, name, secure.SecretArgs{
+		NamePrefix: args.Name + "/rabbitmq-", Description: "AMQPS endpoint and credentials of " + args.Name, KeyARN: key.Arn, Value: value,
+	}, []pulumi.ResourceOption{parent, keep}, parent)
+	if err != nil {
 		return nil, err
 	}
 	c.SecretARN = secret.Arn

@@ -9,7 +9,8 @@ import (
 	"fmt"
 	"regexp"
 
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
+	"github.com/eduai/infra/components/internal/secure"
+
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -91,11 +92,7 @@ func NewBuckets(ctx *pulumi.Context, name string, args *BucketsArgs, opts ...pul
 	parent := pulumi.Parent(c)
 	keep := pulumi.Protect(args.Protect)
 
-	key, err := kms.NewKey(ctx, name, &kms.KeyArgs{
-		Description:          pulumi.String("Application buckets of " + args.NamePrefix),
-		EnableKeyRotation:    pulumi.Bool(true),
-		DeletionWindowInDays: pulumi.Int(30),
-	}, parent, keep)
+	key, err := secure.NewKey(ctx, name, "Application buckets of "+args.NamePrefix, nil, parent, keep)
 	if err != nil {
 		return nil, err
 	}
