@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 
+	"github.com/eduai/infra/components/internal/k8sobj"
 	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
@@ -192,7 +193,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		c.Releases[chart] = rel
 	}
 
-	if _, err := newClusterIssuer(ctx, name, args.Issuer, parent,
+	if _, err := k8sobj.New(ctx, name+"-issuer", args.Issuer.Manifest(), parent,
 		pulumi.DependsOn([]pulumi.Resource{c.Releases[CertManager]})); err != nil {
 		return nil, err
 	}

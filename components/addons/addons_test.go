@@ -158,18 +158,18 @@ func TestClusterIssuerMatchesCRD(t *testing.T) {
 // The check would catch a misspelt or mistyped field.
 func TestCRDCheckCatchesMistakes(t *testing.T) {
 	crd := loadIssuerCRD(t)
-	good, _ := toUntyped(testArgs(LetsEncryptStaging).Issuer.Manifest())
+	good, _ := testArgs(LetsEncryptStaging).Issuer.Manifest().Untyped()
 	if p := crd.Validate(good); len(p) != 0 {
 		t.Fatalf("good manifest: %v", p)
 	}
-	misspelt, _ := toUntyped(testArgs(LetsEncryptStaging).Issuer.Manifest())
+	misspelt, _ := testArgs(LetsEncryptStaging).Issuer.Manifest().Untyped()
 	acme := misspelt["spec"].(map[string]any)["acme"].(map[string]any)
 	acme["emial"] = acme["email"]
 	delete(acme, "email")
 	if p := crd.Validate(misspelt); len(p) == 0 || !strings.Contains(strings.Join(p, " "), "emial") {
 		t.Errorf("misspelt field not reported: %v", p)
 	}
-	wrongType, _ := toUntyped(testArgs(LetsEncryptStaging).Issuer.Manifest())
+	wrongType, _ := testArgs(LetsEncryptStaging).Issuer.Manifest().Untyped()
 	wrongType["spec"].(map[string]any)["acme"].(map[string]any)["solvers"] = "http01"
 	if p := crd.Validate(wrongType); len(p) == 0 {
 		t.Error("a string where a list belongs was accepted")

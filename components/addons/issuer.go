@@ -1,14 +1,10 @@
 package addons
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/mail"
 
-	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
-	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
-	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/eduai/infra/components/internal/k8sobj"
 )
 
 // IssuerKind picks the environment's certificate authority.
@@ -61,19 +57,9 @@ func (i IssuerArgs) validate() error {
 	return nil
 }
 
-// The ClusterIssuer's typed shape (cert-manager.io/v1), the fields we set.
+// The ClusterIssuer's typed spec (cert-manager.io/v1), the fields we set.
 // Tests validate what it renders against the upstream CRD schema.
 type (
-	ClusterIssuer struct {
-		APIVersion string            `json:"apiVersion"`
-		Kind       string            `json:"kind"`
-		Metadata   ObjectMeta        `json:"metadata"`
-		Spec       ClusterIssuerSpec `json:"spec"`
-	}
-	ObjectMeta struct {
-		Name   string            `json:"name"`
-		Labels map[string]string `json:"labels,omitempty"`
-	}
 	ClusterIssuerSpec struct {
 		SelfSigned *SelfSignedIssuer `json:"selfSigned,omitempty"`
 		ACME       *ACMEIssuer       `json:"acme,omitempty"`
@@ -100,11 +86,11 @@ type (
 )
 
 // Manifest renders the ClusterIssuer.
-func (i IssuerArgs) Manifest() ClusterIssuer {
-	ci := ClusterIssuer{
+func (i IssuerArgs) Manifest() k8sobj.Object {
+	ci := k8sobj.Object{
 		APIVersion: "cert-manager.io/v1",
 		Kind:       "ClusterIssuer",
-		Metadata: ObjectMeta{Name: i.Name(), Labels: map[string]string{
+		Metadata: k8sobj.Meta{Name: i.Name(), Labels: map[string]string{
 			"app.kubernetes.io/name":       "cluster-issuer",
 			"app.kubernetes.io/part-of":    "eduai",
 			"app.kubernetes.io/managed-by": "pulumi",
@@ -112,46 +98,18 @@ func (i IssuerArgs) Manifest() ClusterIssuer {
 	}
 	server, acme := acmeServers[i.Kind]
 	if !acme {
-		ci.Spec.SelfSigned = &SelfSignedIssuer{}
+		ci.Spec = ClusterIssuerSpec{SelfSigned: &SelfSignedIssuer{}}
 		return ci
 	}
 	class := i.IngressClass
 	if class == "" {
 		class = "nginx"
 	}
-	ci.Spec.ACME = &ACMEIssuer{
+	ci.Spec = ClusterIssuerSpec{ACME: &ACMEIssuer{
 		Server:              server,
 		Email:               i.Email,
 		PrivateKeySecretRef: SecretKeySelector{Name: i.Name() + "-account-key"},
 		Solvers:             []ACMESolver{{HTTP01: &ACMEHTTP01{Ingress: &ACMEHTTP01Ingress{IngressClassName: class}}}},
-	}
+	}}
 	return ci
-}
-
-// toUntyped turns a typed value into the plain map a CustomResource carries.
-func toUntyped(v any) (map[string]any, error) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	return m, json.Unmarshal(data, &m)
-}
-
-func newClusterIssuer(ctx *pulumi.Context, name string, i IssuerArgs, opts ...pulumi.ResourceOption) (
-	*apiextensions.CustomResource, error) {
-	m := i.Manifest()
-	spec, err := toUntyped(m.Spec)
-	if err != nil {
-		return nil, err
-	}
-	return apiextensions.NewCustomResource(ctx, name+"-issuer", &apiextensions.CustomResourceArgs{
-		ApiVersion: pulumi.String(m.APIVersion),
-		Kind:       pulumi.String(m.Kind),
-		Metadata: metav1.ObjectMetaArgs{
-			Name:   pulumi.String(m.Metadata.Name),
-			Labels: pulumi.ToStringMap(m.Metadata.Labels),
-		},
-		OtherFields: kubernetes.UntypedArgs{"spec": spec},
-	}, opts...)
 }

@@ -13,8 +13,7 @@ import (
 	"slices"
 	"sort"
 
-	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
-	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
+	"github.com/eduai/infra/components/internal/k8sobj"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -185,12 +184,12 @@ func New(ctx *pulumi.Context, name string, args *MeshArgs, opts ...pulumi.Resour
 	c.Namespace = ns.Metadata.Name().Elem()
 
 	afterIstiod := pulumi.DependsOn([]pulumi.Resource{istiod})
-	if _, err := newCustom(ctx, name+"-mtls", PeerAuthenticationFor(mode), parent, afterIstiod); err != nil {
+	if _, err := k8sobj.New(ctx, name+"-mtls", PeerAuthenticationFor(mode), parent, afterIstiod); err != nil {
 		return nil, err
 	}
 	if args.DefaultDeny {
 		afterNS := pulumi.DependsOn([]pulumi.Resource{istiod, ns})
-		if _, err := newCustom(ctx, name+"-deny-all", DenyAll(args.ServicesNamespace), parent, afterNS); err != nil {
+		if _, err := k8sobj.New(ctx, name+"-deny-all", DenyAll(args.ServicesNamespace), parent, afterNS); err != nil {
 			return nil, err
 		}
 		services := make([]string, 0, len(args.Callers))
@@ -200,38 +199,19 @@ func New(ctx *pulumi.Context, name string, args *MeshArgs, opts ...pulumi.Resour
 		sort.Strings(services)
 		for _, svc := range services {
 			policy, _ := AllowCallers(args.ServicesNamespace, svc, args.Callers[svc])
-			if _, err := newCustom(ctx, name+"-allow-"+svc, policy, parent, afterNS); err != nil {
+			if _, err := k8sobj.New(ctx, name+"-allow-"+svc, policy, parent, afterNS); err != nil {
 				return nil, err
 			}
 		}
 	}
 	if len(args.Hosts) > 0 {
 		afterGateway := pulumi.DependsOn([]pulumi.Resource{gateway})
-		if _, err := newCustom(ctx, name+"-certificate", CertificateFor(args.Hosts, args.Issuer), parent, afterGateway); err != nil {
+		if _, err := k8sobj.New(ctx, name+"-certificate", CertificateFor(args.Hosts, args.Issuer), parent, afterGateway); err != nil {
 			return nil, err
 		}
-		if _, err := newCustom(ctx, name+"-gateway", GatewayFor(args.Hosts), parent, afterGateway); err != nil {
+		if _, err := k8sobj.New(ctx, name+"-gateway", GatewayFor(args.Hosts), parent, afterGateway); err != nil {
 			return nil, err
 		}
 	}
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"namespace": c.Namespace})
-}
-
-// newCustom registers a typed custom resource: its spec travels as the
-// untyped map Pulumi's CustomResource carries, checked by the CRD tests.
-func newCustom(ctx *pulumi.Context, name string, obj Object, opts ...pulumi.ResourceOption) (*apiextensions.CustomResource, error) {
-	spec, err := toUntyped(obj.Spec)
-	if err != nil {
-		return nil, err
-	}
-	md := metav1.ObjectMetaArgs{Name: pulumi.String(obj.Metadata.Name), Labels: pulumi.ToStringMap(obj.Metadata.Labels)}
-	if obj.Metadata.Namespace != "" {
-		md.Namespace = pulumi.String(obj.Metadata.Namespace)
-	}
-	return apiextensions.NewCustomResource(ctx, name, &apiextensions.CustomResourceArgs{
-		ApiVersion:  pulumi.String(obj.APIVersion),
-		Kind:        pulumi.String(obj.Kind),
-		Metadata:    md,
-		OtherFields: kubernetes.UntypedArgs{"spec": spec},
-	}, opts...)
 }

@@ -1,25 +1,17 @@
 package mesh
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/eduai/infra/components/internal/k8sobj"
 )
 
-// Object is a custom resource this package renders: typed metadata and spec.
-type Object struct {
-	APIVersion string `json:"apiVersion"`
-	Kind       string `json:"kind"`
-	Metadata   Meta   `json:"metadata"`
-	Spec       any    `json:"spec"`
-}
-
-// Meta is the part of ObjectMeta the mesh sets.
-type Meta struct {
-	Name      string            `json:"name"`
-	Namespace string            `json:"namespace,omitempty"`
-	Labels    map[string]string `json:"labels,omitempty"`
-}
+// Object and Meta are the shared typed custom-resource shapes.
+type (
+	Object = k8sobj.Object
+	Meta   = k8sobj.Meta
+)
 
 // Istio security.istio.io/v1 and networking.istio.io/v1, cert-manager.io/v1:
 // the fields the mesh uses.
@@ -146,16 +138,4 @@ func CertificateFor(hosts []string, issuer string) Object {
 		Metadata: Meta{Name: "ingress", Namespace: IngressNamespace, Labels: labels},
 		Spec: CertificateSpec{SecretName: credentialName, DNSNames: hosts,
 			IssuerRef: IssuerRef{Name: issuer, Kind: "ClusterIssuer", Group: "cert-manager.io"}}}
-}
-
-// Untyped renders the object as the plain map the API server receives.
-func (o Object) Untyped() (map[string]any, error) { return toUntyped(o) }
-
-func toUntyped(v any) (map[string]any, error) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	return m, json.Unmarshal(data, &m)
 }
