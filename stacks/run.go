@@ -181,9 +181,7 @@ func (c *Config) addonsArgs(eks *cluster.Cluster, net *network.Vpc) *addons.Args
 		args.ChartVersions[addons.Chart(name)] = v
 	}
 	// Pods need nodes: the releases wait for every node group.
-	for _, name := range slices.Sorted(maps.Keys(eks.NodeGroups)) {
-		args.DependsOn = append(args.DependsOn, eks.NodeGroups[name])
-	}
+	args.DependsOn = eks.Nodes()
 	return args
 }
 
@@ -247,11 +245,8 @@ func (c *Config) meshArgs(eks *cluster.Cluster, platform *addons.ClusterAddons) 
 		// Services declare their callers with #7; until then only the deny-all applies.
 		Callers: map[string][]string{},
 	}
-	for _, name := range slices.Sorted(maps.Keys(eks.NodeGroups)) {
-		args.DependsOn = append(args.DependsOn, eks.NodeGroups[name])
-	}
 	// The gateway's NLB needs the load balancer controller; the Certificate needs cert-manager.
-	args.DependsOn = append(args.DependsOn, platform.Releases[addons.AWSLoadBalancerController],
+	args.DependsOn = append(eks.Nodes(), platform.Releases[addons.AWSLoadBalancerController],
 		platform.Releases[addons.CertManager])
 	return args
 }

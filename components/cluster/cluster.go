@@ -270,6 +270,15 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	})
 }
 
+// Nodes returns the node groups in name order: what pod-running resources wait for.
+func (c *Cluster) Nodes() []pulumi.Resource {
+	var out []pulumi.Resource
+	for _, name := range slices.Sorted(maps.Keys(c.NodeGroups)) {
+		out = append(out, c.NodeGroups[name])
+	}
+	return out
+}
+
 // The policies every managed node needs: join the cluster, run the VPC CNI, pull from ECR.
 var nodePolicies = map[string]string{
 	"worker": "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
