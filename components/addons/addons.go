@@ -15,8 +15,7 @@ import (
 	"slices"
 
 	"github.com/eduai/infra/components/internal/k8sobj"
-	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/eduai/infra/components/internal/podidentity"
 	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -122,7 +121,9 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 	var bindings []pulumi.Resource
 	for _, chart := range slices.Sorted(maps.Keys(identities)) {
-		assoc, err := podIdentity(ctx, name, args.ClusterName, chart, identities[chart], parent)
+		spec := charts[chart]
+		assoc, err := podidentity.New(ctx, name+"-"+string(chart), podidentity.Binding{Cluster: args.ClusterName,
+			Namespace: spec.namespace, ServiceAccount: spec.serviceAccount, Policy: pulumi.String(identities[chart])}, parent)
 		if err != nil {
 			return nil, err
 		}
@@ -198,35 +199,6 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, err
 	}
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"issuer": pulumi.String(c.IssuerName)})
-}
-
-// podIdentity creates a role only the chart's service account can use, with
-// the given policy, and binds it with an EKS Pod Identity association.
-func podIdentity(ctx *pulumi.Context, name, cluster string, chart Chart, policy string,
-	parent pulumi.ResourceOption) (*awseks.PodIdentityAssociation, error) {
-	spec := charts[chart]
-	role, err := iam.NewRole(ctx, name+"-"+string(chart), &iam.RoleArgs{
-		Description: pulumi.Sprintf("%s/%s in EKS cluster %s", spec.namespace, spec.serviceAccount, cluster),
-		AssumeRolePolicy: pulumi.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
-			`"Principal":{"Service":"pods.eks.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession"],` +
-			`"Condition":{"StringEquals":{"aws:RequestTag/kubernetes-namespace":"` + spec.namespace + `",` +
-			`"aws:RequestTag/kubernetes-service-account":"` + spec.serviceAccount + `"}}}]}`),
-	}, parent)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := iam.NewRolePolicy(ctx, name+"-"+string(chart), &iam.RolePolicyArgs{
-		Role:   role.ID(),
-		Policy: pulumi.String(policy),
-	}, parent); err != nil {
-		return nil, err
-	}
-	return awseks.NewPodIdentityAssociation(ctx, name+"-"+string(chart), &awseks.PodIdentityAssociationArgs{
-		ClusterName:    pulumi.String(cluster),
-		Namespace:      pulumi.String(spec.namespace),
-		ServiceAccount: pulumi.String(spec.serviceAccount),
-		RoleArn:        role.Arn,
-	}, parent)
 }
 
 // autoscalerPolicy lets the autoscaler read every Auto Scaling group but
