@@ -58,7 +58,9 @@ func releases(rec *mockstack.Recorder) map[string]*mockstack.Resource {
 	return out
 }
 
-func values(r *mockstack.Resource) map[string]any { return r.Inputs["values"].Mappable().(map[string]any) }
+func values(r *mockstack.Resource) map[string]any {
+	return r.Inputs["values"].Mappable().(map[string]any)
+}
 
 func dig(m map[string]any, path ...string) any {
 	var v any = m
