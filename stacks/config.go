@@ -52,6 +52,74 @@ type Config struct {
 	Queue QueueConfig
 	// Mesh comes from `eduai:mesh`.
 	Mesh MeshConfig
+	// Observability comes from `eduai:observability`.
+	Observability ObservabilityConfig
+
+	// plainKeys are the config keys known to hold no secret value; nil when
+	// the runtime does not say (see ConfigSource.SecretKeys).
+	plainKeys map[string]bool
+}
+
+// ObservabilityConfig is `eduai:observability`: logs, metrics, alerts, traces.
+type ObservabilityConfig struct {
+	// Mode is logs (Fluent Bit to CloudWatch Logs only) or full (plus
+	// kube-prometheus-stack, Jaeger, alerts, dashboards). Default full; dev: logs.
+	Mode string `json:"mode"`
+	// LogRetentionDays of the container log group. Default 30.
+	LogRetentionDays int `json:"logRetentionDays"`
+	// Charts overrides chart versions of DefaultObservabilityCharts, per chart.
+	Charts map[string]string `json:"charts"`
+	// Prometheus sizing (full mode).
+	Prometheus PrometheusConfig `json:"prometheus"`
+	// TracingSamplingPercent of requests the mesh traces, 0..100. Default 10.
+	TracingSamplingPercent int `json:"tracingSamplingPercent"`
+	// Alerting: receivers and the routes of critical and warning alerts.
+	Alerting AlertingConfig `json:"alerting"`
+}
+
+// PrometheusConfig is `eduai:observability.prometheus`.
+type PrometheusConfig struct {
+	// Retention like 15d. Default 15d.
+	Retention string `json:"retention"`
+	// StorageGiB per replica on encrypted gp3. Default 50.
+	StorageGiB int `json:"storageGiB"`
+	// Replicas of Prometheus and Alertmanager. Default 1.
+	Replicas int `json:"replicas"`
+}
+
+// AlertingConfig is `eduai:observability.alerting`.
+type AlertingConfig struct {
+	// Receivers by name.
+	Receivers map[string]ReceiverConfig `json:"receivers"`
+	// Critical and Warning name the receiver of each severity. Default none (not notified).
+	Critical string `json:"critical"`
+	Warning  string `json:"warning"`
+}
+
+// ReceiverConfig is one Alertmanager receiver.
+type ReceiverConfig struct {
+	// Type is slack, pagerduty or webhook.
+	Type string `json:"type"`
+	// Channel (slack).
+	Channel string `json:"channel"`
+	// Credential: the Slack webhook URL, PagerDuty routing key or webhook URL.
+	// A secret: set it with `pulumi config set --secret --path
+	// 'observability.alerting.receivers.<name>.credential' <value>`.
+	Credential string `json:"credential"`
+}
+
+// DefaultObservabilityCharts are the observability chart versions.
+func DefaultObservabilityCharts() map[string]string {
+	return map[string]string{"aws-for-fluent-bit": "0.1.35", "kube-prometheus-stack": "79.10.0", "jaeger": "4.1.5"}
+}
+
+// observabilityCharts are the defaults with the configured overrides.
+func (c *Config) observabilityCharts() map[string]string {
+	out := DefaultObservabilityCharts()
+	for k, v := range c.Observability.Charts {
+		out[k] = v
+	}
+	return out
 }
 
 // MeshConfig is `eduai:mesh`: Istio.
@@ -333,7 +401,8 @@ type section struct {
 // sections lists the object keys in the order errors name them.
 func (c *Config) sections() []section {
 	return []section{{"network", &c.Network}, {"cluster", &c.Cluster}, {"addons", &c.Addons},
-		{"storage", &c.Storage}, {"database", &c.Database}, {"cache", &c.Cache}, {"queue", &c.Queue}, {"mesh", &c.Mesh}}
+		{"storage", &c.Storage}, {"database", &c.Database}, {"cache", &c.Cache}, {"queue", &c.Queue}, {"mesh", &c.Mesh},
+		{"observability", &c.Observability}}
 }
 
 // configKeys are the `eduai:` config keys the program reads.
@@ -354,6 +423,9 @@ type ConfigSource struct {
 	// Keys lists every config key set for the stack ("eduai:network", "aws:region", …);
 	// nil when the runtime does not say.
 	Keys []string
+	// SecretKeys lists the keys whose value is (or holds) a secret; nil when
+	// the runtime does not say.
+	SecretKeys []string
 }
 
 // SourceFromContext reads config from a Pulumi context. The Go language host
@@ -368,6 +440,10 @@ func SourceFromContext(ctx *pulumi.Context) ConfigSource {
 				src.Keys = append(src.Keys, k)
 			}
 			sort.Strings(src.Keys)
+			src.SecretKeys = []string{}
+			if rawSecret := os.Getenv(pulumi.EnvConfigSecretKeys); rawSecret != "" {
+				_ = json.Unmarshal([]byte(rawSecret), &src.SecretKeys)
+			}
 		}
 	}
 	return src
@@ -391,7 +467,15 @@ func LoadConfig(src ConfigSource) (*Config, error) {
 		Database: DefaultDatabase(),
 		Cache:    DefaultCache(),
 		Queue:    QueueConfig{Engine: "kafka", VolumeSizeGiB: 100},
-		Mesh:     MeshConfig{Enabled: true, Version: "1.29.6", MTLS: "STRICT", DefaultDeny: true, IstiodReplicas: 2}}
+		Mesh:     MeshConfig{Enabled: true, Version: "1.29.6", MTLS: "STRICT", DefaultDeny: true, IstiodReplicas: 2},
+		Observability: ObservabilityConfig{Mode: "full", LogRetentionDays: 30, TracingSamplingPercent: 10,
+			Prometheus: PrometheusConfig{Retention: "15d", StorageGiB: 50, Replicas: 1}}}
+	if src.SecretKeys != nil {
+		cfg.plainKeys = map[string]bool{}
+		for _, k := range src.Keys {
+			cfg.plainKeys[k] = !slices.Contains(src.SecretKeys, k)
+		}
+	}
 	if v, ok := src.Get(Project + ":environment"); ok && v != "" {
 		cfg.Environment = Environment(v)
 	}

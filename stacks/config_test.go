@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eduai/infra/components/cluster"
 	"github.com/eduai/infra/internal/stackfile"
 )
 
@@ -181,5 +182,43 @@ func TestDecodeStrictPaths(t *testing.T) {
 	decodeStrict("svc", `not json`, &v, &errs)
 	if len(errs) != 1 || !strings.Contains(errs[0].Error(), `svc: must be an object (got "not json")`) {
 		t.Errorf("got %v", errs)
+	}
+}
+
+// A receiver credential must be a secret where the runtime says which keys
+// are (the Go language host, the offline preview); the error never repeats the value.
+func TestReceiverCredentialMustBeSecret(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, credential string) string {
+		path := filepath.Join(dir, name)
+		body := "config:\n  aws:region: us-west-2\n  eduai:tags: {CostCenter: cc-1}\n" +
+			"  eduai:observability:\n    alerting:\n      receivers:\n        oncall:\n          type: pagerduty\n" +
+			"          credential: " + credential + "\n      critical: oncall\n"
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	source := func(file string) ConfigSource {
+		sf, err := stackfile.Load("../Pulumi.yaml", file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := SourceFromValues("staging", sf.Values)
+		src.SecretKeys = append([]string{}, sf.SecretKeys...)
+		return src
+	}
+	_, err := LoadConfig(source(write("plain.yaml", "routing-key-123")))
+	if err == nil || !strings.Contains(err.Error(), "observability.alerting.receivers.oncall.credential: is in plain text") ||
+		strings.Contains(err.Error(), "routing-key-123") {
+		t.Errorf("plain-text credential: %v", err)
+	}
+	cfg, err := LoadConfig(source(write("secret.yaml", "{secure: v1:abc}")))
+	if err != nil {
+		t.Fatalf("secret credential rejected: %v", err)
+	}
+	args := cfg.observabilityArgs(&cluster.Cluster{Name: "eduai-staging"})
+	if len(args.Alerting.Receivers) != 1 || args.Alerting.Critical != "oncall" || args.Alerting.Receivers[0].Credential == "" {
+		t.Errorf("receivers not handed on: %+v", args.Alerting)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/eduai/infra/components/database"
 	"github.com/eduai/infra/components/mesh"
 	"github.com/eduai/infra/components/network"
+	"github.com/eduai/infra/components/observability"
 	"github.com/eduai/infra/components/queue"
 	"github.com/eduai/infra/components/storage"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -61,6 +62,12 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 		}
 	}
 
+	watch, err := observability.New(ctx, "observability", cfg.observabilityArgs(eks),
+		pulumi.Providers(providers.AWS, k8s, providers.Random))
+	if err != nil {
+		return err
+	}
+
 	buckets, err := storage.NewBuckets(ctx, "storage", cfg.storageArgs(), withProviders)
 	if err != nil {
 		return err
@@ -92,6 +99,10 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 	ctx.Export("clusterName", pulumi.String(eks.Name))
 	ctx.Export("kubeconfig", pulumi.ToSecret(eks.KubeconfigJSON))
 	ctx.Export("clusterIssuer", pulumi.String(platform.IssuerName))
+	ctx.Export("containerLogGroup", watch.LogGroupName)
+	if cfg.Observability.Mode == string(observability.Full) {
+		ctx.Export("grafanaAdminPassword", watch.GrafanaAdminPassword)
+	}
 	bucketNames := pulumi.StringMap{}
 	for name, v := range buckets.Names {
 		bucketNames[name] = v
@@ -245,8 +256,39 @@ func (c *Config) meshArgs(eks *cluster.Cluster, platform *addons.ClusterAddons) 
 		// Services declare their callers with #7; until then only the deny-all applies.
 		Callers: map[string][]string{},
 	}
+	// The proxies send spans to Jaeger when the full observability stack runs.
+	if c.Observability.Mode == string(observability.Full) {
+		args.Tracing = &mesh.Tracing{Service: observability.TracingService, Port: observability.TracingPort,
+			SamplingPercent: c.Observability.TracingSamplingPercent}
+	}
 	// The gateway's NLB needs the load balancer controller; the Certificate needs cert-manager.
 	args.DependsOn = append(eks.Nodes(), platform.Releases[addons.AWSLoadBalancerController],
 		platform.Releases[addons.CertManager])
+	return args
+}
+
+func (c *Config) observabilityArgs(eks *cluster.Cluster) *observability.Args {
+	o := c.Observability
+	args := &observability.Args{
+		ClusterName: eks.Name, Region: c.Region, Mode: observability.Mode(o.Mode),
+		ChartVersions:    map[observability.Chart]string{},
+		LogRetentionDays: o.LogRetentionDays,
+		Prometheus: observability.PrometheusArgs{Retention: o.Prometheus.Retention,
+			StorageGiB: o.Prometheus.StorageGiB, Replicas: o.Prometheus.Replicas},
+		Alerting:          observability.AlertingArgs{Critical: o.Alerting.Critical, Warning: o.Alerting.Warning},
+		ServicesNamespace: ServicesNamespace,
+		ScrapeIstio:       c.Mesh.Enabled,
+		Protect:           c.protectStateful(),
+		// Pods need nodes; the monitoring volumes need the EBS CSI driver.
+		DependsOn: eks.Nodes(),
+	}
+	for name, v := range c.observabilityCharts() {
+		args.ChartVersions[observability.Chart(name)] = v
+	}
+	for _, name := range slices.Sorted(maps.Keys(o.Alerting.Receivers)) {
+		r := o.Alerting.Receivers[name]
+		args.Alerting.Receivers = append(args.Alerting.Receivers, observability.Receiver{Name: name,
+			Type: observability.ReceiverType(r.Type), Channel: r.Channel, Credential: r.Credential})
+	}
 	return args
 }

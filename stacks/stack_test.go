@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -464,6 +465,121 @@ func TestMeshPerEnvironment(t *testing.T) {
 		}
 		if releases != c.releases || denies != c.denies || mode != c.mode || gateways != c.gateways {
 			t.Errorf("%s: %d releases, %d deny-all, mode %q, %v gateways", c.stack, releases, denies, mode, gateways)
+		}
+	}
+}
+
+// Every custom resource of every shipped stack is valid against its upstream CRD.
+func TestCustomResourcesMatchCRDs(t *testing.T) {
+	dir, err := crdcheck.Dir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*", "*.yaml"))
+	schemas := map[string]*crdcheck.CRD{}
+	schemaFor := func(kind string) *crdcheck.CRD {
+		if c, ok := schemas[kind]; ok {
+			return c
+		}
+		for _, f := range files {
+			if c, err := crdcheck.LoadKind(f, kind); err == nil {
+				schemas[kind] = c
+				return c
+			}
+		}
+		schemas[kind] = nil
+		return nil
+	}
+	for _, stack := range []string{"dev", "staging", "prod"} {
+		checked := 0
+		res := runStack(t, stack, "")
+		for _, r := range res.Resources {
+			obj := r.Inputs.Mappable()
+			kind, _ := obj["kind"].(string)
+			api, _ := obj["apiVersion"].(string)
+			if !strings.HasPrefix(r.Type, "kubernetes:") || kind == "" || !strings.Contains(api, ".") ||
+				strings.HasSuffix(api, ".k8s.io/v1") {
+				continue
+			}
+			crd := schemaFor(kind)
+			if crd == nil {
+				t.Errorf("%s: no CRD for %s %s", stack, api, kind)
+				continue
+			}
+			checked++
+			if p := crd.Validate(obj); len(p) != 0 {
+				t.Errorf("%s: %s %s: %v", stack, kind, r.Name, p)
+			}
+		}
+		if checked == 0 {
+			t.Errorf("%s: no custom resource checked", stack)
+		}
+	}
+}
+
+// Dev ships logs only; staging and prod the full stack with the seed's
+// rollback alerts at their exact thresholds, the dashboards and tracing.
+func TestObservabilityPerEnvironment(t *testing.T) {
+	cases := []struct {
+		stack      string
+		charts     []string
+		dashboards int
+		tracing    bool
+	}{
+		{"dev", []string{"aws-for-fluent-bit"}, 0, false},
+		{"staging", []string{"aws-for-fluent-bit", "jaeger", "kube-prometheus-stack"}, 4, true},
+		{"prod", []string{"aws-for-fluent-bit", "jaeger", "kube-prometheus-stack"}, 4, true},
+	}
+	for _, c := range cases {
+		res := runStack(t, c.stack, "")
+		var charts []string
+		dashboards, telemetry := 0, 0
+		alerts := map[string]map[string]any{}
+		for _, r := range res.Resources {
+			switch {
+			case r.Type == "kubernetes:helm.sh/v3:Release" && strings.Contains(r.URN, "eduai:observability:Observability$"):
+				charts = append(charts, r.Inputs["chart"].StringValue())
+				if v := r.Inputs["version"]; !v.IsString() || v.StringValue() == "" {
+					t.Errorf("%s: %s unpinned", c.stack, r.Name)
+				}
+			case r.Type == "kubernetes:core/v1:ConfigMap" && strings.Contains(r.URN, "eduai:observability:Observability$"):
+				dashboards++
+			case r.Type == "kubernetes:telemetry.istio.io/v1:Telemetry":
+				telemetry++
+			case r.Type == "kubernetes:monitoring.coreos.com/v1:PrometheusRule":
+				groups := r.Inputs.Mappable()["spec"].(map[string]any)["groups"].([]any)
+				for _, rule := range groups[0].(map[string]any)["rules"].([]any) {
+					alerts[rule.(map[string]any)["alert"].(string)] = rule.(map[string]any)
+				}
+			}
+		}
+		slices.Sort(charts)
+		if !slices.Equal(charts, c.charts) || dashboards != c.dashboards || (telemetry == 1) != c.tracing {
+			t.Errorf("%s: charts %v, %d dashboards, %d telemetry", c.stack, charts, dashboards, telemetry)
+		}
+		if c.stack == "dev" {
+			if len(alerts) != 0 {
+				t.Errorf("dev has alerts %v", alerts)
+			}
+			continue
+		}
+		high, slow := alerts["HighErrorRateAfterDeployment"], alerts["ResponseTimeDegradation"]
+		if high == nil || slow == nil || len(alerts) != 8 {
+			t.Fatalf("%s: alerts %v", c.stack, alerts)
+		}
+		for _, a := range []struct {
+			rule      map[string]any
+			threshold string
+			hold      string
+		}{{high, "> 0.05", "2m"}, {slow, "> 5 * histogram_quantile(0.95", "3m"}} {
+			labels := a.rule["labels"].(map[string]any)
+			if !strings.Contains(a.rule["expr"].(string), a.threshold) || a.rule["for"] != a.hold ||
+				labels["severity"] != "critical" || labels["action"] != "rollback" {
+				t.Errorf("%s: %v", c.stack, a.rule)
+			}
+		}
+		if o := res.Outputs["grafanaAdminPassword"]; !o.Secret {
+			t.Errorf("%s: grafana admin password output not secret", c.stack)
 		}
 	}
 }

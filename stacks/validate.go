@@ -14,6 +14,7 @@ import (
 	"github.com/eduai/infra/components/database"
 	"github.com/eduai/infra/components/mesh"
 	"github.com/eduai/infra/components/network"
+	"github.com/eduai/infra/components/observability"
 	"github.com/eduai/infra/components/queue"
 	"github.com/eduai/infra/components/storage"
 )
@@ -43,6 +44,7 @@ func (c *Config) validate() error {
 	c.validateCache(&errs)
 	c.validateQueue(&errs)
 	c.validateMesh(&errs)
+	c.validateObservability(&errs)
 	return errs.orNil()
 }
 
@@ -314,6 +316,76 @@ func (c *Config) validateMesh(errs *Errors) {
 	for i, h := range m.Hosts {
 		if !mesh.ValidHost(h) {
 			errs.add(fmt.Sprintf("mesh.hosts[%d]", i), "%q is not a DNS name", h)
+		}
+	}
+}
+
+func (c *Config) validateObservability(errs *Errors) {
+	o := &c.Observability
+	mode := observability.Mode(o.Mode)
+	if mode != observability.Logs && mode != observability.Full {
+		errs.add("observability.mode", "must be logs or full (got %q)", o.Mode)
+	}
+	if !slices.Contains(observability.LogRetentionDays, o.LogRetentionDays) {
+		errs.add("observability.logRetentionDays", "must be one of the values CloudWatch Logs accepts, %v (got %d)",
+			observability.LogRetentionDays, o.LogRetentionDays)
+	}
+	var names []string
+	for _, chart := range observability.AllCharts {
+		names = append(names, string(chart))
+	}
+	for _, name := range slices.Sorted(maps.Keys(o.Charts)) {
+		switch {
+		case !slices.Contains(names, name):
+			errs.add("observability.charts."+name, "unknown chart (known: %s)", strings.Join(names, ", "))
+		case !addons.ValidChartVersion(o.Charts[name]):
+			errs.add("observability.charts."+name, "must be an exact chart version like 79.10.0 (got %q)", o.Charts[name])
+		}
+	}
+	if o.TracingSamplingPercent < 0 || o.TracingSamplingPercent > 100 {
+		errs.add("observability.tracingSamplingPercent", "must be 0..100 (got %d)", o.TracingSamplingPercent)
+	}
+	if mode != observability.Full {
+		return
+	}
+	p := o.Prometheus
+	if !observability.ValidRetention(p.Retention) {
+		errs.add("observability.prometheus.retention", "must be a duration like 15d, 12h, 2w or 1y (got %q)", p.Retention)
+	}
+	if p.StorageGiB < 10 || p.StorageGiB > 16384 {
+		errs.add("observability.prometheus.storageGiB", "must be 10..16384 (got %d)", p.StorageGiB)
+	}
+	if p.Replicas < 1 || p.Replicas > 5 {
+		errs.add("observability.prometheus.replicas", "must be 1..5 (got %d)", p.Replicas)
+	}
+	a := &o.Alerting
+	var types []string
+	for _, t := range observability.ReceiverTypes {
+		types = append(types, string(t))
+	}
+	for _, name := range slices.Sorted(maps.Keys(a.Receivers)) {
+		r, key := a.Receivers[name], "observability.alerting.receivers."+name
+		if !observability.ValidReceiverName(name) {
+			errs.add(key, "receiver names are lowercase letters, digits and dashes, not \"null\"")
+		}
+		if !slices.Contains(types, r.Type) {
+			errs.add(key+".type", "must be one of %s (got %q)", strings.Join(types, ", "), r.Type)
+		}
+		if r.Type == string(observability.Slack) && !strings.HasPrefix(r.Channel, "#") {
+			errs.add(key+".channel", "a slack receiver needs a channel like #alerts (got %q)", r.Channel)
+		}
+		setSecret := "pulumi config set --secret --path '" + key + ".credential' <value>"
+		switch {
+		case r.Credential == "":
+			errs.add(key+".credential", "is required (the webhook URL or routing key); set it with %s", setSecret)
+		case c.plainKeys != nil && c.plainKeys[Project+":observability"]:
+			// The value is not repeated: it is a credential.
+			errs.add(key+".credential", "is in plain text in the stack config; set it with %s", setSecret)
+		}
+	}
+	for _, route := range []struct{ key, name string }{{"critical", a.Critical}, {"warning", a.Warning}} {
+		if _, ok := a.Receivers[route.name]; route.name != "" && !ok {
+			errs.add("observability.alerting."+route.key, "names no receiver in observability.alerting.receivers (got %q)", route.name)
 		}
 	}
 }

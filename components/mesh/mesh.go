@@ -66,6 +66,8 @@ type MeshArgs struct {
 	// ClusterIssuer for their certificate. No Gateway without hosts.
 	Hosts  []string
 	Issuer string
+	// Tracing sends spans to an OTLP gRPC collector; nil: no tracing.
+	Tracing *Tracing
 	// DependsOn: resources the releases wait for (node groups, the load balancer controller).
 	DependsOn []pulumi.Resource
 }
@@ -92,6 +94,17 @@ func (a *MeshArgs) validate() error {
 	if len(a.Hosts) > 0 && a.Issuer == "" {
 		errs = append(errs, errors.New("Issuer: required with Hosts"))
 	}
+	if t := a.Tracing; t != nil {
+		if !hostPattern.MatchString(t.Service) && !namePattern.MatchString(t.Service) {
+			errs = append(errs, fmt.Errorf("Tracing.Service: %q is not a service host name", t.Service))
+		}
+		if t.Port < 1 || t.Port > 65535 {
+			errs = append(errs, fmt.Errorf("Tracing.Port: %d", t.Port))
+		}
+		if t.SamplingPercent < 0 || t.SamplingPercent > 100 {
+			errs = append(errs, fmt.Errorf("Tracing.SamplingPercent: %d is not 0..100", t.SamplingPercent))
+		}
+	}
 	for svc, callers := range a.Callers {
 		if !namePattern.MatchString(svc) {
 			errs = append(errs, fmt.Errorf("Callers: %q is not a service name", svc))
@@ -103,6 +116,16 @@ func (a *MeshArgs) validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Tracing is where the proxies send spans and how many.
+type Tracing struct {
+	// Service and Port of the collector's OTLP gRPC receiver, like
+	// jaeger-collector.monitoring.svc.cluster.local and 4317.
+	Service string
+	Port    int
+	// SamplingPercent of requests traced, 0..100.
+	SamplingPercent int
 }
 
 // Mesh is the component.
@@ -149,11 +172,19 @@ func New(ctx *pulumi.Context, name string, args *MeshArgs, opts ...pulumi.Resour
 	if err != nil {
 		return nil, err
 	}
-	istiod, err := release("istiod", "istiod", SystemNamespace, pulumi.Map{
+	istiodValues := pulumi.Map{
 		"pilot": pulumi.Map{"replicaCount": pulumi.Int(replicas), "autoscaleMin": pulumi.Int(replicas)},
 		// istiod keeps a PodDisruptionBudget so a node drain never takes the control plane away.
 		"global": pulumi.Map{"defaultPodDisruptionBudget": pulumi.Map{"enabled": pulumi.Bool(true)}},
-	}, append(slices.Clone(args.DependsOn), base))
+	}
+	if t := args.Tracing; t != nil {
+		istiodValues["meshConfig"] = pulumi.Map{
+			"enableTracing": pulumi.Bool(true),
+			"extensionProviders": pulumi.Array{pulumi.Map{"name": pulumi.String(TracingProvider),
+				"opentelemetry": pulumi.Map{"service": pulumi.String(t.Service), "port": pulumi.Int(t.Port)}}},
+		}
+	}
+	istiod, err := release("istiod", "istiod", SystemNamespace, istiodValues, append(slices.Clone(args.DependsOn), base))
 	if err != nil {
 		return nil, err
 	}
@@ -186,6 +217,11 @@ func New(ctx *pulumi.Context, name string, args *MeshArgs, opts ...pulumi.Resour
 	afterIstiod := pulumi.DependsOn([]pulumi.Resource{istiod})
 	if _, err := k8sobj.New(ctx, name+"-mtls", PeerAuthenticationFor(mode), parent, afterIstiod); err != nil {
 		return nil, err
+	}
+	if args.Tracing != nil {
+		if _, err := k8sobj.New(ctx, name+"-telemetry", TelemetryFor(args.Tracing.SamplingPercent), parent, afterIstiod); err != nil {
+			return nil, err
+		}
 	}
 	if args.DefaultDeny {
 		afterNS := pulumi.DependsOn([]pulumi.Resource{istiod, ns})

@@ -14,7 +14,8 @@ import (
 func prodArgs() *MeshArgs {
 	return &MeshArgs{Version: "1.29.6", ServicesNamespace: "eduai", MTLS: Strict, DefaultDeny: true, IstiodReplicas: 2,
 		Callers: map[string][]string{"content-service": {"istio-ingress/istio-ingress", "eduai/auth-service"}},
-		Hosts:   []string{"api.eduai.com"}, Issuer: "letsencrypt-prod"}
+		Hosts:   []string{"api.eduai.com"}, Issuer: "letsencrypt-prod",
+		Tracing: &Tracing{Service: "jaeger-collector.monitoring.svc.cluster.local", Port: 4317, SamplingPercent: 10}}
 }
 
 func runMesh(t *testing.T, args *MeshArgs) *mockstack.Recorder {
@@ -42,6 +43,7 @@ func crds(t *testing.T) map[string]*crdcheck.CRD {
 	out := map[string]*crdcheck.CRD{}
 	for kind, file := range map[string]string{"PeerAuthentication": "istio/crd-all.gen.yaml",
 		"AuthorizationPolicy": "istio/crd-all.gen.yaml", "Gateway": "istio/crd-all.gen.yaml",
+		"Telemetry": "istio/crd-all.gen.yaml",
 		"Certificate": "cert-manager/cert-manager.io_certificates.yaml"} {
 		c, err := crdcheck.LoadKind(filepath.Join(dir, file), kind)
 		if err != nil {
@@ -85,12 +87,24 @@ func TestMeshProd(t *testing.T) {
 			t.Errorf("%s %s against its CRD: %v", kind, r.Name, p)
 		}
 	}
-	if kinds["PeerAuthentication"] != 1 || kinds["AuthorizationPolicy"] != 2 || kinds["Gateway"] != 1 || kinds["Certificate"] != 1 {
+	if kinds["PeerAuthentication"] != 1 || kinds["AuthorizationPolicy"] != 2 || kinds["Gateway"] != 1 ||
+		kinds["Certificate"] != 1 || kinds["Telemetry"] != 1 {
 		t.Errorf("custom resources %v", kinds)
 	}
 	pa := rec.Named("kubernetes:security.istio.io/v1:PeerAuthentication", "mesh-mtls").Inputs.Mappable()
 	if pa["spec"].(map[string]any)["mtls"].(map[string]any)["mode"] != "STRICT" {
 		t.Errorf("mTLS %v", pa)
+	}
+	// Tracing: istiod knows the collector, the Telemetry resource samples 10 %.
+	mc := releases["istiod"].Inputs["values"].Mappable().(map[string]any)["meshConfig"].(map[string]any)
+	provider := mc["extensionProviders"].([]any)[0].(map[string]any)
+	if provider["name"] != TracingProvider || provider["opentelemetry"].(map[string]any)["port"] != float64(4317) {
+		t.Errorf("meshConfig %v", mc)
+	}
+	tel := rec.Named("kubernetes:telemetry.istio.io/v1:Telemetry", "mesh-telemetry").Inputs.Mappable()
+	tracing := tel["spec"].(map[string]any)["tracing"].([]any)[0].(map[string]any)
+	if tracing["randomSamplingPercentage"] != float64(10) {
+		t.Errorf("telemetry %v", tel)
 	}
 	allow := rec.Named("kubernetes:security.istio.io/v1:AuthorizationPolicy", "mesh-allow-content-service").Inputs.Mappable()
 	principals := allow["spec"].(map[string]any)["rules"].([]any)[0].(map[string]any)["from"].([]any)[0].(map[string]any)["source"].(map[string]any)["principals"].([]any)
@@ -101,10 +115,13 @@ func TestMeshProd(t *testing.T) {
 
 func TestMeshStaging(t *testing.T) {
 	args := prodArgs()
-	args.MTLS, args.DefaultDeny, args.Hosts = Permissive, false, nil
+	args.MTLS, args.DefaultDeny, args.Hosts, args.Tracing = Permissive, false, nil, nil
 	rec := runMesh(t, args)
 	if n := len(rec.ByType("kubernetes:security.istio.io/v1:AuthorizationPolicy")); n != 0 {
 		t.Errorf("%d authorization policies without default deny", n)
+	}
+	if n := len(rec.ByType("kubernetes:telemetry.istio.io/v1:Telemetry")); n != 0 {
+		t.Errorf("%d telemetry resources without tracing", n)
 	}
 	if n := len(rec.ByType("kubernetes:networking.istio.io/v1:Gateway")); n != 0 {
 		t.Errorf("%d gateways without hosts", n)
@@ -142,6 +159,7 @@ func TestMeshBadArgs(t *testing.T) {
 		{func(a *MeshArgs) { a.MTLS = "OFF" }, `MTLS: "OFF"`},
 		{func(a *MeshArgs) { a.Callers["content-service"] = []string{"auth-service"} }, `caller "auth-service" is not namespace/serviceAccount`},
 		{func(a *MeshArgs) { a.Issuer = "" }, "Issuer: required with Hosts"},
+		{func(a *MeshArgs) { a.Tracing.SamplingPercent = 150 }, "Tracing.SamplingPercent: 150"},
 		{func(a *MeshArgs) { a.Hosts = []string{"https://api.eduai.com"} }, "is not a DNS name"},
 	} {
 		args := prodArgs()

@@ -59,6 +59,16 @@ type (
 		HTTPSRedirect  bool   `json:"httpsRedirect,omitempty"`
 		MinProtocol    string `json:"minProtocolVersion,omitempty"`
 	}
+	TelemetrySpec struct {
+		Tracing []TelemetryTracing `json:"tracing"`
+	}
+	TelemetryTracing struct {
+		Providers                []ProviderRef `json:"providers"`
+		RandomSamplingPercentage float64       `json:"randomSamplingPercentage"`
+	}
+	ProviderRef struct {
+		Name string `json:"name"`
+	}
 	CertificateSpec struct {
 		SecretName string    `json:"secretName"`
 		DNSNames   []string  `json:"dnsNames"`
@@ -138,4 +148,15 @@ func CertificateFor(hosts []string, issuer string) Object {
 		Metadata: Meta{Name: "ingress", Namespace: IngressNamespace, Labels: labels},
 		Spec: CertificateSpec{SecretName: credentialName, DNSNames: hosts,
 			IssuerRef: IssuerRef{Name: issuer, Kind: "ClusterIssuer", Group: "cert-manager.io"}}}
+}
+
+// TracingProvider names the mesh's OpenTelemetry extension provider.
+const TracingProvider = "otel-tracing"
+
+// TelemetryFor turns tracing on mesh-wide (root namespace) at the given sampling rate.
+func TelemetryFor(samplingPercent int) Object {
+	return Object{APIVersion: "telemetry.istio.io/v1", Kind: "Telemetry",
+		Metadata: Meta{Name: "mesh-default", Namespace: SystemNamespace, Labels: labels},
+		Spec: TelemetrySpec{Tracing: []TelemetryTracing{{Providers: []ProviderRef{{Name: TracingProvider}},
+			RandomSamplingPercentage: float64(samplingPercent)}}}}
 }
