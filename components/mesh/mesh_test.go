@@ -43,7 +43,7 @@ func crds(t *testing.T) map[string]*crdcheck.CRD {
 	out := map[string]*crdcheck.CRD{}
 	for kind, file := range map[string]string{"PeerAuthentication": "istio/crd-all.gen.yaml",
 		"AuthorizationPolicy": "istio/crd-all.gen.yaml", "Gateway": "istio/crd-all.gen.yaml",
-		"Telemetry": "istio/crd-all.gen.yaml",
+		"Telemetry":   "istio/crd-all.gen.yaml",
 		"Certificate": "cert-manager/cert-manager.io_certificates.yaml"} {
 		c, err := crdcheck.LoadKind(filepath.Join(dir, file), kind)
 		if err != nil {
