@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/property"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
 )
 
@@ -43,6 +44,121 @@ func checkMeshMTLS(args policyx.ResourceValidationArgs) error {
 	if specKnown && known && mode != "STRICT" {
 		args.Manager.ReportViolation(fmt.Sprintf("the mesh-wide mTLS mode is %q: workloads accept plaintext. Set "+
 			"eduai:mesh.mtls: STRICT once every workload has a sidecar.", mode), "")
+	}
+	return nil
+}
+
+const typePrometheusCR = "kubernetes:monitoring.coreos.com/v1:Prometheus"
+
+// chartValues reads a Helm release's chart name and values. secret tells
+// whether the values as a whole are secret; known=false: not known yet.
+func chartValues(r policyx.AnalyzerResource) (chart string, values property.Map, secret, known bool) {
+	chart, _, chartKnown := str(r.Properties, "chart")
+	v, ok := get(r.Properties, "values")
+	if !ok {
+		return chart, property.Map{}, false, chartKnown
+	}
+	if v.HasComputed() {
+		return chart, property.Map{}, v.Secret(), false
+	}
+	values, _, _ = object(r.Properties, "values")
+	return chart, values, v.Secret(), chartKnown
+}
+
+// path reads nested objects; known=false when one of them is not known yet.
+func path(m property.Map, keys ...string) (out property.Map, present, known bool) {
+	out, present, known = m, true, true
+	for _, k := range keys {
+		out, present, known = object(out, k)
+		if !present || !known {
+			return out, present, known
+		}
+	}
+	return out, present, known
+}
+
+// checkPrometheusStorage: Prometheus keeps its samples on a persistent
+// volume; on an emptyDir a node replacement or a pod reschedule loses every
+// metric, the alert history with them.
+func checkPrometheusStorage(args policyx.ResourceValidationArgs) error {
+	r := args.Resource
+	switch r.Type {
+	case typeHelmRelease:
+		chart, values, _, known := chartValues(r)
+		if !known {
+			return nil
+		}
+		switch chart {
+		case "kube-prometheus-stack":
+			if p, present, known := path(values, "prometheus"); known && present {
+				if enabled, set, _ := scalar(p, "enabled", property.Value.IsBool, property.Value.AsBool); set && !enabled {
+					return nil
+				}
+			}
+			_, present, known := path(values, "prometheus", "prometheusSpec", "storageSpec", "volumeClaimTemplate")
+			if known && !present {
+				args.Manager.ReportViolation(fmt.Sprintf("Helm release %q runs Prometheus without a persistent volume: "+
+					"a rescheduled pod loses every sample. Set prometheus.prometheusSpec.storageSpec.volumeClaimTemplate "+
+					"(eduai:observability.prometheus.storageGiB).", r.Name), "")
+			}
+		case "prometheus":
+			pv, _, known := path(values, "server", "persistentVolume")
+			if enabled, set, k := scalar(pv, "enabled", property.Value.IsBool, property.Value.AsBool); known && k && set && !enabled {
+				args.Manager.ReportViolation(fmt.Sprintf("Helm release %q turns Prometheus' persistent volume off "+
+					"(server.persistentVolume.enabled: false).", r.Name), "")
+			}
+		}
+	case typePrometheusCR:
+		spec, _, specKnown := object(r.Properties, "spec")
+		if _, present, known := object(spec, "storage"); specKnown && known && !present {
+			args.Manager.ReportViolation(fmt.Sprintf("Prometheus %q has no spec.storage: its samples live on an emptyDir.", r.Name), "")
+		}
+	}
+	return nil
+}
+
+// checkGrafanaAdminPassword: Grafana's admin password is neither written in
+// plain text into Helm values nor left at a chart default; it comes from a
+// Secret (admin.existingSecret) or is a secret value.
+func checkGrafanaAdminPassword(args policyx.ResourceValidationArgs) error {
+	r := args.Resource
+	if r.Type != typeHelmRelease {
+		return nil
+	}
+	chart, values, valuesSecret, known := chartValues(r)
+	if !known {
+		return nil
+	}
+	var grafana property.Map
+	switch chart {
+	case "kube-prometheus-stack":
+		g, present, gKnown := path(values, "grafana")
+		if !gKnown {
+			return nil
+		}
+		if enabled, set, _ := scalar(g, "enabled", property.Value.IsBool, property.Value.AsBool); present && set && !enabled {
+			return nil
+		}
+		grafana = g
+	case "grafana":
+		grafana = values
+	default:
+		return nil
+	}
+	pw, hasPassword := get(grafana, "adminPassword")
+	existing, _, existingKnown := path(grafana, "admin")
+	secretName, hasSecret, nameKnown := str(existing, "existingSecret")
+	switch {
+	case hasPassword && pw.HasComputed():
+		return nil
+	case hasPassword && pw.IsString() && !pw.Secret() && !valuesSecret:
+		args.Manager.ReportViolation(fmt.Sprintf("Helm release %q sets Grafana's adminPassword in plain text: it is "+
+			"stored readable in the state and the release. Generate it (pulumi-random) into a Secret and set "+
+			"grafana.admin.existingSecret.", r.Name), "")
+	case !hasPassword && chart == "kube-prometheus-stack" && existingKnown && nameKnown && (!hasSecret || secretName == ""):
+		args.Manager.ReportViolation(fmt.Sprintf("Helm release %q leaves Grafana's admin password at the chart's "+
+			"published default (prom-operator). Set grafana.admin.existingSecret to a Secret with a generated password.",
+			r.Name), "")
 	}
 	return nil
 }

@@ -17,7 +17,7 @@ import (
 const PackName = "eduai-policies"
 
 // PackVersion is bumped with every change of a rule's behaviour.
-var PackVersion = semver.MustParse("0.1.0")
+var PackVersion = semver.MustParse("0.2.0")
 
 // Policy names; they are the keys of policies/config/<stack>.json.
 const (
@@ -47,6 +47,8 @@ const (
 	BrokerHardened         = "broker-private-encrypted"
 	HelmChartPinned        = "helm-chart-pinned"
 	MeshMTLSStrict         = "mesh-mtls-strict"
+	PrometheusStorage      = "prometheus-persistent-storage"
+	GrafanaAdminPassword   = "grafana-admin-password-secret"
 )
 
 // resourcePolicy wraps a resource rule.
@@ -138,6 +140,9 @@ func Policies() []policyx.Policy {
 			nil, checkBroker),
 		resourcePolicy(HelmChartPinned, "Helm releases install an exact chart version.", nil, checkHelmPinned),
 		resourcePolicy(MeshMTLSStrict, "The mesh-wide mTLS mode is STRICT.", nil, checkMeshMTLS),
+		resourcePolicy(PrometheusStorage, "Prometheus keeps its samples on a persistent volume.", nil, checkPrometheusStorage),
+		resourcePolicy(GrafanaAdminPassword, "Grafana's admin password is a secret, never plain text or a chart default.",
+			nil, checkGrafanaAdminPassword),
 		resourcePolicy(StatefulProtected, "Stateful resources (buckets, keys, databases, caches, brokers, vaults) are protected.",
 			nil, checkStatefulProtected),
 	}
