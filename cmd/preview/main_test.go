@@ -165,3 +165,30 @@ func TestGeneratedSecretsRedacted(t *testing.T) {
 		t.Errorf("checked %d resources, want the database, the cache and their two secret versions", checked)
 	}
 }
+
+// prod's plan shows the mesh, the observability stack and the seed's
+// rollback alerts with their thresholds; dev shows logs only and no mesh.
+func TestPlanShowsMeshAndObservability(t *testing.T) {
+	_, prod, _ := runPreview("--stack", "prod")
+	for _, want := range []string{
+		"observability-kube-prometheus-stack", "observability-jaeger", "observability-aws-for-fluent-bit",
+		"mesh-istiod", "mesh-mtls", "mesh-deny-all", "observability-eduai-deployment-status",
+		"HighErrorRateAfterDeployment (observability-deployment-rules/deployment.rules, for 2m, action=rollback severity=critical)",
+		`/ sum by (service) (rate(http_requests_total[5m])) > 0.05`,
+		"ResponseTimeDegradation (observability-deployment-rules/deployment.rules, for 3m, action=rollback severity=critical)",
+		"> 5 * histogram_quantile(0.95, sum by (le, service) (rate(http_request_duration_seconds_bucket[1h] offset 1h)))",
+	} {
+		if !strings.Contains(prod, want) {
+			t.Errorf("prod plan lacks %q", want)
+		}
+	}
+	_, dev, _ := runPreview("--stack", "dev")
+	for _, absent := range []string{"eduai:mesh:Istio", "kube-prometheus-stack", "Alerts:", "jaeger"} {
+		if strings.Contains(dev, absent) {
+			t.Errorf("dev plan has %q", absent)
+		}
+	}
+	if !strings.Contains(dev, "observability-aws-for-fluent-bit") {
+		t.Error("dev plan lacks the log shipper")
+	}
+}

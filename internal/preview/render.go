@@ -186,6 +186,8 @@ func (r *Result) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "  %4d  %s\n", tc.Count, tc.Type)
 	}
 
+	r.writeAlerts(w)
+
 	if len(r.Outputs) > 0 {
 		fmt.Fprintf(w, "\nOutputs:\n")
 		names := make([]string, 0, len(r.Outputs))
@@ -220,4 +222,42 @@ func sortByTypeName(list []*mockstack.Resource) {
 		}
 		return list[i].Name < list[j].Name
 	})
+}
+
+// writeAlerts lists the alerting rules of every PrometheusRule: what fires,
+// on which expression, after how long, with which labels.
+func (r *Result) writeAlerts(w io.Writer) {
+	header := false
+	for _, res := range r.Resources {
+		if res.Type != "kubernetes:monitoring.coreos.com/v1:PrometheusRule" {
+			continue
+		}
+		spec, _ := plain(res.Inputs["spec"]).(map[string]any)
+		groups, _ := spec["groups"].([]any)
+		for _, g := range groups {
+			group, _ := g.(map[string]any)
+			rulesList, _ := group["rules"].([]any)
+			for _, item := range rulesList {
+				rule, _ := item.(map[string]any)
+				alert, _ := rule["alert"].(string)
+				if alert == "" {
+					continue
+				}
+				if !header {
+					fmt.Fprintf(w, "\nAlerts:\n")
+					header = true
+				}
+				var labels []string
+				if l, ok := rule["labels"].(map[string]any); ok {
+					for k, v := range l {
+						labels = append(labels, fmt.Sprintf("%s=%v", k, v))
+					}
+				}
+				sort.Strings(labels)
+				expr := strings.Join(strings.Fields(fmt.Sprint(rule["expr"])), " ")
+				fmt.Fprintf(w, "  %s (%s/%s, for %v, %s)\n      %s\n", alert, res.Name, group["name"], rule["for"],
+					strings.Join(labels, " "), expr)
+			}
+		}
+	}
 }
