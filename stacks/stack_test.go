@@ -471,24 +471,9 @@ func TestMeshPerEnvironment(t *testing.T) {
 
 // Every custom resource of every shipped stack is valid against its upstream CRD.
 func TestCustomResourcesMatchCRDs(t *testing.T) {
-	dir, err := crdcheck.Dir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*", "*.yaml"))
-	schemas := map[string]*crdcheck.CRD{}
 	schemaFor := func(kind string) *crdcheck.CRD {
-		if c, ok := schemas[kind]; ok {
-			return c
-		}
-		for _, f := range files {
-			if c, err := crdcheck.LoadKind(f, kind); err == nil {
-				schemas[kind] = c
-				return c
-			}
-		}
-		schemas[kind] = nil
-		return nil
+		c, _ := crdcheck.Kinds(kind)
+		return c[kind]
 	}
 	for _, stack := range []string{"dev", "staging", "prod"} {
 		checked := 0

@@ -2,7 +2,6 @@ package observability
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -126,23 +125,11 @@ func TestLogsOnly(t *testing.T) {
 
 func crds(t *testing.T) map[string]*crdcheck.CRD {
 	t.Helper()
-	dir, err := crdcheck.Dir()
+	c, err := crdcheck.Kinds("PrometheusRule", "ServiceMonitor", "PodMonitor")
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]*crdcheck.CRD{}
-	for kind, file := range map[string]string{
-		"PrometheusRule": "prometheus-operator/monitoring.coreos.com_prometheusrules.yaml",
-		"ServiceMonitor": "prometheus-operator/monitoring.coreos.com_servicemonitors.yaml",
-		"PodMonitor":     "prometheus-operator/monitoring.coreos.com_podmonitors.yaml",
-	} {
-		c, err := crdcheck.LoadKind(filepath.Join(dir, file), kind)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[kind] = c
-	}
-	return out
+	return c
 }
 
 func TestFull(t *testing.T) {

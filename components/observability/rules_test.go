@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/eduai/infra/internal/crdcheck"
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"github.com/prometheus/common/model"
 	promlabels "github.com/prometheus/prometheus/model/labels"
@@ -29,15 +27,7 @@ var promParser = parser.NewParser(parser.Options{})
 // format, PromQL, label names, annotation templates) would.
 func checkPrometheusRule(t *testing.T, obj map[string]any) []string {
 	t.Helper()
-	dir, err := crdcheck.Dir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	crd, err := crdcheck.LoadKind(filepath.Join(dir, "prometheus-operator/monitoring.coreos.com_prometheusrules.yaml"), "PrometheusRule")
-	if err != nil {
-		t.Fatal(err)
-	}
-	problems := crd.Validate(obj)
+	problems := crds(t)["PrometheusRule"].Validate(obj)
 	data, err := yaml.Marshal(obj["spec"])
 	if err != nil {
 		t.Fatal(err)

@@ -44,6 +44,32 @@ func Dir() (string, error) {
 	return "", fmt.Errorf("no go.mod above %s", wd)
 }
 
+// Kinds loads the CRDs of the given kinds from the shared folder (Dir),
+// whichever file holds each.
+func Kinds(kinds ...string) (map[string]*CRD, error) {
+	dir, err := Dir()
+	if err != nil {
+		return nil, err
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*", "*.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*CRD{}
+	for _, kind := range kinds {
+		for _, f := range files {
+			if c, err := LoadKind(f, kind); err == nil {
+				out[kind] = c
+				break
+			}
+		}
+		if out[kind] == nil {
+			return nil, fmt.Errorf("no CRD of kind %s under %s", kind, dir)
+		}
+	}
+	return out, nil
+}
+
 // version is one served version's schema.
 type version struct {
 	structural *structuralschema.Structural
