@@ -1,0 +1,279 @@
+// Package service deploys one platform service with the rollout strategy it
+// declares:
+//   - rolling: one Deployment (maxSurge 25 %, maxUnavailable 25 %, progress
+//     deadline 600 s, 10 revisions kept);
+//   - blueGreen: a Deployment per color; traffic goes to the active color by
+//     Service selector (no mesh) or by VirtualService weights over
+//     DestinationRule subsets (mesh); a smoke-test Job must pass against the
+//     active color before traffic moves; the idle color scales to zero once
+//     its keep-until time has passed;
+//   - canary: an Argo Rollouts Rollout over the Deployment's pod template
+//     (workloadRef) with the seed's steps, canary and stable Services,
+//     Istio traffic routing with the mesh, and an AnalysisTemplate comparing
+//     the canary's error rate and p95 latency with the stable pods'.
+//
+// Every service gets its ConfigMap (env and connection endpoints), probes,
+// requests and limits, a locked-down security context, an HPA or fixed
+// replicas, a PodDisruptionBudget where it cannot block a drain, a
+// ServiceMonitor, an optional Ingress with cert-manager TLS and a rate
+// limit, and an optional migration Job the workload waits for.
+package service
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/eduai/infra/components/internal/podidentity"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Strategy is how a new version reaches users.
+type Strategy string
+
+const (
+	Rolling   Strategy = "rolling"
+	BlueGreen Strategy = "blueGreen"
+	Canary    Strategy = "canary"
+)
+
+// Strategies lists them.
+var Strategies = []Strategy{Rolling, BlueGreen, Canary}
+
+// Colors of a blue-green service.
+const (
+	Blue  = "blue"
+	Green = "green"
+)
+
+// Probe paths and the seed's timings.
+const (
+	StartupPath   = "/startup"
+	LivenessPath  = "/health"
+	ReadinessPath = "/ready"
+	MetricsPath   = "/metrics"
+)
+
+// Resources are a container's requests and limits (Kubernetes quantities).
+type Resources struct {
+	RequestCPU, RequestMemory, LimitCPU, LimitMemory string
+}
+
+// Autoscaling sizes the workload by CPU and memory use.
+type Autoscaling struct {
+	Min, Max                  int
+	CPUPercent, MemoryPercent int
+}
+
+// Ingress publishes a path of a host through ingress-nginx.
+type Ingress struct {
+	Host, Path string
+	// Issuer is the cert-manager ClusterIssuer of the TLS certificate.
+	Issuer string
+	// RateLimitRPS per client address (nginx limit-rps).
+	RateLimitRPS int
+}
+
+// BlueGreenArgs picks the active color and the image tag of each color.
+type BlueGreenArgs struct {
+	ActiveColor       string
+	BlueTag, GreenTag string
+	// KeepIdleUntil: the idle color runs until then, then scales to zero. Zero: keep it.
+	KeepIdleUntil time.Time
+	// Now is the clock (the stack passes time.Now; tests pin it).
+	Now time.Time
+}
+
+// Migration is a Job run before each new version: Command in the service's
+// image with the service's environment.
+type Migration struct {
+	Command []string
+}
+
+// Args configures one service.
+type Args struct {
+	// Name is the service's name and app label. Required.
+	Name string
+	// Namespace it runs in (sidecar injection on with the mesh). Required.
+	Namespace string
+	// Repository and Tag of the image. Required.
+	Repository, Tag string
+	Strategy        Strategy
+	// Port the container listens on (HTTP, probes and metrics).
+	Port int
+	// Replicas when Autoscaling is nil.
+	Replicas    int
+	Autoscaling *Autoscaling
+	Resources   Resources
+	// Env is put in the service's ConfigMap.
+	Env map[string]string
+	// Connections are endpoints of the data stores (outputs), added to the ConfigMap.
+	Connections map[string]pulumi.StringInput
+	// SecretEnvFrom names existing Secrets whose keys become env (optional ones).
+	SecretEnvFrom []string
+	Ingress       *Ingress
+	// Mesh: Istio is installed (VirtualService/DestinationRule routing; Jobs opt out of injection).
+	Mesh bool
+	// Monitoring: the Prometheus operator runs (ServiceMonitor, canary analysis).
+	Monitoring bool
+	// PrometheusURL answers the canary analysis' queries.
+	PrometheusURL string
+	BlueGreen     BlueGreenArgs
+	Migration     *Migration
+	// AWS access through EKS Pod Identity: the cluster and the role's policy. Nil: none.
+	AWSAccess *AWSAccess
+	// DependsOn: what the workload waits for (nodes, the Argo Rollouts controller).
+	DependsOn []pulumi.Resource
+}
+
+// AWSAccess is a service's AWS permissions.
+type AWSAccess struct {
+	Cluster string
+	Policy  pulumi.StringInput
+}
+
+var (
+	namePattern     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$`)
+	quantityPattern = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G)?$`)
+	tagPattern      = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	pathPattern     = regexp.MustCompile(`^/[A-Za-z0-9/_.-]*$`)
+)
+
+// ValidName tells whether n can name a service.
+func ValidName(n string) bool { return namePattern.MatchString(n) }
+
+// ValidQuantity tells whether q is a Kubernetes quantity we accept.
+func ValidQuantity(q string) bool { return quantityPattern.MatchString(q) }
+
+// ValidTag tells whether t is an image tag.
+func ValidTag(t string) bool { return tagPattern.MatchString(t) }
+
+// ValidPath tells whether p is an ingress path.
+func ValidPath(p string) bool { return pathPattern.MatchString(p) }
+
+func (a *Args) validate() error {
+	var errs []error
+	if !namePattern.MatchString(a.Name) {
+		errs = append(errs, fmt.Errorf("Name: %q is not a service name", a.Name))
+	}
+	if a.Namespace == "" || a.Repository == "" {
+		errs = append(errs, errors.New("Namespace and Repository are required"))
+	}
+	if !tagPattern.MatchString(a.Tag) {
+		errs = append(errs, fmt.Errorf("Tag: %q is not an image tag", a.Tag))
+	}
+	if !slices.Contains(Strategies, a.Strategy) {
+		errs = append(errs, fmt.Errorf("Strategy: %q is not one of %v", a.Strategy, Strategies))
+	}
+	if a.Port < 1 || a.Port > 65535 {
+		errs = append(errs, fmt.Errorf("Port: %d", a.Port))
+	}
+	if s := a.Autoscaling; s != nil {
+		if s.Min < 1 || s.Max < s.Min || s.CPUPercent < 1 || s.MemoryPercent < 1 {
+			errs = append(errs, fmt.Errorf("Autoscaling: %+v needs 1 <= Min <= Max and target percentages", *s))
+		}
+	} else if a.Replicas < 1 {
+		errs = append(errs, fmt.Errorf("Replicas: %d without autoscaling", a.Replicas))
+	}
+	r := a.Resources
+	for field, q := range map[string]string{"RequestCPU": r.RequestCPU, "RequestMemory": r.RequestMemory,
+		"LimitCPU": r.LimitCPU, "LimitMemory": r.LimitMemory} {
+		if !quantityPattern.MatchString(q) {
+			errs = append(errs, fmt.Errorf("Resources.%s: %q is not a quantity", field, q))
+		}
+	}
+	if in := a.Ingress; in != nil && (in.Host == "" || !pathPattern.MatchString(in.Path) || in.Issuer == "" || in.RateLimitRPS < 1) {
+		errs = append(errs, fmt.Errorf("Ingress: %+v needs a host, a path, an issuer and a rate limit", *in))
+	}
+	if a.Strategy == BlueGreen {
+		b := a.BlueGreen
+		if b.ActiveColor != Blue && b.ActiveColor != Green {
+			errs = append(errs, fmt.Errorf("BlueGreen.ActiveColor: %q is not blue or green", b.ActiveColor))
+		}
+		for color, tag := range map[string]string{"BlueTag": b.BlueTag, "GreenTag": b.GreenTag} {
+			if tag != "" && !tagPattern.MatchString(tag) {
+				errs = append(errs, fmt.Errorf("BlueGreen.%s: %q is not an image tag", color, tag))
+			}
+		}
+	}
+	if a.Strategy == Canary && a.Monitoring && a.PrometheusURL == "" {
+		errs = append(errs, errors.New("PrometheusURL: required for a canary's analysis"))
+	}
+	if m := a.Migration; m != nil && len(m.Command) == 0 {
+		errs = append(errs, errors.New("Migration.Command: empty"))
+	}
+	return errors.Join(errs...)
+}
+
+// Service is the component.
+type Service struct {
+	pulumi.ResourceState
+	// Host is the in-cluster DNS name of the service.
+	Host string
+}
+
+// New deploys the service. It needs the Kubernetes provider (and the AWS
+// provider with AWSAccess) among its providers.
+func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Service, error) {
+	if args == nil {
+		args = &Args{}
+	}
+	if err := args.validate(); err != nil {
+		return nil, fmt.Errorf("service %q: %w", name, err)
+	}
+	c := &Service{Host: args.Name + "." + args.Namespace + ".svc.cluster.local"}
+	if err := ctx.RegisterComponentResource("eduai:service:Service", name, c, opts...); err != nil {
+		return nil, err
+	}
+	b := &builder{ctx: ctx, name: name, args: args, parent: pulumi.Parent(c)}
+	if err := b.build(); err != nil {
+		return nil, err
+	}
+	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"host": pulumi.String(c.Host)})
+}
+
+func (b *builder) build() error {
+	a := b.args
+	deps := slices.Clone(a.DependsOn)
+	if a.AWSAccess != nil {
+		assoc, err := podidentity.New(b.ctx, b.name, podidentity.Binding{Cluster: a.AWSAccess.Cluster,
+			Namespace: a.Namespace, ServiceAccount: a.Name, Policy: a.AWSAccess.Policy}, b.parent)
+		if err != nil {
+			return err
+		}
+		deps = append(deps, assoc)
+	}
+	prereqs, err := b.basics()
+	if err != nil {
+		return err
+	}
+	deps = append(deps, prereqs...)
+	if a.Migration != nil {
+		job, err := b.migrationJob(deps)
+		if err != nil {
+			return err
+		}
+		// The new revision waits for its migration; a failed Job stops the deploy.
+		deps = append(deps, job)
+	}
+	switch a.Strategy {
+	case Rolling:
+		_, err = b.deployment(b.name, a.Name, nil, a.Tag, b.replicas(), deps)
+		if err == nil {
+			err = b.autoscaler("Deployment", a.Name)
+		}
+		if err == nil {
+			err = b.service(b.name, a.Name, nil, map[string]string{metricsLabel: "true"})
+		}
+	case BlueGreen:
+		err = b.blueGreen(deps)
+	case Canary:
+		err = b.canary(deps)
+	}
+	if err != nil {
+		return err
+	}
+	return b.extras()
+}

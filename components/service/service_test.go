@@ -1,0 +1,432 @@
+package service
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/eduai/infra/internal/crdcheck"
+	"github.com/eduai/infra/internal/mockstack"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+var now = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+func baseArgs(strategy Strategy) *Args {
+	return &Args{Name: "content-service", Namespace: "eduai", Repository: "registry.gitlab.com/eduai/content-service",
+		Tag: "v1.2.0", Strategy: strategy, Port: 8080,
+		Autoscaling: &Autoscaling{Min: 3, Max: 20, CPUPercent: 70, MemoryPercent: 80},
+		Resources:   Resources{RequestCPU: "500m", RequestMemory: "1Gi", LimitCPU: "1", LimitMemory: "2Gi"},
+		Env:         map[string]string{"LOG_LEVEL": "info"},
+		Connections: map[string]pulumi.StringInput{"DATABASE_HOST": pulumi.String("db.internal")},
+		Ingress:     &Ingress{Host: "api.eduai.com", Path: "/api/v1/content", Issuer: "letsencrypt-prod", RateLimitRPS: 1000},
+		Mesh:        true, Monitoring: true,
+		PrometheusURL: "http://kube-prometheus-stack-prometheus.monitoring.svc.cluster.local:9090",
+		BlueGreen:     BlueGreenArgs{ActiveColor: Blue, BlueTag: "v1.2.0", GreenTag: "v1.3.0", Now: now},
+	}
+}
+
+func run(t *testing.T, args *Args) *mockstack.Recorder {
+	t.Helper()
+	rec, err := mockstack.Run("eduai", "test", func(ctx *pulumi.Context) error {
+		k, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{Kubeconfig: pulumi.String("{}")})
+		if err != nil {
+			return err
+		}
+		_, err = New(ctx, "svc", args, pulumi.Providers(k))
+		return err
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return rec
+}
+
+func m(v any) map[string]any { return v.(map[string]any) }
+
+func obj(r *mockstack.Resource) map[string]any { return r.Inputs.Mappable() }
+
+func spec(r *mockstack.Resource) map[string]any { return m(obj(r)["spec"]) }
+
+// Every custom resource is valid against its CRD.
+func checkCRDs(t *testing.T, rec *mockstack.Recorder) map[string]int {
+	t.Helper()
+	kinds := map[string]int{}
+	for _, r := range rec.Resources() {
+		if !strings.Contains(r.Type, ".istio.io/") && !strings.Contains(r.Type, "argoproj.io/") &&
+			!strings.Contains(r.Type, "monitoring.coreos.com/") {
+			continue
+		}
+		o := obj(r)
+		kind := o["kind"].(string)
+		kinds[kind]++
+		schemas, err := crdcheck.Kinds(kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := schemas[kind].Validate(o); len(p) != 0 {
+			t.Errorf("%s %s against its CRD: %v", kind, r.Name, p)
+		}
+	}
+	return kinds
+}
+
+func container(t *testing.T, d *mockstack.Resource) map[string]any {
+	t.Helper()
+	pod := m(m(spec(d)["template"])["spec"])
+	return m(pod["containers"].([]any)[0])
+}
+
+func TestRolling(t *testing.T) {
+	args := baseArgs(Rolling)
+	args.Name = "auth-service"
+	rec := run(t, args)
+	deps := rec.ByType("kubernetes:apps/v1:Deployment")
+	if len(deps) != 1 {
+		t.Fatalf("%d deployments", len(deps))
+	}
+	s := spec(deps[0])
+	ru := m(m(s["strategy"])["rollingUpdate"])
+	if ru["maxSurge"] != "25%" || ru["maxUnavailable"] != "25%" || s["progressDeadlineSeconds"] != float64(600) ||
+		s["revisionHistoryLimit"] != float64(10) {
+		t.Errorf("rolling update %v", s)
+	}
+	if _, set := s["replicas"]; set {
+		t.Error("replicas set although the HPA owns them")
+	}
+	c := container(t, deps[0])
+	probes := map[string][]any{
+		"startupProbe":   {"/startup", nil, float64(10), float64(30)},
+		"livenessProbe":  {"/health", float64(30), float64(10), float64(3)},
+		"readinessProbe": {"/ready", float64(5), float64(5), float64(3)},
+	}
+	for name, want := range probes {
+		p := m(c[name])
+		got := []any{m(p["httpGet"])["path"], p["initialDelaySeconds"], p["periodSeconds"], p["failureThreshold"]}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: %v, want %v", name, got, want)
+		}
+	}
+	sc := m(c["securityContext"])
+	if sc["runAsNonRoot"] != true || sc["readOnlyRootFilesystem"] != true || sc["privileged"] != false ||
+		sc["allowPrivilegeEscalation"] != false {
+		t.Errorf("security context %v", sc)
+	}
+	res := m(c["resources"])
+	if m(res["requests"])["cpu"] != "500m" || m(res["limits"])["memory"] != "2Gi" {
+		t.Errorf("resources %v", res)
+	}
+	if c["image"] != "registry.gitlab.com/eduai/content-service:v1.2.0" {
+		t.Errorf("image %v", c["image"])
+	}
+	hpa := spec(rec.ByType("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")[0])
+	if hpa["minReplicas"] != float64(3) || hpa["maxReplicas"] != float64(20) ||
+		m(hpa["scaleTargetRef"])["kind"] != "Deployment" || len(hpa["metrics"].([]any)) != 2 {
+		t.Errorf("hpa %v", hpa)
+	}
+	pdb := spec(rec.ByType("kubernetes:policy/v1:PodDisruptionBudget")[0])
+	if pdb["minAvailable"] != float64(2) {
+		t.Errorf("pdb %v", pdb)
+	}
+	// With the mesh, the public path goes through the gateway, not ingress-nginx.
+	if n := len(rec.ByType("kubernetes:networking.k8s.io/v1:Ingress")); n != 0 {
+		t.Errorf("%d ingresses with the mesh", n)
+	}
+	if kinds := checkCRDs(t, rec); kinds["ServiceMonitor"] != 1 {
+		t.Errorf("custom resources %v", kinds)
+	}
+}
+
+func TestNoPDBWhereItWouldBlockDrains(t *testing.T) {
+	args := baseArgs(Rolling)
+	args.Autoscaling, args.Replicas = nil, 2
+	rec := run(t, args)
+	if n := len(rec.ByType("kubernetes:policy/v1:PodDisruptionBudget")); n != 0 {
+		t.Errorf("PDB minAvailable 2 over 2 pods")
+	}
+	if r := spec(rec.ByType("kubernetes:apps/v1:Deployment")[0])["replicas"]; r != float64(2) {
+		t.Errorf("replicas %v", r)
+	}
+	if n := len(rec.ByType("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")); n != 0 {
+		t.Error("HPA without autoscaling")
+	}
+}
+
+func TestIngressWithoutMesh(t *testing.T) {
+	args := baseArgs(Rolling)
+	args.Mesh = false
+	rec := run(t, args)
+	ing := rec.ByType("kubernetes:networking.k8s.io/v1:Ingress")
+	if len(ing) != 1 {
+		t.Fatalf("%d ingresses", len(ing))
+	}
+	ann := m(m(obj(ing[0])["metadata"])["annotations"])
+	if ann["cert-manager.io/cluster-issuer"] != "letsencrypt-prod" || ann["nginx.ingress.kubernetes.io/limit-rps"] != "1000" {
+		t.Errorf("annotations %v", ann)
+	}
+}
+
+func weights(t *testing.T, rec *mockstack.Recorder) map[string]float64 {
+	t.Helper()
+	vs := rec.Named("kubernetes:networking.istio.io/v1:VirtualService", "svc-routes")
+	out := map[string]float64{}
+	for _, route := range spec(vs)["http"].([]any) {
+		for _, d := range m(route)["route"].([]any) {
+			out[m(m(d)["destination"])["subset"].(string)] = m(d)["weight"].(float64)
+		}
+	}
+	return out
+}
+
+func TestBlueGreen(t *testing.T) {
+	for _, c := range []struct {
+		active       string
+		blue, green  float64
+		activeImage  string
+		idleReplicas any
+	}{
+		{Blue, 100, 0, "v1.2.0", float64(3)},
+		{Green, 0, 100, "v1.3.0", float64(3)},
+	} {
+		args := baseArgs(BlueGreen)
+		args.BlueGreen.ActiveColor = c.active
+		rec := run(t, args)
+		w := weights(t, rec)
+		if w[Blue] != c.blue || w[Green] != c.green {
+			t.Errorf("active %s: weights %v", c.active, w)
+		}
+		active := rec.Named("kubernetes:apps/v1:Deployment", "svc-"+c.active)
+		if container(t, active)["image"] != "registry.gitlab.com/eduai/content-service:"+c.activeImage {
+			t.Errorf("active image %v", container(t, active)["image"])
+		}
+		if m(m(m(spec(active)["template"])["metadata"])["labels"])["version"] != c.active {
+			t.Error("pods not labelled with their color")
+		}
+		idleDep := rec.Named("kubernetes:apps/v1:Deployment", "svc-"+idle(c.active))
+		if spec(idleDep)["replicas"] != c.idleReplicas {
+			t.Errorf("idle replicas %v", spec(idleDep)["replicas"])
+		}
+		preview := rec.Named("kubernetes:core/v1:Service", "svc-preview")
+		if m(spec(preview)["selector"])["version"] != idle(c.active) {
+			t.Errorf("preview selects %v", spec(preview)["selector"])
+		}
+		// The switch waits for the smoke test of the color about to serve.
+		smoke := rec.Named("kubernetes:batch/v1:Job", "svc-smoke")
+		vs := rec.Named("kubernetes:networking.istio.io/v1:VirtualService", "svc-routes")
+		if !slices.Contains(vs.Dependencies, smoke.URN) {
+			t.Error("the route switch does not wait for the smoke test")
+		}
+		jobName := m(obj(smoke)["metadata"])["name"].(string)
+		if !strings.Contains(jobName, c.active) || !strings.Contains(jobName, strings.ReplaceAll(c.activeImage, ".", "-")) {
+			t.Errorf("smoke job name %s", jobName)
+		}
+		if m(m(m(spec(smoke)["template"])["metadata"])["annotations"])["sidecar.istio.io/inject"] != "false" {
+			t.Error("the smoke test Job gets a sidecar and never completes")
+		}
+		hpa := spec(rec.ByType("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")[0])
+		if m(hpa["scaleTargetRef"])["name"] != "content-service-"+c.active {
+			t.Errorf("HPA targets %v", hpa["scaleTargetRef"])
+		}
+		if kinds := checkCRDs(t, rec); kinds["VirtualService"] != 1 || kinds["DestinationRule"] != 1 {
+			t.Errorf("custom resources %v", kinds)
+		}
+	}
+}
+
+func TestBlueGreenIdleScalesToZeroAfterKeepUntil(t *testing.T) {
+	args := baseArgs(BlueGreen)
+	args.BlueGreen.KeepIdleUntil = now.Add(-time.Hour)
+	rec := run(t, args)
+	if r := spec(rec.Named("kubernetes:apps/v1:Deployment", "svc-green"))["replicas"]; r != float64(0) {
+		t.Errorf("idle replicas after keep-until: %v", r)
+	}
+	args.BlueGreen.KeepIdleUntil = now.Add(time.Hour)
+	rec = run(t, args)
+	if r := spec(rec.Named("kubernetes:apps/v1:Deployment", "svc-green"))["replicas"]; r != float64(3) {
+		t.Errorf("idle replicas before keep-until: %v", r)
+	}
+}
+
+// Without the mesh (dev) the Service's selector is the switch.
+func TestBlueGreenWithoutMesh(t *testing.T) {
+	for _, active := range []string{Blue, Green} {
+		args := baseArgs(BlueGreen)
+		args.Mesh, args.Monitoring, args.BlueGreen.ActiveColor = false, false, active
+		rec := run(t, args)
+		if n := len(rec.ByType("kubernetes:networking.istio.io/v1:VirtualService")); n != 0 {
+			t.Errorf("%d virtual services without the mesh", n)
+		}
+		main := rec.Named("kubernetes:core/v1:Service", "svc")
+		if m(spec(main)["selector"])["version"] != active {
+			t.Errorf("service selects %v with %s active", spec(main)["selector"], active)
+		}
+		if !slices.Contains(main.Dependencies, rec.Named("kubernetes:batch/v1:Job", "svc-smoke").URN) {
+			t.Error("the selector switch does not wait for the smoke test")
+		}
+	}
+}
+
+func TestCanary(t *testing.T) {
+	rec := run(t, baseArgs(Canary))
+	rollout := rec.Named("kubernetes:argoproj.io/v1alpha1:Rollout", "svc-rollout")
+	c := m(m(spec(rollout)["strategy"])["canary"])
+	var steps []string
+	for _, s := range c["steps"].([]any) {
+		for k, v := range m(s) {
+			if k == "pause" {
+				v = m(v)["duration"]
+			}
+			steps = append(steps, k+"="+fmt.Sprint(v))
+		}
+	}
+	want := []string{"setWeight=5", "pause=5m", "setWeight=25", "pause=10m", "setWeight=50", "pause=15m",
+		"setWeight=75", "pause=10m"}
+	if !slices.Equal(steps, want) {
+		t.Errorf("steps %v, want %v", steps, want)
+	}
+	if c["maxSurge"] != "25%" || c["maxUnavailable"] != float64(0) {
+		t.Errorf("surge %v unavailable %v", c["maxSurge"], c["maxUnavailable"])
+	}
+	an := m(c["analysis"])
+	if an["startingStep"] != float64(2) || m(an["templates"].([]any)[0])["templateName"] != "content-service-analysis" {
+		t.Errorf("analysis %v", an)
+	}
+	istio := m(m(c["trafficRouting"])["istio"])
+	if m(istio["destinationRule"])["canarySubsetName"] != "canary" || m(istio["virtualService"])["name"] != "content-service" {
+		t.Errorf("traffic routing %v", istio)
+	}
+	if ref := m(spec(rollout)["workloadRef"]); ref["kind"] != "Deployment" || ref["name"] != "content-service" {
+		t.Errorf("workloadRef %v", ref)
+	}
+	if r := spec(rec.ByType("kubernetes:apps/v1:Deployment")[0])["replicas"]; r != float64(0) {
+		t.Errorf("the template Deployment runs %v pods", r)
+	}
+	hpa := spec(rec.ByType("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")[0])
+	if ref := m(hpa["scaleTargetRef"]); ref["kind"] != "Rollout" || ref["apiVersion"] != "argoproj.io/v1alpha1" {
+		t.Errorf("HPA targets %v", ref)
+	}
+	// Argo Rollouts owns the weights, the subsets' labels and the canary/stable selectors.
+	vs := rec.Named("kubernetes:networking.istio.io/v1:VirtualService", "svc-routes")
+	if !slices.Contains(vs.IgnoreChanges, "spec.http[0].route") || !slices.Contains(vs.IgnoreChanges, "spec.http[1].route") {
+		t.Errorf("virtual service ignores %v", vs.IgnoreChanges)
+	}
+	if dr := rec.Named("kubernetes:networking.istio.io/v1:DestinationRule", "svc-destinations"); !slices.Contains(dr.IgnoreChanges, "spec.subsets") {
+		t.Errorf("destination rule ignores %v", dr.IgnoreChanges)
+	}
+	if s := rec.Named("kubernetes:core/v1:Service", "svc-canary"); !slices.Contains(s.IgnoreChanges, "spec.selector") {
+		t.Errorf("canary service ignores %v", s.IgnoreChanges)
+	}
+	kinds := checkCRDs(t, rec)
+	if kinds["Rollout"] != 1 || kinds["AnalysisTemplate"] != 1 || kinds["VirtualService"] != 1 || kinds["DestinationRule"] != 1 {
+		t.Errorf("custom resources %v", kinds)
+	}
+}
+
+// The analysis compares the canary with the stable pods, with the seed's thresholds.
+func TestAnalysisTemplate(t *testing.T) {
+	at := AnalysisTemplateFor(baseArgs(Canary))
+	s := at.Spec.(AnalysisTemplateSpec)
+	conds := map[string][2]string{}
+	for _, metric := range s.Metrics {
+		conds[metric.Name] = [2]string{metric.SuccessCondition, metric.FailureCondition}
+		q := metric.Provider.Prometheus.Query
+		if !strings.Contains(q, "{{args.canary-hash}}") {
+			t.Errorf("%s does not look at the canary: %s", metric.Name, q)
+		}
+		// Argo substitutes the args; what remains must be valid PromQL.
+		for _, arg := range []string{"service-name", "canary-hash", "stable-hash"} {
+			q = strings.ReplaceAll(q, "{{args."+arg+"}}", "x")
+		}
+		if _, err := parser.NewParser(parser.Options{}).ParseExpr(q); err != nil {
+			t.Errorf("%s: %v", metric.Name, err)
+		}
+	}
+	want := map[string][2]string{
+		"error-rate-increase": {"result[0] < 0.001", "result[0] >= 0.01"},
+		"error-rate":          {"result[0] <= 0.01", "result[0] > 0.01"},
+		"latency-ratio":       {"result[0] < 1.1", "result[0] > 2"},
+	}
+	for name, w := range want {
+		if conds[name] != w {
+			t.Errorf("%s: %v, want %v", name, conds[name], w)
+		}
+	}
+	if q := AnalysisQueries()["latency-ratio"]; !strings.Contains(q, `/ histogram_quantile(0.95`) ||
+		!strings.Contains(q, "{{args.stable-hash}}") {
+		t.Errorf("the latency baseline is not the stable pods' p95: %s", q)
+	}
+}
+
+// Dev: no mesh, no Prometheus: the canary moves by replica weights, without analysis.
+func TestCanaryWithoutMeshOrMonitoring(t *testing.T) {
+	args := baseArgs(Canary)
+	args.Mesh, args.Monitoring, args.Autoscaling, args.Replicas = false, false, nil, 2
+	rec := run(t, args)
+	c := m(m(spec(rec.Named("kubernetes:argoproj.io/v1alpha1:Rollout", "svc-rollout"))["strategy"])["canary"])
+	if _, ok := c["trafficRouting"]; ok {
+		t.Error("traffic routing without the mesh")
+	}
+	if _, ok := c["analysis"]; ok {
+		t.Error("analysis without Prometheus")
+	}
+	if n := len(rec.ByType("kubernetes:argoproj.io/v1alpha1:AnalysisTemplate")) + len(rec.ByType("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")); n != 0 {
+		t.Errorf("%d monitoring resources without monitoring", n)
+	}
+	if r := spec(rec.Named("kubernetes:argoproj.io/v1alpha1:Rollout", "svc-rollout"))["replicas"]; r != float64(2) {
+		t.Errorf("rollout replicas %v", r)
+	}
+	checkCRDs(t, rec)
+}
+
+func TestMigrationRunsFirst(t *testing.T) {
+	for _, strategy := range Strategies {
+		args := baseArgs(strategy)
+		args.Migration = &Migration{Command: []string{"/app/migrate", "up"}}
+		rec := run(t, args)
+		job := rec.Named("kubernetes:batch/v1:Job", "svc-migrate")
+		if job == nil {
+			t.Fatalf("%s: no migration job", strategy)
+		}
+		name := m(obj(job)["metadata"])["name"].(string)
+		if name != "content-service-migrate-v1-2-0" {
+			t.Errorf("job name %s does not follow the version", name)
+		}
+		c := container(t, job)
+		if c["image"] != "registry.gitlab.com/eduai/content-service:v1.2.0" || c["command"].([]any)[0] != "/app/migrate" {
+			t.Errorf("job container %v", c)
+		}
+		for _, d := range rec.ByType("kubernetes:apps/v1:Deployment") {
+			if !slices.Contains(d.Dependencies, job.URN) {
+				t.Errorf("%s: %s does not wait for the migration", strategy, d.Name)
+			}
+		}
+	}
+}
+
+func TestBadArgs(t *testing.T) {
+	for _, c := range []struct {
+		mutate func(*Args)
+		want   string
+	}{
+		{func(a *Args) { a.Strategy = "recreate" }, `Strategy: "recreate"`},
+		{func(a *Args) { a.Tag = "" }, `Tag: ""`},
+		{func(a *Args) { a.Resources.LimitMemory = "2 GB" }, `Resources.LimitMemory: "2 GB"`},
+		{func(a *Args) { a.Autoscaling.Max = 1 }, "Autoscaling"},
+		{func(a *Args) { a.Strategy, a.BlueGreen.ActiveColor = BlueGreen, "red" }, `ActiveColor: "red"`},
+		{func(a *Args) { a.Strategy, a.PrometheusURL = Canary, "" }, "PrometheusURL"},
+	} {
+		args := baseArgs(Rolling)
+		c.mutate(args)
+		rec, err := mockstack.Run("eduai", "test", func(ctx *pulumi.Context) error {
+			_, err := New(ctx, "svc", args)
+			return err
+		})
+		if err == nil || !strings.Contains(err.Error(), c.want) || len(rec.Resources()) != 0 {
+			t.Errorf("got %v, want %q", err, c.want)
+		}
+	}
+}

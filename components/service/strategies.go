@@ -1,0 +1,182 @@
+package service
+
+import (
+	"github.com/eduai/infra/components/internal/k8sobj"
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	k8smeta "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+var crLabels = func(app string) map[string]string {
+	return map[string]string{"app": app, "app.kubernetes.io/part-of": "eduai", "app.kubernetes.io/managed-by": "pulumi"}
+}
+
+// Gateway is the mesh's public Gateway (components/mesh) that external
+// traffic enters through when the mesh is on.
+const Gateway = "istio-ingress/public"
+
+// metricsLabel marks the one Service a ServiceMonitor scrapes per service.
+const metricsLabel = "eduai.io/metrics"
+
+// httpRoute is the service's route: in-mesh by host, and from the public
+// gateway by the ingress path.
+func (a *Args) httpRoute(dests []RouteDestination) (hosts, gateways []string, route HTTPRoute) {
+	hosts = []string{a.Name}
+	route = HTTPRoute{Name: "primary", Route: dests}
+	if a.Ingress != nil {
+		hosts = append(hosts, a.Ingress.Host)
+		gateways = []string{Gateway, "mesh"}
+	}
+	return hosts, gateways, route
+}
+
+// VirtualServiceFor routes the service's traffic over the given subsets and weights.
+func VirtualServiceFor(a *Args, weights map[string]int, order []string) Object {
+	var dests []RouteDestination
+	for _, subset := range order {
+		dests = append(dests, RouteDestination{Destination: Destination{Host: a.Name, Subset: subset}, Weight: weights[subset]})
+	}
+	hosts, gateways, route := a.httpRoute(dests)
+	spec := VirtualServiceSpec{Hosts: hosts, Gateways: gateways, HTTP: []HTTPRoute{route}}
+	if a.Ingress != nil {
+		// From the gateway only the ingress path; inside the mesh everything.
+		spec.HTTP = []HTTPRoute{
+			{Name: "public", Match: []HTTPMatch{{URI: &StringMatch{Prefix: a.Ingress.Path}}}, Route: dests},
+			route,
+		}
+	}
+	return Object{APIVersion: "networking.istio.io/v1", Kind: "VirtualService",
+		Metadata: Meta{Name: a.Name, Namespace: a.Namespace, Labels: crLabels(a.Name)}, Spec: spec}
+}
+
+// DestinationRuleFor names the subsets by the label that tells them apart.
+func DestinationRuleFor(a *Args, subsets map[string]map[string]string, order []string) Object {
+	spec := DestinationRuleSpec{Host: a.Name}
+	for _, name := range order {
+		spec.Subsets = append(spec.Subsets, Subset{Name: name, Labels: subsets[name]})
+	}
+	return Object{APIVersion: "networking.istio.io/v1", Kind: "DestinationRule",
+		Metadata: Meta{Name: a.Name, Namespace: a.Namespace, Labels: crLabels(a.Name)}, Spec: spec}
+}
+
+// idle is the color not serving.
+func idle(active string) string {
+	if active == Blue {
+		return Green
+	}
+	return Blue
+}
+
+// BlueGreenWeights is the VirtualService weight of each color.
+func BlueGreenWeights(active string) map[string]int {
+	return map[string]int{active: 100, idle(active): 0}
+}
+
+func (b *builder) blueGreen(deps []pulumi.Resource) error {
+	a, g := b.args, b.args.BlueGreen
+	active, standby := g.ActiveColor, idle(g.ActiveColor)
+	tags := map[string]string{Blue: g.BlueTag, Green: g.GreenTag}
+	for c, t := range tags {
+		if t == "" {
+			tags[c] = a.Tag
+		}
+	}
+	// The idle color keeps running (fixed size) until KeepIdleUntil, then scales to zero.
+	idleReplicas := b.minReplicas()
+	if !g.KeepIdleUntil.IsZero() && g.Now.After(g.KeepIdleUntil) {
+		idleReplicas = 0
+	}
+	replicas := map[string]pulumi.IntPtrInput{active: b.replicas(), standby: pulumi.IntPtr(idleReplicas)}
+	for _, color := range []string{Blue, Green} {
+		if _, err := b.deployment(b.name+"-"+color, a.Name+"-"+color, map[string]string{"version": color},
+			tags[color], replicas[color], deps); err != nil {
+			return err
+		}
+		// Each color has its own Service: the smoke test reaches a color directly.
+		if err := b.service(b.name+"-"+color, a.Name+"-"+color, map[string]string{"version": color}, nil); err != nil {
+			return err
+		}
+	}
+	if err := b.autoscaler("Deployment", a.Name+"-"+active); err != nil {
+		return err
+	}
+	// -preview reaches the idle color, where the next version is tried before the switch.
+	if err := b.service(b.name+"-preview", a.Name+"-preview", map[string]string{"version": standby}, nil); err != nil {
+		return err
+	}
+	// The switch waits for the smoke test of the color that is to serve, in its image version.
+	smoke, err := b.job(b.name+"-smoke", jobName(a.Name+"-smoke-"+active, tags[active]), SmokeImage,
+		[]string{"sh", "-c", smokeScript("http://" + a.Name + "-" + active + "." + a.Namespace + ".svc.cluster.local")},
+		nil, "default", deps)
+	if err != nil {
+		return err
+	}
+	afterSmoke := pulumi.DependsOn([]pulumi.Resource{smoke})
+	metrics := map[string]string{metricsLabel: "true"}
+	if !a.Mesh {
+		// Without the mesh the Service's selector is the switch.
+		return b.service(b.name, a.Name, map[string]string{"version": active}, metrics, afterSmoke)
+	}
+	// With the mesh the Service selects both colors; the VirtualService's weights are the switch.
+	if err := b.service(b.name, a.Name, nil, metrics); err != nil {
+		return err
+	}
+	order := []string{Blue, Green}
+	subsets := map[string]map[string]string{Blue: {"version": Blue}, Green: {"version": Green}}
+	if _, err := k8sobj.New(b.ctx, b.name+"-destinations", DestinationRuleFor(a, subsets, order), b.parent); err != nil {
+		return err
+	}
+	_, err = k8sobj.New(b.ctx, b.name+"-routes", VirtualServiceFor(a, BlueGreenWeights(active), order), b.parent, afterSmoke)
+	return err
+}
+
+// smokeScript waits up to 2.5 minutes for the target to be ready and healthy.
+func smokeScript(base string) string {
+	return "for i in $(seq 1 30); do curl -fsS " + base + ReadinessPath + " && curl -fsS " + base + LivenessPath +
+		" && exit 0; sleep 5; done; echo 'smoke test failed: " + base + "'; exit 1"
+}
+
+// serviceMonitor scrapes the service's metrics, with the pods' version and
+// Argo Rollouts' pod-template hash as labels (the canary analysis compares them).
+func (b *builder) serviceMonitor() error {
+	a := b.args
+	obj := Object{APIVersion: "monitoring.coreos.com/v1", Kind: "ServiceMonitor",
+		Metadata: Meta{Name: a.Name, Namespace: a.Namespace, Labels: crLabels(a.Name)},
+		Spec: monitoringv1.ServiceMonitorSpec{
+			Selector:        k8smeta.LabelSelector{MatchLabels: map[string]string{"app": a.Name, metricsLabel: "true"}},
+			PodTargetLabels: []string{"version", "rollouts-pod-template-hash"},
+			Endpoints:       []monitoringv1.Endpoint{{Port: "http", Path: MetricsPath, Interval: "30s"}},
+		}}
+	_, err := k8sobj.New(b.ctx, b.name+"-monitor", obj, b.parent)
+	return err
+}
+
+// ingress publishes the service through ingress-nginx with cert-manager TLS
+// and a per-client rate limit (used without the mesh; with it the mesh's
+// Gateway and the VirtualService publish it).
+func (b *builder) ingress() error {
+	a, in := b.args, b.args.Ingress
+	meta := b.meta(a.Name, nil)
+	meta.Annotations = pulumi.StringMap{
+		"cert-manager.io/cluster-issuer":           pulumi.String(in.Issuer),
+		"nginx.ingress.kubernetes.io/limit-rps":    pulumi.Sprintf("%d", in.RateLimitRPS),
+		"nginx.ingress.kubernetes.io/ssl-redirect": pulumi.String("true"),
+	}
+	_, err := networkingv1.NewIngress(b.ctx, b.name, &networkingv1.IngressArgs{
+		Metadata: meta,
+		Spec: networkingv1.IngressSpecArgs{
+			IngressClassName: pulumi.String("nginx"),
+			Tls: networkingv1.IngressTLSArray{networkingv1.IngressTLSArgs{
+				Hosts: pulumi.StringArray{pulumi.String(in.Host)}, SecretName: pulumi.String(a.Name + "-tls")}},
+			Rules: networkingv1.IngressRuleArray{networkingv1.IngressRuleArgs{
+				Host: pulumi.String(in.Host),
+				Http: networkingv1.HTTPIngressRuleValueArgs{Paths: networkingv1.HTTPIngressPathArray{
+					networkingv1.HTTPIngressPathArgs{Path: pulumi.String(in.Path), PathType: pulumi.String("Prefix"),
+						Backend: networkingv1.IngressBackendArgs{Service: networkingv1.IngressServiceBackendArgs{
+							Name: pulumi.String(a.Name), Port: networkingv1.ServiceBackendPortArgs{Number: pulumi.Int(80)}}}}}},
+			}},
+		},
+	}, b.parent)
+	return err
+}
