@@ -54,10 +54,173 @@ type Config struct {
 	Mesh MeshConfig
 	// Observability comes from `eduai:observability`.
 	Observability ObservabilityConfig
+	// Services comes from `eduai:services`: the platform services by name.
+	Services map[string]ServiceConfig
+	// Rollouts comes from `eduai:rollouts`: the Argo Rollouts controller.
+	Rollouts RolloutsConfig
 
 	// plainKeys are the config keys known to hold no secret value; nil when
 	// the runtime does not say (see ConfigSource.SecretKeys).
 	plainKeys map[string]bool
+}
+
+// ServiceConfig is one entry of `eduai:services`; the key is the service's
+// name (and its stable identity: renaming a key replaces the service).
+type ServiceConfig struct {
+	// Image to run. Required: repository; tag pinned outside dev (the pack checks).
+	Image ImageConfig `json:"image"`
+	// Strategy is rolling, blueGreen or canary. Default rolling.
+	Strategy string `json:"strategy"`
+	// Port the container serves HTTP, probes and /metrics on. Default 8080.
+	Port int `json:"port"`
+	// Replicas when autoscaling is off. Default 3.
+	Replicas int `json:"replicas"`
+	// Autoscaling by CPU and memory. Default on, 3-20 pods, CPU 70 %, memory 80 %.
+	Autoscaling AutoscalingConfig `json:"autoscaling"`
+	// Resources of the container. Default requests 500m/1Gi, limits 1/2Gi.
+	Resources ResourcesConfig `json:"resources"`
+	// Env goes into the service's ConfigMap.
+	Env map[string]string `json:"env"`
+	// SecretEnvFrom names existing Secrets whose keys become environment variables.
+	SecretEnvFrom []string `json:"secretEnvFrom"`
+	// Ingress publishes a path of a host. Default none.
+	Ingress *IngressConfig `json:"ingress"`
+	// Callers may call the service in the mesh: "namespace/serviceAccount".
+	Callers []string `json:"callers"`
+	// Connections to the data stores: database, cache, queue. Their endpoints
+	// go into the ConfigMap, and the service may read their secrets.
+	Connections []string `json:"connections"`
+	// Probes on /startup, /health, /ready. Default true; the pack requires them.
+	Probes *bool `json:"probes"`
+	// Analysis of a canary against its stable pods (needs full observability). Default true.
+	Analysis *bool `json:"analysis"`
+	// BlueGreen: the colors (strategy blueGreen).
+	BlueGreen BlueGreenConfig `json:"blueGreen"`
+	// Migrations run before each new version. Default none.
+	Migrations *MigrationsConfig `json:"migrations"`
+}
+
+// ImageConfig is a service's image.
+type ImageConfig struct {
+	Repository string `json:"repository"`
+	Tag        string `json:"tag"`
+}
+
+// AutoscalingConfig is a service's HPA.
+type AutoscalingConfig struct {
+	Enabled       *bool `json:"enabled"`
+	Min           int   `json:"min"`
+	Max           int   `json:"max"`
+	CPUPercent    int   `json:"cpuPercent"`
+	MemoryPercent int   `json:"memoryPercent"`
+}
+
+// ResourcesConfig is a container's requests and limits.
+type ResourcesConfig struct {
+	Requests QuantitiesConfig `json:"requests"`
+	Limits   QuantitiesConfig `json:"limits"`
+}
+
+// QuantitiesConfig is CPU and memory.
+type QuantitiesConfig struct {
+	CPU    string `json:"cpu"`
+	Memory string `json:"memory"`
+}
+
+// IngressConfig publishes a service.
+type IngressConfig struct {
+	Host string `json:"host"`
+	Path string `json:"path"`
+	// RateLimitRPS per client address. Default 1000 (the seed's annotation value).
+	RateLimitRPS int `json:"rateLimitRps"`
+}
+
+// BlueGreenConfig is the switch of a blue-green service.
+type BlueGreenConfig struct {
+	// ActiveColor serves: blue or green. Default blue.
+	ActiveColor string `json:"activeColor"`
+	// BlueTag and GreenTag: each color's image tag. Default image.tag.
+	BlueTag  string `json:"blueTag"`
+	GreenTag string `json:"greenTag"`
+	// KeepIdleUntil: RFC 3339 time (quoted); after it the idle color scales to zero. Default: keep it.
+	KeepIdleUntil string `json:"keepIdleUntil"`
+}
+
+// MigrationsConfig is a service's migration Job.
+type MigrationsConfig struct {
+	// Command runs in the service's image with its environment.
+	Command []string `json:"command"`
+}
+
+// RolloutsConfig is `eduai:rollouts`: the Argo Rollouts controller, installed when a service is a canary.
+type RolloutsConfig struct {
+	// Version of the argo-rollouts chart. Default 2.41.1 (Argo Rollouts v1.9.1, the CRDs the tests use).
+	Version string `json:"version"`
+	// Replicas of the controller. Default 2.
+	Replicas int `json:"replicas"`
+}
+
+// Service defaults (the seed's).
+var (
+	DefaultServiceResources = ResourcesConfig{Requests: QuantitiesConfig{CPU: "500m", Memory: "1Gi"},
+		Limits: QuantitiesConfig{CPU: "1", Memory: "2Gi"}}
+	DefaultAutoscaling = AutoscalingConfig{Min: 3, Max: 20, CPUPercent: 70, MemoryPercent: 80}
+)
+
+// Connection kinds a service may ask for.
+var Connections = []string{"database", "cache", "queue"}
+
+// resolveServices fills each service's defaults.
+func (c *Config) resolveServices() {
+	for name, s := range c.Services {
+		if s.Strategy == "" {
+			s.Strategy = "rolling"
+		}
+		if s.Port == 0 {
+			s.Port = 8080
+		}
+		if s.Replicas == 0 {
+			s.Replicas = 3
+		}
+		a := &s.Autoscaling
+		if a.Min == 0 {
+			a.Min = DefaultAutoscaling.Min
+		}
+		if a.Max == 0 {
+			a.Max = DefaultAutoscaling.Max
+		}
+		if a.CPUPercent == 0 {
+			a.CPUPercent = DefaultAutoscaling.CPUPercent
+		}
+		if a.MemoryPercent == 0 {
+			a.MemoryPercent = DefaultAutoscaling.MemoryPercent
+		}
+		r, d := &s.Resources, DefaultServiceResources
+		for _, q := range []struct {
+			v   *string
+			def string
+		}{{&r.Requests.CPU, d.Requests.CPU},
+			{&r.Requests.Memory, d.Requests.Memory}, {&r.Limits.CPU, d.Limits.CPU}, {&r.Limits.Memory, d.Limits.Memory}} {
+			if *q.v == "" {
+				*q.v = q.def
+			}
+		}
+		if s.Ingress != nil && s.Ingress.RateLimitRPS == 0 {
+			s.Ingress.RateLimitRPS = 1000
+		}
+		if s.BlueGreen.ActiveColor == "" {
+			s.BlueGreen.ActiveColor = "blue"
+		}
+		c.Services[name] = s
+	}
+}
+
+// on reads an optional bool with its default.
+func on(b *bool, def bool) bool {
+	if b == nil {
+		return def
+	}
+	return *b
 }
 
 // ObservabilityConfig is `eduai:observability`: logs, metrics, alerts, traces.
@@ -402,7 +565,7 @@ type section struct {
 func (c *Config) sections() []section {
 	return []section{{"network", &c.Network}, {"cluster", &c.Cluster}, {"addons", &c.Addons},
 		{"storage", &c.Storage}, {"database", &c.Database}, {"cache", &c.Cache}, {"queue", &c.Queue}, {"mesh", &c.Mesh},
-		{"observability", &c.Observability}}
+		{"observability", &c.Observability}, {"services", &c.Services}, {"rollouts", &c.Rollouts}}
 }
 
 // configKeys are the `eduai:` config keys the program reads.
@@ -469,7 +632,8 @@ func LoadConfig(src ConfigSource) (*Config, error) {
 		Queue:    QueueConfig{Engine: "kafka", VolumeSizeGiB: 100},
 		Mesh:     MeshConfig{Enabled: true, Version: "1.29.6", MTLS: "STRICT", DefaultDeny: true, IstiodReplicas: 2},
 		Observability: ObservabilityConfig{Mode: "full", LogRetentionDays: 30, TracingSamplingPercent: 10,
-			Prometheus: PrometheusConfig{Retention: "15d", StorageGiB: 50, Replicas: 1}}}
+			Prometheus: PrometheusConfig{Retention: "15d", StorageGiB: 50, Replicas: 1}},
+		Rollouts: RolloutsConfig{Version: "2.41.1", Replicas: 2}}
 	if src.SecretKeys != nil {
 		cfg.plainKeys = map[string]bool{}
 		for _, k := range src.Keys {
@@ -541,6 +705,7 @@ func reported(errs Errors, path string) bool {
 // resolve fills values derived from others: the zone list from azCount, when
 // the region and the count are valid (otherwise validate reports those).
 func (c *Config) resolve() {
+	c.resolveServices()
 	if d, ok := queueDefaults[c.Queue.Engine]; ok {
 		if c.Queue.InstanceType == "" {
 			c.Queue.InstanceType = d[0]

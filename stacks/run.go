@@ -16,6 +16,7 @@ import (
 	"github.com/eduai/infra/components/network"
 	"github.com/eduai/infra/components/observability"
 	"github.com/eduai/infra/components/queue"
+	"github.com/eduai/infra/components/service"
 	"github.com/eduai/infra/components/storage"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -56,8 +57,16 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 		return err
 	}
 
+	// The services' namespace: the mesh labels it for sidecar injection; without the mesh it is plain.
+	var servicesNS pulumi.Resource
 	if cfg.Mesh.Enabled {
-		if _, err := mesh.New(ctx, "mesh", cfg.meshArgs(eks, platform), pulumi.Providers(k8s)); err != nil {
+		m, err := mesh.New(ctx, "mesh", cfg.meshArgs(eks, platform), pulumi.Providers(k8s))
+		if err != nil {
+			return err
+		}
+		servicesNS = m
+	} else if len(cfg.Services) > 0 {
+		if servicesNS, err = service.NewNamespace(ctx, "services", ServicesNamespace, pulumi.Providers(k8s)); err != nil {
 			return err
 		}
 	}
@@ -85,6 +94,11 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 
 	messages, err := queue.New(ctx, "queue", cfg.queueArgs(net), withProviders)
 	if err != nil {
+		return err
+	}
+
+	stores := dataStores{db: db, redis: redis, queue: messages}
+	if err := deployServices(ctx, cfg, eks, platform, stores, servicesNS, watch, pulumi.Providers(providers.AWS, k8s)); err != nil {
 		return err
 	}
 
@@ -253,8 +267,13 @@ func (c *Config) meshArgs(eks *cluster.Cluster, platform *addons.ClusterAddons) 
 	args := &mesh.MeshArgs{
 		Version: m.Version, ServicesNamespace: ServicesNamespace, MTLS: mesh.MTLSMode(m.MTLS),
 		DefaultDeny: m.DefaultDeny, IstiodReplicas: m.IstiodReplicas, Hosts: m.Hosts, Issuer: platform.IssuerName,
-		// Services declare their callers with #7; until then only the deny-all applies.
+		// Each service's declared callers become its ALLOW policy.
 		Callers: map[string][]string{},
+	}
+	for name, s := range c.Services {
+		if len(s.Callers) > 0 {
+			args.Callers[name] = s.Callers
+		}
 	}
 	// The proxies send spans to Jaeger when the full observability stack runs.
 	if c.Observability.Mode == string(observability.Full) {

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/eduai/infra/components/addons"
 	"github.com/eduai/infra/components/cluster"
@@ -16,6 +17,7 @@ import (
 	"github.com/eduai/infra/components/network"
 	"github.com/eduai/infra/components/observability"
 	"github.com/eduai/infra/components/queue"
+	"github.com/eduai/infra/components/service"
 	"github.com/eduai/infra/components/storage"
 )
 
@@ -45,6 +47,7 @@ func (c *Config) validate() error {
 	c.validateQueue(&errs)
 	c.validateMesh(&errs)
 	c.validateObservability(&errs)
+	c.validateServices(&errs)
 	return errs.orNil()
 }
 
@@ -386,6 +389,102 @@ func (c *Config) validateObservability(errs *Errors) {
 	for _, route := range []struct{ key, name string }{{"critical", a.Critical}, {"warning", a.Warning}} {
 		if _, ok := a.Receivers[route.name]; route.name != "" && !ok {
 			errs.add("observability.alerting."+route.key, "names no receiver in observability.alerting.receivers (got %q)", route.name)
+		}
+	}
+}
+
+var callerPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+func (c *Config) validateServices(errs *Errors) {
+	if !exactVersion.MatchString(c.Rollouts.Version) {
+		errs.add("rollouts.version", "must be an exact chart version like 2.41.1 (got %q)", c.Rollouts.Version)
+	}
+	if c.Rollouts.Replicas < 1 || c.Rollouts.Replicas > 5 {
+		errs.add("rollouts.replicas", "must be 1..5 (got %d)", c.Rollouts.Replicas)
+	}
+	var strategies []string
+	for _, s := range service.Strategies {
+		strategies = append(strategies, string(s))
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Services)) {
+		s, key := c.Services[name], "services."+name
+		if !service.ValidName(name) {
+			errs.add(key, "service names are 1..42 lowercase letters, digits and dashes")
+		}
+		if s.Image.Repository == "" || strings.ContainsAny(s.Image.Repository, " :@") {
+			errs.add(key+".image.repository", "must be an image repository like registry.gitlab.com/eduai/%s (got %q)",
+				name, s.Image.Repository)
+		}
+		if s.Image.Tag != "" && !service.ValidTag(s.Image.Tag) {
+			errs.add(key+".image.tag", "%q is not an image tag", s.Image.Tag)
+		}
+		if !slices.Contains(strategies, s.Strategy) {
+			errs.add(key+".strategy", "must be one of %s (got %q)", strings.Join(strategies, ", "), s.Strategy)
+		}
+		if s.Port < 1 || s.Port > 65535 {
+			errs.add(key+".port", "must be 1..65535 (got %d)", s.Port)
+		}
+		if s.Replicas < 1 || s.Replicas > 100 {
+			errs.add(key+".replicas", "must be 1..100 (got %d)", s.Replicas)
+		}
+		if a := s.Autoscaling; on(a.Enabled, true) {
+			if a.Min < 1 || a.Max < a.Min || a.Max > 100 {
+				errs.add(key+".autoscaling", "needs 1 <= min <= max <= 100 (got min %d, max %d)", a.Min, a.Max)
+			}
+			for field, p := range map[string]int{"cpuPercent": a.CPUPercent, "memoryPercent": a.MemoryPercent} {
+				if p < 1 || p > 100 {
+					errs.add(key+".autoscaling."+field, "must be 1..100 (got %d)", p)
+				}
+			}
+		}
+		for field, q := range map[string]string{"requests.cpu": s.Resources.Requests.CPU,
+			"requests.memory": s.Resources.Requests.Memory, "limits.cpu": s.Resources.Limits.CPU,
+			"limits.memory": s.Resources.Limits.Memory} {
+			if !service.ValidQuantity(q) {
+				errs.add(key+".resources."+field, "%q is not a Kubernetes quantity like 500m or 2Gi", q)
+			}
+		}
+		if in := s.Ingress; in != nil {
+			if !mesh.ValidHost(in.Host) {
+				errs.add(key+".ingress.host", "%q is not a DNS name", in.Host)
+			} else if c.Mesh.Enabled && !slices.Contains(c.Mesh.Hosts, in.Host) {
+				errs.add(key+".ingress.host", "%q is not served by the mesh's gateway; add it to eduai:mesh.hosts", in.Host)
+			}
+			if !service.ValidPath(in.Path) {
+				errs.add(key+".ingress.path", "must be a path like /api/v1/content (got %q)", in.Path)
+			}
+			if in.RateLimitRPS < 1 {
+				errs.add(key+".ingress.rateLimitRps", "must be at least 1 (got %d)", in.RateLimitRPS)
+			}
+		}
+		for i, caller := range s.Callers {
+			if !callerPattern.MatchString(caller) {
+				errs.add(fmt.Sprintf("%s.callers[%d]", key, i), "must be namespace/serviceAccount (got %q)", caller)
+			}
+		}
+		for i, conn := range s.Connections {
+			if !slices.Contains(Connections, conn) {
+				errs.add(fmt.Sprintf("%s.connections[%d]", key, i), "must be one of %s (got %q)",
+					strings.Join(Connections, ", "), conn)
+			}
+		}
+		b := s.BlueGreen
+		if b.ActiveColor != service.Blue && b.ActiveColor != service.Green {
+			errs.add(key+".blueGreen.activeColor", "must be blue or green (got %q)", b.ActiveColor)
+		}
+		for field, tag := range map[string]string{"blueTag": b.BlueTag, "greenTag": b.GreenTag} {
+			if tag != "" && !service.ValidTag(tag) {
+				errs.add(key+".blueGreen."+field, "%q is not an image tag", tag)
+			}
+		}
+		if b.KeepIdleUntil != "" {
+			if _, err := time.Parse(time.RFC3339, b.KeepIdleUntil); err != nil {
+				errs.add(key+".blueGreen.keepIdleUntil", "must be an RFC 3339 time like \"2026-11-28T12:00:00Z\" (got %q)",
+					b.KeepIdleUntil)
+			}
+		}
+		if m := s.Migrations; m != nil && len(m.Command) == 0 {
+			errs.add(key+".migrations.command", "must name the command to run")
 		}
 	}
 }

@@ -89,6 +89,9 @@ const (
 	TracingPort    = 4317
 )
 
+// PrometheusURL is where in-cluster clients (the canary analysis) query Prometheus.
+const PrometheusURL = "http://kube-prometheus-stack-prometheus." + MonitoringNamespace + ".svc.cluster.local:9090"
+
 // StorageClass is the encrypted gp3 class the monitoring volumes use.
 const StorageClass = "gp3-encrypted"
 

@@ -124,7 +124,7 @@ func (b *builder) envFrom() corev1.EnvFromSourceArray {
 func (b *builder) podSpec(tag string) corev1.PodSpecArgs {
 	a := b.args
 	r := a.Resources
-	return corev1.PodSpecArgs{
+	spec := corev1.PodSpecArgs{
 		ServiceAccountName: pulumi.String(a.Name),
 		SecurityContext: corev1.PodSecurityContextArgs{
 			RunAsNonRoot:   pulumi.Bool(true),
@@ -138,7 +138,7 @@ func (b *builder) podSpec(tag string) corev1.PodSpecArgs {
 		}},
 		Containers: corev1.ContainerArray{corev1.ContainerArgs{
 			Name:  pulumi.String(a.Name),
-			Image: pulumi.String(a.Repository + ":" + tag),
+			Image: pulumi.String(image(a.Repository, tag)),
 			Ports: corev1.ContainerPortArray{corev1.ContainerPortArgs{
 				Name: pulumi.String("http"), ContainerPort: pulumi.Int(a.Port)}},
 			EnvFrom: b.envFrom(),
@@ -157,6 +157,20 @@ func (b *builder) podSpec(tag string) corev1.PodSpecArgs {
 		Volumes: corev1.VolumeArray{corev1.VolumeArgs{Name: pulumi.String("tmp"),
 			EmptyDir: corev1.EmptyDirVolumeSourceArgs{SizeLimit: pulumi.String("256Mi")}}},
 	}
+	if a.NoProbes {
+		c := spec.Containers.(corev1.ContainerArray)[0].(corev1.ContainerArgs)
+		c.StartupProbe, c.LivenessProbe, c.ReadinessProbe = nil, nil, nil
+		spec.Containers = corev1.ContainerArray{c}
+	}
+	return spec
+}
+
+// NewNamespace creates the services' namespace where no mesh does it.
+func NewNamespace(ctx *pulumi.Context, name, namespace string, opts ...pulumi.ResourceOption) (*corev1.Namespace, error) {
+	return corev1.NewNamespace(ctx, name, &corev1.NamespaceArgs{
+		Metadata: metav1.ObjectMetaArgs{Name: pulumi.String(namespace), Labels: pulumi.StringMap{
+			"app.kubernetes.io/part-of": pulumi.String("eduai"), "app.kubernetes.io/managed-by": pulumi.String("pulumi")}},
+	}, opts...)
 }
 
 // deployment registers a Deployment running tag, its pods labelled app plus extra.
@@ -232,10 +246,21 @@ func (b *builder) service(resource, name string, selector map[string]string, ext
 	return err
 }
 
+// image is repository:tag, or the repository alone without a tag.
+func image(repository, tag string) string {
+	if tag == "" {
+		return repository
+	}
+	return repository + ":" + tag
+}
+
 var unsafeName = regexp.MustCompile(`[^a-z0-9-]+`)
 
 // jobName is a DNS-1123 name for a Job of this service: prefix plus the tag.
 func jobName(prefix, tag string) string {
+	if tag == "" {
+		tag = "latest"
+	}
 	n := prefix + "-" + strings.Trim(unsafeName.ReplaceAllString(strings.ToLower(tag), "-"), "-")
 	if len(n) > 63 {
 		n = strings.TrimRight(n[:63], "-")
@@ -281,7 +306,7 @@ func (b *builder) job(resource, name, image string, command []string, envFrom co
 // migrationJob runs the service's migration command in the new image.
 func (b *builder) migrationJob(deps []pulumi.Resource) (*batchv1.Job, error) {
 	a := b.args
-	return b.job(b.name+"-migrate", jobName(a.Name+"-migrate", a.Tag), a.Repository+":"+a.Tag,
+	return b.job(b.name+"-migrate", jobName(a.Name+"-migrate", a.Tag), image(a.Repository, a.Tag),
 		a.Migration.Command, b.envFrom(), a.Name, deps)
 }
 
@@ -291,15 +316,18 @@ const SmokeImage = "curlimages/curl:8.11.1"
 // extras: the PodDisruptionBudget, the ServiceMonitor and the Ingress.
 func (b *builder) extras() error {
 	a := b.args
-	// minAvailable 2 only where more than 2 pods run at least: a drain is never blocked.
-	if b.minReplicas() > 2 {
+	// The seed's minAvailable 2 where at least 3 pods run; with 2 pods one
+	// may go at a time; none with 1. A drain is never blocked for good.
+	if n := b.minReplicas(); n > 1 {
+		pdb := policyv1.PodDisruptionBudgetSpecArgs{
+			Selector: metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"app": pulumi.String(a.Name)}}}
+		if n > 2 {
+			pdb.MinAvailable = pulumi.Int(2)
+		} else {
+			pdb.MaxUnavailable = pulumi.Int(1)
+		}
 		if _, err := policyv1.NewPodDisruptionBudget(b.ctx, b.name, &policyv1.PodDisruptionBudgetArgs{
-			Metadata: b.meta(a.Name, nil),
-			Spec: policyv1.PodDisruptionBudgetSpecArgs{
-				MinAvailable: pulumi.Int(2),
-				Selector:     metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"app": pulumi.String(a.Name)}},
-			},
-		}, b.parent); err != nil {
+			Metadata: b.meta(a.Name, nil), Spec: pdb}, b.parent); err != nil {
 			return err
 		}
 	}

@@ -89,7 +89,7 @@ func AnalysisTemplateFor(a *Args) Object {
 func RolloutFor(a *Args, replicas *int) Object {
 	c := CanaryStrategy{MaxSurge: "25%", MaxUnavailable: 0, Steps: CanarySteps(),
 		CanaryService: a.Name + "-canary", StableService: a.Name + "-stable"}
-	if a.Monitoring {
+	if a.Monitoring && !a.NoAnalysis {
 		// Analysis from the second step on (after the first 5 % pause has started).
 		c.Analysis = &RolloutAnalysis{Templates: []TemplateRef{{TemplateName: a.Name + "-analysis"}}, StartingStep: 2,
 			Args: []AnalysisArg{{Name: argService, Value: a.Name},
@@ -157,7 +157,7 @@ func (b *builder) canary(deps []pulumi.Resource) error {
 		}
 		routing = append(routing, dr, vs)
 	}
-	if a.Monitoring {
+	if a.Monitoring && !a.NoAnalysis {
 		at, err := k8sobj.New(b.ctx, b.name+"-analysis", AnalysisTemplateFor(a), b.parent)
 		if err != nil {
 			return err

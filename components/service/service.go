@@ -98,7 +98,7 @@ type Args struct {
 	Name string
 	// Namespace it runs in (sidecar injection on with the mesh). Required.
 	Namespace string
-	// Repository and Tag of the image. Required.
+	// Repository (required) and Tag of the image; no tag pulls the registry's latest.
 	Repository, Tag string
 	Strategy        Strategy
 	// Port the container listens on (HTTP, probes and metrics).
@@ -120,6 +120,11 @@ type Args struct {
 	Monitoring bool
 	// PrometheusURL answers the canary analysis' queries.
 	PrometheusURL string
+	// NoProbes leaves out the startup, liveness and readiness probes (a
+	// worker without HTTP); the policy pack blocks such a workload.
+	NoProbes bool
+	// NoAnalysis runs a canary without its analysis; the pack blocks that in prod.
+	NoAnalysis bool
 	BlueGreen     BlueGreenArgs
 	Migration     *Migration
 	// AWS access through EKS Pod Identity: the cluster and the role's policy. Nil: none.
@@ -161,7 +166,8 @@ func (a *Args) validate() error {
 	if a.Namespace == "" || a.Repository == "" {
 		errs = append(errs, errors.New("Namespace and Repository are required"))
 	}
-	if !tagPattern.MatchString(a.Tag) {
+	// No tag (the registry's latest) is the policy pack's verdict, not an error here.
+	if a.Tag != "" && !tagPattern.MatchString(a.Tag) {
 		errs = append(errs, fmt.Errorf("Tag: %q is not an image tag", a.Tag))
 	}
 	if !slices.Contains(Strategies, a.Strategy) {

@@ -143,10 +143,15 @@ func TestRolling(t *testing.T) {
 
 func TestNoPDBWhereItWouldBlockDrains(t *testing.T) {
 	args := baseArgs(Rolling)
-	args.Autoscaling, args.Replicas = nil, 2
+	args.Autoscaling, args.Replicas = nil, 1
+	if n := len(run(t, args).ByType("kubernetes:policy/v1:PodDisruptionBudget")); n != 0 {
+		t.Errorf("a PDB over one pod")
+	}
+	args.Replicas = 2
 	rec := run(t, args)
-	if n := len(rec.ByType("kubernetes:policy/v1:PodDisruptionBudget")); n != 0 {
-		t.Errorf("PDB minAvailable 2 over 2 pods")
+	pdb := spec(rec.ByType("kubernetes:policy/v1:PodDisruptionBudget")[0])
+	if pdb["maxUnavailable"] != float64(1) || pdb["minAvailable"] != nil {
+		t.Errorf("PDB over 2 pods: %v", pdb)
 	}
 	if r := spec(rec.ByType("kubernetes:apps/v1:Deployment")[0])["replicas"]; r != float64(2) {
 		t.Errorf("replicas %v", r)
@@ -413,7 +418,7 @@ func TestBadArgs(t *testing.T) {
 		want   string
 	}{
 		{func(a *Args) { a.Strategy = "recreate" }, `Strategy: "recreate"`},
-		{func(a *Args) { a.Tag = "" }, `Tag: ""`},
+		{func(a *Args) { a.Tag = "v1 2" }, `Tag: "v1 2"`},
 		{func(a *Args) { a.Resources.LimitMemory = "2 GB" }, `Resources.LimitMemory: "2 GB"`},
 		{func(a *Args) { a.Autoscaling.Max = 1 }, "Autoscaling"},
 		{func(a *Args) { a.Strategy, a.BlueGreen.ActiveColor = BlueGreen, "red" }, `ActiveColor: "red"`},

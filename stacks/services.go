@@ -1,0 +1,150 @@
+package stacks
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/eduai/infra/components/addons"
+	"github.com/eduai/infra/components/cache"
+	"github.com/eduai/infra/components/cluster"
+	"github.com/eduai/infra/components/database"
+	"github.com/eduai/infra/components/observability"
+	"github.com/eduai/infra/components/queue"
+	"github.com/eduai/infra/components/service"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// dataStores are what services connect to.
+type dataStores struct {
+	db    *database.Aurora
+	redis *cache.Redis
+	queue *queue.Queue
+}
+
+// Now is the clock blue-green services compare keepIdleUntil with (tests pin it).
+var Now = time.Now
+
+// deployServices installs the Argo Rollouts controller when a service is a
+// canary, then every service of eduai:services.
+func deployServices(ctx *pulumi.Context, cfg *Config, eks *cluster.Cluster, platform *addons.ClusterAddons,
+	stores dataStores, namespace pulumi.Resource, watch *observability.Observability, providers pulumi.ResourceOption) error {
+	if len(cfg.Services) == 0 {
+		return nil
+	}
+	deps := append(eks.Nodes(), namespace)
+	if cfg.Observability.Mode == string(observability.Full) {
+		// ServiceMonitors need the Prometheus operator's CRDs.
+		deps = append(deps, watch.Releases[observability.KubePrometheusStack])
+	}
+	canary := false
+	for _, s := range cfg.Services {
+		canary = canary || s.Strategy == string(service.Canary)
+	}
+	if canary {
+		ctrl, err := service.NewController(ctx, "rollouts", cfg.Rollouts.Version, cfg.Rollouts.Replicas, eks.Nodes(), providers)
+		if err != nil {
+			return err
+		}
+		deps = append(deps, ctrl.Release)
+	}
+	for _, name := range slices.Sorted(maps.Keys(cfg.Services)) {
+		args := cfg.serviceArgs(name, eks, platform, stores)
+		args.DependsOn = deps
+		if _, err := service.New(ctx, "service-"+name, args, providers); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// serviceArgs converts one service's config; stores may be empty in validation-only use.
+func (c *Config) serviceArgs(name string, eks *cluster.Cluster, platform *addons.ClusterAddons, stores dataStores) *service.Args {
+	s := c.Services[name]
+	full := c.Observability.Mode == string(observability.Full)
+	args := &service.Args{
+		Name: name, Namespace: ServicesNamespace, Repository: s.Image.Repository, Tag: s.Image.Tag,
+		Strategy: service.Strategy(s.Strategy), Port: s.Port, Replicas: s.Replicas,
+		Resources: service.Resources{RequestCPU: s.Resources.Requests.CPU, RequestMemory: s.Resources.Requests.Memory,
+			LimitCPU: s.Resources.Limits.CPU, LimitMemory: s.Resources.Limits.Memory},
+		Env: s.Env, SecretEnvFrom: s.SecretEnvFrom, Mesh: c.Mesh.Enabled, Monitoring: full,
+		NoProbes: !on(s.Probes, true), NoAnalysis: !on(s.Analysis, true),
+		PrometheusURL: observability.PrometheusURL,
+	}
+	if a := s.Autoscaling; on(a.Enabled, true) {
+		args.Autoscaling = &service.Autoscaling{Min: a.Min, Max: a.Max, CPUPercent: a.CPUPercent, MemoryPercent: a.MemoryPercent}
+	}
+	if in := s.Ingress; in != nil {
+		args.Ingress = &service.Ingress{Host: in.Host, Path: in.Path, RateLimitRPS: in.RateLimitRPS}
+		if platform != nil {
+			args.Ingress.Issuer = platform.IssuerName
+		}
+	}
+	b := s.BlueGreen
+	args.BlueGreen = service.BlueGreenArgs{ActiveColor: b.ActiveColor, BlueTag: b.BlueTag, GreenTag: b.GreenTag, Now: Now()}
+	if b.KeepIdleUntil != "" {
+		args.BlueGreen.KeepIdleUntil, _ = time.Parse(time.RFC3339, b.KeepIdleUntil)
+	}
+	if m := s.Migrations; m != nil {
+		args.Migration = &service.Migration{Command: m.Command}
+	}
+	args.Connections, args.AWSAccess = c.connections(s, eks, stores)
+	return args
+}
+
+// connections: the endpoints a service's ConfigMap gets, and read access to
+// the secrets of the stores it uses (EKS Pod Identity).
+func (c *Config) connections(s ServiceConfig, eks *cluster.Cluster, st dataStores) (map[string]pulumi.StringInput, *service.AWSAccess) {
+	if len(s.Connections) == 0 || st.db == nil {
+		return nil, nil
+	}
+	out := map[string]pulumi.StringInput{}
+	var secrets []pulumi.StringOutput
+	for _, conn := range s.Connections {
+		switch conn {
+		case "database":
+			out["DATABASE_HOST"] = st.db.WriterEndpoint
+			out["DATABASE_READER_HOST"] = st.db.ReaderEndpoint
+			out["DATABASE_NAME"] = pulumi.String(c.Database.DatabaseName)
+			out["DATABASE_SECRET_ARN"] = st.db.SecretARN
+			secrets = append(secrets, st.db.SecretARN)
+		case "cache":
+			out["REDIS_HOST"] = st.redis.Endpoint
+			out["REDIS_SECRET_ARN"] = st.redis.SecretARN
+			secrets = append(secrets, st.redis.SecretARN)
+		case "queue":
+			out["QUEUE_ENGINE"] = pulumi.String(c.Queue.Engine)
+			out["QUEUE_ENDPOINT"] = st.queue.Endpoint
+			out["QUEUE_SECRET_ARN"] = st.queue.SecretARN
+			secrets = append(secrets, st.queue.SecretARN)
+		}
+	}
+	arns := make([]any, len(secrets))
+	for i, s := range secrets {
+		arns[i] = s
+	}
+	policy := pulumi.All(arns...).ApplyT(func(vals []any) string {
+		var quoted []string
+		for _, v := range vals {
+			if arn, _ := v.(string); arn != "" {
+				quoted = append(quoted, `"`+arn+`"`)
+			}
+		}
+		return secretReadPolicy(quoted, c.Region)
+	}).(pulumi.StringOutput)
+	return out, &service.AWSAccess{Cluster: eks.Name, Policy: policy}
+}
+
+// secretReadPolicy lets a service read the given secrets and decrypt them
+// through Secrets Manager only.
+func secretReadPolicy(quotedARNs []string, region string) string {
+	if len(quotedARNs) == 0 {
+		return `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}`
+	}
+	return `{"Version":"2012-10-17","Statement":[` +
+		`{"Effect":"Allow","Action":["secretsmanager:GetSecretValue","secretsmanager:DescribeSecret"],` +
+		`"Resource":[` + strings.Join(quotedARNs, ",") + `]},` +
+		`{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*",` +
+		`"Condition":{"StringEquals":{"kms:ViaService":"secretsmanager.` + region + `.amazonaws.com"}}}]}`
+}
