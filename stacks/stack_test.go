@@ -2,12 +2,14 @@ package stacks_test
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/eduai/infra/internal/crdcheck"
 	"github.com/eduai/infra/internal/mockstack"
@@ -566,5 +568,114 @@ func TestObservabilityPerEnvironment(t *testing.T) {
 		if o := res.Outputs["grafanaAdminPassword"]; !o.Secret {
 			t.Errorf("%s: grafana admin password output not secret", c.stack)
 		}
+	}
+}
+
+func init() {
+	// Blue-green idle colors compare keepIdleUntil with the clock: pin it.
+	stacks.Now = func() time.Time { return time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC) }
+}
+
+func find(res *preview.Result, typ, name string) *mockstack.Resource {
+	for _, r := range res.Resources {
+		if r.Type == typ && r.Name == name {
+			return r
+		}
+	}
+	return nil
+}
+
+func specOf(r *mockstack.Resource) map[string]any {
+	return r.Inputs.Mappable()["spec"].(map[string]any)
+}
+
+// Every stack runs one service per strategy; prod's content-service is a
+// canary with the seed's steps and analysis, auth-service rolls with the
+// seed's probes, media-service is blue-green over the mesh.
+func TestServicesPerEnvironment(t *testing.T) {
+	for _, c := range []struct {
+		stack          string
+		analysis, mesh bool
+		allows         int
+	}{{"dev", false, false, 0}, {"staging", true, true, 0}, {"prod", true, true, 3}} {
+		res := runStack(t, c.stack, "")
+		rollout := find(res, "kubernetes:argoproj.io/v1alpha1:Rollout", "service-content-service-rollout")
+		if rollout == nil {
+			t.Fatalf("%s: no content-service Rollout", c.stack)
+		}
+		canary := specOf(rollout)["strategy"].(map[string]any)["canary"].(map[string]any)
+		steps, _ := json.Marshal(canary["steps"])
+		if string(steps) != `[{"setWeight":5},{"pause":{"duration":"5m"}},{"setWeight":25},{"pause":{"duration":"10m"}},`+
+			`{"setWeight":50},{"pause":{"duration":"15m"}},{"setWeight":75},{"pause":{"duration":"10m"}}]` {
+			t.Errorf("%s: steps %s", c.stack, steps)
+		}
+		if _, ok := canary["analysis"]; ok != c.analysis {
+			t.Errorf("%s: analysis %v", c.stack, canary["analysis"])
+		}
+		if _, ok := canary["trafficRouting"]; ok != c.mesh {
+			t.Errorf("%s: traffic routing %v", c.stack, canary["trafficRouting"])
+		}
+		if find(res, "eduai:service:RolloutsController", "rollouts") == nil {
+			t.Errorf("%s: no Argo Rollouts controller", c.stack)
+		}
+		auth := find(res, "kubernetes:apps/v1:Deployment", "service-auth-service")
+		pod := specOf(auth)["template"].(map[string]any)["spec"].(map[string]any)
+		ctr := pod["containers"].([]any)[0].(map[string]any)
+		live := ctr["livenessProbe"].(map[string]any)
+		ready := ctr["readinessProbe"].(map[string]any)
+		start := ctr["startupProbe"].(map[string]any)
+		if live["initialDelaySeconds"] != float64(30) || live["periodSeconds"] != float64(10) ||
+			ready["initialDelaySeconds"] != float64(5) || ready["periodSeconds"] != float64(5) ||
+			start["failureThreshold"] != float64(30) || start["periodSeconds"] != float64(10) {
+			t.Errorf("%s: auth-service probes %v %v %v", c.stack, live, ready, start)
+		}
+		media := find(res, "kubernetes:networking.istio.io/v1:VirtualService", "service-media-service-routes")
+		if (media != nil) != c.mesh {
+			t.Errorf("%s: media-service virtual service %v", c.stack, media)
+		}
+		allows := 0
+		for _, r := range res.Resources {
+			if r.Type == "kubernetes:security.istio.io/v1:AuthorizationPolicy" && strings.HasPrefix(r.Name, "mesh-allow-") {
+				allows++
+			}
+		}
+		if allows != c.allows {
+			t.Errorf("%s: %d allow policies, want %d", c.stack, allows, c.allows)
+		}
+		job := find(res, "kubernetes:batch/v1:Job", "service-content-service-migrate")
+		if job == nil || !slices.Contains(find(res, "kubernetes:apps/v1:Deployment", "service-content-service").Dependencies, job.URN) {
+			t.Errorf("%s: content-service does not wait for its migration", c.stack)
+		}
+	}
+}
+
+// Flipping media-service's activeColor in prod flips the VirtualService's weights.
+func TestBlueGreenFlipInProd(t *testing.T) {
+	data, err := os.ReadFile("../Pulumi.prod.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipped := strings.Replace(string(data), "activeColor: blue", "activeColor: green", 1)
+	if flipped == string(data) {
+		t.Fatal("prod has no blue-green service to flip")
+	}
+	file := filepath.Join(t.TempDir(), "Pulumi.prod.yaml")
+	if err := os.WriteFile(file, []byte(flipped), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	weights := func(res *preview.Result) map[string]float64 {
+		out := map[string]float64{}
+		vs := find(res, "kubernetes:networking.istio.io/v1:VirtualService", "service-media-service-routes")
+		for _, route := range specOf(vs)["http"].([]any) {
+			for _, d := range route.(map[string]any)["route"].([]any) {
+				dm := d.(map[string]any)
+				out[dm["destination"].(map[string]any)["subset"].(string)] = dm["weight"].(float64)
+			}
+		}
+		return out
+	}
+	blue, green := weights(runStack(t, "prod", "")), weights(runStack(t, "prod", file))
+	if blue["blue"] != 100 || blue["green"] != 0 || green["blue"] != 0 || green["green"] != 100 {
+		t.Errorf("weights: shipped %v, flipped %v", blue, green)
 	}
 }
