@@ -157,6 +157,9 @@ func TestPolicyFixtures(t *testing.T) {
 		{"prod", "testdata/prod-public-endpoint.yaml", rules.EKSEndpointPrivate},
 		{"prod", "testdata/prod-backup-retention.yaml", rules.RDSBackupRetention},
 		{"dev", "testdata/missing-cost-center.yaml", rules.RequiredTags},
+		{"prod", "testdata/prod-latest-tag.yaml", rules.ImageTagPinned},
+		{"prod", "testdata/prod-canary-no-analysis.yaml", rules.CanaryAnalysis},
+		{"prod", "testdata/prod-no-probes.yaml", rules.WorkloadProbes},
 	}
 	for _, c := range cases {
 		res := runStack(t, c.stack, c.file)

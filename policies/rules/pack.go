@@ -17,7 +17,7 @@ import (
 const PackName = "eduai-policies"
 
 // PackVersion is bumped with every change of a rule's behaviour.
-var PackVersion = semver.MustParse("0.2.0")
+var PackVersion = semver.MustParse("0.3.0")
 
 // Policy names; they are the keys of policies/config/<stack>.json.
 const (
@@ -49,6 +49,12 @@ const (
 	MeshMTLSStrict         = "mesh-mtls-strict"
 	PrometheusStorage      = "prometheus-persistent-storage"
 	GrafanaAdminPassword   = "grafana-admin-password-secret"
+	WorkloadResources      = "workload-resources"
+	WorkloadProbes         = "workload-probes"
+	WorkloadHardened       = "workload-hardened"
+	ImageTagPinned         = "image-tag-pinned"
+	WorkloadPDB            = "workload-pdb"
+	CanaryAnalysis         = "canary-analysis"
 )
 
 // resourcePolicy wraps a resource rule.
@@ -143,6 +149,16 @@ func Policies() []policyx.Policy {
 		resourcePolicy(PrometheusStorage, "Prometheus keeps its samples on a persistent volume.", nil, checkPrometheusStorage),
 		resourcePolicy(GrafanaAdminPassword, "Grafana's admin password is a secret, never plain text or a chart default.",
 			nil, checkGrafanaAdminPassword),
+		resourcePolicy(WorkloadResources, "Every container of a workload has CPU and memory requests and limits.",
+			nil, checkWorkloadResources),
+		resourcePolicy(WorkloadProbes, "Every serving container has readiness and liveness probes.", nil, checkWorkloadProbes),
+		resourcePolicy(WorkloadHardened, "Containers run as non-root, read-only, unprivileged, without privilege escalation.",
+			nil, checkWorkloadHardened),
+		resourcePolicy(ImageTagPinned, "Images are pinned to a version or digest, never latest or untagged.",
+			nil, checkImageTagPinned),
+		stackPolicy(WorkloadPDB, "Every workload running more than one pod has a PodDisruptionBudget.",
+			policyx.EnforcementLevelMandatory, PDBFindings),
+		resourcePolicy(CanaryAnalysis, "Canary rollouts are judged by an analysis.", nil, checkCanaryAnalysis),
 		resourcePolicy(StatefulProtected, "Stateful resources (buckets, keys, databases, caches, brokers, vaults) are protected.",
 			nil, checkStatefulProtected),
 	}

@@ -305,7 +305,7 @@ func TestShippedPolicyConfigs(t *testing.T) {
 		}
 		if stack != "dev" {
 			for name, pc := range cfg {
-				advisoryOutsideProd := name == MeshMTLSStrict && stack == "staging"
+				advisoryOutsideProd := (name == MeshMTLSStrict || name == CanaryAnalysis) && stack == "staging"
 				if name != EKSVersionSupport && !advisoryOutsideProd && pc.EnforcementLevel != policyx.EnforcementLevelMandatory {
 					t.Errorf("%s: %s is %s; outside dev every rule but the support-window notice is mandatory",
 						stack, name, LevelName(pc.EnforcementLevel))

@@ -1,0 +1,340 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/property"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
+)
+
+const (
+	typeDeployment  = "kubernetes:apps/v1:Deployment"
+	typeStatefulSet = "kubernetes:apps/v1:StatefulSet"
+	typeDaemonSet   = "kubernetes:apps/v1:DaemonSet"
+	typeJob         = "kubernetes:batch/v1:Job"
+	typeRollout     = "kubernetes:argoproj.io/v1alpha1:Rollout"
+	typePDB         = "kubernetes:policy/v1:PodDisruptionBudget"
+	typeHPA         = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+)
+
+// servingTypes run long-lived pods (probes, PDBs); Jobs run to completion.
+var servingTypes = []string{typeDeployment, typeStatefulSet, typeDaemonSet, typeRollout}
+
+// container is one container of a workload's pod template.
+type container struct {
+	name  string
+	props property.Map
+}
+
+// podTemplate reads a workload's pod spec and its containers (init
+// containers included). ok=false: not a workload, or no inline template (a
+// Rollout with workloadRef: its Deployment is checked); known=false: not known yet.
+func podTemplate(r policyx.AnalyzerResource) (pod property.Map, containers []container, ok, known bool) {
+	switch r.Type {
+	case typeDeployment, typeStatefulSet, typeDaemonSet, typeJob, typeRollout:
+	default:
+		return property.Map{}, nil, false, true
+	}
+	pod, present, known := path(r.Properties, "spec", "template", "spec")
+	if !present || !known {
+		return pod, nil, present, known
+	}
+	for _, key := range []string{"initContainers", "containers"} {
+		list, listKnown := objList(pod, key)
+		if !listKnown {
+			return pod, nil, true, false
+		}
+		for i, c := range list {
+			name, _, _ := str(c, "name")
+			if name == "" {
+				name = fmt.Sprintf("%s[%d]", key, i)
+			}
+			containers = append(containers, container{name, c})
+		}
+	}
+	return pod, containers, true, true
+}
+
+// checkWorkloadResources: every container requests and is limited in CPU and memory.
+func checkWorkloadResources(args policyx.ResourceValidationArgs) error {
+	_, containers, ok, known := podTemplate(args.Resource)
+	if !ok || !known {
+		return nil
+	}
+	for _, c := range containers {
+		var missing []string
+		for _, kind := range []string{"requests", "limits"} {
+			q, present, qKnown := path(c.props, "resources", kind)
+			if !qKnown {
+				continue
+			}
+			for _, res := range []string{"cpu", "memory"} {
+				if v, set, vKnown := str(q, res); vKnown && (!present || !set || v == "") {
+					if n, nset, _ := num(q, res); !nset || n == 0 {
+						missing = append(missing, kind+"."+res)
+					}
+				}
+			}
+		}
+		if len(missing) > 0 {
+			args.Manager.ReportViolation(fmt.Sprintf("%s %q: container %q has no %s. Set requests and limits "+
+				"(eduai:services.<name>.resources) so the scheduler and the autoscaler can size it.",
+				args.Resource.Type, args.Resource.Name, c.name, strings.Join(missing, ", ")), "")
+		}
+	}
+	return nil
+}
+
+// checkWorkloadProbes: every serving container has readiness and liveness probes.
+func checkWorkloadProbes(args policyx.ResourceValidationArgs) error {
+	r := args.Resource
+	if r.Type == typeJob {
+		return nil
+	}
+	_, containers, ok, known := podTemplate(r)
+	if !ok || !known {
+		return nil
+	}
+	for _, c := range containers {
+		var missing []string
+		for _, probe := range []string{"readinessProbe", "livenessProbe"} {
+			if _, present, pKnown := object(c.props, probe); pKnown && !present {
+				missing = append(missing, probe)
+			}
+		}
+		if len(missing) > 0 && !isInit(r, c) {
+			args.Manager.ReportViolation(fmt.Sprintf("%s %q: container %q has no %s: traffic reaches it before it "+
+				"is ready and a hung process is never restarted. Serve /ready and /health (eduai:services.<name>.probes).",
+				r.Type, r.Name, c.name, strings.Join(missing, " or ")), "")
+		}
+	}
+	return nil
+}
+
+// isInit tells whether c is one of r's init containers (which take no probes).
+func isInit(r policyx.AnalyzerResource, c container) bool {
+	pod, _, _ := path(r.Properties, "spec", "template", "spec")
+	inits, _ := objList(pod, "initContainers")
+	for _, ic := range inits {
+		if n, _, _ := str(ic, "name"); n == c.name {
+			return true
+		}
+	}
+	return false
+}
+
+func flag(m property.Map, key string) (value, present, known bool) {
+	return scalar(m, key, property.Value.IsBool, property.Value.AsBool)
+}
+
+// checkWorkloadHardened: containers run as non-root on a read-only root
+// filesystem, unprivileged, without privilege escalation.
+func checkWorkloadHardened(args policyx.ResourceValidationArgs) error {
+	r := args.Resource
+	pod, containers, ok, known := podTemplate(r)
+	if !ok || !known {
+		return nil
+	}
+	podSC, _, podKnown := object(pod, "securityContext")
+	podNonRoot, _, _ := flag(podSC, "runAsNonRoot")
+	for _, c := range containers {
+		sc, _, scKnown := object(c.props, "securityContext")
+		if !scKnown || !podKnown {
+			continue
+		}
+		var problems []string
+		if nonRoot, set, _ := flag(sc, "runAsNonRoot"); !(set && nonRoot) && !(podNonRoot && !set) {
+			problems = append(problems, "may run as root (runAsNonRoot)")
+		}
+		if ro, _, _ := flag(sc, "readOnlyRootFilesystem"); !ro {
+			problems = append(problems, "has a writable root filesystem (readOnlyRootFilesystem)")
+		}
+		if priv, _, _ := flag(sc, "privileged"); priv {
+			problems = append(problems, "is privileged")
+		}
+		if esc, set, _ := flag(sc, "allowPrivilegeEscalation"); !set || esc {
+			problems = append(problems, "may escalate privileges (allowPrivilegeEscalation)")
+		}
+		if len(problems) > 0 {
+			args.Manager.ReportViolation(fmt.Sprintf("%s %q: container %q %s. Run it as a non-root user on a "+
+				"read-only root filesystem without privileges (an emptyDir for /tmp).",
+				r.Type, r.Name, c.name, strings.Join(problems, ", ")), "")
+		}
+	}
+	return nil
+}
+
+// imageTag returns the tag of an image reference ("" when none; a digest counts as pinned).
+func imageTag(image string) (tag string, pinned bool) {
+	if strings.Contains(image, "@sha256:") {
+		return "", true
+	}
+	last := image[strings.LastIndex(image, "/")+1:]
+	if i := strings.LastIndex(last, ":"); i >= 0 {
+		tag = last[i+1:]
+	}
+	return tag, tag != "" && tag != "latest"
+}
+
+// checkImageTagPinned: every image names a version (or a digest), never latest or nothing.
+func checkImageTagPinned(args policyx.ResourceValidationArgs) error {
+	r := args.Resource
+	_, containers, ok, known := podTemplate(r)
+	if !ok || !known {
+		return nil
+	}
+	for _, c := range containers {
+		image, _, imageKnown := str(c.props, "image")
+		if !imageKnown || image == "" {
+			continue
+		}
+		if tag, pinned := imageTag(image); !pinned {
+			what := "no tag"
+			if tag != "" {
+				what = "the tag " + tag
+			}
+			args.Manager.ReportViolation(fmt.Sprintf("%s %q: container %q runs %s with %s: what runs changes "+
+				"without a deploy and cannot be rolled back. Pin a version (eduai:services.<name>.image.tag).",
+				r.Type, r.Name, c.name, image, what), "")
+		}
+	}
+	return nil
+}
+
+// checkCanaryAnalysis: a canary Rollout is judged by an analysis, in the
+// background (strategy.canary.analysis) or as a step.
+func checkCanaryAnalysis(args policyx.ResourceValidationArgs) error {
+	r := args.Resource
+	if r.Type != typeRollout {
+		return nil
+	}
+	canary, present, known := path(r.Properties, "spec", "strategy", "canary")
+	if !present || !known {
+		return nil
+	}
+	an, anPresent, anKnown := object(canary, "analysis")
+	steps, stepsKnown := objList(canary, "steps")
+	if !anKnown || !stepsKnown {
+		return nil
+	}
+	if anPresent {
+		if templates, tKnown := objList(an, "templates"); !tKnown || len(templates) > 0 {
+			return nil
+		}
+	}
+	for _, s := range steps {
+		if _, has, _ := object(s, "analysis"); has {
+			return nil
+		}
+	}
+	args.Manager.ReportViolation(fmt.Sprintf("canary Rollout %q has no analysis: nothing stops a bad version "+
+		"at 5 %% before it reaches everyone. Turn eduai:services.<name>.analysis on (it needs "+
+		"eduai:observability.mode: full).", r.Name), "")
+	return nil
+}
+
+// workload is a serving workload's replica floor and pod labels.
+type workload struct {
+	r        policyx.AnalyzerResource
+	min      float64
+	labels   map[string]string
+	ns, name string
+}
+
+// PDBFindings: every serving workload that runs more than one pod has a
+// PodDisruptionBudget selecting its pods (in its namespace).
+func PDBFindings(rs []policyx.AnalyzerResource) []Finding {
+	meta := func(r policyx.AnalyzerResource) (ns, name string) {
+		md, _, _ := object(r.Properties, "metadata")
+		ns, _, _ = str(md, "namespace")
+		name, _, _ = str(md, "name")
+		return ns, name
+	}
+	// HPAs own the replica count of their target.
+	hpaMin := map[string]float64{}
+	for _, h := range ofType(rs, typeHPA) {
+		ns, _ := meta(h)
+		ref, _, _ := path(h.Properties, "spec", "scaleTargetRef")
+		kind, _, _ := str(ref, "kind")
+		name, _, _ := str(ref, "name")
+		min, set, known := num(mapOf(h.Properties, "spec"), "minReplicas")
+		if !known {
+			min = 2 // not known yet: assume it needs one, and look no further
+		} else if !set {
+			min = 1
+		}
+		hpaMin[ns+"/"+kind+"/"+name] = min
+	}
+	kinds := map[string]string{typeDeployment: "Deployment", typeStatefulSet: "StatefulSet", typeRollout: "Rollout"}
+	var workloads []workload
+	for _, r := range ofType(rs, typeDeployment, typeStatefulSet, typeRollout) {
+		ns, name := meta(r)
+		spec := mapOf(r.Properties, "spec")
+		min, set, known := num(spec, "replicas")
+		if !known {
+			continue
+		}
+		if !set {
+			min = 1
+		}
+		if h, ok := hpaMin[ns+"/"+kinds[r.Type]+"/"+name]; ok {
+			min = h
+		}
+		labels, lKnown := strMap(mapOf(spec, "selector"), "matchLabels")
+		if !lKnown || min <= 1 {
+			continue
+		}
+		workloads = append(workloads, workload{r: r, min: min, labels: labels, ns: ns, name: name})
+	}
+	var pdbs []struct {
+		ns       string
+		selector map[string]string
+		known    bool
+	}
+	for _, p := range ofType(rs, typePDB) {
+		ns, _ := meta(p)
+		sel, known := strMap(mapOf(mapOf(p.Properties, "spec"), "selector"), "matchLabels")
+		pdbs = append(pdbs, struct {
+			ns       string
+			selector map[string]string
+			known    bool
+		}{ns, sel, known})
+	}
+	var out []Finding
+	for _, w := range workloads {
+		covered := false
+		for _, p := range pdbs {
+			if !p.known {
+				covered = true // not known yet: no verdict
+				break
+			}
+			if p.ns == w.ns && len(p.selector) > 0 && subset(p.selector, w.labels) {
+				covered = true
+				break
+			}
+		}
+		if !covered {
+			out = append(out, Finding{URN: w.r.URN, Message: fmt.Sprintf("%s %q runs %.0f pods or more but no "+
+				"PodDisruptionBudget selects them: a node drain may take them all at once. Add one (the service "+
+				"component does: minAvailable 2 from 3 pods, maxUnavailable 1 with 2).", w.r.Type, w.name, w.min)})
+		}
+	}
+	return out
+}
+
+// mapOf reads a nested object, empty when absent or not known.
+func mapOf(m property.Map, key string) property.Map {
+	out, _, _ := object(m, key)
+	return out
+}
+
+// subset tells whether every label of sel is in labels.
+func subset(sel, labels map[string]string) bool {
+	for k, v := range sel {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}

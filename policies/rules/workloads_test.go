@@ -1,0 +1,148 @@
+package rules
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
+)
+
+// goodContainer passes every workload rule.
+func goodContainer() map[string]any {
+	return map[string]any{
+		"name": "app", "image": "registry.gitlab.com/eduai/auth-service:v1.1.0",
+		"resources": map[string]any{"requests": map[string]any{"cpu": "500m", "memory": "1Gi"},
+			"limits": map[string]any{"cpu": "1", "memory": "2Gi"}},
+		"readinessProbe": map[string]any{"httpGet": map[string]any{"path": "/ready"}},
+		"livenessProbe":  map[string]any{"httpGet": map[string]any{"path": "/health"}},
+		"securityContext": map[string]any{"runAsNonRoot": true, "readOnlyRootFilesystem": true,
+			"privileged": false, "allowPrivilegeEscalation": false},
+	}
+}
+
+func workloadRes(typ string, replicas any, c map[string]any) policyx.AnalyzerResource {
+	spec := map[string]any{
+		"selector": map[string]any{"matchLabels": map[string]any{"app": "auth-service"}},
+		"template": map[string]any{"spec": map[string]any{"containers": []any{c}}},
+	}
+	if replicas != nil {
+		spec["replicas"] = replicas
+	}
+	return res(typ, "auth-service", map[string]any{
+		"metadata": map[string]any{"name": "auth-service", "namespace": "eduai"}, "spec": spec})
+}
+
+func without(key string) map[string]any {
+	c := goodContainer()
+	delete(c, key)
+	return c
+}
+
+func with(path []string, v any) map[string]any {
+	c := goodContainer()
+	m := c
+	for _, p := range path[:len(path)-1] {
+		m = m[p].(map[string]any)
+	}
+	m[path[len(path)-1]] = v
+	return c
+}
+
+func TestWorkloadResourceRules(t *testing.T) {
+	cases := []struct {
+		name  string
+		check func(policyx.ResourceValidationArgs) error
+		r     policyx.AnalyzerResource
+		want  string
+	}{
+		{"all set", checkWorkloadResources, workloadRes(typeDeployment, 3, goodContainer()), ""},
+		{"no limits", checkWorkloadResources, workloadRes(typeDeployment, 3, with([]string{"resources", "limits"}, map[string]any{})),
+			"limits.cpu, limits.memory"},
+		{"no resources on a job", checkWorkloadResources, workloadRes(typeJob, nil, without("resources")), "requests.cpu"},
+		{"template not known yet", checkWorkloadResources, res(typeDeployment, "d", map[string]any{"spec": map[string]any{"template": unknown}}), ""},
+		{"probes set", checkWorkloadProbes, workloadRes(typeDeployment, 3, goodContainer()), ""},
+		{"no readiness", checkWorkloadProbes, workloadRes(typeDeployment, 3, without("readinessProbe")), "no readinessProbe"},
+		{"no probes in a rollout template", checkWorkloadProbes,
+			workloadRes(typeRollout, 3, without("livenessProbe")), "no livenessProbe"},
+		{"jobs take no probes", checkWorkloadProbes, workloadRes(typeJob, nil, without("livenessProbe")), ""},
+		{"rollout over a workloadRef", checkWorkloadProbes, res(typeRollout, "r", map[string]any{"spec": map[string]any{
+			"workloadRef": map[string]any{"kind": "Deployment", "name": "x"}}}), ""},
+		{"hardened", checkWorkloadHardened, workloadRes(typeDeployment, 3, goodContainer()), ""},
+		{"privileged", checkWorkloadHardened, workloadRes(typeDeployment, 3, with([]string{"securityContext", "privileged"}, true)), "is privileged"},
+		{"writable root", checkWorkloadHardened, workloadRes(typeDaemonSet, 3, with([]string{"securityContext", "readOnlyRootFilesystem"}, false)), "writable root filesystem"},
+		{"root", checkWorkloadHardened, workloadRes(typeStatefulSet, 3, with([]string{"securityContext", "runAsNonRoot"}, false)), "may run as root"},
+		{"no security context", checkWorkloadHardened, workloadRes(typeJob, nil, without("securityContext")), "may escalate privileges"},
+		{"pinned", checkImageTagPinned, workloadRes(typeDeployment, 3, goodContainer()), ""},
+		{"latest", checkImageTagPinned, workloadRes(typeDeployment, 3, with([]string{"image"}, "registry.gitlab.com/eduai/x:latest")), "the tag latest"},
+		{"no tag", checkImageTagPinned, workloadRes(typeDeployment, 3, with([]string{"image"}, "registry.local:5000/eduai/x")), "no tag"},
+		{"digest", checkImageTagPinned, workloadRes(typeDeployment, 3, with([]string{"image"}, "x@sha256:abc")), ""},
+		{"image not known yet", checkImageTagPinned, workloadRes(typeDeployment, 3, with([]string{"image"}, unknown)), ""},
+	}
+	for _, c := range cases {
+		got := runResourceRule(c.check, c.r, nil)
+		if (c.want == "") != (len(got) == 0) || (c.want != "" && !strings.Contains(got[0], c.want)) {
+			t.Errorf("%s: %v", c.name, got)
+		}
+	}
+}
+
+func TestCanaryAnalysis(t *testing.T) {
+	rollout := func(canary map[string]any) policyx.AnalyzerResource {
+		return res(typeRollout, "content-service", map[string]any{"spec": map[string]any{
+			"strategy": map[string]any{"canary": canary}}})
+	}
+	steps := []any{map[string]any{"setWeight": 5}, map[string]any{"pause": map[string]any{"duration": "5m"}}}
+	cases := []struct {
+		name string
+		r    policyx.AnalyzerResource
+		want string
+	}{
+		{"background analysis", rollout(map[string]any{"steps": steps,
+			"analysis": map[string]any{"templates": []any{map[string]any{"templateName": "a"}}}}), ""},
+		{"analysis step", rollout(map[string]any{"steps": append(steps, map[string]any{"analysis": map[string]any{}})}), ""},
+		{"none", rollout(map[string]any{"steps": steps}), "has no analysis"},
+		{"empty templates", rollout(map[string]any{"steps": steps, "analysis": map[string]any{"templates": []any{}}}), "has no analysis"},
+		{"not known yet", rollout(map[string]any{"steps": steps, "analysis": unknown}), ""},
+		{"blue-green rollout", res(typeRollout, "r", map[string]any{"spec": map[string]any{
+			"strategy": map[string]any{"blueGreen": map[string]any{}}}}), ""},
+	}
+	for _, c := range cases {
+		got := runResourceRule(checkCanaryAnalysis, c.r, nil)
+		if (c.want == "") != (len(got) == 0) || (c.want != "" && !strings.Contains(got[0], c.want)) {
+			t.Errorf("%s: %v", c.name, got)
+		}
+	}
+}
+
+func TestPDBFindings(t *testing.T) {
+	pdb := res(typePDB, "auth-service", map[string]any{"metadata": map[string]any{"namespace": "eduai"},
+		"spec": map[string]any{"selector": map[string]any{"matchLabels": map[string]any{"app": "auth-service"}}}})
+	otherNS := res(typePDB, "elsewhere", map[string]any{"metadata": map[string]any{"namespace": "other"},
+		"spec": map[string]any{"selector": map[string]any{"matchLabels": map[string]any{"app": "auth-service"}}}})
+	hpa := func(kind string, min any) policyx.AnalyzerResource {
+		return res(typeHPA, "h", map[string]any{"metadata": map[string]any{"namespace": "eduai"},
+			"spec": map[string]any{"minReplicas": min,
+				"scaleTargetRef": map[string]any{"kind": kind, "name": "auth-service"}}})
+	}
+	cases := []struct {
+		name string
+		rs   []policyx.AnalyzerResource
+		want int
+	}{
+		{"3 replicas with a PDB", []policyx.AnalyzerResource{workloadRes(typeDeployment, 3, goodContainer()), pdb}, 0},
+		{"3 replicas without", []policyx.AnalyzerResource{workloadRes(typeDeployment, 3, goodContainer())}, 1},
+		{"a PDB in another namespace", []policyx.AnalyzerResource{workloadRes(typeDeployment, 3, goodContainer()), otherNS}, 1},
+		{"one replica", []policyx.AnalyzerResource{workloadRes(typeDeployment, 1, goodContainer())}, 0},
+		{"HPA from 3 without a PDB", []policyx.AnalyzerResource{workloadRes(typeDeployment, nil, goodContainer()), hpa("Deployment", 3)}, 1},
+		{"HPA from 1", []policyx.AnalyzerResource{workloadRes(typeDeployment, nil, goodContainer()), hpa("Deployment", 1)}, 0},
+		{"rollout scaled by an HPA", []policyx.AnalyzerResource{workloadRes(typeRollout, nil, goodContainer()), hpa("Rollout", 3)}, 1},
+		{"rollout with its PDB", []policyx.AnalyzerResource{workloadRes(typeRollout, nil, goodContainer()), hpa("Rollout", 3), pdb}, 0},
+		{"template Deployment of a Rollout", []policyx.AnalyzerResource{workloadRes(typeDeployment, 0, goodContainer())}, 0},
+		{"replicas not known yet", []policyx.AnalyzerResource{workloadRes(typeDeployment, unknown, goodContainer())}, 0},
+	}
+	for _, c := range cases {
+		if got := PDBFindings(c.rs); len(got) != c.want {
+			t.Errorf("%s: %v", c.name, got)
+		}
+	}
+}
