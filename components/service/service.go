@@ -125,8 +125,8 @@ type Args struct {
 	NoProbes bool
 	// NoAnalysis runs a canary without its analysis; the pack blocks that in prod.
 	NoAnalysis bool
-	BlueGreen     BlueGreenArgs
-	Migration     *Migration
+	BlueGreen  BlueGreenArgs
+	Migration  *Migration
 	// AWS access through EKS Pod Identity: the cluster and the role's policy. Nil: none.
 	AWSAccess *AWSAccess
 	// DependsOn: what the workload waits for (nodes, the Argo Rollouts controller).
