@@ -5,8 +5,10 @@
 //
 //	migrate [-dir /migrations] [-lock-wait 10m] up|status
 //
-// The database comes from DATABASE_URL, or from the libpq variables
-// (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE).
+// The database comes from DATABASE_URL; else from DATABASE_SECRET_ARN, the
+// connection secret the database component keeps in Secrets Manager (which
+// the service's ConfigMap names and its Pod Identity role may read); else
+// from the libpq variables (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE).
 package main
 
 import (
@@ -29,6 +31,24 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
 
+// secretReader reads a secret by ARN; tests replace it.
+var secretReader = fetchSecret
+
+// databaseURL picks the connection as documented above.
+func databaseURL(ctx context.Context, getenv func(string) string) (string, error) {
+	if u := getenv("DATABASE_URL"); u != "" {
+		return u, nil
+	}
+	if arn := getenv("DATABASE_SECRET_ARN"); arn != "" {
+		secret, err := secretReader(ctx, arn)
+		if err != nil {
+			return "", fmt.Errorf("reading %s: %w", arn, err)
+		}
+		return dsnFromSecret(secret)
+	}
+	return "", nil
+}
+
 // run is the command; exit 0 done, 1 a migration or the database failed, 2 usage.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
@@ -46,7 +66,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "migrate: -dir %q is not a folder\n", *dir)
 		return 2
 	}
-	db, err := sql.Open("pgx", getenv("DATABASE_URL"))
+	dsn, err := databaseURL(ctx, getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "migrate: %v\n", err)
+		return 1
+	}
+	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		fmt.Fprintf(stderr, "migrate: %v\n", err)
 		return 1

@@ -46,3 +46,31 @@ func TestUpThenStatus(t *testing.T) {
 		t.Errorf("failing: exit %d: %s", code, errOut.String())
 	}
 }
+
+func TestDatabaseURLFromSecret(t *testing.T) {
+	arn := "arn:aws:secretsmanager:us-west-2:123456789012:secret:eduai-prod/aurora-master-abc"
+	secretReader = func(_ context.Context, got string) (string, error) {
+		if got != arn {
+			t.Errorf("read %s", got)
+		}
+		return `{"engine":"postgres","host":"db.cluster-x.us-west-2.rds.amazonaws.com","port":5432,` +
+			`"dbname":"eduai","username":"eduai_admin","password":"p@ss/word"}`, nil
+	}
+	defer func() { secretReader = fetchSecret }()
+	env := map[string]string{"DATABASE_SECRET_ARN": arn}
+	u, err := databaseURL(context.Background(), func(k string) string { return env[k] })
+	want := "postgres://eduai_admin:p%40ss%2Fword@db.cluster-x.us-west-2.rds.amazonaws.com:5432/eduai?sslmode=require"
+	if err != nil || u != want {
+		t.Errorf("got %q, %v; want %q", u, err, want)
+	}
+	env["DATABASE_URL"] = "postgres://explicit"
+	if u, _ := databaseURL(context.Background(), func(k string) string { return env[k] }); u != "postgres://explicit" {
+		t.Errorf("DATABASE_URL not preferred: %s", u)
+	}
+	if _, err := regionOf("arn:aws:s3:::bucket"); err == nil {
+		t.Error("an S3 ARN read as a secret")
+	}
+	if _, err := dsnFromSecret(`{"host":""}`); err == nil {
+		t.Error("an incomplete secret accepted")
+	}
+}
