@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -196,5 +198,33 @@ func TestPlanShowsMeshAndObservability(t *testing.T) {
 	}
 	if !strings.Contains(dev, "observability-aws-for-fluent-bit") {
 		t.Error("dev plan lacks the log shipper")
+	}
+}
+
+// prod's plan shows content-service's canary steps and analysis, auth-service's
+// rolling update and probes, and media-service's weights, which flip with activeColor.
+func TestPlanShowsRollouts(t *testing.T) {
+	_, prod, _ := runPreview("--stack", "prod")
+	for _, want := range []string{
+		"content-service: canary Rollout, 5% for 5m, 25% for 10m, 50% for 15m, 75% for 10m, then all; analysis content-service-analysis from step 2; Istio traffic routing",
+		"error-rate-increase (pass result[0] < 0.001, fail result[0] >= 0.01); error-rate (pass result[0] <= 0.01, fail result[0] > 0.01); latency-ratio (pass result[0] < 1.1, fail result[0] > 2)",
+		"auth-service: Deployment registry.gitlab.com/eduai/auth-service:v1.1.0, surge 25%, unavailable 25%, deadline 600s; startup /startup delay 0s every 10s x30; liveness /health delay 30s every 10s x3; readiness /ready delay 5s every 5s x3",
+		"media-service: VirtualService public: blue 100 / green 0; primary: blue 100 / green 0",
+	} {
+		if !strings.Contains(prod, want) {
+			t.Errorf("prod plan lacks %q", want)
+		}
+	}
+	data, err := os.ReadFile("../../Pulumi.prod.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "Pulumi.prod.yaml")
+	if err := os.WriteFile(file, []byte(strings.Replace(string(data), "activeColor: blue", "activeColor: green", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, flipped, _ := runPreview("--stack", "prod", "--config", file)
+	if !strings.Contains(flipped, "media-service: VirtualService public: blue 0 / green 100; primary: blue 0 / green 100") {
+		t.Errorf("flipped plan:\n%s", tail(flipped))
 	}
 }

@@ -187,6 +187,7 @@ func (r *Result) WriteText(w io.Writer) {
 	}
 
 	r.writeAlerts(w)
+	r.writeRollouts(w)
 
 	if len(r.Outputs) > 0 {
 		fmt.Fprintf(w, "\nOutputs:\n")
@@ -260,4 +261,112 @@ func (r *Result) writeAlerts(w io.Writer) {
 			}
 		}
 	}
+}
+
+// writeRollouts summarises how each workload's versions move: a Rollout's
+// steps and analysis, an AnalysisTemplate's pass and fail conditions, a
+// Deployment's update strategy and probes, a VirtualService's weights.
+func (r *Result) writeRollouts(w io.Writer) {
+	var lines []string
+	for _, res := range r.Resources {
+		obj, _ := plain(resource.NewObjectProperty(res.Inputs)).(map[string]any)
+		spec, _ := obj["spec"].(map[string]any)
+		md, _ := obj["metadata"].(map[string]any)
+		name := fmt.Sprint(md["name"])
+		switch res.Type {
+		case "kubernetes:argoproj.io/v1alpha1:Rollout":
+			canary, _ := dig(spec, "strategy", "canary").(map[string]any)
+			var steps []string
+			list, _ := canary["steps"].([]any)
+			for _, st := range list {
+				step, _ := st.(map[string]any)
+				if wgt, ok := step["setWeight"]; ok {
+					steps = append(steps, fmt.Sprintf("%v%%", wgt))
+				} else if p, ok := step["pause"].(map[string]any); ok {
+					steps[len(steps)-1] += fmt.Sprintf(" for %v", p["duration"])
+				}
+			}
+			line := fmt.Sprintf("  %s: canary Rollout, %s, then all", name, strings.Join(steps, ", "))
+			if an, ok := canary["analysis"].(map[string]any); ok {
+				line += fmt.Sprintf("; analysis %v from step %v", dig(an, "templates", "0", "templateName"), an["startingStep"])
+			} else {
+				line += "; no analysis"
+			}
+			if _, ok := canary["trafficRouting"]; ok {
+				line += "; Istio traffic routing"
+			} else {
+				line += "; replica-weighted"
+			}
+			lines = append(lines, line)
+		case "kubernetes:argoproj.io/v1alpha1:AnalysisTemplate":
+			metrics, _ := spec["metrics"].([]any)
+			var parts []string
+			for _, m := range metrics {
+				mm, _ := m.(map[string]any)
+				parts = append(parts, fmt.Sprintf("%v (pass %v, fail %v)", mm["name"], mm["successCondition"], mm["failureCondition"]))
+			}
+			lines = append(lines, fmt.Sprintf("  %s: %s", name, strings.Join(parts, "; ")))
+		case "kubernetes:apps/v1:Deployment":
+			if spec["replicas"] == float64(0) {
+				continue // a Rollout's template, or an idle color scaled down
+			}
+			ru, _ := dig(spec, "strategy", "rollingUpdate").(map[string]any)
+			ctr, _ := dig(spec, "template", "spec", "containers", "0").(map[string]any)
+			probe := func(key string) string {
+				p, _ := ctr[key].(map[string]any)
+				if p == nil {
+					return key + " none"
+				}
+				return fmt.Sprintf("%v %v delay %vs every %vs x%v", strings.TrimSuffix(key, "Probe"), dig(p, "httpGet", "path"),
+					orZero(p["initialDelaySeconds"]), p["periodSeconds"], p["failureThreshold"])
+			}
+			lines = append(lines, fmt.Sprintf("  %s: Deployment %v, surge %v, unavailable %v, deadline %vs; %s; %s; %s", name,
+				ctr["image"], ru["maxSurge"], ru["maxUnavailable"], spec["progressDeadlineSeconds"],
+				probe("startupProbe"), probe("livenessProbe"), probe("readinessProbe")))
+		case "kubernetes:networking.istio.io/v1:VirtualService":
+			routes, _ := spec["http"].([]any)
+			var parts []string
+			for _, rt := range routes {
+				route, _ := rt.(map[string]any)
+				dests, _ := route["route"].([]any)
+				var ws []string
+				for _, d := range dests {
+					dm, _ := d.(map[string]any)
+					ws = append(ws, fmt.Sprintf("%v %v", dig(dm, "destination", "subset"), dm["weight"]))
+				}
+				parts = append(parts, fmt.Sprintf("%v: %s", route["name"], strings.Join(ws, " / ")))
+			}
+			lines = append(lines, fmt.Sprintf("  %s: VirtualService %s", name, strings.Join(parts, "; ")))
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	sort.Strings(lines)
+	fmt.Fprintf(w, "\nRollouts and routes:\n%s\n", strings.Join(lines, "\n"))
+}
+
+// dig walks nested maps and lists ("0" indexes a list).
+func dig(v any, path ...string) any {
+	for _, p := range path {
+		switch x := v.(type) {
+		case map[string]any:
+			v = x[p]
+		case []any:
+			if p != "0" || len(x) == 0 {
+				return nil
+			}
+			v = x[0]
+		default:
+			return nil
+		}
+	}
+	return v
+}
+
+func orZero(v any) any {
+	if v == nil {
+		return 0
+	}
+	return v
 }
