@@ -10,7 +10,6 @@ import (
 	"github.com/eduai/infra/internal/crdcheck"
 	"github.com/eduai/infra/internal/mockstack"
 	"github.com/prometheus/prometheus/promql/parser"
-	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -32,12 +31,8 @@ func baseArgs(strategy Strategy) *Args {
 
 func run(t *testing.T, args *Args) *mockstack.Recorder {
 	t.Helper()
-	rec, err := mockstack.Run("eduai", "test", func(ctx *pulumi.Context) error {
-		k, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{Kubeconfig: pulumi.String("{}")})
-		if err != nil {
-			return err
-		}
-		_, err = New(ctx, "svc", args, pulumi.Providers(k))
+	rec, err := mockstack.RunKubernetes(func(ctx *pulumi.Context, k8s pulumi.ResourceOption) error {
+		_, err := New(ctx, "svc", args, k8s)
 		return err
 	})
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -184,6 +185,18 @@ func Run(project, stack string, fn pulumi.RunFunc) (*Recorder, error) {
 	rec := New(project, stack)
 	err := pulumi.RunErr(fn, rec.RunOption())
 	return rec, err
+}
+
+// RunKubernetes runs fn like Run, handing it an option that names a
+// Kubernetes provider (as the stack passes the cluster's) for the components fn creates.
+func RunKubernetes(fn func(ctx *pulumi.Context, k8s pulumi.ResourceOption) error) (*Recorder, error) {
+	return Run("eduai", "test", func(ctx *pulumi.Context) error {
+		k, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{Kubeconfig: pulumi.String("{}")})
+		if err != nil {
+			return err
+		}
+		return fn(ctx, pulumi.Providers(k))
+	})
 }
 
 // Children returns the records whose parent is the given URN.
