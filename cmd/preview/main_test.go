@@ -224,7 +224,13 @@ func TestPlanShowsRollouts(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, flipped, _ := runPreview("--stack", "prod", "--config", file)
-	if !strings.Contains(flipped, "media-service: VirtualService public: blue 0 / green 100; primary: blue 0 / green 100") {
-		t.Errorf("flipped plan:\n%s", tail(flipped))
+	code, fixture, _ := runPreview("--stack", "prod", "--config", "../../stacks/testdata/prod-bluegreen-green.yaml")
+	for _, plan := range []string{flipped, fixture} {
+		if !strings.Contains(plan, "media-service: VirtualService public: blue 0 / green 100; primary: blue 0 / green 100") {
+			t.Errorf("flipped plan:\n%s", tail(plan))
+		}
+	}
+	if code != 0 {
+		t.Errorf("the blue-green fixture exits %d", code)
 	}
 }
