@@ -90,6 +90,9 @@ type ServiceConfig struct {
 	// Connections to the data stores: database, cache, queue. Their endpoints
 	// go into the ConfigMap, and the service may read their secrets.
 	Connections []string `json:"connections"`
+	// Buckets (keys of eduai:storage.buckets) the service reads and writes;
+	// their names go into the ConfigMap as BUCKET_<NAME>.
+	Buckets []string `json:"buckets"`
 	// Probes on /startup, /health, /ready. Default true; the pack requires them.
 	Probes *bool `json:"probes"`
 	// Analysis of a canary against its stable pods (needs full observability). Default true.

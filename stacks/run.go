@@ -97,7 +97,7 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 		return err
 	}
 
-	stores := dataStores{db: db, redis: redis, queue: messages}
+	stores := dataStores{db: db, redis: redis, queue: messages, buckets: buckets}
 	if err := deployServices(ctx, cfg, eks, platform, stores, servicesNS, watch, pulumi.Providers(providers.AWS, k8s)); err != nil {
 		return err
 	}

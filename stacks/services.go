@@ -13,14 +13,16 @@ import (
 	"github.com/eduai/infra/components/observability"
 	"github.com/eduai/infra/components/queue"
 	"github.com/eduai/infra/components/service"
+	"github.com/eduai/infra/components/storage"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
 // dataStores are what services connect to.
 type dataStores struct {
-	db    *database.Aurora
-	redis *cache.Redis
-	queue *queue.Queue
+	db      *database.Aurora
+	redis   *cache.Redis
+	queue   *queue.Queue
+	buckets *storage.Buckets
 }
 
 // Now is the clock blue-green services compare keepIdleUntil with (tests pin it).
@@ -93,14 +95,15 @@ func (c *Config) serviceArgs(name string, eks *cluster.Cluster, platform *addons
 	return args
 }
 
-// connections: the endpoints a service's ConfigMap gets, and read access to
-// the secrets of the stores it uses (EKS Pod Identity).
+// connections: the endpoints and bucket names a service's ConfigMap gets,
+// and its AWS access (EKS Pod Identity): read the secrets of the stores it
+// uses, read and write the buckets it names.
 func (c *Config) connections(s ServiceConfig, eks *cluster.Cluster, st dataStores) (map[string]pulumi.StringInput, *service.AWSAccess) {
-	if len(s.Connections) == 0 || st.db == nil {
+	if (len(s.Connections) == 0 && len(s.Buckets) == 0) || st.db == nil {
 		return nil, nil
 	}
 	out := map[string]pulumi.StringInput{}
-	var secrets []pulumi.StringOutput
+	var secrets, buckets []pulumi.StringOutput
 	for _, conn := range s.Connections {
 		switch conn {
 		case "database":
@@ -120,31 +123,47 @@ func (c *Config) connections(s ServiceConfig, eks *cluster.Cluster, st dataStore
 			secrets = append(secrets, st.queue.SecretARN)
 		}
 	}
-	arns := make([]any, len(secrets))
-	for i, s := range secrets {
-		arns[i] = s
+	for _, b := range s.Buckets {
+		out["BUCKET_"+strings.ToUpper(strings.ReplaceAll(b, "-", "_"))] = st.buckets.Names[b]
+		buckets = append(buckets, st.buckets.ARNs[b])
 	}
-	policy := pulumi.All(arns...).ApplyT(func(vals []any) string {
-		var quoted []string
-		for _, v := range vals {
-			if arn, _ := v.(string); arn != "" {
-				quoted = append(quoted, `"`+arn+`"`)
+	all := make([]any, 0, len(secrets)+len(buckets))
+	for _, v := range append(append([]pulumi.StringOutput{}, secrets...), buckets...) {
+		all = append(all, v)
+	}
+	policy := pulumi.All(all...).ApplyT(func(vals []any) string {
+		var quotedSecrets, quotedBuckets []string
+		for i, v := range vals {
+			arn, _ := v.(string)
+			switch {
+			case arn == "":
+			case i < len(secrets):
+				quotedSecrets = append(quotedSecrets, `"`+arn+`"`)
+			default:
+				quotedBuckets = append(quotedBuckets, `"`+arn+`"`, `"`+arn+`/*"`)
 			}
 		}
-		return secretReadPolicy(quoted, c.Region)
+		return accessPolicy(quotedSecrets, quotedBuckets, c.Region)
 	}).(pulumi.StringOutput)
 	return out, &service.AWSAccess{Cluster: eks.Name, Policy: policy}
 }
 
-// secretReadPolicy lets a service read the given secrets and decrypt them
-// through Secrets Manager only.
-func secretReadPolicy(quotedARNs []string, region string) string {
-	if len(quotedARNs) == 0 {
+// accessPolicy lets a service read the given secrets, use the given buckets,
+// and use KMS keys only through Secrets Manager and S3.
+func accessPolicy(secrets, buckets []string, region string) string {
+	var statements []string
+	if len(secrets) > 0 {
+		statements = append(statements, `{"Effect":"Allow","Action":["secretsmanager:GetSecretValue","secretsmanager:DescribeSecret"],`+
+			`"Resource":[`+strings.Join(secrets, ",")+`]}`)
+	}
+	if len(buckets) > 0 {
+		statements = append(statements, `{"Effect":"Allow","Action":["s3:ListBucket","s3:GetObject","s3:PutObject","s3:DeleteObject"],`+
+			`"Resource":[`+strings.Join(buckets, ",")+`]}`)
+	}
+	if len(statements) == 0 {
 		return `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}`
 	}
-	return `{"Version":"2012-10-17","Statement":[` +
-		`{"Effect":"Allow","Action":["secretsmanager:GetSecretValue","secretsmanager:DescribeSecret"],` +
-		`"Resource":[` + strings.Join(quotedARNs, ",") + `]},` +
-		`{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*",` +
-		`"Condition":{"StringEquals":{"kms:ViaService":"secretsmanager.` + region + `.amazonaws.com"}}}]}`
+	statements = append(statements, `{"Effect":"Allow","Action":["kms:Decrypt","kms:GenerateDataKey"],"Resource":"*",`+
+		`"Condition":{"StringEquals":{"kms:ViaService":["secretsmanager.`+region+`.amazonaws.com","s3.`+region+`.amazonaws.com"]}}}`)
+	return `{"Version":"2012-10-17","Statement":[` + strings.Join(statements, ",") + `]}`
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/eduai/infra/internal/preview"
 	"github.com/eduai/infra/policies/rules"
 	"github.com/eduai/infra/stacks"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden URN lists in testdata/golden")
@@ -680,5 +681,32 @@ func TestBlueGreenFlipInProd(t *testing.T) {
 	blue, green := weights(runStack(t, "prod", "")), weights(runStack(t, "prod", file))
 	if blue["blue"] != 100 || blue["green"] != 0 || green["blue"] != 0 || green["green"] != 100 {
 		t.Errorf("weights: shipped %v, flipped %v", blue, green)
+	}
+}
+
+// content-service gets the stores' endpoints and bucket name in its
+// ConfigMap, and a role that reads exactly those secrets and that bucket.
+func TestServiceConnections(t *testing.T) {
+	res := runStack(t, "prod", "")
+	cm := find(res, "kubernetes:core/v1:ConfigMap", "service-content-service")
+	data := cm.Inputs["data"].ObjectValue()
+	for _, key := range []string{"DATABASE_HOST", "DATABASE_SECRET_ARN", "REDIS_HOST", "QUEUE_ENDPOINT", "BUCKET_CONTENT"} {
+		if _, ok := data[resource.PropertyKey(key)]; !ok {
+			t.Errorf("ConfigMap lacks %s: %v", key, data)
+		}
+	}
+	policy := find(res, "aws:iam/rolePolicy:RolePolicy", "service-content-service").Inputs["policy"].StringValue()
+	for _, want := range []string{"secretsmanager:GetSecretValue", "aurora-master", "s3:PutObject", "eduai-prod-content",
+		`"kms:ViaService":["secretsmanager.us-west-2.amazonaws.com","s3.us-west-2.amazonaws.com"]`} {
+		if !strings.Contains(policy, want) {
+			t.Errorf("policy lacks %s: %s", want, policy)
+		}
+	}
+	if strings.Contains(policy, "eduai-prod-media") {
+		t.Errorf("content-service may use the media bucket: %s", policy)
+	}
+	assoc := find(res, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "service-content-service")
+	if assoc.Inputs["serviceAccount"].StringValue() != "content-service" || assoc.Inputs["namespace"].StringValue() != "eduai" {
+		t.Errorf("association %v", assoc.Inputs)
 	}
 }

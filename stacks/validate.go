@@ -468,6 +468,11 @@ func (c *Config) validateServices(errs *Errors) {
 					strings.Join(Connections, ", "), conn)
 			}
 		}
+		for i, bucket := range s.Buckets {
+			if _, ok := c.Storage.Buckets[bucket]; !ok {
+				errs.add(fmt.Sprintf("%s.buckets[%d]", key, i), "%q is not a bucket of eduai:storage.buckets", bucket)
+			}
+		}
 		b := s.BlueGreen
 		if b.ActiveColor != service.Blue && b.ActiveColor != service.Green {
 			errs.add(key+".blueGreen.activeColor", "must be blue or green (got %q)", b.ActiveColor)
