@@ -430,3 +430,25 @@ func TestBadArgs(t *testing.T) {
 		}
 	}
 }
+
+func TestController(t *testing.T) {
+	rec, err := mockstack.RunKubernetes(func(ctx *pulumi.Context, k8s pulumi.ResourceOption) error {
+		_, err := NewController(ctx, "rollouts", "2.41.1", 2, nil, k8s)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel := rec.ByType("kubernetes:helm.sh/v3:Release")[0]
+	values := m(rel.Inputs["values"].Mappable())
+	if rel.String("version") != "2.41.1" || rel.String("chart") != "argo-rollouts" || values["installCRDs"] != true ||
+		values["keepCRDs"] != true || m(values["controller"])["replicas"] != float64(2) {
+		t.Errorf("release %v", rel.Inputs)
+	}
+	if _, err := mockstack.RunKubernetes(func(ctx *pulumi.Context, k8s pulumi.ResourceOption) error {
+		_, err := NewController(ctx, "rollouts", "2.41", 2, nil, k8s)
+		return err
+	}); err == nil || !strings.Contains(err.Error(), `version "2.41"`) {
+		t.Errorf("inexact version: %v", err)
+	}
+}
