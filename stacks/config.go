@@ -54,6 +54,8 @@ type Config struct {
 	Mesh MeshConfig
 	// Observability comes from `eduai:observability`.
 	Observability ObservabilityConfig
+	// DR comes from `eduai:dr`: the secondary region.
+	DR DRConfig
 	// Services comes from `eduai:services`: the platform services by name.
 	Services map[string]ServiceConfig
 	// Rollouts comes from `eduai:rollouts`: the Argo Rollouts controller.
@@ -62,6 +64,26 @@ type Config struct {
 	// plainKeys are the config keys known to hold no secret value; nil when
 	// the runtime does not say (see ConfigSource.SecretKeys).
 	plainKeys map[string]bool
+}
+
+// DRConfig is `eduai:dr`: disaster recovery in a secondary region.
+type DRConfig struct {
+	// Enabled builds the secondary region. Default false; prod turns it on.
+	Enabled bool `json:"enabled"`
+	// Region of the standby. Default us-east-1 (the seed's).
+	Region string `json:"region"`
+	// ActiveRegion is primary or secondary: which side writes after a failover. Default primary.
+	ActiveRegion string `json:"activeRegion"`
+	// Network of the DR region; its CIDR must not overlap the primary's.
+	// Default 10.130.0.0/16, 3 zones, one NAT gateway, flow logs, no interface endpoints.
+	Network NetworkConfig `json:"network"`
+}
+
+// DefaultDR is the DR section's defaults.
+func DefaultDR() DRConfig {
+	n := DefaultNetwork()
+	n.CIDR, n.NATStrategy, n.InterfaceEndpoints = "10.130.0.0/16", "single", []string{}
+	return DRConfig{Region: "us-east-1", ActiveRegion: "primary", Network: n}
 }
 
 // ServiceConfig is one entry of `eduai:services`; the key is the service's
@@ -568,7 +590,7 @@ type section struct {
 func (c *Config) sections() []section {
 	return []section{{"network", &c.Network}, {"cluster", &c.Cluster}, {"addons", &c.Addons},
 		{"storage", &c.Storage}, {"database", &c.Database}, {"cache", &c.Cache}, {"queue", &c.Queue}, {"mesh", &c.Mesh},
-		{"observability", &c.Observability}, {"services", &c.Services}, {"rollouts", &c.Rollouts}}
+		{"observability", &c.Observability}, {"services", &c.Services}, {"rollouts", &c.Rollouts}, {"dr", &c.DR}}
 }
 
 // configKeys are the `eduai:` config keys the program reads.
@@ -636,7 +658,8 @@ func LoadConfig(src ConfigSource) (*Config, error) {
 		Mesh:     MeshConfig{Enabled: true, Version: "1.29.6", MTLS: "STRICT", DefaultDeny: true, IstiodReplicas: 2},
 		Observability: ObservabilityConfig{Mode: "full", LogRetentionDays: 30, TracingSamplingPercent: 10,
 			Prometheus: PrometheusConfig{Retention: "15d", StorageGiB: 50, Replicas: 1}},
-		Rollouts: RolloutsConfig{Version: "2.41.1", Replicas: 2}}
+		Rollouts: RolloutsConfig{Version: "2.41.1", Replicas: 2},
+		DR:       DefaultDR()}
 	if src.SecretKeys != nil {
 		cfg.plainKeys = map[string]bool{}
 		for _, k := range src.Keys {
@@ -720,7 +743,14 @@ func (c *Config) resolve() {
 	if c.Addons.Issuer.Kind == "" {
 		c.Addons.Issuer.Kind = defaultIssuers[c.Environment]
 	}
-	n := &c.Network
+	c.Network.deriveZones(c.Region)
+	if c.DR.Enabled {
+		c.DR.Network.deriveZones(c.DR.Region)
+	}
+}
+
+// deriveZones fills the zones from azCount when none are listed.
+func (n *NetworkConfig) deriveZones(region string) {
 	if len(n.AvailabilityZones) > 0 {
 		return
 	}
@@ -728,11 +758,11 @@ func (c *Config) resolve() {
 	if count == 0 {
 		count = DefaultAZCount
 	}
-	if count < 2 || count > network.MaxZones || !regionPattern.MatchString(c.Region) {
+	if count < 2 || count > network.MaxZones || !regionPattern.MatchString(region) {
 		return
 	}
 	for i := 0; i < count; i++ {
-		n.AvailabilityZones = append(n.AvailabilityZones, c.Region+string(rune('a'+i)))
+		n.AvailabilityZones = append(n.AvailabilityZones, region+string(rune('a'+i)))
 	}
 	n.zonesDerived = true
 }

@@ -19,7 +19,12 @@ type Providers struct {
 	EKS *eks.Provider
 	// Random generates passwords and tokens; explicit for the same reason.
 	Random *random.Provider
+	// DR is the secondary region's provider (same tags); nil without eduai:dr.enabled.
+	DR *aws.Provider
 }
+
+// DROptions hands the DR region's providers to a component.
+func (p *Providers) DROptions() pulumi.ResourceOption { return pulumi.Providers(p.DR, p.EKS, p.Random) }
 
 // Options hands every provider to a component.
 func (p *Providers) Options() pulumi.ResourceOption { return pulumi.Providers(p.AWS, p.EKS, p.Random) }
@@ -40,7 +45,17 @@ func newProviders(ctx *pulumi.Context, cfg *Config) (*Providers, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Providers{AWS: primary, EKS: eksProvider, Random: randomProvider}, nil
+	p := &Providers{AWS: primary, EKS: eksProvider, Random: randomProvider}
+	if cfg.DR.Enabled {
+		p.DR, err = aws.NewProvider(ctx, "aws-dr", &aws.ProviderArgs{
+			Region:      pulumi.String(cfg.DR.Region),
+			DefaultTags: &aws.ProviderDefaultTagsArgs{Tags: pulumi.ToStringMap(cfg.Tags)},
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
 }
 
 // newKubernetesProvider reaches the cluster's API through its kubeconfig.

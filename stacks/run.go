@@ -42,6 +42,12 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
+	if providers.DR != nil {
+		// The secondary region: the same components, the DR provider.
+		if _, err := network.NewVpc(ctx, "dr-network", cfg.drNetworkArgs(), providers.DROptions()); err != nil {
+			return err
+		}
+	}
 
 	eks, err := cluster.NewCluster(ctx, "cluster", cfg.clusterArgs(net), withProviders)
 	if err != nil {
@@ -136,10 +142,14 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 // namePrefix starts physical names and Name tags: "eduai-prod".
 func (c *Config) namePrefix() string { return Project + "-" + c.Stack }
 
-func (c *Config) networkArgs() *network.VpcArgs {
-	n := c.Network
+func (c *Config) networkArgs() *network.VpcArgs { return vpcArgs(c.Network, c.namePrefix()) }
+
+// drNetworkArgs is the DR region's network: the same component, its own plan.
+func (c *Config) drNetworkArgs() *network.VpcArgs { return vpcArgs(c.DR.Network, c.namePrefix()+"-dr") }
+
+func vpcArgs(n NetworkConfig, prefix string) *network.VpcArgs {
 	args := &network.VpcArgs{
-		NamePrefix:         c.namePrefix(),
+		NamePrefix:         prefix,
 		CIDR:               n.CIDR,
 		AvailabilityZones:  n.AvailabilityZones,
 		NATStrategy:        network.NATStrategy(n.NATStrategy),

@@ -31,10 +31,22 @@ func runStack(t *testing.T, stack, configFile string) *preview.Result {
 	return res
 }
 
+// count counts the primary region's resources of a type (the DR region's are named dr-*).
 func count(res *preview.Result, typ string) int {
 	n := 0
 	for _, r := range res.Resources {
-		if r.Type == typ {
+		if r.Type == typ && !strings.HasPrefix(r.Name, "dr-") {
+			n++
+		}
+	}
+	return n
+}
+
+// countDR counts the DR region's resources of a type.
+func countDR(res *preview.Result, typ string) int {
+	n := 0
+	for _, r := range res.Resources {
+		if r.Type == typ && strings.HasPrefix(r.Name, "dr-") {
 			n++
 		}
 	}
@@ -98,26 +110,39 @@ func TestShippedStacks(t *testing.T) {
 // defaultTags carry the stack's standard tags.
 func TestProviderAndTags(t *testing.T) {
 	res := runStack(t, "prod", "")
-	var providerURN string
+	regions := map[string]string{} // provider URN -> region
 	for _, r := range res.Resources {
 		if r.Type == "pulumi:providers:aws" {
-			providerURN = r.URN
+			regions[r.URN] = r.Inputs["region"].StringValue()
 			tags := r.Inputs["defaultTags"].ObjectValue()["tags"].ObjectValue()
 			if tags["Environment"].StringValue() != "prod" || tags["CostCenter"].StringValue() != "education-platform-prod" {
 				t.Errorf("provider defaultTags: %v", tags)
 			}
-			if r.Inputs["region"].StringValue() != "us-west-2" {
-				t.Errorf("provider region %v", r.Inputs["region"])
-			}
 		}
 	}
-	if providerURN == "" {
-		t.Fatal("no explicit aws provider")
+	want := map[string]string{"urn:pulumi:prod::eduai::pulumi:providers:aws::aws-primary": "us-west-2",
+		"urn:pulumi:prod::eduai::pulumi:providers:aws::aws-dr": "us-east-1"}
+	if len(regions) != 2 || regions["urn:pulumi:prod::eduai::pulumi:providers:aws::aws-primary"] != "us-west-2" ||
+		regions["urn:pulumi:prod::eduai::pulumi:providers:aws::aws-dr"] != "us-east-1" {
+		t.Fatalf("aws providers %v, want %v", regions, want)
 	}
+	// The DR region's resources (dr-*) go through the DR provider, all others through the primary.
+	drCount := 0
 	for _, r := range res.Resources {
-		if strings.HasPrefix(r.Type, "aws:") && r.Provider != providerURN {
-			t.Errorf("%s %s uses provider %q", r.Type, r.Name, r.Provider)
+		if !strings.HasPrefix(r.Type, "aws:") {
+			continue
 		}
+		region := "us-west-2"
+		if strings.HasPrefix(r.Name, "dr-") {
+			region = "us-east-1"
+			drCount++
+		}
+		if regions[r.Provider] != region {
+			t.Errorf("%s %s uses provider %q, want the %s one", r.Type, r.Name, r.Provider, region)
+		}
+	}
+	if drCount == 0 {
+		t.Error("nothing in the DR region")
 	}
 	// Pulumi.yaml disables default providers: every resource of a package,
 	// remote components included, names an explicit provider of that package.
@@ -708,5 +733,25 @@ func TestServiceConnections(t *testing.T) {
 	assoc := find(res, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "service-content-service")
 	if assoc.Inputs["serviceAccount"].StringValue() != "content-service" || assoc.Inputs["namespace"].StringValue() != "eduai" {
 		t.Errorf("association %v", assoc.Inputs)
+	}
+}
+
+// prod has a pilot-light network in us-east-1; dev and staging none.
+func TestDRRegionPerEnvironment(t *testing.T) {
+	for _, c := range []struct {
+		stack                   string
+		vpcs, subnets, nats, fl int
+	}{{"dev", 0, 0, 0, 0}, {"staging", 0, 0, 0, 0}, {"prod", 1, 9, 1, 1}} {
+		res := runStack(t, c.stack, "")
+		got := []int{countDR(res, "aws:ec2/vpc:Vpc"), countDR(res, "aws:ec2/subnet:Subnet"),
+			countDR(res, "aws:ec2/natGateway:NatGateway"), countDR(res, "aws:ec2/flowLog:FlowLog")}
+		if !slices.Equal(got, []int{c.vpcs, c.subnets, c.nats, c.fl}) {
+			t.Errorf("%s: DR vpc/subnets/nat/flow logs %v", c.stack, got)
+		}
+	}
+	res := runStack(t, "prod", "")
+	vpc := find(res, "aws:ec2/vpc:Vpc", "dr-network")
+	if vpc == nil || vpc.Inputs["cidrBlock"].StringValue() != "10.130.0.0/16" {
+		t.Errorf("DR VPC %v", vpc)
 	}
 }

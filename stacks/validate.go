@@ -48,6 +48,7 @@ func (c *Config) validate() error {
 	c.validateMesh(&errs)
 	c.validateObservability(&errs)
 	c.validateServices(&errs)
+	c.validateDR(&errs)
 	return errs.orNil()
 }
 
@@ -66,32 +67,36 @@ func (c *Config) validateTags(errs *Errors) {
 }
 
 func (c *Config) validateNetwork(errs *Errors) {
-	n := &c.Network
+	validateNetworkConfig(&c.Network, "network", c.Region, "the stack's region", "aws:region", errs)
+}
+
+// validateNetworkConfig checks one region's network; prefix is its key path.
+func validateNetworkConfig(n *NetworkConfig, prefix, region, regionDesc, regionKey string, errs *Errors) {
 	if _, err := network.ParseVpcCIDR(n.CIDR); err != nil {
-		errs.add("network.cidr", "%v", err)
+		errs.add(prefix+".cidr", "%v", err)
 	}
 
 	if n.AZCount != 0 && (n.AZCount < 2 || n.AZCount > network.MaxZones) {
-		errs.add("network.azCount", "must be 2..%d (got %d)", network.MaxZones, n.AZCount)
+		errs.add(prefix+".azCount", "must be 2..%d (got %d)", network.MaxZones, n.AZCount)
 	}
 	zones := n.AvailabilityZones
 	explicit := len(zones) > 0 && !n.zonesDerived
 	switch {
 	case explicit && (len(zones) < 2 || len(zones) > network.MaxZones):
-		errs.add("network.availabilityZones", "must list 2..%d zones (got %d)", network.MaxZones, len(zones))
+		errs.add(prefix+".availabilityZones", "must list 2..%d zones (got %d)", network.MaxZones, len(zones))
 	case explicit && n.AZCount != 0 && n.AZCount != len(zones):
-		errs.add("network.azCount", "%d conflicts with network.availabilityZones, which lists %d zones; set one of them",
+		errs.add(prefix+".azCount", "%d conflicts with "+prefix+".availabilityZones, which lists %d zones; set one of them",
 			n.AZCount, len(zones))
 	}
 	seen := map[string]int{}
 	for i, z := range zones {
-		path := fmt.Sprintf("network.availabilityZones[%d]", i)
-		region, _, err := network.ZoneRegion(z)
+		path := fmt.Sprintf(prefix+".availabilityZones[%d]", i)
+		zoneRegion, _, err := network.ZoneRegion(z)
 		switch {
 		case err != nil:
 			errs.add(path, "%v", err)
-		case c.Region != "" && region != c.Region:
-			errs.add(path, "%q is not in the stack's region %s (aws:region)", z, c.Region)
+		case region != "" && zoneRegion != region:
+			errs.add(path, "%q is not in %s %s (%s)", z, regionDesc, region, regionKey)
 		}
 		if j, dup := seen[z]; dup {
 			errs.add(path, "%q is listed twice (also at [%d])", z, j)
@@ -100,18 +105,18 @@ func (c *Config) validateNetwork(errs *Errors) {
 	}
 
 	if !slices.Contains(network.NATStrategies, network.NATStrategy(n.NATStrategy)) {
-		errs.add("network.natStrategy", "must be one of none, single, perAz (got %q)", n.NATStrategy)
+		errs.add(prefix+".natStrategy", "must be one of none, single, perAz (got %q)", n.NATStrategy)
 	}
 	if !slices.Contains(network.LogRetentionDays, n.FlowLogs.RetentionDays) {
-		errs.add("network.flowLogs.retentionDays", "must be a CloudWatch Logs retention (%s) (got %d)",
+		errs.add(prefix+".flowLogs.retentionDays", "must be a CloudWatch Logs retention (%s) (got %d)",
 			joinInts(network.LogRetentionDays), n.FlowLogs.RetentionDays)
 	}
 	if !slices.Contains(network.FlowLogTrafficTypes, n.FlowLogs.TrafficType) {
-		errs.add("network.flowLogs.trafficType", "must be one of ALL, ACCEPT, REJECT (got %q)", n.FlowLogs.TrafficType)
+		errs.add(prefix+".flowLogs.trafficType", "must be one of ALL, ACCEPT, REJECT (got %q)", n.FlowLogs.TrafficType)
 	}
 	seenEP := map[string]int{}
 	for i, e := range n.InterfaceEndpoints {
-		path := fmt.Sprintf("network.interfaceEndpoints[%d]", i)
+		path := fmt.Sprintf(prefix+".interfaceEndpoints[%d]", i)
 		if !network.ValidEndpointName(e) {
 			errs.add(path, "%q is not an AWS service name like ecr.api", e)
 		}
@@ -491,5 +496,31 @@ func (c *Config) validateServices(errs *Errors) {
 		if m := s.Migrations; m != nil && len(m.Command) == 0 {
 			errs.add(key+".migrations.command", "must name the command to run")
 		}
+	}
+}
+
+func (c *Config) validateDR(errs *Errors) {
+	d := &c.DR
+	if d.ActiveRegion != "primary" && d.ActiveRegion != "secondary" {
+		errs.add("dr.activeRegion", "must be primary or secondary (got %q)", d.ActiveRegion)
+	}
+	if !d.Enabled {
+		if d.ActiveRegion == "secondary" {
+			errs.add("dr.activeRegion", "secondary needs dr.enabled: true")
+		}
+		return
+	}
+	switch {
+	case !regionPattern.MatchString(d.Region):
+		errs.add("dr.region", "%q is not an AWS region name like us-east-1", d.Region)
+	case d.Region == c.Region:
+		errs.add("dr.region", "%s is the primary region (aws:region); the standby must be elsewhere", d.Region)
+	}
+	validateNetworkConfig(&d.Network, "dr.network", d.Region, "the DR region", "dr.region", errs)
+	primary, err1 := netip.ParsePrefix(c.Network.CIDR)
+	secondary, err2 := netip.ParsePrefix(d.Network.CIDR)
+	if err1 == nil && err2 == nil && primary.Overlaps(secondary) {
+		errs.add("dr.network.cidr", "%s overlaps the primary's network.cidr %s; peering and failover need distinct ranges",
+			d.Network.CIDR, c.Network.CIDR)
 	}
 }
