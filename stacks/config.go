@@ -56,6 +56,8 @@ type Config struct {
 	Observability ObservabilityConfig
 	// DR comes from `eduai:dr`: the secondary region.
 	DR DRConfig
+	// Backup comes from `eduai:backup`: AWS Backup.
+	Backup BackupConfig
 	// Services comes from `eduai:services`: the platform services by name.
 	Services map[string]ServiceConfig
 	// Rollouts comes from `eduai:rollouts`: the Argo Rollouts controller.
@@ -65,6 +67,23 @@ type Config struct {
 	// the runtime does not say (see ConfigSource.SecretKeys).
 	plainKeys map[string]bool
 }
+
+// BackupConfig is `eduai:backup`: AWS Backup of the database and the buckets.
+type BackupConfig struct {
+	// Enabled. Default: on outside dev (the seed: dev has no backups).
+	Enabled *bool `json:"enabled"`
+	// DatabaseDays of continuous backup (point-in-time recovery), 1..35. Default 30.
+	DatabaseDays int `json:"databaseDays"`
+	// DataDays the hourly bucket backups are kept. Default 7.
+	DataDays int `json:"dataDays"`
+	// LockDays: recovery points cannot be deleted before this many days (vault lock). Default 0 (no lock).
+	LockDays int `json:"lockDays"`
+	// RestoreTests: a monthly restore-testing plan. Default true.
+	RestoreTests *bool `json:"restoreTests"`
+}
+
+// backupOn tells whether AWS Backup runs for the stack.
+func (c *Config) backupOn() bool { return on(c.Backup.Enabled, c.Environment != Dev) }
 
 // DRConfig is `eduai:dr`: disaster recovery in a secondary region.
 type DRConfig struct {
@@ -590,7 +609,8 @@ type section struct {
 func (c *Config) sections() []section {
 	return []section{{"network", &c.Network}, {"cluster", &c.Cluster}, {"addons", &c.Addons},
 		{"storage", &c.Storage}, {"database", &c.Database}, {"cache", &c.Cache}, {"queue", &c.Queue}, {"mesh", &c.Mesh},
-		{"observability", &c.Observability}, {"services", &c.Services}, {"rollouts", &c.Rollouts}, {"dr", &c.DR}}
+		{"observability", &c.Observability}, {"services", &c.Services}, {"rollouts", &c.Rollouts}, {"dr", &c.DR},
+		{"backup", &c.Backup}}
 }
 
 // configKeys are the `eduai:` config keys the program reads.
@@ -659,7 +679,8 @@ func LoadConfig(src ConfigSource) (*Config, error) {
 		Observability: ObservabilityConfig{Mode: "full", LogRetentionDays: 30, TracingSamplingPercent: 10,
 			Prometheus: PrometheusConfig{Retention: "15d", StorageGiB: 50, Replicas: 1}},
 		Rollouts: RolloutsConfig{Version: "2.41.1", Replicas: 2},
-		DR:       DefaultDR()}
+		DR:       DefaultDR(),
+		Backup:   BackupConfig{DatabaseDays: 30, DataDays: 7}}
 	if src.SecretKeys != nil {
 		cfg.plainKeys = map[string]bool{}
 		for _, k := range src.Keys {

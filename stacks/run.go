@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/eduai/infra/components/addons"
+	"github.com/eduai/infra/components/backup"
 	"github.com/eduai/infra/components/cache"
 	"github.com/eduai/infra/components/cluster"
 	"github.com/eduai/infra/components/database"
@@ -101,6 +102,12 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 	messages, err := queue.New(ctx, "queue", cfg.queueArgs(net), withProviders)
 	if err != nil {
 		return err
+	}
+
+	if cfg.backupOn() {
+		if err := deployBackup(ctx, cfg, providers, db, buckets); err != nil {
+			return err
+		}
 	}
 
 	stores := dataStores{db: db, redis: redis, queue: messages, buckets: buckets}
@@ -320,4 +327,28 @@ func (c *Config) observabilityArgs(eks *cluster.Cluster) *observability.Args {
 			Type: observability.ReceiverType(r.Type), Channel: r.Channel, Credential: r.Credential})
 	}
 	return args
+}
+
+// deployBackup: a vault in the primary region (and one in the DR region, which
+// every recovery point is copied to), the plan over the database and the buckets.
+func deployBackup(ctx *pulumi.Context, cfg *Config, providers *Providers, db *database.Aurora, buckets *storage.Buckets) error {
+	b := cfg.Backup
+	vault, err := backup.NewVault(ctx, "backup", backup.VaultArgs{Name: cfg.namePrefix(), Protect: cfg.protectStateful(),
+		LockMinDays: b.LockDays}, providers.Options())
+	if err != nil {
+		return err
+	}
+	args := &backup.PlanArgs{Name: cfg.namePrefix(), Vault: vault, DatabaseDays: b.DatabaseDays, DataDays: b.DataDays,
+		RestoreTests: on(b.RestoreTests, true), Databases: []pulumi.StringInput{db.ClusterARN}}
+	for _, name := range slices.Sorted(maps.Keys(buckets.ARNs)) {
+		args.Buckets = append(args.Buckets, buckets.ARNs[name])
+	}
+	if providers.DR != nil {
+		if args.CopyTo, err = backup.NewVault(ctx, "dr-backup", backup.VaultArgs{Name: cfg.namePrefix() + "-dr",
+			Protect: cfg.protectStateful(), LockMinDays: b.LockDays}, providers.DROptions()); err != nil {
+			return err
+		}
+	}
+	_, err = backup.NewPlan(ctx, "backup", args, providers.Options())
+	return err
 }

@@ -755,3 +755,41 @@ func TestDRRegionPerEnvironment(t *testing.T) {
 		t.Errorf("DR VPC %v", vpc)
 	}
 }
+
+// No backups in dev; staging keeps a week; prod keeps the database 30 days
+// continuously, data hourly 7 days, copies both to the DR vault and locks them.
+func TestBackupPerEnvironment(t *testing.T) {
+	for _, c := range []struct {
+		stack          string
+		plans, vaults  int
+		dbDays         float64
+		copies, locked bool
+	}{{"dev", 0, 0, 0, false, false}, {"staging", 1, 1, 7, false, false}, {"prod", 1, 2, 30, true, true}} {
+		res := runStack(t, c.stack, "")
+		plans, vaults := count(res, "aws:backup/plan:Plan"), count(res, "aws:backup/vault:Vault")+countDR(res, "aws:backup/vault:Vault")
+		if plans != c.plans || vaults != c.vaults {
+			t.Errorf("%s: %d plans, %d vaults", c.stack, plans, vaults)
+			continue
+		}
+		if plans == 0 {
+			continue
+		}
+		plan := find(res, "aws:backup/plan:Plan", "backup")
+		for _, r := range plan.Inputs["rules"].Mappable().([]any) {
+			rule := r.(map[string]any)
+			copies, _ := rule["copyActions"].([]any)
+			if (len(copies) > 0) != c.copies {
+				t.Errorf("%s: %s copies %v", c.stack, rule["ruleName"], rule["copyActions"])
+			}
+			if rule["ruleName"] == "database-continuous" && rule["lifecycle"].(map[string]any)["deleteAfter"] != c.dbDays {
+				t.Errorf("%s: database rule %v", c.stack, rule)
+			}
+		}
+		if locked := count(res, "aws:backup/vaultLockConfiguration:VaultLockConfiguration") > 0; locked != c.locked {
+			t.Errorf("%s: vault lock %v", c.stack, locked)
+		}
+		if countDR(res, "aws:backup/vault:Vault") != map[bool]int{true: 1, false: 0}[c.copies] {
+			t.Errorf("%s: DR vaults %d", c.stack, countDR(res, "aws:backup/vault:Vault"))
+		}
+	}
+}

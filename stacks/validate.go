@@ -49,6 +49,7 @@ func (c *Config) validate() error {
 	c.validateObservability(&errs)
 	c.validateServices(&errs)
 	c.validateDR(&errs)
+	c.validateBackup(&errs)
 	return errs.orNil()
 }
 
@@ -522,5 +523,19 @@ func (c *Config) validateDR(errs *Errors) {
 	if err1 == nil && err2 == nil && primary.Overlaps(secondary) {
 		errs.add("dr.network.cidr", "%s overlaps the primary's network.cidr %s; peering and failover need distinct ranges",
 			d.Network.CIDR, c.Network.CIDR)
+	}
+}
+
+func (c *Config) validateBackup(errs *Errors) {
+	b := &c.Backup
+	if b.DatabaseDays < 1 || b.DatabaseDays > 35 {
+		errs.add("backup.databaseDays", "must be 1..35, the continuous backup window AWS Backup allows (got %d)", b.DatabaseDays)
+	}
+	if b.DataDays < 1 || b.DataDays > 3650 {
+		errs.add("backup.dataDays", "must be 1..3650 (got %d)", b.DataDays)
+	}
+	if b.LockDays < 0 || (b.LockDays > 0 && b.LockDays > b.DataDays) {
+		errs.add("backup.lockDays", "must be 0..backup.dataDays (%d), or recovery points outlive their retention (got %d)",
+			b.DataDays, b.LockDays)
 	}
 }

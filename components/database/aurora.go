@@ -114,6 +114,8 @@ type Aurora struct {
 	SecretARN pulumi.StringOutput
 	// SecurityGroupID guards port 5432.
 	SecurityGroupID pulumi.StringOutput
+	// ClusterARN is what AWS Backup selects.
+	ClusterARN pulumi.StringOutput
 }
 
 // NewAurora creates the cluster and everything it needs.
@@ -296,6 +298,7 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 	c.WriterEndpoint = cluster.Endpoint
 	c.ReaderEndpoint = cluster.ReaderEndpoint
 	c.SecretARN = secret.Arn
+	c.ClusterARN = cluster.Arn
 	c.SecurityGroupID = sg.ID().ToStringOutput()
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"writerEndpoint": c.WriterEndpoint, "readerEndpoint": c.ReaderEndpoint, "secretArn": c.SecretARN,

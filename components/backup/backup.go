@@ -1,0 +1,250 @@
+// Package backup is AWS Backup for the platform's data: a vault per region,
+// encrypted with its own KMS key (and locked in prod so recovery points
+// cannot be deleted before their retention), a plan with the seed's rules —
+// continuous backup (point-in-time recovery) of the database kept 30 days,
+// hourly backups of the application buckets kept 7 days, each copied to the
+// DR region's vault when there is one — and a monthly restore-testing plan.
+package backup
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/eduai/infra/components/internal/secure"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/backup"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// VaultArgs configures a vault.
+type VaultArgs struct {
+	// Name of the vault. Required.
+	Name string
+	// Protect guards the vault and its key against deletion and replacement.
+	Protect bool
+	// LockMinDays: with a lock, no recovery point can be deleted before this
+	// many days (governance mode: an administrator may still remove the lock).
+	// 0: no lock.
+	LockMinDays int
+}
+
+// Vault is a backup vault with its key.
+type Vault struct {
+	pulumi.ResourceState
+	ARN  pulumi.StringOutput
+	Name pulumi.StringOutput
+}
+
+// NewVault creates a vault in the region of the provider it is given.
+func NewVault(ctx *pulumi.Context, name string, args VaultArgs, opts ...pulumi.ResourceOption) (*Vault, error) {
+	if args.Name == "" || args.LockMinDays < 0 {
+		return nil, fmt.Errorf("backup vault %q: a name and a lock of 0 or more days are required", name)
+	}
+	v := &Vault{}
+	if err := ctx.RegisterComponentResource("eduai:backup:Vault", name, v, opts...); err != nil {
+		return nil, err
+	}
+	parent, keep := pulumi.Parent(v), pulumi.Protect(args.Protect)
+	key, err := secure.NewKey(ctx, name, "Backup vault "+args.Name, nil, parent, keep)
+	if err != nil {
+		return nil, err
+	}
+	vault, err := backup.NewVault(ctx, name, &backup.VaultArgs{
+		Name:      pulumi.String(args.Name),
+		KmsKeyArn: key.Arn,
+	}, parent, keep)
+	if err != nil {
+		return nil, err
+	}
+	if args.LockMinDays > 0 {
+		if _, err := backup.NewVaultLockConfiguration(ctx, name, &backup.VaultLockConfigurationArgs{
+			BackupVaultName:  vault.Name,
+			MinRetentionDays: pulumi.Int(args.LockMinDays),
+			MaxRetentionDays: pulumi.Int(3650),
+		}, parent, keep); err != nil {
+			return nil, err
+		}
+	}
+	v.ARN, v.Name = vault.Arn, vault.Name
+	return v, ctx.RegisterResourceOutputs(v, pulumi.Map{"arn": v.ARN, "name": v.Name})
+}
+
+// PlanArgs configures the plan.
+type PlanArgs struct {
+	// Name prefixes the plan, its role and selections. Required.
+	Name string
+	// Vault receives the recovery points. Required.
+	Vault *Vault
+	// CopyTo is the DR region's vault; nil: no copy.
+	CopyTo *Vault
+	// Databases (cluster ARNs) get continuous backup kept DatabaseDays.
+	Databases    []pulumi.StringInput
+	DatabaseDays int
+	// Buckets (ARNs) get hourly backups kept DataDays.
+	Buckets  []pulumi.StringInput
+	DataDays int
+	// RestoreTests: a monthly restore-testing plan for the database and the buckets.
+	RestoreTests bool
+}
+
+// Plan is the component.
+type Plan struct {
+	pulumi.ResourceState
+	PlanID pulumi.StringOutput
+}
+
+// Rule names.
+const (
+	DatabaseRule = "database-continuous"
+	DataRule     = "app-data-hourly"
+)
+
+func (a *PlanArgs) validate() error {
+	var errs []error
+	if a.Name == "" || a.Vault == nil {
+		errs = append(errs, errors.New("Name and Vault are required"))
+	}
+	// AWS Backup keeps continuous backups at most 35 days.
+	if len(a.Databases) > 0 && (a.DatabaseDays < 1 || a.DatabaseDays > 35) {
+		errs = append(errs, fmt.Errorf("DatabaseDays: %d is not 1..35 (continuous backup)", a.DatabaseDays))
+	}
+	if len(a.Buckets) > 0 && a.DataDays < 1 {
+		errs = append(errs, fmt.Errorf("DataDays: %d", a.DataDays))
+	}
+	return errors.Join(errs...)
+}
+
+// NewPlan creates the backup plan, its service role and selections.
+func NewPlan(ctx *pulumi.Context, name string, args *PlanArgs, opts ...pulumi.ResourceOption) (*Plan, error) {
+	if args == nil {
+		args = &PlanArgs{}
+	}
+	if err := args.validate(); err != nil {
+		return nil, fmt.Errorf("backup plan %q: %w", name, err)
+	}
+	p := &Plan{}
+	if err := ctx.RegisterComponentResource("eduai:backup:Plan", name, p, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(p)
+	rule := func(ruleName, schedule string, days int, continuous bool) backup.PlanRuleArgs {
+		r := backup.PlanRuleArgs{
+			RuleName:               pulumi.String(ruleName),
+			TargetVaultName:        args.Vault.Name,
+			Schedule:               pulumi.String(schedule),
+			EnableContinuousBackup: pulumi.Bool(continuous),
+			StartWindow:            pulumi.Int(60),
+			CompletionWindow:       pulumi.Int(180),
+			Lifecycle:              backup.PlanRuleLifecycleArgs{DeleteAfter: pulumi.Int(days)},
+			RecoveryPointTags:      pulumi.StringMap{"eduai:backup-rule": pulumi.String(ruleName)},
+		}
+		if args.CopyTo != nil {
+			r.CopyActions = backup.PlanRuleCopyActionArray{backup.PlanRuleCopyActionArgs{
+				DestinationVaultArn: args.CopyTo.ARN,
+				Lifecycle:           backup.PlanRuleCopyActionLifecycleArgs{DeleteAfter: pulumi.Int(days)},
+			}}
+		}
+		return r
+	}
+	var rules backup.PlanRuleArray
+	if len(args.Databases) > 0 {
+		rules = append(rules, rule(DatabaseRule, "cron(0 5 * * ? *)", args.DatabaseDays, true))
+	}
+	if len(args.Buckets) > 0 {
+		rules = append(rules, rule(DataRule, "cron(0 * * * ? *)", args.DataDays, false))
+	}
+	plan, err := backup.NewPlan(ctx, name, &backup.PlanArgs{Name: pulumi.String(args.Name), Rules: rules}, parent)
+	if err != nil {
+		return nil, err
+	}
+	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{
+		Description: pulumi.String("AWS Backup for " + args.Name),
+		AssumeRolePolicy: pulumi.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
+			`"Principal":{"Service":"backup.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	for key, policy := range map[string]string{
+		"backup":     "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
+		"restore":    "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores",
+		"s3-backup":  "arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Backup",
+		"s3-restore": "arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Restore",
+	} {
+		if _, err := iam.NewRolePolicyAttachment(ctx, name+"-"+key, &iam.RolePolicyAttachmentArgs{
+			Role: role.Name, PolicyArn: pulumi.String(policy)}, parent); err != nil {
+			return nil, err
+		}
+	}
+	selection := func(suffix string, resources []pulumi.StringInput) error {
+		if len(resources) == 0 {
+			return nil
+		}
+		_, err := backup.NewSelection(ctx, name+"-"+suffix, &backup.SelectionArgs{
+			Name: pulumi.String(args.Name + "-" + suffix), PlanId: plan.ID(), IamRoleArn: role.Arn,
+			Resources: pulumi.StringArray(resources),
+		}, parent)
+		return err
+	}
+	if err := selection("database", args.Databases); err != nil {
+		return nil, err
+	}
+	if err := selection("data", args.Buckets); err != nil {
+		return nil, err
+	}
+	if args.RestoreTests {
+		if err := restoreTests(ctx, name, args, role.Arn, parent); err != nil {
+			return nil, err
+		}
+	}
+	p.PlanID = plan.ID().ToStringOutput()
+	return p, ctx.RegisterResourceOutputs(p, pulumi.Map{"planId": p.PlanID})
+}
+
+// restoreTests restores the latest recovery point of the database and of
+// the buckets on the first of every month, validates the copy and deletes it.
+func restoreTests(ctx *pulumi.Context, name string, args *PlanArgs, role pulumi.StringInput, parent pulumi.ResourceOption) error {
+	tp, err := backup.NewRestoreTestingPlan(ctx, name+"-restore-tests", &backup.RestoreTestingPlanArgs{
+		Name:               pulumi.String(underscore(args.Name) + "_monthly_restore"),
+		ScheduleExpression: pulumi.String("cron(0 6 1 * ? *)"),
+		RecoveryPointSelection: backup.RestoreTestingPlanRecoveryPointSelectionArgs{
+			Algorithm:           pulumi.String("LATEST_WITHIN_WINDOW"),
+			IncludeVaults:       pulumi.StringArray{args.Vault.ARN},
+			RecoveryPointTypes:  pulumi.StringArray{pulumi.String("CONTINUOUS"), pulumi.String("SNAPSHOT")},
+			SelectionWindowDays: pulumi.Int(7),
+		},
+	}, parent)
+	if err != nil {
+		return err
+	}
+	for _, s := range []struct {
+		suffix, resourceType string
+		resources            []pulumi.StringInput
+	}{{"database", "Aurora", args.Databases}, {"data", "S3", args.Buckets}} {
+		if len(s.resources) == 0 {
+			continue
+		}
+		if _, err := backup.NewRestoreTestingSelection(ctx, name+"-restore-"+s.suffix, &backup.RestoreTestingSelectionArgs{
+			Name:                   pulumi.String(underscore(args.Name) + "_" + s.suffix),
+			IamRoleArn:             role,
+			RestoreTestingPlanName: tp.Name,
+			ProtectedResourceType:  pulumi.String(s.resourceType),
+			ProtectedResourceArns:  pulumi.StringArray(s.resources),
+			ValidationWindowHours:  pulumi.Int(4),
+		}, parent); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// underscore makes a restore-testing name (letters, digits, underscores).
+func underscore(s string) string {
+	out := []rune(s)
+	for i, r := range out {
+		if r == '-' {
+			out[i] = '_'
+		}
+	}
+	return string(out)
+}

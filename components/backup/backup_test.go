@@ -1,0 +1,110 @@
+package backup
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/eduai/infra/internal/mockstack"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+func run(t *testing.T, withCopy bool, mutate func(*PlanArgs)) (*mockstack.Recorder, error) {
+	t.Helper()
+	return mockstack.Run("eduai", "test", func(ctx *pulumi.Context) error {
+		vault, err := NewVault(ctx, "backup", VaultArgs{Name: "eduai-prod", Protect: true, LockMinDays: 7})
+		if err != nil {
+			return err
+		}
+		args := &PlanArgs{Name: "eduai-prod", Vault: vault, DatabaseDays: 30, DataDays: 7, RestoreTests: true,
+			Databases: []pulumi.StringInput{pulumi.String("arn:aws:rds:us-west-2:1:cluster:eduai-prod")},
+			Buckets:   []pulumi.StringInput{pulumi.String("arn:aws:s3:::eduai-prod-content")}}
+		if withCopy {
+			dr, err := NewVault(ctx, "dr-backup", VaultArgs{Name: "eduai-prod-dr", Protect: true})
+			if err != nil {
+				return err
+			}
+			args.CopyTo = dr
+		}
+		if mutate != nil {
+			mutate(args)
+		}
+		_, err = NewPlan(ctx, "backup", args)
+		return err
+	})
+}
+
+func TestPlan(t *testing.T) {
+	rec, err := run(t, true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := rec.ByType("aws:backup/plan:Plan")[0]
+	rules := map[string]map[string]any{}
+	for _, r := range plan.Inputs["rules"].Mappable().([]any) {
+		rm := r.(map[string]any)
+		rules[rm["ruleName"].(string)] = rm
+	}
+	db, data := rules[DatabaseRule], rules[DataRule]
+	if db["enableContinuousBackup"] != true || db["lifecycle"].(map[string]any)["deleteAfter"] != float64(30) {
+		t.Errorf("database rule %v", db)
+	}
+	if data["schedule"] != "cron(0 * * * ? *)" || data["lifecycle"].(map[string]any)["deleteAfter"] != float64(7) {
+		t.Errorf("data rule %v", data)
+	}
+	for name, r := range rules {
+		copies, _ := r["copyActions"].([]any)
+		if len(copies) != 1 {
+			t.Errorf("%s: copies %v", name, r["copyActions"])
+		}
+	}
+	if n := len(rec.ByType("aws:backup/selection:Selection")); n != 2 {
+		t.Errorf("%d selections", n)
+	}
+	vaults := rec.ByType("aws:backup/vault:Vault")
+	for _, v := range vaults {
+		if !v.Protect || v.Inputs["kmsKeyArn"].IsNull() {
+			t.Errorf("vault %s: protect %v, key %v", v.Name, v.Protect, v.Inputs["kmsKeyArn"])
+		}
+	}
+	lock := rec.ByType("aws:backup/vaultLockConfiguration:VaultLockConfiguration")
+	if len(vaults) != 2 || len(lock) != 1 || lock[0].Inputs["minRetentionDays"].NumberValue() != 7 {
+		t.Errorf("vaults %d, locks %v", len(vaults), lock)
+	}
+	tp := rec.ByType("aws:backup/restoreTestingPlan:RestoreTestingPlan")
+	if len(tp) != 1 || tp[0].String("scheduleExpression") != "cron(0 6 1 * ? *)" {
+		t.Errorf("restore testing plan %v", tp)
+	}
+	kinds := map[string]bool{}
+	for _, s := range rec.ByType("aws:backup/restoreTestingSelection:RestoreTestingSelection") {
+		kinds[s.String("protectedResourceType")] = true
+	}
+	if !kinds["Aurora"] || !kinds["S3"] {
+		t.Errorf("restore tests cover %v", kinds)
+	}
+}
+
+func TestPlanWithoutCopy(t *testing.T) {
+	rec, err := run(t, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rec.ByType("aws:backup/plan:Plan")[0].Inputs["rules"].Mappable().([]any) {
+		if c, ok := r.(map[string]any)["copyActions"]; ok && c != nil && len(c.([]any)) > 0 {
+			t.Errorf("copy without a DR vault: %v", c)
+		}
+	}
+}
+
+func TestBadPlan(t *testing.T) {
+	for _, c := range []struct {
+		mutate func(*PlanArgs)
+		want   string
+	}{
+		{func(a *PlanArgs) { a.DatabaseDays = 40 }, "DatabaseDays: 40 is not 1..35"},
+		{func(a *PlanArgs) { a.DataDays = 0 }, "DataDays: 0"},
+	} {
+		if _, err := run(t, false, c.mutate); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("got %v, want %q", err, c.want)
+		}
+	}
+}
