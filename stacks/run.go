@@ -84,7 +84,12 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 		return err
 	}
 
-	buckets, err := storage.NewBuckets(ctx, "storage", cfg.storageArgs(), withProviders)
+	storageArgs := cfg.storageArgs()
+	if providers.DR != nil {
+		// Every application bucket replicates to the DR region.
+		storageArgs.Replication = &storage.Replication{Provider: providers.DR, NamePrefix: cfg.namePrefix() + "-dr"}
+	}
+	buckets, err := storage.NewBuckets(ctx, "storage", storageArgs, withProviders)
 	if err != nil {
 		return err
 	}

@@ -40,6 +40,8 @@ type BucketsArgs struct {
 	AccessLogDays int
 	// Protect guards buckets and the key against deletion and replacement (staging, prod).
 	Protect bool
+	// Replication copies every application bucket to another region; nil: none.
+	Replication *Replication
 }
 
 func (a *BucketsArgs) validate() error {
@@ -105,18 +107,19 @@ func NewBuckets(ctx *pulumi.Context, name string, args *BucketsArgs, opts ...pul
 			days = 365
 		}
 		// Server access logs can only land in a bucket with SSE-S3 default encryption.
-		logs, err = newBucket(ctx, name+"-access-logs", args.NamePrefix+"-access-logs-", "AES256", nil, days, keep, parent)
+		logs, _, err = newBucket(ctx, name+"-access-logs", args.NamePrefix+"-access-logs-", "AES256", nil, days, keep, parent)
 		if err != nil {
 			return nil, err
 		}
 	}
 
+	var sources []source
 	for _, b := range args.Buckets {
 		noncurrent := b.NoncurrentDays
 		if noncurrent == 0 {
 			noncurrent = 90
 		}
-		bucket, err := newBucket(ctx, name+"-"+b.Name, args.NamePrefix+"-"+b.Name+"-", "aws:kms", key.Arn,
+		bucket, versioning, err := newBucket(ctx, name+"-"+b.Name, args.NamePrefix+"-"+b.Name+"-", "aws:kms", key.Arn,
 			noncurrent, keep, parent)
 		if err != nil {
 			return nil, err
@@ -132,13 +135,19 @@ func NewBuckets(ctx *pulumi.Context, name string, args *BucketsArgs, opts ...pul
 		}
 		c.Names[b.Name] = bucket.Bucket
 		c.ARNs[b.Name] = bucket.Arn
+		sources = append(sources, source{name: b.Name, bucket: bucket, versioning: versioning, noncurrent: noncurrent})
+	}
+	if args.Replication != nil {
+		if err := replicate(ctx, name, args, key, sources, keep, parent); err != nil {
+			return nil, err
+		}
 	}
 	if logs != nil {
-		var sources []any
+		var arns []any
 		for _, b := range args.Buckets {
-			sources = append(sources, c.ARNs[b.Name])
+			arns = append(arns, c.ARNs[b.Name])
 		}
-		if err := logDeliveryPolicy(ctx, name, logs, sources, parent); err != nil {
+		if err := logDeliveryPolicy(ctx, name, logs, arns, parent); err != nil {
 			return nil, err
 		}
 	}
@@ -154,16 +163,17 @@ func NewBuckets(ctx *pulumi.Context, name string, args *BucketsArgs, opts ...pul
 // access block, TLS-only policy (except the log bucket, whose policy
 // logDeliveryPolicy writes) and lifecycle.
 func newBucket(ctx *pulumi.Context, name, prefix, sse string, kmsKey pulumi.StringInput, noncurrentDays int,
-	keep, parent pulumi.ResourceOption) (*s3.BucketV2, error) {
+	keep, parent pulumi.ResourceOption, extra ...pulumi.ResourceOption) (*s3.BucketV2, *s3.BucketVersioningV2, error) {
+	parent = pulumi.Composite(append([]pulumi.ResourceOption{parent}, extra...)...)
 	bucket, err := s3.NewBucketV2(ctx, name, &s3.BucketV2Args{BucketPrefix: pulumi.String(prefix)}, parent, keep)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if _, err := s3.NewBucketOwnershipControls(ctx, name, &s3.BucketOwnershipControlsArgs{
 		Bucket: bucket.ID(),
 		Rule:   s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
 	}, parent); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	block, err := s3.NewBucketPublicAccessBlock(ctx, name, &s3.BucketPublicAccessBlockArgs{
 		Bucket:                bucket.ID(),
@@ -173,14 +183,16 @@ func newBucket(ctx *pulumi.Context, name, prefix, sse string, kmsKey pulumi.Stri
 		RestrictPublicBuckets: pulumi.Bool(true),
 	}, parent)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if _, err := s3.NewBucketVersioningV2(ctx, name, &s3.BucketVersioningV2Args{
+	versioning, err := s3.NewBucketVersioningV2(ctx, name, &s3.BucketVersioningV2Args{
 		Bucket:                  bucket.ID(),
 		VersioningConfiguration: s3.BucketVersioningV2VersioningConfigurationArgs{Status: pulumi.String("Enabled")},
-	}, parent); err != nil {
-		return nil, err
+	}, parent)
+	if err != nil {
+		return nil, nil, err
 	}
+
 	byDefault := s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{
 		SseAlgorithm: pulumi.String(sse)}
 	if kmsKey != nil {
@@ -194,7 +206,7 @@ func newBucket(ctx *pulumi.Context, name, prefix, sse string, kmsKey pulumi.Stri
 				BucketKeyEnabled:                   pulumi.Bool(kmsKey != nil),
 			}},
 		}, parent); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, name, &s3.BucketLifecycleConfigurationV2Args{
 		Bucket: bucket.ID(),
@@ -208,7 +220,7 @@ func newBucket(ctx *pulumi.Context, name, prefix, sse string, kmsKey pulumi.Stri
 				DaysAfterInitiation: pulumi.Int(7)},
 		}},
 	}, parent); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if kmsKey != nil {
 		// The log bucket's policy also allows log delivery; logDeliveryPolicy writes it.
@@ -216,10 +228,10 @@ func newBucket(ctx *pulumi.Context, name, prefix, sse string, kmsKey pulumi.Stri
 			Bucket: bucket.ID(),
 			Policy: pulumi.Sprintf(`{"Version":"2012-10-17","Statement":[%s]}`, tlsOnly(bucket.Arn)),
 		}, parent, pulumi.DependsOn([]pulumi.Resource{block})); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return bucket, nil
+	return bucket, versioning, nil
 }
 
 // tlsOnly is the statement that refuses every request not made over TLS.

@@ -1,0 +1,104 @@
+package storage
+
+import (
+	"github.com/eduai/infra/components/internal/secure"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Replication copies the application buckets to another region (the DR
+// region): replica buckets made like the originals (versioned, SSE-KMS with
+// a key of that region, public access blocked, TLS-only), and a replication
+// rule per bucket with Replication Time Control (15 minutes) and its
+// metrics. Delete markers are replicated, so a failover serves the same view
+// of the data; deleted versions stay recoverable by versioning on both sides.
+type Replication struct {
+	// Provider of the replica region. Required.
+	Provider pulumi.ProviderResource
+	// NamePrefix of the replica buckets, e.g. "eduai-prod-dr". Required.
+	NamePrefix string
+}
+
+// source is one application bucket to replicate.
+type source struct {
+	name       string
+	bucket     *s3.BucketV2
+	versioning *s3.BucketVersioningV2
+	noncurrent int
+}
+
+// ReplicaPrefix starts the names of the resources in the replica region.
+const ReplicaPrefix = "dr-"
+
+func replicate(ctx *pulumi.Context, name string, args *BucketsArgs, sourceKey *kms.Key, sources []source,
+	keep, parent pulumi.ResourceOption) error {
+	r := args.Replication
+	there := pulumi.Provider(r.Provider)
+	key, err := secure.NewKey(ctx, ReplicaPrefix+name, "Replicas of the application buckets of "+args.NamePrefix,
+		nil, parent, keep, there)
+	if err != nil {
+		return err
+	}
+	role, err := iam.NewRole(ctx, name+"-replication", &iam.RoleArgs{
+		Description: pulumi.String("S3 replication of " + args.NamePrefix + " to " + r.NamePrefix),
+		AssumeRolePolicy: pulumi.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
+			`"Principal":{"Service":"s3.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
+	}, parent)
+	if err != nil {
+		return err
+	}
+	var grants []pulumi.StringOutput
+	for _, src := range sources {
+		replica, versioning, err := newBucket(ctx, ReplicaPrefix+name+"-"+src.name, r.NamePrefix+"-"+src.name+"-",
+			"aws:kms", key.Arn, src.noncurrent, keep, parent, there)
+		if err != nil {
+			return err
+		}
+		// Least privilege: read this source's versions, write this replica.
+		grants = append(grants, pulumi.Sprintf(`{"Effect":"Allow","Action":["s3:GetReplicationConfiguration","s3:ListBucket"],"Resource":"%s"},`+
+			`{"Effect":"Allow","Action":["s3:GetObjectVersionForReplication","s3:GetObjectVersionAcl","s3:GetObjectVersionTagging"],"Resource":"%s/*"},`+
+			`{"Effect":"Allow","Action":["s3:ReplicateObject","s3:ReplicateDelete","s3:ReplicateTags"],"Resource":"%s/*"}`,
+			src.bucket.Arn, src.bucket.Arn, replica.Arn))
+		fifteen := s3.BucketReplicationConfigRuleDestinationReplicationTimeTimeArgs{Minutes: pulumi.Int(15)}
+		if _, err := s3.NewBucketReplicationConfig(ctx, name+"-"+src.name, &s3.BucketReplicationConfigArgs{
+			Bucket: src.bucket.ID(),
+			Role:   role.Arn,
+			Rules: s3.BucketReplicationConfigRuleArray{s3.BucketReplicationConfigRuleArgs{
+				Id:       pulumi.String("to-" + r.NamePrefix),
+				Status:   pulumi.String("Enabled"),
+				Priority: pulumi.Int(1),
+				Filter:   s3.BucketReplicationConfigRuleFilterArgs{Prefix: pulumi.String("")},
+				DeleteMarkerReplication: s3.BucketReplicationConfigRuleDeleteMarkerReplicationArgs{
+					Status: pulumi.String("Enabled")},
+				SourceSelectionCriteria: s3.BucketReplicationConfigRuleSourceSelectionCriteriaArgs{
+					SseKmsEncryptedObjects: s3.BucketReplicationConfigRuleSourceSelectionCriteriaSseKmsEncryptedObjectsArgs{
+						Status: pulumi.String("Enabled")}},
+				Destination: s3.BucketReplicationConfigRuleDestinationArgs{
+					Bucket:                  replica.Arn,
+					EncryptionConfiguration: s3.BucketReplicationConfigRuleDestinationEncryptionConfigurationArgs{ReplicaKmsKeyId: key.Arn},
+					ReplicationTime:         s3.BucketReplicationConfigRuleDestinationReplicationTimeArgs{Status: pulumi.String("Enabled"), Time: fifteen},
+					Metrics: s3.BucketReplicationConfigRuleDestinationMetricsArgs{Status: pulumi.String("Enabled"),
+						EventThreshold: s3.BucketReplicationConfigRuleDestinationMetricsEventThresholdArgs{Minutes: pulumi.Int(15)}},
+				},
+			}},
+		}, parent, pulumi.DependsOn([]pulumi.Resource{src.versioning, versioning})); err != nil {
+			return err
+		}
+	}
+	all := make([]any, len(grants))
+	for i, g := range grants {
+		all[i] = g
+	}
+	policy := pulumi.All(append(all, sourceKey.Arn, key.Arn)...).ApplyT(func(v []any) string {
+		out := `{"Version":"2012-10-17","Statement":[`
+		for _, g := range v[:len(v)-2] {
+			out += g.(string) + ","
+		}
+		return out + `{"Effect":"Allow","Action":"kms:Decrypt","Resource":"` + v[len(v)-2].(string) + `"},` +
+			`{"Effect":"Allow","Action":"kms:Encrypt","Resource":"` + v[len(v)-1].(string) + `"}]}`
+	}).(pulumi.StringOutput)
+	_, err = iam.NewRolePolicy(ctx, name+"-replication", &iam.RolePolicyArgs{Role: role.ID(), Policy: policy}, parent)
+	return err
+}

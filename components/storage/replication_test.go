@@ -1,0 +1,93 @@
+package storage
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/eduai/infra/internal/mockstack"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+func TestReplication(t *testing.T) {
+	rec, err := mockstack.Run("eduai", "test", func(ctx *pulumi.Context) error {
+		primary, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{Region: pulumi.String("us-west-2")})
+		if err != nil {
+			return err
+		}
+		dr, err := aws.NewProvider(ctx, "aws-dr", &aws.ProviderArgs{Region: pulumi.String("us-east-1")})
+		if err != nil {
+			return err
+		}
+		args := prodArgs()
+		args.Replication = &Replication{Provider: dr, NamePrefix: "eduai-prod-dr"}
+		_, err = NewBuckets(ctx, "storage", args, pulumi.Providers(primary))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drProvider := "urn:pulumi:test::eduai::pulumi:providers:aws::aws-dr"
+	replicas := 0
+	for _, b := range rec.ByType("aws:s3/bucketV2:BucketV2") {
+		inDR := b.Provider == drProvider
+		if inDR != strings.HasPrefix(b.Name, ReplicaPrefix) {
+			t.Errorf("%s in the wrong region (%s)", b.Name, b.Provider)
+		}
+		if inDR {
+			replicas++
+			if !b.Protect {
+				t.Errorf("replica %s not protected", b.Name)
+			}
+		}
+	}
+	if replicas != 2 {
+		t.Errorf("%d replica buckets", replicas)
+	}
+	// Replicas are hardened like the originals, in their own region.
+	for _, typ := range []string{"aws:s3/bucketVersioningV2:BucketVersioningV2", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+		"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", "aws:kms/key:Key"} {
+		n := 0
+		for _, r := range rec.ByType(typ) {
+			if r.Provider == drProvider {
+				n++
+			}
+		}
+		if n == 0 {
+			t.Errorf("no %s in the DR region", typ)
+		}
+	}
+	configs := rec.ByType("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
+	if len(configs) != 2 {
+		t.Fatalf("%d replication configs", len(configs))
+	}
+	for _, c := range configs {
+		rule := c.Inputs["rules"].Mappable().([]any)[0].(map[string]any)
+		dest := rule["destination"].(map[string]any)
+		if dest["replicationTime"].(map[string]any)["time"].(map[string]any)["minutes"] != float64(15) ||
+			dest["metrics"].(map[string]any)["status"] != "Enabled" ||
+			rule["deleteMarkerReplication"].(map[string]any)["status"] != "Enabled" ||
+			dest["encryptionConfiguration"] == nil {
+			t.Errorf("rule %v", rule)
+		}
+		versioningDeps := 0
+		for _, d := range c.Dependencies {
+			if strings.Contains(d, "BucketVersioningV2") {
+				versioningDeps++
+			}
+		}
+		if versioningDeps != 2 {
+			t.Errorf("%s waits for %d versionings, want both sides", c.Name, versioningDeps)
+		}
+	}
+	policy := rec.Named("aws:iam/rolePolicy:RolePolicy", "storage-replication").String("policy")
+	if !strings.Contains(policy, "s3:ReplicateObject") || strings.Contains(policy, `"Resource":"*"`) {
+		t.Errorf("replication policy %s", policy)
+	}
+	if !slices.ContainsFunc(rec.ByType("aws:iam/role:Role"), func(r *mockstack.Resource) bool {
+		return strings.Contains(r.String("assumeRolePolicy"), "s3.amazonaws.com")
+	}) {
+		t.Error("no role S3 can assume")
+	}
+}
