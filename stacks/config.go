@@ -93,6 +93,8 @@ type DRConfig struct {
 	Region string `json:"region"`
 	// ActiveRegion is primary or secondary: which side writes after a failover. Default primary.
 	ActiveRegion string `json:"activeRegion"`
+	// DatabaseReaders in the DR region's Aurora secondary: 0 keeps it headless. Default 1.
+	DatabaseReaders int `json:"databaseReaders"`
 	// Network of the DR region; its CIDR must not overlap the primary's.
 	// Default 10.130.0.0/16, 3 zones, one NAT gateway, flow logs, no interface endpoints.
 	Network NetworkConfig `json:"network"`
@@ -102,7 +104,7 @@ type DRConfig struct {
 func DefaultDR() DRConfig {
 	n := DefaultNetwork()
 	n.CIDR, n.NATStrategy, n.InterfaceEndpoints = "10.130.0.0/16", "single", []string{}
-	return DRConfig{Region: "us-east-1", ActiveRegion: "primary", Network: n}
+	return DRConfig{Region: "us-east-1", ActiveRegion: "primary", DatabaseReaders: 1, Network: n}
 }
 
 // ServiceConfig is one entry of `eduai:services`; the key is the service's

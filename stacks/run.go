@@ -43,9 +43,10 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
+	var drNet *network.Vpc
 	if providers.DR != nil {
 		// The secondary region: the same components, the DR provider.
-		if _, err := network.NewVpc(ctx, "dr-network", cfg.drNetworkArgs(), providers.DROptions()); err != nil {
+		if drNet, err = network.NewVpc(ctx, "dr-network", cfg.drNetworkArgs(), providers.DROptions()); err != nil {
 			return err
 		}
 	}
@@ -94,9 +95,22 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 		return err
 	}
 
-	db, err := database.NewAurora(ctx, "database", cfg.databaseArgs(net), withProviders)
+	dbArgs := cfg.databaseArgs(net)
+	dbArgs.InGlobalCluster = drNet != nil
+	db, err := database.NewAurora(ctx, "database", dbArgs, withProviders)
 	if err != nil {
 		return err
+	}
+	if drNet != nil {
+		// Aurora Global Database: the primary here, a secondary in the DR region.
+		if _, err := database.NewGlobal(ctx, "database-global", &database.GlobalArgs{
+			Name: cfg.namePrefix(), Primary: db, EngineVersion: cfg.Database.EngineVersion, Provider: providers.DR,
+			SubnetGroupName: drNet.DBSubnetGroupName, VpcID: drNet.VpcID.ToStringOutput(), ClientCIDRs: drNet.PrivateSubnetCIDRs,
+			Readers: cfg.DR.DatabaseReaders, InstanceClass: cfg.Database.InstanceClass, Protect: cfg.protectStateful(),
+			BackupRetentionDays: cfg.Database.BackupRetentionDays,
+		}, withProviders); err != nil {
+			return err
+		}
 	}
 
 	redis, err := cache.NewRedis(ctx, "cache", cfg.cacheArgs(net), withProviders)

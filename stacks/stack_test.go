@@ -389,6 +389,9 @@ func TestDatabasePerEnvironment(t *testing.T) {
 			t.Errorf("%s: %d instances, want %d", c.stack, n, c.instances)
 		}
 		for _, r := range res.Resources {
+			if strings.HasPrefix(r.Name, "dr-") {
+				continue // the global secondary: TestGlobalDatabase
+			}
 			switch r.Type {
 			case "aws:rds/cluster:Cluster":
 				if r.Inputs["backupRetentionPeriod"].NumberValue() != c.retention || r.Protect != c.hardened ||
@@ -790,6 +793,41 @@ func TestBackupPerEnvironment(t *testing.T) {
 		}
 		if countDR(res, "aws:backup/vault:Vault") != map[bool]int{true: 1, false: 0}[c.copies] {
 			t.Errorf("%s: DR vaults %d", c.stack, countDR(res, "aws:backup/vault:Vault"))
+		}
+	}
+}
+
+// prod's Aurora is the primary of a global database whose secondary runs in
+// the DR region with one reader and a replication-lag alarm at 30 s.
+func TestGlobalDatabase(t *testing.T) {
+	res := runStack(t, "prod", "")
+	global := find(res, "aws:rds/globalCluster:GlobalCluster", "database-global")
+	primary := find(res, "aws:rds/cluster:Cluster", "database")
+	secondary := find(res, "aws:rds/cluster:Cluster", "dr-database-global")
+	if global == nil || primary == nil || secondary == nil {
+		t.Fatalf("global %v primary %v secondary %v", global != nil, primary != nil, secondary != nil)
+	}
+	if !global.DependsOnURN("sourceDbClusterIdentifier", primary.URN) || !global.Protect {
+		t.Errorf("the global cluster does not adopt the primary: %v", global.Inputs)
+	}
+	if !secondary.DependsOnURN("globalClusterIdentifier", global.URN) || !secondary.Inputs["storageEncrypted"].BoolValue() ||
+		!strings.HasSuffix(secondary.Provider, "::aws-dr") || !secondary.Protect {
+		t.Errorf("secondary %v provider %s", secondary.Inputs, secondary.Provider)
+	}
+	if !slices.Contains(primary.IgnoreChanges, "globalClusterIdentifier") ||
+		!slices.Contains(secondary.IgnoreChanges, "replicationSourceIdentifier") {
+		t.Errorf("failover roles are fought: %v / %v", primary.IgnoreChanges, secondary.IgnoreChanges)
+	}
+	if n := countDR(res, "aws:rds/clusterInstance:ClusterInstance"); n != 1 {
+		t.Errorf("%d readers in the DR region", n)
+	}
+	alarm := find(res, "aws:cloudwatch/metricAlarm:MetricAlarm", "dr-database-global-replication-lag")
+	if alarm == nil || alarm.Inputs["threshold"].NumberValue() != 30000 || alarm.String("metricName") != "AuroraGlobalDBReplicationLag" {
+		t.Errorf("lag alarm %v", alarm)
+	}
+	for _, stack := range []string{"dev", "staging"} {
+		if n := count(runStack(t, stack, ""), "aws:rds/globalCluster:GlobalCluster"); n != 0 {
+			t.Errorf("%s has a global cluster", stack)
 		}
 	}
 }

@@ -518,6 +518,9 @@ func (c *Config) validateDR(errs *Errors) {
 		errs.add("dr.region", "%s is the primary region (aws:region); the standby must be elsewhere", d.Region)
 	}
 	validateNetworkConfig(&d.Network, "dr.network", d.Region, "the DR region", "dr.region", errs)
+	if d.DatabaseReaders < 0 || d.DatabaseReaders > 15 {
+		errs.add("dr.databaseReaders", "must be 0..15 (got %d)", d.DatabaseReaders)
+	}
 	primary, err1 := netip.ParsePrefix(c.Network.CIDR)
 	secondary, err2 := netip.ParsePrefix(d.Network.CIDR)
 	if err1 == nil && err2 == nil && primary.Overlaps(secondary) {

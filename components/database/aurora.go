@@ -69,6 +69,8 @@ type AuroraArgs struct {
 	Hardened bool
 	// ReaderScaling, when non-nil, scales readers on CPU between its bounds.
 	ReaderScaling *ReaderScaling
+	// InGlobalCluster: a global cluster (NewGlobal) adopts this cluster.
+	InGlobalCluster bool
 }
 
 func (a *AuroraArgs) validate() error {
@@ -203,7 +205,13 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 	if args.Hardened {
 		clusterArgs.FinalSnapshotIdentifier = pulumi.String(args.Name + "-final")
 	}
-	cluster, err := rds.NewCluster(ctx, name, clusterArgs, parent, keep)
+	clusterOpts := []pulumi.ResourceOption{parent, keep}
+	if args.InGlobalCluster {
+		// The global cluster adopts this cluster (sourceDbClusterIdentifier); a
+		// failover then moves the roles. The program leaves the membership alone.
+		clusterOpts = append(clusterOpts, pulumi.IgnoreChanges([]string{"globalClusterIdentifier", "replicationSourceIdentifier"}))
+	}
+	cluster, err := rds.NewCluster(ctx, name, clusterArgs, clusterOpts...)
 	if err != nil {
 		return nil, err
 	}

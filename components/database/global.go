@@ -1,0 +1,179 @@
+package database
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/eduai/infra/components/internal/secure"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// GlobalArgs turns the primary Aurora cluster into the primary of an Aurora
+// Global Database and adds a secondary cluster in another region.
+type GlobalArgs struct {
+	// Name of the global cluster and prefix of the secondary's resources. Required.
+	Name string
+	// Primary is the primary region's Aurora component (built with InGlobalCluster). Required.
+	Primary *Aurora
+	// EngineVersion of both clusters. Required.
+	EngineVersion string
+	// Provider of the secondary region. Required.
+	Provider pulumi.ProviderResource
+	// SubnetGroupName, VpcID and ClientCIDRs of the secondary region's network. Required.
+	SubnetGroupName pulumi.StringInput
+	VpcID           pulumi.StringInput
+	ClientCIDRs     []string
+	// Readers in the secondary region: 0 keeps it headless (storage only, the cheapest standby).
+	Readers       int
+	InstanceClass string
+	// Protect: deletion protection and protect on every stateful resource.
+	Protect bool
+	// BackupRetentionDays of the secondary, as the primary's (it becomes the primary after a failover).
+	BackupRetentionDays int
+	// LagAlarmSeconds raises an alarm when replication lags longer. Default 30 (the seed's threshold).
+	LagAlarmSeconds int
+}
+
+// Global is the global database: the global cluster and its secondary.
+type Global struct {
+	pulumi.ResourceState
+	// GlobalClusterID is the global cluster's identifier.
+	GlobalClusterID pulumi.StringOutput
+	// SecondaryARN is the secondary cluster's ARN.
+	SecondaryARN pulumi.StringOutput
+}
+
+// SecondaryPrefix starts the names of the resources in the secondary region.
+const SecondaryPrefix = "dr-"
+
+// NewGlobal creates the global cluster around the primary and the secondary cluster.
+func NewGlobal(ctx *pulumi.Context, name string, args *GlobalArgs, opts ...pulumi.ResourceOption) (*Global, error) {
+	if args == nil {
+		args = &GlobalArgs{}
+	}
+	var errs []error
+	if args.Name == "" || args.Primary == nil || args.Provider == nil || args.SubnetGroupName == nil || args.VpcID == nil {
+		errs = append(errs, errors.New("Name, Primary, Provider, SubnetGroupName and VpcID are required"))
+	}
+	m := engineVersionPattern.FindStringSubmatch(args.EngineVersion)
+	if m == nil {
+		errs = append(errs, fmt.Errorf("EngineVersion: %q is not an Aurora PostgreSQL version", args.EngineVersion))
+		m = []string{"", ""}
+	}
+	major := m[1]
+	if args.BackupRetentionDays < 1 || args.BackupRetentionDays > 35 {
+		errs = append(errs, fmt.Errorf("BackupRetentionDays: %d is not 1..35", args.BackupRetentionDays))
+	}
+	if args.Readers < 0 || args.Readers > 15 || (args.Readers > 0 && args.InstanceClass == "") {
+		errs = append(errs, fmt.Errorf("Readers: %d (0..15, with an InstanceClass)", args.Readers))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("global database %q: %w", name, err)
+	}
+	lag := args.LagAlarmSeconds
+	if lag == 0 {
+		lag = 30
+	}
+	g := &Global{}
+	if err := ctx.RegisterComponentResource("eduai:data:AuroraGlobal", name, g, opts...); err != nil {
+		return nil, err
+	}
+	parent, keep := pulumi.Parent(g), pulumi.Protect(args.Protect)
+	there := pulumi.Provider(args.Provider)
+
+	// The global cluster adopts the existing primary, so joining never replaces it.
+	global, err := rds.NewGlobalCluster(ctx, name, &rds.GlobalClusterArgs{
+		GlobalClusterIdentifier:   pulumi.String(args.Name),
+		SourceDbClusterIdentifier: args.Primary.ClusterARN,
+		ForceDestroy:              pulumi.Bool(false),
+		DeletionProtection:        pulumi.Bool(args.Protect),
+	}, parent, keep, pulumi.DependsOn([]pulumi.Resource{args.Primary}))
+	if err != nil {
+		return nil, err
+	}
+	g.GlobalClusterID = global.ID().ToStringOutput()
+
+	dr := SecondaryPrefix + name
+	key, err := secure.NewKey(ctx, dr, "Aurora global secondary "+args.Name, nil, parent, keep, there)
+	if err != nil {
+		return nil, err
+	}
+	sg, err := ec2.NewSecurityGroup(ctx, dr, &ec2.SecurityGroupArgs{
+		VpcId:       args.VpcID,
+		Description: pulumi.String("PostgreSQL from the workload subnets to the Aurora secondary " + args.Name),
+		Ingress: ec2.SecurityGroupIngressArray{ec2.SecurityGroupIngressArgs{
+			Description: pulumi.String("PostgreSQL from the workload subnets"),
+			Protocol:    pulumi.String("tcp"), FromPort: pulumi.Int(5432), ToPort: pulumi.Int(5432),
+			CidrBlocks: pulumi.ToStringArray(args.ClientCIDRs),
+		}},
+		Tags: pulumi.StringMap{"Name": pulumi.String(args.Name + "-aurora-secondary")},
+	}, parent, there)
+	if err != nil {
+		return nil, err
+	}
+	params, err := rds.NewClusterParameterGroup(ctx, dr, &rds.ClusterParameterGroupArgs{
+		Family:      pulumi.String("aurora-postgresql" + major),
+		Description: pulumi.String("SSL only: " + args.Name + " secondary"),
+		Parameters: rds.ClusterParameterGroupParameterArray{
+			rds.ClusterParameterGroupParameterArgs{Name: pulumi.String("rds.force_ssl"), Value: pulumi.String("1")},
+		},
+	}, parent, there)
+	if err != nil {
+		return nil, err
+	}
+	secondary, err := rds.NewCluster(ctx, dr, &rds.ClusterArgs{
+		ClusterIdentifier:                pulumi.String(args.Name + "-secondary"),
+		Engine:                           pulumi.String("aurora-postgresql"),
+		EngineVersion:                    pulumi.String(args.EngineVersion),
+		GlobalClusterIdentifier:          global.ID(),
+		DbSubnetGroupName:                args.SubnetGroupName,
+		VpcSecurityGroupIds:              pulumi.StringArray{sg.ID()},
+		DbClusterParameterGroupName:      params.Name,
+		StorageEncrypted:                 pulumi.Bool(true),
+		KmsKeyId:                         key.Arn,
+		IamDatabaseAuthenticationEnabled: pulumi.Bool(true),
+		BackupRetentionPeriod:            pulumi.Int(args.BackupRetentionDays),
+		CopyTagsToSnapshot:               pulumi.Bool(true),
+		EnabledCloudwatchLogsExports:     pulumi.StringArray{pulumi.String("postgresql")},
+		DeletionProtection:               pulumi.Bool(args.Protect),
+		SkipFinalSnapshot:                pulumi.Bool(true), // a secondary's data lives in the global cluster
+	}, parent, keep, there,
+		// After a failover or switchover (runbook) AWS moves the roles; the program does not fight it.
+		pulumi.IgnoreChanges([]string{"replicationSourceIdentifier", "globalClusterIdentifier"}))
+	if err != nil {
+		return nil, err
+	}
+	g.SecondaryARN = secondary.Arn
+	for i := 0; i < args.Readers; i++ {
+		if _, err := rds.NewClusterInstance(ctx, fmt.Sprintf("%s-reader-%d", dr, i+1), &rds.ClusterInstanceArgs{
+			ClusterIdentifier:       secondary.ID(),
+			Identifier:              pulumi.Sprintf("%s-secondary-%d", args.Name, i+1),
+			Engine:                  pulumi.String("aurora-postgresql"),
+			EngineVersion:           pulumi.String(args.EngineVersion),
+			InstanceClass:           pulumi.String(args.InstanceClass),
+			PubliclyAccessible:      pulumi.Bool(false),
+			AutoMinorVersionUpgrade: pulumi.Bool(true),
+		}, parent, keep, there); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := cloudwatch.NewMetricAlarm(ctx, dr+"-replication-lag", &cloudwatch.MetricAlarmArgs{
+		AlarmDescription: pulumi.Sprintf("Aurora global replication of %s lags more than %d s (the seed's threshold)",
+			args.Name, lag),
+		Namespace:          pulumi.String("AWS/RDS"),
+		MetricName:         pulumi.String("AuroraGlobalDBReplicationLag"),
+		Dimensions:         pulumi.StringMap{"DBClusterIdentifier": secondary.ClusterIdentifier},
+		Statistic:          pulumi.String("Maximum"),
+		Period:             pulumi.Int(60),
+		EvaluationPeriods:  pulumi.Int(3),
+		Threshold:          pulumi.Float64(float64(lag * 1000)), // the metric is in milliseconds
+		ComparisonOperator: pulumi.String("GreaterThanThreshold"),
+		TreatMissingData:   pulumi.String("notBreaching"),
+	}, parent, there); err != nil {
+		return nil, err
+	}
+	return g, ctx.RegisterResourceOutputs(g, pulumi.Map{"globalClusterId": g.GlobalClusterID, "secondaryArn": g.SecondaryARN})
+}
