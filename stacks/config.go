@@ -87,7 +87,7 @@ func (c *Config) backupOn() bool { return on(c.Backup.Enabled, c.Environment != 
 
 // DRConfig is `eduai:dr`: disaster recovery in a secondary region.
 type DRConfig struct {
-	// Enabled builds the secondary region. Default false; prod turns it on.
+	// Enabled builds the secondary region. Default: on in prod, off elsewhere.
 	Enabled bool `json:"enabled"`
 	// Region of the standby. Default us-east-1 (the seed's).
 	Region string `json:"region"`
@@ -693,6 +693,8 @@ func LoadConfig(src ConfigSource) (*Config, error) {
 		cfg.Environment = Environment(v)
 	}
 	cfg.Region, _ = src.Get("aws:region")
+	// Disaster recovery is on by default in prod only (the seed).
+	cfg.DR.Enabled = cfg.Environment == Prod
 
 	cfg.Tags = DefaultTags(cfg.Environment)
 	if v, ok := src.Get(Project + ":tags"); ok {

@@ -186,6 +186,8 @@ func TestPolicyFixtures(t *testing.T) {
 		{"prod", "testdata/prod-latest-tag.yaml", rules.ImageTagPinned},
 		{"prod", "testdata/prod-canary-no-analysis.yaml", rules.CanaryAnalysis},
 		{"prod", "testdata/prod-no-probes.yaml", rules.WorkloadProbes},
+		{"prod", "testdata/prod-dr-disabled.yaml", rules.DRAuroraGlobal},
+		{"prod", "testdata/prod-dr-disabled.yaml", rules.DRBucketReplication},
 	}
 	for _, c := range cases {
 		res := runStack(t, c.stack, c.file)

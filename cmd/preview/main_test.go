@@ -35,6 +35,8 @@ func TestExitCodes(t *testing.T) {
 			"../../stacks/testdata/prod-canary-no-analysis.yaml"}, 1, "[mandatory] canary-analysis", ""},
 		{"a service without probes is blocked by the pack", []string{"--stack", "prod", "--config",
 			"../../stacks/testdata/prod-no-probes.yaml"}, 1, "[mandatory] workload-probes", ""},
+		{"prod without disaster recovery is blocked by the pack", []string{"--stack", "prod", "--config",
+			"../../stacks/testdata/prod-dr-disabled.yaml"}, 1, "[mandatory] dr-aurora-global", ""},
 		{"azCount 9 is a config error", []string{"--stack", "prod", "--config",
 			"../../stacks/testdata/az-count.bad.yaml"}, 2, "", "network.azCount: must be 2..6 (got 9)"},
 		{"unknown key is a config error", []string{"--stack", "dev", "--config",
@@ -110,7 +112,7 @@ func TestJSONDocument(t *testing.T) {
 		t.Errorf("policy: %+v", doc.Policy)
 	}
 	for _, r := range doc.Resources {
-		if r.Type == "aws:ec2/vpc:Vpc" && (r.Inputs["cidrBlock"] != "10.30.0.0/16" || r.Parent == "" || r.Provider == "") {
+		if r.Type == "aws:ec2/vpc:Vpc" && r.Name == "network" && (r.Inputs["cidrBlock"] != "10.30.0.0/16" || r.Parent == "" || r.Provider == "") {
 			t.Errorf("vpc record: %+v", r)
 		}
 	}

@@ -17,7 +17,7 @@ import (
 const PackName = "eduai-policies"
 
 // PackVersion is bumped with every change of a rule's behaviour.
-var PackVersion = semver.MustParse("0.3.0")
+var PackVersion = semver.MustParse("0.4.0")
 
 // Policy names; they are the keys of policies/config/<stack>.json.
 const (
@@ -55,6 +55,8 @@ const (
 	ImageTagPinned         = "image-tag-pinned"
 	WorkloadPDB            = "workload-pdb"
 	CanaryAnalysis         = "canary-analysis"
+	DRAuroraGlobal         = "dr-aurora-global"
+	DRBucketReplication    = "dr-s3-replication"
 )
 
 // resourcePolicy wraps a resource rule.
@@ -159,6 +161,10 @@ func Policies() []policyx.Policy {
 		stackPolicy(WorkloadPDB, "Every workload running more than one pod has a PodDisruptionBudget.",
 			policyx.EnforcementLevelMandatory, PDBFindings),
 		resourcePolicy(CanaryAnalysis, "Canary rollouts are judged by an analysis.", nil, checkCanaryAnalysis),
+		stackPolicy(DRAuroraGlobal, "Every Aurora cluster belongs to a global cluster with a secondary in another region.",
+			policyx.EnforcementLevelMandatory, GlobalDatabaseFindings),
+		stackPolicy(DRBucketReplication, "Every application bucket replicates to another region.",
+			policyx.EnforcementLevelMandatory, BucketReplicationFindings),
 		resourcePolicy(StatefulProtected, "Stateful resources (buckets, keys, databases, caches, brokers, vaults) are protected.",
 			nil, checkStatefulProtected),
 	}

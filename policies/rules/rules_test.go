@@ -306,6 +306,8 @@ func TestShippedPolicyConfigs(t *testing.T) {
 		if stack != "dev" {
 			for name, pc := range cfg {
 				advisoryOutsideProd := (name == MeshMTLSStrict || name == CanaryAnalysis) && stack == "staging"
+				// DR is optional in staging (the issue: prod on, staging optional).
+				advisoryOutsideProd = advisoryOutsideProd || ((name == DRAuroraGlobal || name == DRBucketReplication) && stack == "staging")
 				if name != EKSVersionSupport && !advisoryOutsideProd && pc.EnforcementLevel != policyx.EnforcementLevelMandatory {
 					t.Errorf("%s: %s is %s; outside dev every rule but the support-window notice is mandatory",
 						stack, name, LevelName(pc.EnforcementLevel))
