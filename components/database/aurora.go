@@ -152,18 +152,7 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 		return nil, err
 	}
 
-	sg, err := ec2.NewSecurityGroup(ctx, name, &ec2.SecurityGroupArgs{
-		VpcId:       args.VpcID,
-		Description: pulumi.String("PostgreSQL from the workload subnets to Aurora " + args.Name),
-		Ingress: ec2.SecurityGroupIngressArray{ec2.SecurityGroupIngressArgs{
-			Description: pulumi.String("PostgreSQL from the workload subnets"),
-			Protocol:    pulumi.String("tcp"),
-			FromPort:    pulumi.Int(5432),
-			ToPort:      pulumi.Int(5432),
-			CidrBlocks:  pulumi.ToStringArray(args.ClientCIDRs),
-		}},
-		Tags: pulumi.StringMap{"Name": pulumi.String(args.Name + "-aurora")},
-	}, parent)
+	sg, err := postgresSecurityGroup(ctx, name, args.VpcID, args.ClientCIDRs, "Aurora "+args.Name, args.Name+"-aurora", parent)
 	if err != nil {
 		return nil, err
 	}
@@ -311,4 +300,21 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"writerEndpoint": c.WriterEndpoint, "readerEndpoint": c.ReaderEndpoint, "secretArn": c.SecretARN,
 	})
+}
+
+// postgresSecurityGroup admits PostgreSQL from the workload subnets only.
+func postgresSecurityGroup(ctx *pulumi.Context, name string, vpc pulumi.StringInput, clients []string, what, tagName string,
+	opts ...pulumi.ResourceOption) (*ec2.SecurityGroup, error) {
+	return ec2.NewSecurityGroup(ctx, name, &ec2.SecurityGroupArgs{
+		VpcId:       vpc,
+		Description: pulumi.String("PostgreSQL from the workload subnets to " + what),
+		Ingress: ec2.SecurityGroupIngressArray{ec2.SecurityGroupIngressArgs{
+			Description: pulumi.String("PostgreSQL from the workload subnets"),
+			Protocol:    pulumi.String("tcp"),
+			FromPort:    pulumi.Int(5432),
+			ToPort:      pulumi.Int(5432),
+			CidrBlocks:  pulumi.ToStringArray(clients),
+		}},
+		Tags: pulumi.StringMap{"Name": pulumi.String(tagName)},
+	}, opts...)
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/eduai/infra/components/internal/secure"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -101,16 +100,8 @@ func NewGlobal(ctx *pulumi.Context, name string, args *GlobalArgs, opts ...pulum
 	if err != nil {
 		return nil, err
 	}
-	sg, err := ec2.NewSecurityGroup(ctx, dr, &ec2.SecurityGroupArgs{
-		VpcId:       args.VpcID,
-		Description: pulumi.String("PostgreSQL from the workload subnets to the Aurora secondary " + args.Name),
-		Ingress: ec2.SecurityGroupIngressArray{ec2.SecurityGroupIngressArgs{
-			Description: pulumi.String("PostgreSQL from the workload subnets"),
-			Protocol:    pulumi.String("tcp"), FromPort: pulumi.Int(5432), ToPort: pulumi.Int(5432),
-			CidrBlocks: pulumi.ToStringArray(args.ClientCIDRs),
-		}},
-		Tags: pulumi.StringMap{"Name": pulumi.String(args.Name + "-aurora-secondary")},
-	}, parent, there)
+	sg, err := postgresSecurityGroup(ctx, dr, args.VpcID, args.ClientCIDRs, "the Aurora secondary "+args.Name,
+		args.Name+"-aurora-secondary", parent, there)
 	if err != nil {
 		return nil, err
 	}
