@@ -505,10 +505,12 @@ func (c *Config) validateDR(errs *Errors) {
 	if d.ActiveRegion != "primary" && d.ActiveRegion != "secondary" {
 		errs.add("dr.activeRegion", "must be primary or secondary (got %q)", d.ActiveRegion)
 	}
+	if d.ActiveRegion == "secondary" {
+		// Until the program swaps the roles, accepting it would silently keep the old layout.
+		errs.add("dr.activeRegion", "secondary is not supported yet: after a failover keep primary and follow "+
+			"the AWS console's global-cluster roles (the program ignores the membership fields)")
+	}
 	if !d.Enabled {
-		if d.ActiveRegion == "secondary" {
-			errs.add("dr.activeRegion", "secondary needs dr.enabled: true")
-		}
 		return
 	}
 	switch {
