@@ -61,7 +61,7 @@ func deployServices(ctx *pulumi.Context, cfg *Config, eks *cluster.Cluster, plat
 	return nil
 }
 
-// serviceArgs converts one service's config; stores may be empty in validation-only use.
+// serviceArgs converts one service's config.
 func (c *Config) serviceArgs(name string, eks *cluster.Cluster, platform *addons.ClusterAddons, stores dataStores) *service.Args {
 	s := c.Services[name]
 	full := c.Observability.Mode == string(observability.Full)
@@ -78,10 +78,8 @@ func (c *Config) serviceArgs(name string, eks *cluster.Cluster, platform *addons
 		args.Autoscaling = &service.Autoscaling{Min: a.Min, Max: a.Max, CPUPercent: a.CPUPercent, MemoryPercent: a.MemoryPercent}
 	}
 	if in := s.Ingress; in != nil {
-		args.Ingress = &service.Ingress{Host: in.Host, Path: in.Path, RateLimitRPS: in.RateLimitRPS}
-		if platform != nil {
-			args.Ingress.Issuer = platform.IssuerName
-		}
+		args.Ingress = &service.Ingress{Host: in.Host, Path: in.Path, RateLimitRPS: in.RateLimitRPS,
+			Issuer: platform.IssuerName}
 	}
 	b := s.BlueGreen
 	args.BlueGreen = service.BlueGreenArgs{ActiveColor: b.ActiveColor, BlueTag: b.BlueTag, GreenTag: b.GreenTag, Now: Now()}
@@ -99,7 +97,7 @@ func (c *Config) serviceArgs(name string, eks *cluster.Cluster, platform *addons
 // and its AWS access (EKS Pod Identity): read the secrets of the stores it
 // uses, read and write the buckets it names.
 func (c *Config) connections(s ServiceConfig, eks *cluster.Cluster, st dataStores) (map[string]pulumi.StringInput, *service.AWSAccess) {
-	if (len(s.Connections) == 0 && len(s.Buckets) == 0) || st.db == nil {
+	if len(s.Connections) == 0 && len(s.Buckets) == 0 {
 		return nil, nil
 	}
 	out := map[string]pulumi.StringInput{}

@@ -124,7 +124,27 @@ func (b *builder) envFrom() corev1.EnvFromSourceArray {
 func (b *builder) podSpec(tag string) corev1.PodSpecArgs {
 	a := b.args
 	r := a.Resources
-	spec := corev1.PodSpecArgs{
+	container := corev1.ContainerArgs{
+		Name:  pulumi.String(a.Name),
+		Image: pulumi.String(image(a.Repository, tag)),
+		Ports: corev1.ContainerPortArray{corev1.ContainerPortArgs{
+			Name: pulumi.String("http"), ContainerPort: pulumi.Int(a.Port)}},
+		EnvFrom: b.envFrom(),
+		Resources: corev1.ResourceRequirementsArgs{
+			Requests: pulumi.StringMap{"cpu": pulumi.String(r.RequestCPU), "memory": pulumi.String(r.RequestMemory)},
+			Limits:   pulumi.StringMap{"cpu": pulumi.String(r.LimitCPU), "memory": pulumi.String(r.LimitMemory)},
+		},
+		SecurityContext: containerSecurity(),
+		VolumeMounts: corev1.VolumeMountArray{corev1.VolumeMountArgs{
+			Name: pulumi.String("tmp"), MountPath: pulumi.String("/tmp")}},
+	}
+	if !a.NoProbes {
+		// The seed's timings: startup up to 30 x 10 s; liveness after 30 s every 10 s; readiness after 5 s every 5 s.
+		container.StartupProbe = httpProbe(StartupPath, 0, 10, 5, 30)
+		container.LivenessProbe = httpProbe(LivenessPath, 30, 10, 5, 3)
+		container.ReadinessProbe = httpProbe(ReadinessPath, 5, 5, 3, 3)
+	}
+	return corev1.PodSpecArgs{
 		ServiceAccountName: pulumi.String(a.Name),
 		SecurityContext: corev1.PodSecurityContextArgs{
 			RunAsNonRoot:   pulumi.Bool(true),
@@ -136,33 +156,10 @@ func (b *builder) podSpec(tag string) corev1.PodSpecArgs {
 			WhenUnsatisfiable: pulumi.String("ScheduleAnyway"),
 			LabelSelector:     metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"app": pulumi.String(a.Name)}},
 		}},
-		Containers: corev1.ContainerArray{corev1.ContainerArgs{
-			Name:  pulumi.String(a.Name),
-			Image: pulumi.String(image(a.Repository, tag)),
-			Ports: corev1.ContainerPortArray{corev1.ContainerPortArgs{
-				Name: pulumi.String("http"), ContainerPort: pulumi.Int(a.Port)}},
-			EnvFrom: b.envFrom(),
-			Resources: corev1.ResourceRequirementsArgs{
-				Requests: pulumi.StringMap{"cpu": pulumi.String(r.RequestCPU), "memory": pulumi.String(r.RequestMemory)},
-				Limits:   pulumi.StringMap{"cpu": pulumi.String(r.LimitCPU), "memory": pulumi.String(r.LimitMemory)},
-			},
-			// The seed's timings: startup up to 30 x 10 s; liveness after 30 s every 10 s; readiness after 5 s every 5 s.
-			StartupProbe:    httpProbe(StartupPath, 0, 10, 5, 30),
-			LivenessProbe:   httpProbe(LivenessPath, 30, 10, 5, 3),
-			ReadinessProbe:  httpProbe(ReadinessPath, 5, 5, 3, 3),
-			SecurityContext: containerSecurity(),
-			VolumeMounts: corev1.VolumeMountArray{corev1.VolumeMountArgs{
-				Name: pulumi.String("tmp"), MountPath: pulumi.String("/tmp")}},
-		}},
+		Containers: corev1.ContainerArray{container},
 		Volumes: corev1.VolumeArray{corev1.VolumeArgs{Name: pulumi.String("tmp"),
 			EmptyDir: corev1.EmptyDirVolumeSourceArgs{SizeLimit: pulumi.String("256Mi")}}},
 	}
-	if a.NoProbes {
-		c := spec.Containers.(corev1.ContainerArray)[0].(corev1.ContainerArgs)
-		c.StartupProbe, c.LivenessProbe, c.ReadinessProbe = nil, nil, nil
-		spec.Containers = corev1.ContainerArray{c}
-	}
-	return spec
 }
 
 // NewNamespace creates the services' namespace where no mesh does it.

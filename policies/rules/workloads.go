@@ -124,10 +124,6 @@ func isInit(r policyx.AnalyzerResource, c container) bool {
 	return false
 }
 
-func flag(m property.Map, key string) (value, present, known bool) {
-	return scalar(m, key, property.Value.IsBool, property.Value.AsBool)
-}
-
 // checkWorkloadHardened: containers run as non-root on a read-only root
 // filesystem, unprivileged, without privilege escalation.
 func checkWorkloadHardened(args policyx.ResourceValidationArgs) error {
@@ -137,23 +133,23 @@ func checkWorkloadHardened(args policyx.ResourceValidationArgs) error {
 		return nil
 	}
 	podSC, _, podKnown := object(pod, "securityContext")
-	podNonRoot, _, _ := flag(podSC, "runAsNonRoot")
+	podNonRoot, _, _ := boolProp(podSC, "runAsNonRoot")
 	for _, c := range containers {
 		sc, _, scKnown := object(c.props, "securityContext")
 		if !scKnown || !podKnown {
 			continue
 		}
 		var problems []string
-		if nonRoot, set, _ := flag(sc, "runAsNonRoot"); !(set && nonRoot) && !(podNonRoot && !set) {
+		if nonRoot, set, _ := boolProp(sc, "runAsNonRoot"); !(set && nonRoot) && !(podNonRoot && !set) {
 			problems = append(problems, "may run as root (runAsNonRoot)")
 		}
-		if ro, _, _ := flag(sc, "readOnlyRootFilesystem"); !ro {
+		if ro, _, _ := boolProp(sc, "readOnlyRootFilesystem"); !ro {
 			problems = append(problems, "has a writable root filesystem (readOnlyRootFilesystem)")
 		}
-		if priv, _, _ := flag(sc, "privileged"); priv {
+		if priv, _, _ := boolProp(sc, "privileged"); priv {
 			problems = append(problems, "is privileged")
 		}
-		if esc, set, _ := flag(sc, "allowPrivilegeEscalation"); !set || esc {
+		if esc, set, _ := boolProp(sc, "allowPrivilegeEscalation"); !set || esc {
 			problems = append(problems, "may escalate privileges (allowPrivilegeEscalation)")
 		}
 		if len(problems) > 0 {
