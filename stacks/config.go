@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"slices"
 	"sort"
@@ -66,6 +67,10 @@ type Config struct {
 	// plainKeys are the config keys known to hold no secret value; nil when
 	// the runtime does not say (see ConfigSource.SecretKeys).
 	plainKeys map[string]bool
+	// regionSuffix ends the physical names of the secondary region's tier ("-dr").
+	regionSuffix string
+	// standbyTier: this is a standby copy of the config (tierConfig).
+	standbyTier bool
 }
 
 // BackupConfig is `eduai:backup`: AWS Backup of the database and the buckets.
@@ -98,13 +103,40 @@ type DRConfig struct {
 	// Network of the DR region; its CIDR must not overlap the primary's.
 	// Default 10.130.0.0/16, 3 zones, one NAT gateway, flow logs, no interface endpoints.
 	Network NetworkConfig `json:"network"`
+	// Standby sizes the region that is not active (pilot light).
+	Standby StandbyConfig `json:"standby"`
+	// DNS is the Route 53 failover of the public name; nil: no failover records.
+	DNS *DNSConfig `json:"dns"`
+}
+
+// StandbyConfig sizes the standby application tier: the same cluster, node
+// groups, platform and services as the active region, kept small until a
+// failover makes it the active region (eduai:dr.activeRegion).
+type StandbyConfig struct {
+	// NodesPerGroup: each node group's minimum and desired size (its maximum
+	// stays). Default 1.
+	NodesPerGroup int `json:"nodesPerGroup"`
+}
+
+// DNSConfig is `eduai:dr.dns`: Route 53 failover between the regions' ingresses.
+type DNSConfig struct {
+	// ZoneName is the public hosted zone, e.g. eduai.com. Required.
+	ZoneName string `json:"zoneName"`
+	// ZoneID of an existing hosted zone; empty: the program creates the zone.
+	ZoneID string `json:"zoneId"`
+	// RecordName is the failover name, e.g. api.eduai.com; a service's ingress host. Required.
+	RecordName string `json:"recordName"`
+	// HealthService answers the health checks on /health. Default: the first
+	// service (by name) whose ingress host is RecordName.
+	HealthService string `json:"healthService"`
 }
 
 // DefaultDR is the DR section's defaults.
 func DefaultDR() DRConfig {
 	n := DefaultNetwork()
 	n.CIDR, n.NATStrategy, n.InterfaceEndpoints = "10.130.0.0/16", "single", []string{}
-	return DRConfig{Region: "us-east-1", ActiveRegion: "primary", DatabaseReaders: 1, Network: n}
+	return DRConfig{Region: "us-east-1", ActiveRegion: "primary", DatabaseReaders: 1, Network: n,
+		Standby: StandbyConfig{NodesPerGroup: 1}}
 }
 
 // ServiceConfig is one entry of `eduai:services`; the key is the service's
@@ -771,6 +803,14 @@ func (c *Config) resolve() {
 	c.Network.deriveZones(c.Region)
 	if c.DR.Enabled {
 		c.DR.Network.deriveZones(c.DR.Region)
+	}
+	if d := c.DR.DNS; d != nil && d.HealthService == "" {
+		for _, name := range slices.Sorted(maps.Keys(c.Services)) {
+			if in := c.Services[name].Ingress; in != nil && in.Host == d.RecordName {
+				d.HealthService = name
+				break
+			}
+		}
 	}
 }
 

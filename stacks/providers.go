@@ -60,8 +60,8 @@ func newProviders(ctx *pulumi.Context, cfg *Config) (*Providers, error) {
 
 // newKubernetesProvider reaches the cluster's API through its kubeconfig.
 // Later components get it from stacks/, never make their own.
-func newKubernetesProvider(ctx *pulumi.Context, eks *cluster.Cluster) (*kubernetes.Provider, error) {
-	return kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{
+func newKubernetesProvider(ctx *pulumi.Context, name string, eks *cluster.Cluster) (*kubernetes.Provider, error) {
+	return kubernetes.NewProvider(ctx, name, &kubernetes.ProviderArgs{
 		Kubeconfig:            eks.KubeconfigJSON,
 		EnableServerSideApply: pulumi.Bool(true),
 	}, pulumi.DependsOn([]pulumi.Resource{eks}))

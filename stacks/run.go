@@ -13,11 +13,11 @@ import (
 	"github.com/eduai/infra/components/cache"
 	"github.com/eduai/infra/components/cluster"
 	"github.com/eduai/infra/components/database"
+	"github.com/eduai/infra/components/dns"
 	"github.com/eduai/infra/components/mesh"
 	"github.com/eduai/infra/components/network"
 	"github.com/eduai/infra/components/observability"
 	"github.com/eduai/infra/components/queue"
-	"github.com/eduai/infra/components/service"
 	"github.com/eduai/infra/components/storage"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -38,55 +38,22 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 		return err
 	}
 	withProviders := providers.Options()
+	dr := providers.DR != nil
 
 	net, err := network.NewVpc(ctx, "network", cfg.networkArgs(), withProviders)
 	if err != nil {
 		return err
 	}
 	var drNet *network.Vpc
-	if providers.DR != nil {
+	if dr {
 		// The secondary region: the same components, the DR provider.
 		if drNet, err = network.NewVpc(ctx, "dr-network", cfg.drNetworkArgs(), providers.DROptions()); err != nil {
 			return err
 		}
 	}
 
-	eks, err := cluster.NewCluster(ctx, "cluster", cfg.clusterArgs(net), withProviders)
-	if err != nil {
-		return err
-	}
-
-	k8s, err := newKubernetesProvider(ctx, eks)
-	if err != nil {
-		return err
-	}
-	platform, err := addons.New(ctx, "addons", cfg.addonsArgs(eks, net), pulumi.Providers(providers.AWS, k8s))
-	if err != nil {
-		return err
-	}
-
-	// The services' namespace: the mesh labels it for sidecar injection; without the mesh it is plain.
-	var servicesNS pulumi.Resource
-	if cfg.Mesh.Enabled {
-		m, err := mesh.New(ctx, "mesh", cfg.meshArgs(eks, platform), pulumi.Providers(k8s))
-		if err != nil {
-			return err
-		}
-		servicesNS = m
-	} else if len(cfg.Services) > 0 {
-		if servicesNS, err = service.NewNamespace(ctx, "services", ServicesNamespace, pulumi.Providers(k8s)); err != nil {
-			return err
-		}
-	}
-
-	watch, err := observability.New(ctx, "observability", cfg.observabilityArgs(eks),
-		pulumi.Providers(providers.AWS, k8s, providers.Random))
-	if err != nil {
-		return err
-	}
-
 	storageArgs := cfg.storageArgs()
-	if providers.DR != nil {
+	if dr {
 		// Every application bucket replicates to the DR region.
 		storageArgs.Replication = &storage.Replication{Provider: providers.DR, NamePrefix: cfg.namePrefix() + "-dr"}
 	}
@@ -94,45 +61,101 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
+	home := dataStores{buckets: buckets, bucketNames: buckets.Names, bucketARNs: buckets.ARNs}
+	standby := dataStores{buckets: buckets, bucketNames: buckets.ReplicaNames, bucketARNs: buckets.ReplicaARNs}
 
 	dbArgs := cfg.databaseArgs(net)
-	dbArgs.InGlobalCluster = drNet != nil
+	dbArgs.InGlobalCluster = dr
 	db, err := database.NewAurora(ctx, "database", dbArgs, withProviders)
 	if err != nil {
 		return err
 	}
-	if drNet != nil {
+	home.db = endpointsOf(db.WriterEndpoint, db.ReaderEndpoint, db.SecretARN)
+	if dr {
 		// Aurora Global Database: the primary here, a secondary in the DR region.
-		if _, err := database.NewGlobal(ctx, "database-global", &database.GlobalArgs{
+		global, err := database.NewGlobal(ctx, "database-global", &database.GlobalArgs{
 			Name: cfg.namePrefix(), Primary: db, EngineVersion: cfg.Database.EngineVersion, Provider: providers.DR,
 			SubnetGroupName: drNet.DBSubnetGroupName, VpcID: drNet.VpcID.ToStringOutput(), ClientCIDRs: drNet.PrivateSubnetCIDRs,
-			Readers: cfg.DR.DatabaseReaders, InstanceClass: cfg.Database.InstanceClass, Protect: cfg.protectStateful(),
+			Readers: cfg.drDatabaseReaders(), InstanceClass: cfg.Database.InstanceClass, Protect: cfg.protectStateful(),
 			BackupRetentionDays: cfg.Database.BackupRetentionDays,
-		}, withProviders); err != nil {
+		}, withProviders)
+		if err != nil {
 			return err
 		}
+		standby.db = endpointsOf(global.WriterEndpoint, global.ReaderEndpoint, global.SecretARN)
 	}
 
-	redis, err := cache.NewRedis(ctx, "cache", cfg.cacheArgs(net), withProviders)
+	cacheArgs := cfg.cacheArgs(net)
+	cacheArgs.InGlobalDatastore = dr
+	redis, err := cache.NewRedis(ctx, "cache", cacheArgs, withProviders)
 	if err != nil {
 		return err
 	}
+	home.redis = endpointsOf(redis.Endpoint, redis.Endpoint, redis.SecretARN)
+	if dr {
+		// ElastiCache Global Datastore: a read-only secondary group in the DR region.
+		global, err := cache.NewGlobal(ctx, "cache-global", &cache.GlobalArgs{
+			Name: cfg.namePrefix() + "-dr", Primary: redis, Provider: providers.DR,
+			SubnetGroupName: drNet.CacheSubnetGroupName, VpcID: drNet.VpcID.ToStringOutput(), ClientCIDRs: drNet.PrivateSubnetCIDRs,
+			Protect: cfg.protectStateful(),
+		}, withProviders)
+		if err != nil {
+			return err
+		}
+		standby.redis = endpointsOf(global.Endpoint, global.Endpoint, global.SecretARN)
+	}
 
-	messages, err := queue.New(ctx, "queue", cfg.queueArgs(net), withProviders)
+	messages, err := queue.New(ctx, "queue", cfg.queueArgs(net, cfg.Network, cfg.brokerCount()), withProviders)
 	if err != nil {
 		return err
+	}
+	home.queue = endpointsOf(messages.Endpoint, messages.Endpoint, messages.SecretARN)
+	if dr {
+		// Messages are not replicated across regions: the DR region keeps its own broker (runbook).
+		drQueueArgs := cfg.queueArgs(drNet, cfg.DR.Network, cfg.drBrokerCount())
+		drQueueArgs.Name = cfg.namePrefix() + "-dr"
+		drQueue, err := queue.New(ctx, "dr-queue", drQueueArgs, providers.DROptions())
+		if err != nil {
+			return err
+		}
+		standby.queue = endpointsOf(drQueue.Endpoint, drQueue.Endpoint, drQueue.SecretARN)
 	}
 
 	if cfg.backupOn() {
-		if err := deployBackup(ctx, cfg, providers, db, buckets); err != nil {
+		if err := deployBackup(ctx, cfg, providers); err != nil {
 			return err
 		}
 	}
 
-	stores := dataStores{db: db, redis: redis, queue: messages, buckets: buckets}
-	if err := deployServices(ctx, cfg, eks, platform, stores, servicesNS, watch, pulumi.Providers(providers.AWS, k8s)); err != nil {
+	primaryTier, err := (&tier{cfg: cfg.tierConfig(PrimaryRegion), aws: providers.AWS, net: net, stores: home}).deploy(ctx, providers)
+	if err != nil {
 		return err
 	}
+	if dr {
+		secondaryTier, err := (&tier{prefix: "dr-", cfg: cfg.tierConfig(SecondaryRegion), aws: providers.DR, net: drNet,
+			stores: standby}).deploy(ctx, providers)
+		if err != nil {
+			return err
+		}
+		if d := cfg.DR.DNS; d != nil {
+			failover, err := dns.NewFailover(ctx, "dns", &dns.FailoverArgs{
+				ZoneName: d.ZoneName, ZoneID: d.ZoneID, RecordName: d.RecordName,
+				Home:          dns.Endpoint{Region: cfg.Region, Hostname: primaryTier.mesh.IngressHostname},
+				Standby:       dns.Endpoint{Region: cfg.DR.Region, Hostname: secondaryTier.mesh.IngressHostname},
+				StandbyActive: cfg.DR.ActiveRegion == SecondaryRegion,
+				Protect:       cfg.protectStateful(),
+			}, pulumi.Providers(providers.AWS))
+			if err != nil {
+				return err
+			}
+			ctx.Export("dnsZoneId", failover.ZoneID)
+			ctx.Export("dnsNameServers", failover.NameServers)
+		}
+		ctx.Export("drClusterName", pulumi.String(secondaryTier.eks.Name))
+		ctx.Export("drKubeconfig", pulumi.ToSecret(secondaryTier.eks.KubeconfigJSON))
+		ctx.Export("activeRegion", pulumi.String(cfg.activeRegionName()))
+	}
+	eks, platform, watch := primaryTier.eks, primaryTier.platform, primaryTier.watch
 
 	ctx.Export("environment", pulumi.String(string(cfg.Environment)))
 	ctx.Export("region", pulumi.String(cfg.Region))
@@ -146,7 +169,7 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 	ctx.Export("kubeconfig", pulumi.ToSecret(eks.KubeconfigJSON))
 	ctx.Export("clusterIssuer", pulumi.String(platform.IssuerName))
 	ctx.Export("containerLogGroup", watch.LogGroupName)
-	if cfg.Observability.Mode == string(observability.Full) {
+	if primaryTier.cfg.Observability.Mode == string(observability.Full) {
 		ctx.Export("grafanaAdminPassword", watch.GrafanaAdminPassword)
 	}
 	bucketNames := pulumi.StringMap{}
@@ -166,7 +189,8 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 }
 
 // namePrefix starts physical names and Name tags: "eduai-prod".
-func (c *Config) namePrefix() string { return Project + "-" + c.Stack }
+// The secondary region's tier adds "-dr" ("eduai-prod-dr").
+func (c *Config) namePrefix() string { return Project + "-" + c.Stack + c.regionSuffix }
 
 func (c *Config) networkArgs() *network.VpcArgs { return vpcArgs(c.Network, c.namePrefix()) }
 
@@ -285,12 +309,13 @@ func (c *Config) cacheArgs(net *network.Vpc) *cache.RedisArgs {
 	return args
 }
 
-func (c *Config) queueArgs(net *network.Vpc) *queue.QueueArgs {
+// queueArgs builds the broker in net (planned by n) with the given Kafka broker count.
+func (c *Config) queueArgs(net *network.Vpc, n NetworkConfig, brokers int) *queue.QueueArgs {
 	q := c.Queue
 	return &queue.QueueArgs{
-		Name: c.namePrefix(), Engine: queue.Engine(q.Engine), Brokers: c.brokerCount(), InstanceType: q.InstanceType,
+		Name: c.namePrefix(), Engine: queue.Engine(q.Engine), Brokers: brokers, InstanceType: q.InstanceType,
 		EngineVersion: q.EngineVersion, VolumeSizeGiB: q.VolumeSizeGiB,
-		SubnetIDs: net.DatabaseSubnetIDs, SubnetCount: len(c.Network.AvailabilityZones),
+		SubnetIDs: net.DatabaseSubnetIDs, SubnetCount: len(n.AvailabilityZones),
 		VpcID: net.VpcID.ToStringOutput(), ClientCIDRs: net.PrivateSubnetCIDRs, Protect: c.protectStateful(),
 	}
 }
@@ -310,6 +335,10 @@ func (c *Config) meshArgs(eks *cluster.Cluster, platform *addons.ClusterAddons) 
 		if len(s.Callers) > 0 {
 			args.Callers[name] = s.Callers
 		}
+	}
+	// The region's own name, which the DNS health check calls, is served too.
+	if regional := c.regionalName(); regional != "" {
+		args.Hosts = append(slices.Clone(m.Hosts), regional)
 	}
 	// The proxies send spans to Jaeger when the full observability stack runs.
 	if c.Observability.Mode == string(observability.Full) {
@@ -348,9 +377,11 @@ func (c *Config) observabilityArgs(eks *cluster.Cluster) *observability.Args {
 	return args
 }
 
-// deployBackup: a vault in the primary region (and one in the DR region, which
-// every recovery point is copied to), the plan over the database and the buckets.
-func deployBackup(ctx *pulumi.Context, cfg *Config, providers *Providers, db *database.Aurora, buckets *storage.Buckets) error {
+// deployBackup: a vault in each region; the plan runs in the active region
+// (AWS Backup plans are regional), selects by tag what the components mark
+// (the database, the buckets or their replicas) and copies every recovery
+// point to the other region's vault.
+func deployBackup(ctx *pulumi.Context, cfg *Config, providers *Providers) error {
 	b := cfg.Backup
 	vault, err := backup.NewVault(ctx, "backup", backup.VaultArgs{Name: cfg.namePrefix(), Protect: cfg.protectStateful(),
 		LockMinDays: b.LockDays}, providers.Options())
@@ -358,16 +389,48 @@ func deployBackup(ctx *pulumi.Context, cfg *Config, providers *Providers, db *da
 		return err
 	}
 	args := &backup.PlanArgs{Name: cfg.namePrefix(), Vault: vault, DatabaseDays: b.DatabaseDays, DataDays: b.DataDays,
-		RestoreTests: on(b.RestoreTests, true), Databases: []pulumi.StringInput{db.ClusterARN}}
-	for _, name := range slices.Sorted(maps.Keys(buckets.ARNs)) {
-		args.Buckets = append(args.Buckets, buckets.ARNs[name])
+		RestoreTests: on(b.RestoreTests, true), Databases: true, Data: true}
+	if providers.DR == nil {
+		_, err = backup.NewPlan(ctx, "backup", args, providers.Options())
+		return err
 	}
-	if providers.DR != nil {
-		if args.CopyTo, err = backup.NewVault(ctx, "dr-backup", backup.VaultArgs{Name: cfg.namePrefix() + "-dr",
-			Protect: cfg.protectStateful(), LockMinDays: b.LockDays}, providers.DROptions()); err != nil {
-			return err
-		}
+	drVault, err := backup.NewVault(ctx, "dr-backup", backup.VaultArgs{Name: cfg.namePrefix() + "-dr",
+		Protect: cfg.protectStateful(), LockMinDays: b.LockDays}, providers.DROptions())
+	if err != nil {
+		return err
 	}
+	if cfg.DR.ActiveRegion == SecondaryRegion {
+		args.Name, args.Vault, args.CopyTo = cfg.namePrefix()+"-dr", drVault, vault
+		_, err = backup.NewPlan(ctx, "dr-backup", args, providers.DROptions())
+		return err
+	}
+	args.CopyTo = drVault
 	_, err = backup.NewPlan(ctx, "backup", args, providers.Options())
 	return err
+}
+
+// activeRegionName is the region that takes writes.
+func (c *Config) activeRegionName() string {
+	if c.DR.Enabled && c.DR.ActiveRegion == SecondaryRegion {
+		return c.DR.Region
+	}
+	return c.Region
+}
+
+// drDatabaseReaders: the secondary's instances; once it is the active
+// region it runs as many as the primary (one becomes the writer).
+func (c *Config) drDatabaseReaders() int {
+	if c.DR.ActiveRegion == SecondaryRegion {
+		return c.Database.Instances
+	}
+	return c.DR.DatabaseReaders
+}
+
+// drBrokerCount: the DR broker is as large as the primary's once active,
+// otherwise the smallest the DR network allows (one per zone).
+func (c *Config) drBrokerCount() int {
+	if c.DR.ActiveRegion == SecondaryRegion {
+		return c.brokerCount()
+	}
+	return len(c.DR.Network.AvailabilityZones)
 }

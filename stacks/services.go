@@ -7,22 +7,29 @@ import (
 	"time"
 
 	"github.com/eduai/infra/components/addons"
-	"github.com/eduai/infra/components/cache"
 	"github.com/eduai/infra/components/cluster"
-	"github.com/eduai/infra/components/database"
 	"github.com/eduai/infra/components/observability"
-	"github.com/eduai/infra/components/queue"
 	"github.com/eduai/infra/components/service"
 	"github.com/eduai/infra/components/storage"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// dataStores are what services connect to.
+// endpoints are how a service reaches one data store in its region.
+type endpoints struct {
+	host, readerHost, secretARN pulumi.StringOutput
+}
+
+func endpointsOf(host, readerHost, secretARN pulumi.StringOutput) *endpoints {
+	return &endpoints{host: host, readerHost: readerHost, secretARN: secretARN}
+}
+
+// dataStores are what a region's services connect to: that region's
+// database, cache and queue endpoints and secrets, and its buckets (the
+// primary's, or their replicas in the DR region).
 type dataStores struct {
-	db      *database.Aurora
-	redis   *cache.Redis
-	queue   *queue.Queue
-	buckets *storage.Buckets
+	db, redis, queue        *endpoints
+	buckets                 *storage.Buckets
+	bucketNames, bucketARNs map[string]pulumi.StringOutput
 }
 
 // Now is the clock blue-green services compare keepIdleUntil with (tests pin it).
@@ -30,7 +37,7 @@ var Now = time.Now
 
 // deployServices installs the Argo Rollouts controller when a service is a
 // canary, then every service of eduai:services.
-func deployServices(ctx *pulumi.Context, cfg *Config, eks *cluster.Cluster, platform *addons.ClusterAddons,
+func deployServices(ctx *pulumi.Context, cfg *Config, prefix string, eks *cluster.Cluster, platform *addons.ClusterAddons,
 	stores dataStores, namespace pulumi.Resource, watch *observability.Observability, providers pulumi.ResourceOption) error {
 	if len(cfg.Services) == 0 {
 		return nil
@@ -45,7 +52,7 @@ func deployServices(ctx *pulumi.Context, cfg *Config, eks *cluster.Cluster, plat
 		canary = canary || s.Strategy == string(service.Canary)
 	}
 	if canary {
-		ctrl, err := service.NewController(ctx, "rollouts", cfg.Rollouts.Version, cfg.Rollouts.Replicas, eks.Nodes(), providers)
+		ctrl, err := service.NewController(ctx, prefix+"rollouts", cfg.Rollouts.Version, cfg.Rollouts.Replicas, eks.Nodes(), providers)
 		if err != nil {
 			return err
 		}
@@ -54,7 +61,7 @@ func deployServices(ctx *pulumi.Context, cfg *Config, eks *cluster.Cluster, plat
 	for _, name := range slices.Sorted(maps.Keys(cfg.Services)) {
 		args := cfg.serviceArgs(name, eks, platform, stores)
 		args.DependsOn = deps
-		if _, err := service.New(ctx, "service-"+name, args, providers); err != nil {
+		if _, err := service.New(ctx, prefix+"service-"+name, args, providers); err != nil {
 			return err
 		}
 	}
@@ -80,6 +87,10 @@ func (c *Config) serviceArgs(name string, eks *cluster.Cluster, platform *addons
 	if in := s.Ingress; in != nil {
 		args.Ingress = &service.Ingress{Host: in.Host, Path: in.Path, RateLimitRPS: in.RateLimitRPS,
 			Issuer: platform.IssuerName}
+		// The DNS failover's health check calls this service's /health on the region's own name.
+		if d := c.DR.DNS; d != nil && c.DR.Enabled && d.HealthService == name {
+			args.Ingress.Aliases, args.Ingress.Health = []string{c.regionalName()}, true
+		}
 	}
 	b := s.BlueGreen
 	args.BlueGreen = service.BlueGreenArgs{ActiveColor: b.ActiveColor, BlueTag: b.BlueTag, GreenTag: b.GreenTag, Now: Now()}
@@ -105,25 +116,25 @@ func (c *Config) connections(s ServiceConfig, eks *cluster.Cluster, st dataStore
 	for _, conn := range s.Connections {
 		switch conn {
 		case "database":
-			out["DATABASE_HOST"] = st.db.WriterEndpoint
-			out["DATABASE_READER_HOST"] = st.db.ReaderEndpoint
+			out["DATABASE_HOST"] = st.db.host
+			out["DATABASE_READER_HOST"] = st.db.readerHost
 			out["DATABASE_NAME"] = pulumi.String(c.Database.DatabaseName)
-			out["DATABASE_SECRET_ARN"] = st.db.SecretARN
-			secrets = append(secrets, st.db.SecretARN)
+			out["DATABASE_SECRET_ARN"] = st.db.secretARN
+			secrets = append(secrets, st.db.secretARN)
 		case "cache":
-			out["REDIS_HOST"] = st.redis.Endpoint
-			out["REDIS_SECRET_ARN"] = st.redis.SecretARN
-			secrets = append(secrets, st.redis.SecretARN)
+			out["REDIS_HOST"] = st.redis.host
+			out["REDIS_SECRET_ARN"] = st.redis.secretARN
+			secrets = append(secrets, st.redis.secretARN)
 		case "queue":
 			out["QUEUE_ENGINE"] = pulumi.String(c.Queue.Engine)
-			out["QUEUE_ENDPOINT"] = st.queue.Endpoint
-			out["QUEUE_SECRET_ARN"] = st.queue.SecretARN
-			secrets = append(secrets, st.queue.SecretARN)
+			out["QUEUE_ENDPOINT"] = st.queue.host
+			out["QUEUE_SECRET_ARN"] = st.queue.secretARN
+			secrets = append(secrets, st.queue.secretARN)
 		}
 	}
 	for _, b := range s.Buckets {
-		out["BUCKET_"+strings.ToUpper(strings.ReplaceAll(b, "-", "_"))] = st.buckets.Names[b]
-		buckets = append(buckets, st.buckets.ARNs[b])
+		out["BUCKET_"+strings.ToUpper(strings.ReplaceAll(b, "-", "_"))] = st.bucketNames[b]
+		buckets = append(buckets, st.bucketARNs[b])
 	}
 	all := make([]any, 0, len(secrets)+len(buckets))
 	for _, v := range append(append([]pulumi.StringOutput{}, secrets...), buckets...) {

@@ -279,6 +279,9 @@ func TestClusterPerEnvironment(t *testing.T) {
 			groups := map[string]*mockstack.Resource{}
 			templates := map[string]*mockstack.Resource{}
 			for _, r := range res.Resources {
+				if strings.HasPrefix(r.Name, "dr-") {
+					continue // the DR region's tier (TestDisasterRecovery)
+				}
 				switch r.Type {
 				case "eks:index:Cluster":
 					eks = r
@@ -342,7 +345,8 @@ func TestAddonsPerEnvironment(t *testing.T) {
 		res := runStack(t, stack, "")
 		addonReleases := 0
 		for _, r := range res.Resources {
-			if r.Type == "kubernetes:helm.sh/v3:Release" && strings.Contains(r.URN, "eduai:addons:ClusterAddons$") {
+			if r.Type == "kubernetes:helm.sh/v3:Release" && strings.Contains(r.URN, "eduai:addons:ClusterAddons$") &&
+				!strings.HasPrefix(r.Name, "dr-") {
 				addonReleases++
 			}
 		}
@@ -429,7 +433,7 @@ func TestCachePerEnvironment(t *testing.T) {
 		res := runStack(t, c.stack, "")
 		found := false
 		for _, r := range res.Resources {
-			if r.Type != "aws:elasticache/replicationGroup:ReplicationGroup" {
+			if r.Type != "aws:elasticache/replicationGroup:ReplicationGroup" || strings.HasPrefix(r.Name, "dr-") {
 				continue
 			}
 			found = true
@@ -464,7 +468,7 @@ func TestQueuePerEnvironment(t *testing.T) {
 			t.Errorf("%s: %d RabbitMQ, %d MSK", stack, mqs, msks)
 		}
 		for _, r := range res.Resources {
-			if r.Type == "aws:msk/cluster:Cluster" && (r.Inputs["numberOfBrokerNodes"].NumberValue() != brokers || !r.Protect) {
+			if r.Type == "aws:msk/cluster:Cluster" && !strings.HasPrefix(r.Name, "dr-") && (r.Inputs["numberOfBrokerNodes"].NumberValue() != brokers || !r.Protect) {
 				t.Errorf("%s: MSK %v protect=%v", stack, r.Inputs["numberOfBrokerNodes"], r.Protect)
 			}
 		}
@@ -489,6 +493,7 @@ func TestMeshPerEnvironment(t *testing.T) {
 		mode := ""
 		for _, r := range res.Resources {
 			switch {
+			case strings.HasPrefix(r.Name, "dr-"): // the DR region's tier (TestDisasterRecovery)
 			case r.Type == "kubernetes:helm.sh/v3:Release" && strings.Contains(r.URN, "eduai:mesh:Istio$"):
 				releases++
 			case r.Type == "kubernetes:security.istio.io/v1:AuthorizationPolicy" && r.Name == "mesh-deny-all":
@@ -558,6 +563,7 @@ func TestObservabilityPerEnvironment(t *testing.T) {
 		alerts := map[string]map[string]any{}
 		for _, r := range res.Resources {
 			switch {
+			case strings.HasPrefix(r.Name, "dr-"): // the DR region's tier (TestDisasterRecovery)
 			case r.Type == "kubernetes:helm.sh/v3:Release" && strings.Contains(r.URN, "eduai:observability:Observability$"):
 				charts = append(charts, r.Inputs["chart"].StringValue())
 				if v := r.Inputs["version"]; !v.IsString() || v.StringValue() == "" {

@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/eduai/infra/components/addons"
+	"github.com/eduai/infra/components/cache"
 	"github.com/eduai/infra/components/cluster"
 	"github.com/eduai/infra/components/database"
+	"github.com/eduai/infra/components/dns"
 	"github.com/eduai/infra/components/mesh"
 	"github.com/eduai/infra/components/network"
 	"github.com/eduai/infra/components/observability"
@@ -505,12 +507,10 @@ func (c *Config) validateDR(errs *Errors) {
 	if d.ActiveRegion != "primary" && d.ActiveRegion != "secondary" {
 		errs.add("dr.activeRegion", "must be primary or secondary (got %q)", d.ActiveRegion)
 	}
-	if d.ActiveRegion == "secondary" {
-		// Until the program swaps the roles, accepting it would silently keep the old layout.
-		errs.add("dr.activeRegion", "secondary is not supported yet: after a failover keep primary and follow "+
-			"the AWS console's global-cluster roles (the program ignores the membership fields)")
-	}
 	if !d.Enabled {
+		if d.ActiveRegion == "secondary" {
+			errs.add("dr.activeRegion", "secondary needs eduai:dr.enabled: there is no secondary region to make active")
+		}
 		return
 	}
 	switch {
@@ -523,6 +523,22 @@ func (c *Config) validateDR(errs *Errors) {
 	if d.DatabaseReaders < 0 || d.DatabaseReaders > 15 {
 		errs.add("dr.databaseReaders", "must be 0..15 (got %d)", d.DatabaseReaders)
 	}
+	if n := d.Standby.NodesPerGroup; n < 0 || n > 10 {
+		errs.add("dr.standby.nodesPerGroup", "must be 0..10 (got %d)", n)
+	} else {
+		for _, name := range slices.Sorted(maps.Keys(c.Cluster.NodeGroups)) {
+			if g := c.Cluster.NodeGroups[name]; n > g.MaxSize {
+				errs.add("dr.standby.nodesPerGroup", "%d exceeds cluster.nodeGroups.%s.maxSize (%d)", n, name, g.MaxSize)
+			}
+		}
+	}
+	if err := cache.GlobalDatastoreError(c.Cache.NodeType, c.Cache.EngineVersion); err != nil {
+		errs.add("cache.nodeType", "the DR region needs an ElastiCache Global Datastore, and %v; "+
+			"pick such a node type or turn eduai:dr off", err)
+	}
+	if d.DNS != nil {
+		c.validateDNS(d.DNS, errs)
+	}
 	primary, err1 := netip.ParsePrefix(c.Network.CIDR)
 	secondary, err2 := netip.ParsePrefix(d.Network.CIDR)
 	if err1 == nil && err2 == nil && primary.Overlaps(secondary) {
@@ -530,6 +546,37 @@ func (c *Config) validateDR(errs *Errors) {
 			d.Network.CIDR, c.Network.CIDR)
 	}
 }
+
+func (c *Config) validateDNS(d *DNSConfig, errs *Errors) {
+	if !dns.ValidName(d.ZoneName) {
+		errs.add("dr.dns.zoneName", "%q is not a DNS name", d.ZoneName)
+	}
+	if d.ZoneID != "" && !zoneIDPattern.MatchString(d.ZoneID) {
+		errs.add("dr.dns.zoneId", "%q is not a Route 53 hosted zone id (Z followed by letters and digits)", d.ZoneID)
+	}
+	if !dns.ValidName(d.RecordName) || !(d.RecordName == d.ZoneName || strings.HasSuffix(d.RecordName, "."+d.ZoneName)) {
+		errs.add("dr.dns.recordName", "%q is not a name in the zone %q", d.RecordName, d.ZoneName)
+	}
+	if !c.Mesh.Enabled {
+		errs.add("dr.dns", "needs eduai:mesh.enabled: the failover records point at the mesh's ingress load balancers")
+	}
+	for _, r := range []struct{ key, region string }{{"aws:region", c.Region}, {"dr.region", c.DR.Region}} {
+		if _, ok := dns.NLBZoneID(r.region); !ok && regionPattern.MatchString(r.region) {
+			errs.add("dr.dns", "%s %s: no known NLB hosted zone id to alias the failover records to", r.key, r.region)
+		}
+	}
+	s, ok := c.Services[d.HealthService]
+	switch {
+	case d.HealthService == "":
+		errs.add("dr.dns.healthService", "no service has ingress.host %q; name the service that answers /health", d.RecordName)
+	case !ok:
+		errs.add("dr.dns.healthService", "%q is not a key of eduai:services", d.HealthService)
+	case s.Ingress == nil || s.Ingress.Host != d.RecordName:
+		errs.add("dr.dns.healthService", "%q has no ingress on %q, so the health check could not reach it", d.HealthService, d.RecordName)
+	}
+}
+
+var zoneIDPattern = regexp.MustCompile(`^Z[A-Z0-9]{4,31}$`)
 
 func (c *Config) validateBackup(errs *Errors) {
 	b := &c.Backup

@@ -77,11 +77,13 @@ type PlanArgs struct {
 	Vault *Vault
 	// CopyTo is the DR region's vault; nil: no copy.
 	CopyTo *Vault
-	// Databases (cluster ARNs) get continuous backup kept DatabaseDays.
-	Databases    []pulumi.StringInput
+	// Databases: the resources tagged eduai:backup=continuous (the Aurora
+	// clusters) get continuous backup kept DatabaseDays.
+	Databases    bool
 	DatabaseDays int
-	// Buckets (ARNs) get hourly backups kept DataDays.
-	Buckets  []pulumi.StringInput
+	// Data: the resources tagged eduai:backup=hourly (the application
+	// buckets) get hourly backups kept DataDays.
+	Data     bool
 	DataDays int
 	// RestoreTests: a monthly restore-testing plan for the database and the buckets.
 	RestoreTests bool
@@ -105,10 +107,10 @@ func (a *PlanArgs) validate() error {
 		errs = append(errs, errors.New("Name and Vault are required"))
 	}
 	// AWS Backup keeps continuous backups at most 35 days.
-	if len(a.Databases) > 0 && (a.DatabaseDays < 1 || a.DatabaseDays > 35) {
+	if a.Databases && (a.DatabaseDays < 1 || a.DatabaseDays > 35) {
 		errs = append(errs, fmt.Errorf("DatabaseDays: %d is not 1..35 (continuous backup)", a.DatabaseDays))
 	}
-	if len(a.Buckets) > 0 && a.DataDays < 1 {
+	if a.Data && a.DataDays < 1 {
 		errs = append(errs, fmt.Errorf("DataDays: %d", a.DataDays))
 	}
 	return errors.Join(errs...)
@@ -147,10 +149,10 @@ func NewPlan(ctx *pulumi.Context, name string, args *PlanArgs, opts ...pulumi.Re
 		return r
 	}
 	var rules backup.PlanRuleArray
-	if len(args.Databases) > 0 {
+	if args.Databases {
 		rules = append(rules, rule(DatabaseRule, "cron(0 5 * * ? *)", args.DatabaseDays, true))
 	}
-	if len(args.Buckets) > 0 {
+	if args.Data {
 		rules = append(rules, rule(DataRule, "cron(0 * * * ? *)", args.DataDays, false))
 	}
 	plan, err := backup.NewPlan(ctx, name, &backup.PlanArgs{Name: pulumi.String(args.Name), Rules: rules}, parent)
@@ -176,20 +178,23 @@ func NewPlan(ctx *pulumi.Context, name string, args *PlanArgs, opts ...pulumi.Re
 			return nil, err
 		}
 	}
-	selection := func(suffix string, resources []pulumi.StringInput) error {
-		if len(resources) == 0 {
+	// Selections by tag: whatever the components tag in this region is
+	// covered, so a new bucket or the promoted secondary needs no edit here.
+	selection := func(suffix, tag string, on bool) error {
+		if !on {
 			return nil
 		}
 		_, err := backup.NewSelection(ctx, name+"-"+suffix, &backup.SelectionArgs{
 			Name: pulumi.String(args.Name + "-" + suffix), PlanId: plan.ID(), IamRoleArn: role.Arn,
-			Resources: pulumi.StringArray(resources),
+			SelectionTags: backup.SelectionSelectionTagArray{backup.SelectionSelectionTagArgs{
+				Type: pulumi.String("STRINGEQUALS"), Key: pulumi.String(secure.BackupTag), Value: pulumi.String(tag)}},
 		}, parent)
 		return err
 	}
-	if err := selection("database", args.Databases); err != nil {
+	if err := selection("database", secure.BackupContinuous, args.Databases); err != nil {
 		return nil, err
 	}
-	if err := selection("data", args.Buckets); err != nil {
+	if err := selection("data", secure.BackupHourly, args.Data); err != nil {
 		return nil, err
 	}
 	if args.RestoreTests {
@@ -218,10 +223,10 @@ func restoreTests(ctx *pulumi.Context, name string, args *PlanArgs, role pulumi.
 		return err
 	}
 	for _, s := range []struct {
-		suffix, resourceType string
-		resources            []pulumi.StringInput
-	}{{"database", "Aurora", args.Databases}, {"data", "S3", args.Buckets}} {
-		if len(s.resources) == 0 {
+		suffix, resourceType, tag string
+		on                        bool
+	}{{"database", "Aurora", secure.BackupContinuous, args.Databases}, {"data", "S3", secure.BackupHourly, args.Data}} {
+		if !s.on {
 			continue
 		}
 		if _, err := backup.NewRestoreTestingSelection(ctx, name+"-restore-"+s.suffix, &backup.RestoreTestingSelectionArgs{
@@ -229,8 +234,12 @@ func restoreTests(ctx *pulumi.Context, name string, args *PlanArgs, role pulumi.
 			IamRoleArn:             role,
 			RestoreTestingPlanName: tp.Name,
 			ProtectedResourceType:  pulumi.String(s.resourceType),
-			ProtectedResourceArns:  pulumi.StringArray(s.resources),
-			ValidationWindowHours:  pulumi.Int(4),
+			ProtectedResourceArns:  pulumi.StringArray{pulumi.String("*")},
+			ProtectedResourceConditions: backup.RestoreTestingSelectionProtectedResourceConditionsArgs{
+				StringEquals: backup.RestoreTestingSelectionProtectedResourceConditionsStringEqualArray{
+					backup.RestoreTestingSelectionProtectedResourceConditionsStringEqualArgs{
+						Key: pulumi.String("aws:ResourceTag/" + secure.BackupTag), Value: pulumi.String(s.tag)}}},
+			ValidationWindowHours: pulumi.Int(4),
 		}, parent); err != nil {
 			return err
 		}

@@ -16,8 +16,7 @@ func run(t *testing.T, withCopy bool, mutate func(*PlanArgs)) (*mockstack.Record
 			return err
 		}
 		args := &PlanArgs{Name: "eduai-prod", Vault: vault, DatabaseDays: 30, DataDays: 7, RestoreTests: true,
-			Databases: []pulumi.StringInput{pulumi.String("arn:aws:rds:us-west-2:1:cluster:eduai-prod")},
-			Buckets:   []pulumi.StringInput{pulumi.String("arn:aws:s3:::eduai-prod-content")}}
+			Databases: true, Data: true}
 		if withCopy {
 			dr, err := NewVault(ctx, "dr-backup", VaultArgs{Name: "eduai-prod-dr", Protect: true})
 			if err != nil {
@@ -57,8 +56,17 @@ func TestPlan(t *testing.T) {
 			t.Errorf("%s: copies %v", name, r["copyActions"])
 		}
 	}
-	if n := len(rec.ByType("aws:backup/selection:Selection")); n != 2 {
-		t.Errorf("%d selections", n)
+	selected := map[string]bool{}
+	for _, sel := range rec.ByType("aws:backup/selection:Selection") {
+		for _, tag := range sel.Inputs["selectionTags"].Mappable().([]any) {
+			tm := tag.(map[string]any)
+			if tm["type"] == "STRINGEQUALS" && tm["key"] == "eduai:backup" {
+				selected[tm["value"].(string)] = true
+			}
+		}
+	}
+	if len(selected) != 2 || !selected["continuous"] || !selected["hourly"] {
+		t.Errorf("selections by tag: %v", selected)
 	}
 	vaults := rec.ByType("aws:backup/vault:Vault")
 	for _, v := range vaults {
@@ -76,6 +84,10 @@ func TestPlan(t *testing.T) {
 	}
 	kinds := map[string]bool{}
 	for _, s := range rec.ByType("aws:backup/restoreTestingSelection:RestoreTestingSelection") {
+		cond := s.Inputs["protectedResourceConditions"].Mappable().(map[string]any)["stringEquals"].([]any)[0].(map[string]any)
+		if cond["key"] != "aws:ResourceTag/eduai:backup" {
+			t.Errorf("restore test %s selects %v", s.Name, cond)
+		}
 		kinds[s.String("protectedResourceType")] = true
 	}
 	if !kinds["Aurora"] || !kinds["S3"] {

@@ -16,6 +16,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elasticache"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -44,6 +45,10 @@ type RedisArgs struct {
 	LogRetentionDays int
 	// Protect guards the group, its key and its secret (staging, prod).
 	Protect bool
+	// InGlobalDatastore: the group is (or will be) the primary of a Global
+	// Datastore (NewGlobal); engine version, node type and shards then change
+	// through the global group, so the group itself ignores them.
+	InGlobalDatastore bool
 }
 
 // Nodes is the number of cache nodes the arguments describe.
@@ -86,6 +91,12 @@ type Redis struct {
 	Endpoint pulumi.StringOutput
 	// SecretARN holds the endpoint and the AUTH token.
 	SecretARN pulumi.StringOutput
+	// GroupID is the replication group's id (a Global Datastore adopts it).
+	GroupID pulumi.StringOutput
+
+	args      RedisArgs
+	authToken pulumi.StringOutput
+	group     *elasticache.ReplicationGroup
 }
 
 // NewRedis creates the replication group and what it needs.
@@ -194,26 +205,40 @@ func NewRedis(ctx *pulumi.Context, name string, args *RedisArgs, opts ...pulumi.
 	} else {
 		group.NumCacheClusters = pulumi.Int(1 + args.ReplicasPerShard)
 	}
-	rg, err := elasticache.NewReplicationGroup(ctx, name, group, parent, keep)
+	groupOpts := []pulumi.ResourceOption{parent, keep}
+	if args.InGlobalDatastore {
+		groupOpts = append(groupOpts, pulumi.IgnoreChanges([]string{"engineVersion", "nodeType", "numNodeGroups",
+			"parameterGroupName", "globalReplicationGroupId"}))
+	}
+	rg, err := elasticache.NewReplicationGroup(ctx, name, group, groupOpts...)
 	if err != nil {
 		return nil, err
 	}
 
+	c.args, c.authToken, c.group, c.GroupID = *args, token.Result, rg, rg.ID().ToStringOutput()
 	c.Endpoint = rg.PrimaryEndpointAddress
 	if args.ClusterMode {
 		c.Endpoint = rg.ConfigurationEndpointAddress
 	}
-	value := pulumi.All(c.Endpoint, token.Result).ApplyT(func(v []any) (string, error) {
-		b, err := json.Marshal(map[string]any{"host": v[0], "port": 6379, "tls": true, "authToken": v[1],
-			"clusterMode": args.ClusterMode})
-		return string(b), err
-	}).(pulumi.StringOutput)
-	secret, err := secure.NewJSONSecret(ctx, name, secure.SecretArgs{
-		NamePrefix: args.Name + "/redis-auth-", Description: "Endpoint and AUTH token of Redis " + args.Name, KeyARN: key.Arn, Value: value,
-	}, []pulumi.ResourceOption{parent, keep}, parent)
+	secret, err := authSecret(ctx, name, args.Name, args.ClusterMode, c.Endpoint, token.Result, key.Arn,
+		[]pulumi.ResourceOption{parent, keep}, parent)
 	if err != nil {
 		return nil, err
 	}
 	c.SecretARN = secret.Arn
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"endpoint": c.Endpoint, "secretArn": c.SecretARN})
+}
+
+// authSecret keeps a group's endpoint and AUTH token in Secrets Manager,
+// encrypted with the group's key (the options carry the region's provider).
+func authSecret(ctx *pulumi.Context, name, group string, clusterMode bool, endpoint, token pulumi.StringOutput,
+	key pulumi.StringInput, secretOpts []pulumi.ResourceOption, versionOpts ...pulumi.ResourceOption) (*secretsmanager.Secret, error) {
+	value := pulumi.All(endpoint, token).ApplyT(func(v []any) (string, error) {
+		b, err := json.Marshal(map[string]any{"host": v[0], "port": 6379, "tls": true, "authToken": v[1],
+			"clusterMode": clusterMode})
+		return string(b), err
+	}).(pulumi.StringOutput)
+	return secure.NewJSONSecret(ctx, name, secure.SecretArgs{
+		NamePrefix: group + "/redis-auth-", Description: "Endpoint and AUTH token of Redis " + group, KeyARN: key, Value: value,
+	}, secretOpts, versionOpts...)
 }

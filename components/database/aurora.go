@@ -18,6 +18,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -118,6 +119,9 @@ type Aurora struct {
 	SecurityGroupID pulumi.StringOutput
 	// ClusterARN is what AWS Backup selects.
 	ClusterARN pulumi.StringOutput
+
+	args     AuroraArgs
+	password pulumi.StringOutput
 }
 
 // NewAurora creates the cluster and everything it needs.
@@ -187,6 +191,7 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 		PreferredBackupWindow:            pulumi.String(args.BackupWindow),
 		PreferredMaintenanceWindow:       pulumi.String("sun:05:00-sun:06:00"),
 		CopyTagsToSnapshot:               pulumi.Bool(true),
+		Tags:                             pulumi.StringMap{secure.BackupTag: pulumi.String(secure.BackupContinuous)},
 		EnabledCloudwatchLogsExports:     pulumi.StringArray{pulumi.String("postgresql")},
 		DeletionProtection:               pulumi.Bool(args.Hardened),
 		SkipFinalSnapshot:                pulumi.Bool(!args.Hardened),
@@ -276,22 +281,13 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 		}
 	}
 
-	connection := pulumi.All(cluster.Endpoint, cluster.ReaderEndpoint, password.Result).ApplyT(
-		func(v []any) (string, error) {
-			b, err := json.Marshal(map[string]any{
-				"engine": "postgres", "host": v[0], "readerHost": v[1], "port": 5432,
-				"dbname": args.DatabaseName, "username": args.MasterUsername, "password": v[2],
-			})
-			return string(b), err
-		}).(pulumi.StringOutput)
-	secret, err := secure.NewJSONSecret(ctx, name, secure.SecretArgs{
-		NamePrefix: args.Name + "/aurora-master-", Description: "Connection and master credentials of Aurora " + args.Name,
-		KeyARN: key.Arn, Value: connection,
-	}, []pulumi.ResourceOption{parent, keep}, parent)
+	secret, err := masterSecret(ctx, name, args.Name, args.DatabaseName, args.MasterUsername, cluster.Endpoint,
+		cluster.ReaderEndpoint, password.Result, key.Arn, []pulumi.ResourceOption{parent, keep}, parent)
 	if err != nil {
 		return nil, err
 	}
 
+	c.args, c.password = *args, password.Result
 	c.WriterEndpoint = cluster.Endpoint
 	c.ReaderEndpoint = cluster.ReaderEndpoint
 	c.SecretARN = secret.Arn
@@ -300,6 +296,23 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"writerEndpoint": c.WriterEndpoint, "readerEndpoint": c.ReaderEndpoint, "secretArn": c.SecretARN,
 	})
+}
+
+// masterSecret keeps a cluster's endpoints and master credentials in Secrets
+// Manager, encrypted with the cluster's key (the options carry the region's provider).
+func masterSecret(ctx *pulumi.Context, name, cluster, dbname, username string, writer, reader, password pulumi.StringOutput,
+	key pulumi.StringInput, secretOpts []pulumi.ResourceOption, versionOpts ...pulumi.ResourceOption) (*secretsmanager.Secret, error) {
+	connection := pulumi.All(writer, reader, password).ApplyT(func(v []any) (string, error) {
+		b, err := json.Marshal(map[string]any{
+			"engine": "postgres", "host": v[0], "readerHost": v[1], "port": 5432,
+			"dbname": dbname, "username": username, "password": v[2],
+		})
+		return string(b), err
+	}).(pulumi.StringOutput)
+	return secure.NewJSONSecret(ctx, name, secure.SecretArgs{
+		NamePrefix: cluster + "/aurora-master-", Description: "Connection and master credentials of Aurora " + cluster,
+		KeyARN: key, Value: connection,
+	}, secretOpts, versionOpts...)
 }
 
 // postgresSecurityGroup admits PostgreSQL from the workload subnets only.

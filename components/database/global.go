@@ -43,6 +43,11 @@ type Global struct {
 	GlobalClusterID pulumi.StringOutput
 	// SecondaryARN is the secondary cluster's ARN.
 	SecondaryARN pulumi.StringOutput
+	// WriterEndpoint and ReaderEndpoint are the secondary's endpoints (its
+	// cluster endpoint takes writes once a failover promotes it).
+	WriterEndpoint, ReaderEndpoint pulumi.StringOutput
+	// SecretARN is the secondary region's secret: its endpoints and the master credentials.
+	SecretARN pulumi.StringOutput
 }
 
 // SecondaryPrefix starts the names of the resources in the secondary region.
@@ -128,16 +133,25 @@ func NewGlobal(ctx *pulumi.Context, name string, args *GlobalArgs, opts ...pulum
 		IamDatabaseAuthenticationEnabled: pulumi.Bool(true),
 		BackupRetentionPeriod:            pulumi.Int(args.BackupRetentionDays),
 		CopyTagsToSnapshot:               pulumi.Bool(true),
-		EnabledCloudwatchLogsExports:     pulumi.StringArray{pulumi.String("postgresql")},
-		DeletionProtection:               pulumi.Bool(args.Protect),
-		SkipFinalSnapshot:                pulumi.Bool(true), // a secondary's data lives in the global cluster
+		// AWS Backup selects it by tag when this region is the active one.
+		Tags:                         pulumi.StringMap{secure.BackupTag: pulumi.String(secure.BackupContinuous)},
+		EnabledCloudwatchLogsExports: pulumi.StringArray{pulumi.String("postgresql")},
+		DeletionProtection:           pulumi.Bool(args.Protect),
+		SkipFinalSnapshot:            pulumi.Bool(true), // a secondary's data lives in the global cluster
 	}, parent, keep, there,
 		// After a failover or switchover (runbook) AWS moves the roles; the program does not fight it.
 		pulumi.IgnoreChanges([]string{"replicationSourceIdentifier", "globalClusterIdentifier"}))
 	if err != nil {
 		return nil, err
 	}
-	g.SecondaryARN = secondary.Arn
+	g.SecondaryARN, g.WriterEndpoint, g.ReaderEndpoint = secondary.Arn, secondary.Endpoint, secondary.ReaderEndpoint
+	p := args.Primary.args
+	secret, err := masterSecret(ctx, dr, args.Name+"-secondary", p.DatabaseName, p.MasterUsername, secondary.Endpoint,
+		secondary.ReaderEndpoint, args.Primary.password, key.Arn, []pulumi.ResourceOption{parent, keep, there}, parent, there)
+	if err != nil {
+		return nil, err
+	}
+	g.SecretARN = secret.Arn
 	for i := 0; i < args.Readers; i++ {
 		if _, err := rds.NewClusterInstance(ctx, fmt.Sprintf("%s-reader-%d", dr, i+1), &rds.ClusterInstanceArgs{
 			ClusterIdentifier:       secondary.ID(),
@@ -166,5 +180,6 @@ func NewGlobal(ctx *pulumi.Context, name string, args *GlobalArgs, opts ...pulum
 	}, parent, there); err != nil {
 		return nil, err
 	}
-	return g, ctx.RegisterResourceOutputs(g, pulumi.Map{"globalClusterId": g.GlobalClusterID, "secondaryArn": g.SecondaryARN})
+	return g, ctx.RegisterResourceOutputs(g, pulumi.Map{"globalClusterId": g.GlobalClusterID, "secondaryArn": g.SecondaryARN,
+		"writerEndpoint": g.WriterEndpoint, "secretArn": g.SecretARN})
 }

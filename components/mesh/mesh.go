@@ -27,6 +27,8 @@ const Repo = "https://istio-release.storage.googleapis.com/charts"
 const (
 	SystemNamespace  = "istio-system"
 	IngressNamespace = "istio-ingress"
+	// IngressService is the public Service (an internet-facing NLB) in front of the ingress gateway.
+	IngressService = "istio-ingress-public"
 )
 
 // MTLSMode is PeerAuthentication's mode.
@@ -133,6 +135,8 @@ type Mesh struct {
 	pulumi.ResourceState
 	// Namespace is the services' namespace (sidecar injection on).
 	Namespace pulumi.StringOutput
+	// IngressHostname is the DNS name of the ingress NLB (DNS records point at it).
+	IngressHostname pulumi.StringOutput
 }
 
 // New installs the mesh. The component needs the Kubernetes provider.
@@ -188,16 +192,38 @@ func New(ctx *pulumi.Context, name string, args *MeshArgs, opts ...pulumi.Resour
 	if err != nil {
 		return nil, err
 	}
+	// The chart's own Service stays in-cluster; the public NLB is the
+	// Service below, whose address Pulumi waits for and hands to DNS.
 	gateway, err := release("ingress", "gateway", IngressNamespace, pulumi.Map{
-		"service": pulumi.Map{"annotations": pulumi.Map{
-			"service.beta.kubernetes.io/aws-load-balancer-type":            pulumi.String("external"),
-			"service.beta.kubernetes.io/aws-load-balancer-scheme":          pulumi.String("internet-facing"),
-			"service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": pulumi.String("ip"),
-		}},
+		"service": pulumi.Map{"type": pulumi.String("ClusterIP")},
 	}, append(slices.Clone(args.DependsOn), istiod))
 	if err != nil {
 		return nil, err
 	}
+	lb, err := corev1.NewService(ctx, name+"-ingress-lb", &corev1.ServiceArgs{
+		Metadata: metav1.ObjectMetaArgs{
+			Name: pulumi.String(IngressService), Namespace: pulumi.String(IngressNamespace),
+			Annotations: pulumi.StringMap{
+				"service.beta.kubernetes.io/aws-load-balancer-type":            pulumi.String("external"),
+				"service.beta.kubernetes.io/aws-load-balancer-scheme":          pulumi.String("internet-facing"),
+				"service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": pulumi.String("ip"),
+			},
+			Labels: pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String("eduai"),
+				"app.kubernetes.io/managed-by": pulumi.String("pulumi")},
+		},
+		Spec: corev1.ServiceSpecArgs{
+			Type:     pulumi.String("LoadBalancer"),
+			Selector: pulumi.StringMap{"istio": pulumi.String("ingress")},
+			Ports: corev1.ServicePortArray{
+				corev1.ServicePortArgs{Name: pulumi.String("http2"), Port: pulumi.Int(80), TargetPort: pulumi.Int(80)},
+				corev1.ServicePortArgs{Name: pulumi.String("https"), Port: pulumi.Int(443), TargetPort: pulumi.Int(443)},
+			},
+		},
+	}, parent, pulumi.DependsOn([]pulumi.Resource{gateway}))
+	if err != nil {
+		return nil, err
+	}
+	c.IngressHostname = lb.Status.LoadBalancer().Ingress().Index(pulumi.Int(0)).Hostname().Elem()
 
 	ns, err := corev1.NewNamespace(ctx, name+"-services", &corev1.NamespaceArgs{
 		Metadata: metav1.ObjectMetaArgs{
@@ -249,5 +275,5 @@ func New(ctx *pulumi.Context, name string, args *MeshArgs, opts ...pulumi.Resour
 			return nil, err
 		}
 	}
-	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"namespace": c.Namespace})
+	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"namespace": c.Namespace, "ingressHostname": c.IngressHostname})
 }

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"github.com/eduai/infra/components/internal/k8sobj"
 	"regexp"
 	"strings"
 
@@ -335,6 +336,11 @@ func (b *builder) extras() error {
 	}
 	if a.Ingress != nil && !a.Mesh {
 		return b.ingress()
+	}
+	if a.Ingress != nil && a.Strategy == Rolling {
+		// From the mesh's gateway to the one Service (the other strategies route by subset).
+		_, err := k8sobj.New(b.ctx, b.name+"-routes", VirtualServiceFor(a, map[string]int{"": 100}, []string{""}), b.parent)
+		return err
 	}
 	return nil
 }

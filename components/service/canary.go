@@ -112,6 +112,9 @@ func RolloutFor(a *Args, replicas *int) Object {
 
 // canaryRoutes are the VirtualService routes Argo Rollouts weighs.
 func canaryRoutes(a *Args) []string {
+	if a.Ingress != nil && a.Ingress.Health {
+		return []string{"public", "health", "primary"}
+	}
 	if a.Ingress != nil {
 		return []string{"public", "primary"}
 	}

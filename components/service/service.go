@@ -74,6 +74,12 @@ type Ingress struct {
 	Issuer string
 	// RateLimitRPS per client address (nginx limit-rps).
 	RateLimitRPS int
+	// Aliases are more hosts with the same path (a region's own name, which
+	// the DNS health check calls).
+	Aliases []string
+	// Health publishes the service's /health on the hosts: the DNS failover
+	// health check's target.
+	Health bool
 }
 
 // BlueGreenArgs picks the active color and the image tag of each color.

@@ -25,10 +25,24 @@ func (a *Args) httpRoute(dests []RouteDestination) (hosts, gateways []string, ro
 	hosts = []string{a.Name}
 	route = HTTPRoute{Name: "primary", Route: dests}
 	if a.Ingress != nil {
-		hosts = append(hosts, a.Ingress.Host)
+		hosts = append(append(hosts, a.Ingress.Host), a.Ingress.Aliases...)
 		gateways = []string{Gateway, "mesh"}
+		// Everything from the sidecars; from the gateway only the public routes.
+		route.Match = []HTTPMatch{{Gateways: []string{"mesh"}}}
 	}
 	return hosts, gateways, route
+}
+
+// publicRoutes are the routes from the gateway: the ingress path, and /health when it is published.
+func (a *Args) publicRoutes(dests []RouteDestination) []HTTPRoute {
+	fromGateway := []string{Gateway}
+	routes := []HTTPRoute{{Name: "public", Match: []HTTPMatch{{URI: &StringMatch{Prefix: a.Ingress.Path}, Gateways: fromGateway}},
+		Route: dests}}
+	if a.Ingress.Health {
+		routes = append(routes, HTTPRoute{Name: "health", Match: []HTTPMatch{{URI: &StringMatch{Exact: LivenessPath},
+			Gateways: fromGateway}}, Route: dests})
+	}
+	return routes
 }
 
 // VirtualServiceFor routes the service's traffic over the given subsets and weights.
@@ -41,10 +55,7 @@ func VirtualServiceFor(a *Args, weights map[string]int, order []string) Object {
 	spec := VirtualServiceSpec{Hosts: hosts, Gateways: gateways, HTTP: []HTTPRoute{route}}
 	if a.Ingress != nil {
 		// From the gateway only the ingress path; inside the mesh everything.
-		spec.HTTP = []HTTPRoute{
-			{Name: "public", Match: []HTTPMatch{{URI: &StringMatch{Prefix: a.Ingress.Path}}}, Route: dests},
-			route,
-		}
+		spec.HTTP = append(a.publicRoutes(dests), route)
 	}
 	return Object{APIVersion: "networking.istio.io/v1", Kind: "VirtualService",
 		Metadata: Meta{Name: a.Name, Namespace: a.Namespace, Labels: crLabels(a.Name)}, Spec: spec}
@@ -163,19 +174,27 @@ func (b *builder) ingress() error {
 		"nginx.ingress.kubernetes.io/limit-rps":    pulumi.Sprintf("%d", in.RateLimitRPS),
 		"nginx.ingress.kubernetes.io/ssl-redirect": pulumi.String("true"),
 	}
+	backend := networkingv1.IngressBackendArgs{Service: networkingv1.IngressServiceBackendArgs{
+		Name: pulumi.String(a.Name), Port: networkingv1.ServiceBackendPortArgs{Number: pulumi.Int(80)}}}
+	paths := networkingv1.HTTPIngressPathArray{
+		networkingv1.HTTPIngressPathArgs{Path: pulumi.String(in.Path), PathType: pulumi.String("Prefix"), Backend: backend}}
+	if in.Health {
+		paths = append(paths, networkingv1.HTTPIngressPathArgs{Path: pulumi.String(LivenessPath),
+			PathType: pulumi.String("Exact"), Backend: backend})
+	}
+	hosts := append([]string{in.Host}, in.Aliases...)
+	var rules networkingv1.IngressRuleArray
+	for _, h := range hosts {
+		rules = append(rules, networkingv1.IngressRuleArgs{Host: pulumi.String(h),
+			Http: networkingv1.HTTPIngressRuleValueArgs{Paths: paths}})
+	}
 	_, err := networkingv1.NewIngress(b.ctx, b.name, &networkingv1.IngressArgs{
 		Metadata: meta,
 		Spec: networkingv1.IngressSpecArgs{
 			IngressClassName: pulumi.String("nginx"),
 			Tls: networkingv1.IngressTLSArray{networkingv1.IngressTLSArgs{
-				Hosts: pulumi.StringArray{pulumi.String(in.Host)}, SecretName: pulumi.String(a.Name + "-tls")}},
-			Rules: networkingv1.IngressRuleArray{networkingv1.IngressRuleArgs{
-				Host: pulumi.String(in.Host),
-				Http: networkingv1.HTTPIngressRuleValueArgs{Paths: networkingv1.HTTPIngressPathArray{
-					networkingv1.HTTPIngressPathArgs{Path: pulumi.String(in.Path), PathType: pulumi.String("Prefix"),
-						Backend: networkingv1.IngressBackendArgs{Service: networkingv1.IngressServiceBackendArgs{
-							Name: pulumi.String(a.Name), Port: networkingv1.ServiceBackendPortArgs{Number: pulumi.Int(80)}}}}}},
-			}},
+				Hosts: pulumi.ToStringArray(hosts), SecretName: pulumi.String(a.Name + "-tls")}},
+			Rules: rules,
 		},
 	}, b.parent)
 	return err

@@ -24,9 +24,12 @@ type (
 	}
 	HTTPMatch struct {
 		URI *StringMatch `json:"uri,omitempty"`
+		// Gateways limits the match to traffic from these gateways ("mesh": sidecars).
+		Gateways []string `json:"gateways,omitempty"`
 	}
 	StringMatch struct {
-		Prefix string `json:"prefix"`
+		Exact  string `json:"exact,omitempty"`
+		Prefix string `json:"prefix,omitempty"`
 	}
 	RouteDestination struct {
 		Destination Destination `json:"destination"`

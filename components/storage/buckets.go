@@ -75,6 +75,8 @@ type Buckets struct {
 	// Names and ARNs of the application buckets, by Name.
 	Names map[string]pulumi.StringOutput
 	ARNs  map[string]pulumi.StringOutput
+	// ReplicaNames and ReplicaARNs are their replicas in the DR region (empty without Replication).
+	ReplicaNames, ReplicaARNs map[string]pulumi.StringOutput
 	// KeyARN encrypts every application bucket.
 	KeyARN pulumi.StringOutput
 }
@@ -87,7 +89,8 @@ func NewBuckets(ctx *pulumi.Context, name string, args *BucketsArgs, opts ...pul
 	if err := args.validate(); err != nil {
 		return nil, fmt.Errorf("storage %q: %w", name, err)
 	}
-	c := &Buckets{Names: map[string]pulumi.StringOutput{}, ARNs: map[string]pulumi.StringOutput{}}
+	c := &Buckets{Names: map[string]pulumi.StringOutput{}, ARNs: map[string]pulumi.StringOutput{},
+		ReplicaNames: map[string]pulumi.StringOutput{}, ReplicaARNs: map[string]pulumi.StringOutput{}}
 	if err := ctx.RegisterComponentResource("eduai:storage:Buckets", name, c, opts...); err != nil {
 		return nil, err
 	}
@@ -107,7 +110,7 @@ func NewBuckets(ctx *pulumi.Context, name string, args *BucketsArgs, opts ...pul
 			days = 365
 		}
 		// Server access logs can only land in a bucket with SSE-S3 default encryption.
-		logs, _, err = newBucket(ctx, name+"-access-logs", args.NamePrefix+"-access-logs-", "AES256", nil, days, keep, parent)
+		logs, _, err = newBucket(ctx, name+"-access-logs", args.NamePrefix+"-access-logs-", "AES256", nil, days, false, keep, parent)
 		if err != nil {
 			return nil, err
 		}
@@ -120,7 +123,7 @@ func NewBuckets(ctx *pulumi.Context, name string, args *BucketsArgs, opts ...pul
 			noncurrent = 90
 		}
 		bucket, versioning, err := newBucket(ctx, name+"-"+b.Name, args.NamePrefix+"-"+b.Name+"-", "aws:kms", key.Arn,
-			noncurrent, keep, parent)
+			noncurrent, true, keep, parent)
 		if err != nil {
 			return nil, err
 		}
@@ -138,7 +141,7 @@ func NewBuckets(ctx *pulumi.Context, name string, args *BucketsArgs, opts ...pul
 		sources = append(sources, source{name: b.Name, bucket: bucket, versioning: versioning, noncurrent: noncurrent})
 	}
 	if args.Replication != nil {
-		if err := replicate(ctx, name, args, key, sources, keep, parent); err != nil {
+		if err := replicate(ctx, c, name, args, key, sources, keep, parent); err != nil {
 			return nil, err
 		}
 	}
@@ -162,10 +165,15 @@ func NewBuckets(ctx *pulumi.Context, name string, args *BucketsArgs, opts ...pul
 // newBucket creates one bucket with its versioning, encryption, public
 // access block, TLS-only policy (except the log bucket, whose policy
 // logDeliveryPolicy writes) and lifecycle.
-func newBucket(ctx *pulumi.Context, name, prefix, sse string, kmsKey pulumi.StringInput, noncurrentDays int,
+// A bucket with backup set carries the eduai:backup tag AWS Backup selects by.
+func newBucket(ctx *pulumi.Context, name, prefix, sse string, kmsKey pulumi.StringInput, noncurrentDays int, backup bool,
 	keep, parent pulumi.ResourceOption, extra ...pulumi.ResourceOption) (*s3.BucketV2, *s3.BucketVersioningV2, error) {
 	parent = pulumi.Composite(append([]pulumi.ResourceOption{parent}, extra...)...)
-	bucket, err := s3.NewBucketV2(ctx, name, &s3.BucketV2Args{BucketPrefix: pulumi.String(prefix)}, parent, keep)
+	bucketArgs := &s3.BucketV2Args{BucketPrefix: pulumi.String(prefix)}
+	if backup {
+		bucketArgs.Tags = pulumi.StringMap{secure.BackupTag: pulumi.String(secure.BackupHourly)}
+	}
+	bucket, err := s3.NewBucketV2(ctx, name, bucketArgs, parent, keep)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -32,7 +32,7 @@ type source struct {
 // ReplicaPrefix starts the names of the resources in the replica region.
 const ReplicaPrefix = "dr-"
 
-func replicate(ctx *pulumi.Context, name string, args *BucketsArgs, sourceKey *kms.Key, sources []source,
+func replicate(ctx *pulumi.Context, c *Buckets, name string, args *BucketsArgs, sourceKey *kms.Key, sources []source,
 	keep, parent pulumi.ResourceOption) error {
 	r := args.Replication
 	there := pulumi.Provider(r.Provider)
@@ -52,10 +52,11 @@ func replicate(ctx *pulumi.Context, name string, args *BucketsArgs, sourceKey *k
 	var grants []pulumi.StringOutput
 	for _, src := range sources {
 		replica, versioning, err := newBucket(ctx, ReplicaPrefix+name+"-"+src.name, r.NamePrefix+"-"+src.name+"-",
-			"aws:kms", key.Arn, src.noncurrent, keep, parent, there)
+			"aws:kms", key.Arn, src.noncurrent, true, keep, parent, there)
 		if err != nil {
 			return err
 		}
+		c.ReplicaNames[src.name], c.ReplicaARNs[src.name] = replica.Bucket, replica.Arn
 		// Least privilege: read this source's versions, write this replica.
 		grants = append(grants, pulumi.Sprintf(`{"Effect":"Allow","Action":["s3:GetReplicationConfiguration","s3:ListBucket"],"Resource":"%s"},`+
 			`{"Effect":"Allow","Action":["s3:GetObjectVersionForReplication","s3:GetObjectVersionAcl","s3:GetObjectVersionTagging"],"Resource":"%s/*"},`+

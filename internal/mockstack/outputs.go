@@ -48,6 +48,31 @@ var computed = map[string]func(id string, state resource.PropertyMap){
 		s["readerEndpointAddress"] = resource.NewStringProperty("replica." + id + ".fake.usw2.cache.amazonaws.com")
 		s["configurationEndpointAddress"] = resource.NewStringProperty("clustercfg." + id + ".fake.usw2.cache.amazonaws.com")
 	},
+	"aws:elasticache/globalReplicationGroup:GlobalReplicationGroup": func(_ string, s resource.PropertyMap) {
+		// AWS prefixes the suffix with a regional code.
+		if suffix, ok := s["globalReplicationGroupIdSuffix"]; ok && suffix.IsString() {
+			s["globalReplicationGroupId"] = resource.NewStringProperty("fake-" + suffix.StringValue())
+		}
+	},
+	// A LoadBalancer Service gets its NLB's name, as the AWS load balancer controller gives it.
+	"kubernetes:core/v1:Service": func(id string, s resource.PropertyMap) {
+		spec := s["spec"]
+		if !spec.IsObject() {
+			return
+		}
+		if t := spec.ObjectValue()["type"]; !t.IsString() || t.StringValue() != "LoadBalancer" {
+			return
+		}
+		host := "k8s-" + shortHash(id, 10) + ".elb.amazonaws.com"
+		s["status"] = resource.NewObjectProperty(resource.PropertyMap{"loadBalancer": resource.NewObjectProperty(resource.PropertyMap{
+			"ingress": resource.NewArrayProperty([]resource.PropertyValue{resource.NewObjectProperty(resource.PropertyMap{
+				"hostname": resource.NewStringProperty(host)})})})})
+	},
+	"aws:route53/zone:Zone": func(id string, s resource.PropertyMap) {
+		s["zoneId"] = resource.NewStringProperty("Z" + strings.ToUpper(shortHash(id, 12)))
+		s["nameServers"] = resource.NewArrayProperty([]resource.PropertyValue{
+			resource.NewStringProperty("ns-1.awsdns-00.com"), resource.NewStringProperty("ns-2.awsdns-00.net")})
+	},
 	"aws:msk/cluster:Cluster": func(id string, s resource.PropertyMap) {
 		s["bootstrapBrokersSaslIam"] = resource.NewStringProperty("b-1." + id + ".fake.kafka.us-west-2.amazonaws.com:9098")
 	},

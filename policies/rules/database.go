@@ -111,18 +111,28 @@ func checkRedisEncryption(args policyx.ResourceValidationArgs) error {
 	if _, present, known := str(r.Properties, "kmsKeyId"); known && !present {
 		missing = append(missing, "kmsKeyId (a customer-managed key)")
 	}
+	if _, secondary, _ := str(r.Properties, "globalReplicationGroupId"); secondary {
+		// A Global Datastore secondary takes TLS and AUTH from its global
+		// group; dr-elasticache-global judges it through the group's primary.
+		reportMissing(args, r.Name, missing)
+		return nil
+	}
 	if on, _, known := boolProp(r.Properties, "transitEncryptionEnabled"); known && !on {
 		missing = append(missing, "transitEncryptionEnabled")
 	}
 	if _, present, _ := str(r.Properties, "authToken"); !present {
 		missing = append(missing, "authToken")
 	}
+	reportMissing(args, r.Name, missing)
+	return nil
+}
+
+func reportMissing(args policyx.ResourceValidationArgs, name string, missing []string) {
 	if len(missing) > 0 {
 		args.Manager.ReportViolation(fmt.Sprintf("Redis replication group %q lacks %s. The cache component sets all of "+
-			"them (TLS, at-rest encryption with its key, an AUTH token from pulumi-random).", r.Name,
+			"them (TLS, at-rest encryption with its key, an AUTH token from pulumi-random).", name,
 			strings.Join(missing, ", ")), "")
 	}
-	return nil
 }
 
 const (

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"net/netip"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
 )
@@ -90,4 +91,197 @@ func BucketReplicationFindings(rs []policyx.AnalyzerResource) []Finding {
 		}
 	}
 	return out
+}
+
+const (
+	typeGlobalReplGroup = "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup"
+	typeRoute53Record   = "aws:route53/record:Record"
+	typeBackupPlan      = "aws:backup/plan:Plan"
+	typeBackupSelection = "aws:backup/selection:Selection"
+)
+
+// GlobalDatastoreFindings: every Redis group that is not itself a secondary
+// is the primary of a Global Datastore with a secondary in another region;
+// a secondary (which takes engine, size, TLS and AUTH from its global group)
+// is judged through the global group's primary: it must have TLS and AUTH.
+func GlobalDatastoreFindings(rs []policyx.AnalyzerResource) []Finding {
+	groups, globals := ofType(rs, typeReplicationGroup), ofType(rs, typeGlobalReplGroup)
+	primaryOf := func(g policyx.AnalyzerResource) (policyx.AnalyzerResource, bool) {
+		for _, p := range groups {
+			if refersTo(g, "primaryReplicationGroupId", p) {
+				return p, true
+			}
+		}
+		return policyx.AnalyzerResource{}, false
+	}
+	var out []Finding
+	for _, rg := range groups {
+		if _, secondary, _ := str(rg.Properties, "globalReplicationGroupId"); secondary {
+			var global *policyx.AnalyzerResource
+			for i := range globals {
+				if refersTo(rg, "globalReplicationGroupId", globals[i]) {
+					global = &globals[i]
+				}
+			}
+			if global == nil {
+				continue // an existing global group outside the program: nothing to judge it by
+			}
+			p, ok := primaryOf(*global)
+			if !ok {
+				continue
+			}
+			transit, _, tKnown := boolProp(p.Properties, "transitEncryptionEnabled")
+			_, auth, aKnown := str(p.Properties, "authToken")
+			if (tKnown && !transit) || (aKnown && !auth) {
+				out = append(out, Finding{URN: rg.URN, Message: fmt.Sprintf("Global Datastore secondary %q inherits "+
+					"no TLS or no AUTH from its global group's primary %q. Turn on transit encryption and an AUTH token on the primary.",
+					rg.Name, p.Name)})
+			}
+			continue
+		}
+		var global *policyx.AnalyzerResource
+		for i := range globals {
+			if refersTo(globals[i], "primaryReplicationGroupId", rg) {
+				global = &globals[i]
+			}
+		}
+		if global == nil {
+			out = append(out, Finding{URN: rg.URN, Message: fmt.Sprintf("Redis group %q is in no Global Datastore: "+
+				"a region outage loses the cache. Turn on eduai:dr (a Global Datastore secondary in the DR region).", rg.Name)})
+			continue
+		}
+		region, remote := regionOf(rg), false
+		for _, m := range groups {
+			if m.URN != rg.URN && refersTo(m, "globalReplicationGroupId", *global) {
+				if other := regionOf(m); other == "" || region == "" || other != region {
+					remote = true
+				}
+			}
+		}
+		if !remote {
+			out = append(out, Finding{URN: rg.URN, Message: fmt.Sprintf("the Global Datastore of Redis %q has no "+
+				"secondary in another region. Give it a secondary in eduai:dr.region.", rg.Name)})
+		}
+	}
+	return out
+}
+
+// failoverType is a Route 53 record's failover role ("" when it has none or it is not known).
+func failoverType(r policyx.AnalyzerResource) string {
+	policies, _ := objList(r.Properties, "failoverRoutingPolicies")
+	for _, p := range policies {
+		if t, _, _ := str(p, "type"); t != "" {
+			return t
+		}
+	}
+	return ""
+}
+
+// FailoverRecordFindings: a PRIMARY failover record has a health check and
+// a SECONDARY sibling of the same name that has one too; a SECONDARY has its
+// PRIMARY. Without the check Route 53 never fails over; without the sibling
+// there is nothing to fail over to.
+func FailoverRecordFindings(rs []policyx.AnalyzerResource) []Finding {
+	records := ofType(rs, typeRoute53Record)
+	var out []Finding
+	for _, r := range records {
+		role := failoverType(r)
+		if role == "" {
+			continue
+		}
+		name, _, _ := str(r.Properties, "name")
+		if _, checked, known := str(r.Properties, "healthCheckId"); known && !checked && len(r.PropertyDependencies["healthCheckId"]) == 0 {
+			out = append(out, Finding{URN: r.URN, Message: fmt.Sprintf("%s failover record %q (%s) has no health check, "+
+				"so Route 53 cannot tell when to fail over. Give it a health check on /health.", role, name, r.Name)})
+		}
+		want := map[string]string{"PRIMARY": "SECONDARY", "SECONDARY": "PRIMARY"}[role]
+		sibling := false
+		for _, o := range records {
+			if other, _, _ := str(o.Properties, "name"); o.URN != r.URN && other == name && failoverType(o) == want {
+				sibling = true
+			}
+		}
+		if !sibling {
+			out = append(out, Finding{URN: r.URN, Message: fmt.Sprintf("%s failover record %q (%s) has no %s record of "+
+				"the same name to fail over to. Add the other region's record (eduai:dr.dns).", role, name, r.Name, want)})
+		}
+	}
+	return out
+}
+
+// VpcOverlapFindings: no two VPCs of the stack have overlapping CIDR blocks
+// (failover, peering and replication routes need distinct ranges).
+func VpcOverlapFindings(rs []policyx.AnalyzerResource) []Finding {
+	vpcs := ofType(rs, typeVpc)
+	var out []Finding
+	for i, a := range vpcs {
+		ca, _, _ := str(a.Properties, "cidrBlock")
+		pa, err := netip.ParsePrefix(ca)
+		if err != nil {
+			continue
+		}
+		for _, b := range vpcs[i+1:] {
+			cb, _, _ := str(b.Properties, "cidrBlock")
+			if pb, err := netip.ParsePrefix(cb); err == nil && pa.Overlaps(pb) {
+				out = append(out, Finding{URN: b.URN, Message: fmt.Sprintf("VPC %q (%s) overlaps VPC %q (%s). Give the DR "+
+					"region's network a distinct range (eduai:dr.network.cidr).", b.Name, cb, a.Name, ca)})
+			}
+		}
+	}
+	return out
+}
+
+// BackupTag is the tag AWS Backup selections select by (components/internal/secure).
+const (
+	BackupTag        = "eduai:backup"
+	BackupContinuous = "continuous"
+)
+
+// BackupCoverageFindings: a backup plan has a continuous-backup rule kept at
+// least minDays and a selection of the tag eduai:backup=continuous, and
+// every Aurora cluster carries that tag.
+func BackupCoverageFindings(minDays int) func([]policyx.AnalyzerResource) []Finding {
+	return func(rs []policyx.AnalyzerResource) []Finding {
+		clusters := ofType(rs, typeRDSCluster)
+		if len(clusters) == 0 {
+			return nil
+		}
+		var out []Finding
+		var plans []policyx.AnalyzerResource
+		for _, p := range ofType(rs, typeBackupPlan) {
+			rules, _ := objList(p.Properties, "rules")
+			for _, rule := range rules {
+				continuous, _, _ := boolProp(rule, "enableContinuousBackup")
+				lifecycle, _, _ := object(rule, "lifecycle")
+				days, _, known := num(lifecycle, "deleteAfter")
+				if continuous && (!known || days >= float64(minDays)) {
+					plans = append(plans, p)
+				}
+			}
+		}
+		selected := false
+		for _, s := range ofType(rs, typeBackupSelection) {
+			tags, _ := objList(s.Properties, "selectionTags")
+			for _, tag := range tags {
+				k, _, _ := str(tag, "key")
+				v, _, _ := str(tag, "value")
+				for _, p := range plans {
+					if k == BackupTag && v == BackupContinuous && refersTo(s, "planId", p) {
+						selected = true
+					}
+				}
+			}
+		}
+		if !selected {
+			out = append(out, Finding{Message: fmt.Sprintf("no backup plan keeps continuous backups of the databases %d days "+
+				"or more and selects %s=%s. Turn on eduai:backup (databaseDays >= %d).", minDays, BackupTag, BackupContinuous, minDays)})
+		}
+		for _, c := range clusters {
+			if tags, known := strMap(c.Properties, "tags"); known && tags[BackupTag] != BackupContinuous {
+				out = append(out, Finding{URN: c.URN, Message: fmt.Sprintf("Aurora cluster %q lacks the tag %s=%s, so no "+
+					"backup selection covers it. The database component sets it.", c.Name, BackupTag, BackupContinuous)})
+			}
+		}
+		return out
+	}
 }

@@ -59,3 +59,121 @@ func TestBucketReplicationFindings(t *testing.T) {
 		}
 	}
 }
+
+func TestGlobalDatastoreFindings(t *testing.T) {
+	primary := inRegion(res(typeReplicationGroup, "cache", map[string]any{"id": "eduai-prod",
+		"transitEncryptionEnabled": true, "authToken": "token"}), "us-west-2")
+	global := dependsOn(res(typeGlobalReplGroup, "cache-global", nil), "primaryReplicationGroupId", primary)
+	secondary := func(region string) policyx.AnalyzerResource {
+		return dependsOn(inRegion(res(typeReplicationGroup, "dr-cache-global",
+			map[string]any{"globalReplicationGroupId": "fake-eduai-prod"}), region), "globalReplicationGroupId", global)
+	}
+	noTLS := inRegion(res(typeReplicationGroup, "cache", map[string]any{"id": "eduai-prod",
+		"transitEncryptionEnabled": false, "authToken": "token"}), "us-west-2")
+	noTLSGlobal := dependsOn(res(typeGlobalReplGroup, "cache-global", nil), "primaryReplicationGroupId", noTLS)
+	noTLSSecondary := dependsOn(inRegion(res(typeReplicationGroup, "dr-cache-global",
+		map[string]any{"globalReplicationGroupId": "fake-eduai-prod"}), "us-east-1"), "globalReplicationGroupId", noTLSGlobal)
+	cases := []struct {
+		name string
+		rs   []policyx.AnalyzerResource
+		want int
+	}{
+		{"global with a secondary elsewhere", []policyx.AnalyzerResource{primary, global, secondary("us-east-1")}, 0},
+		{"no global datastore", []policyx.AnalyzerResource{primary}, 1},
+		{"secondary in the same region", []policyx.AnalyzerResource{primary, global, secondary("us-west-2")}, 1},
+		// The secondary sets no TLS or AUTH itself; its global group's primary lacks TLS.
+		{"secondary judged through its global group", []policyx.AnalyzerResource{noTLS, noTLSGlobal, noTLSSecondary}, 1},
+	}
+	for _, c := range cases {
+		if got := GlobalDatastoreFindings(c.rs); len(got) != c.want {
+			t.Errorf("%s: %v", c.name, got)
+		}
+	}
+	// The resource rule does not ask a secondary for TLS and AUTH it cannot set.
+	sec := res(typeReplicationGroup, "dr-cache-global", map[string]any{"globalReplicationGroupId": "fake-eduai-prod",
+		"atRestEncryptionEnabled": true, "kmsKeyId": "arn:aws:kms:k"})
+	if got := runResourceRule(checkRedisEncryption, sec, nil); len(got) != 0 {
+		t.Errorf("secondary: %v", got)
+	}
+	sec = res(typeReplicationGroup, "dr-cache-global", map[string]any{"globalReplicationGroupId": "fake-eduai-prod",
+		"atRestEncryptionEnabled": true})
+	if got := runResourceRule(checkRedisEncryption, sec, nil); len(got) != 1 {
+		t.Errorf("secondary without its key: %v", got)
+	}
+}
+
+func TestFailoverRecordFindings(t *testing.T) {
+	check := res("aws:route53/healthCheck:HealthCheck", "dns-home", nil)
+	record := func(name, role string, checked bool) policyx.AnalyzerResource {
+		r := res(typeRoute53Record, name, map[string]any{"name": "api.eduai.com",
+			"failoverRoutingPolicies": []any{map[string]any{"type": role}}})
+		if checked {
+			r = dependsOn(r, "healthCheckId", check)
+		}
+		return r
+	}
+	plain := res(typeRoute53Record, "dns-home-regional", map[string]any{"name": "us-west-2.api.eduai.com"})
+	cases := []struct {
+		name string
+		rs   []policyx.AnalyzerResource
+		want int
+	}{
+		{"pair with health checks", []policyx.AnalyzerResource{record("a", "PRIMARY", true), record("b", "SECONDARY", true), plain}, 0},
+		{"primary without a check", []policyx.AnalyzerResource{record("a", "PRIMARY", false), record("b", "SECONDARY", true)}, 1},
+		{"primary alone", []policyx.AnalyzerResource{record("a", "PRIMARY", true)}, 1},
+		{"secondary alone", []policyx.AnalyzerResource{record("b", "SECONDARY", true)}, 1},
+		{"no failover records", []policyx.AnalyzerResource{plain}, 0},
+	}
+	for _, c := range cases {
+		if got := FailoverRecordFindings(c.rs); len(got) != c.want {
+			t.Errorf("%s: %v", c.name, got)
+		}
+	}
+}
+
+func TestVpcOverlapFindings(t *testing.T) {
+	vpc := func(name, cidr string) policyx.AnalyzerResource {
+		return res(typeVpc, name, map[string]any{"cidrBlock": cidr})
+	}
+	if got := VpcOverlapFindings([]policyx.AnalyzerResource{vpc("network", "10.30.0.0/16"), vpc("dr-network", "10.130.0.0/16")}); len(got) != 0 {
+		t.Errorf("distinct: %v", got)
+	}
+	if got := VpcOverlapFindings([]policyx.AnalyzerResource{vpc("network", "10.30.0.0/16"), vpc("dr-network", "10.30.128.0/17")}); len(got) != 1 {
+		t.Errorf("overlap: %v", got)
+	}
+	if got := VpcOverlapFindings([]policyx.AnalyzerResource{vpc("network", "10.30.0.0/16"), res(typeVpc, "dr-network", map[string]any{"cidrBlock": unknown})}); len(got) != 0 {
+		t.Errorf("unknown CIDR: %v", got)
+	}
+}
+
+func TestBackupCoverageFindings(t *testing.T) {
+	cluster := func(tag string) policyx.AnalyzerResource {
+		return res(typeRDSCluster, "database", map[string]any{"tags": map[string]any{BackupTag: tag}})
+	}
+	plan := func(days float64) policyx.AnalyzerResource {
+		return res(typeBackupPlan, "backup", map[string]any{"rules": []any{map[string]any{
+			"enableContinuousBackup": true, "lifecycle": map[string]any{"deleteAfter": days}}}})
+	}
+	selection := func(p policyx.AnalyzerResource, value string) policyx.AnalyzerResource {
+		return dependsOn(res(typeBackupSelection, "backup-database", map[string]any{"selectionTags": []any{
+			map[string]any{"type": "STRINGEQUALS", "key": BackupTag, "value": value}}}), "planId", p)
+	}
+	p30, p7 := plan(30), plan(7)
+	cases := []struct {
+		name string
+		rs   []policyx.AnalyzerResource
+		want int
+	}{
+		{"covered 30 days", []policyx.AnalyzerResource{cluster("continuous"), p30, selection(p30, "continuous")}, 0},
+		{"no plan", []policyx.AnalyzerResource{cluster("continuous")}, 1},
+		{"kept 7 days", []policyx.AnalyzerResource{cluster("continuous"), p7, selection(p7, "continuous")}, 1},
+		{"selects another tag", []policyx.AnalyzerResource{cluster("continuous"), p30, selection(p30, "hourly")}, 1},
+		{"cluster untagged", []policyx.AnalyzerResource{cluster("none"), p30, selection(p30, "continuous")}, 1},
+		{"no database", []policyx.AnalyzerResource{p30}, 0},
+	}
+	for _, c := range cases {
+		if got := BackupCoverageFindings(30)(c.rs); len(got) != c.want {
+			t.Errorf("%s: %v", c.name, got)
+		}
+	}
+}

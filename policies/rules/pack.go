@@ -8,6 +8,7 @@ package rules
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/blang/semver"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
@@ -17,7 +18,7 @@ import (
 const PackName = "eduai-policies"
 
 // PackVersion is bumped with every change of a rule's behaviour.
-var PackVersion = semver.MustParse("0.4.0")
+var PackVersion = semver.MustParse("0.5.0")
 
 // Policy names; they are the keys of policies/config/<stack>.json.
 const (
@@ -57,7 +58,14 @@ const (
 	CanaryAnalysis         = "canary-analysis"
 	DRAuroraGlobal         = "dr-aurora-global"
 	DRBucketReplication    = "dr-s3-replication"
+	DRElastiCacheGlobal    = "dr-elasticache-global"
+	DRFailoverRecords      = "dr-route53-failover"
+	DRVpcDistinct          = "dr-vpc-cidr-distinct"
+	BackupCoverage         = "backup-coverage"
 )
+
+// BackupMinimumDays is how long backup-coverage wants continuous database backups kept (the seed's 30 days).
+const BackupMinimumDays = 30
 
 // resourcePolicy wraps a resource rule.
 func resourcePolicy(name, description string, schema *policyx.ConfigSchema,
@@ -165,6 +173,17 @@ func Policies() []policyx.Policy {
 			policyx.EnforcementLevelMandatory, GlobalDatabaseFindings),
 		stackPolicy(DRBucketReplication, "Every application bucket replicates to another region.",
 			policyx.EnforcementLevelMandatory, BucketReplicationFindings),
+		stackPolicy(DRElastiCacheGlobal, "Every Redis group is in a Global Datastore with a secondary in another region; "+
+			"a secondary is judged through its global group.", policyx.EnforcementLevelMandatory, GlobalDatastoreFindings),
+		stackPolicy(DRFailoverRecords, "Route 53 failover records come in PRIMARY/SECONDARY pairs, each with a health check.",
+			policyx.EnforcementLevelMandatory, FailoverRecordFindings),
+		stackPolicy(DRVpcDistinct, "The stack's VPCs (primary and DR region) have distinct CIDR blocks.",
+			policyx.EnforcementLevelMandatory, VpcOverlapFindings),
+		// Stack policies get no config in policyx v3.274.1, so the bound is
+		// fixed at the prod target; staging (a week of backups) disables the rule.
+		stackPolicy(BackupCoverage, fmt.Sprintf("A backup plan keeps continuous database backups at least %d days "+
+			"and selects every Aurora cluster by tag.", BackupMinimumDays), policyx.EnforcementLevelMandatory,
+			BackupCoverageFindings(BackupMinimumDays)),
 		resourcePolicy(StatefulProtected, "Stateful resources (buckets, keys, databases, caches, brokers, vaults) are protected.",
 			nil, checkStatefulProtected),
 	}

@@ -307,7 +307,10 @@ func TestShippedPolicyConfigs(t *testing.T) {
 			for name, pc := range cfg {
 				advisoryOutsideProd := (name == MeshMTLSStrict || name == CanaryAnalysis) && stack == "staging"
 				// DR is optional in staging (the issue: prod on, staging optional).
-				advisoryOutsideProd = advisoryOutsideProd || ((name == DRAuroraGlobal || name == DRBucketReplication) && stack == "staging")
+				advisoryOutsideProd = advisoryOutsideProd || ((name == DRAuroraGlobal || name == DRBucketReplication ||
+					name == DRElastiCacheGlobal) && stack == "staging")
+				// Staging keeps a week of backups; the rule's bound is prod's 30 days (stack rules take no config).
+				advisoryOutsideProd = advisoryOutsideProd || (name == BackupCoverage && stack == "staging")
 				if name != EKSVersionSupport && !advisoryOutsideProd && pc.EnforcementLevel != policyx.EnforcementLevelMandatory {
 					t.Errorf("%s: %s is %s; outside dev every rule but the support-window notice is mandatory",
 						stack, name, LevelName(pc.EnforcementLevel))

@@ -50,3 +50,15 @@ func NewJSONSecret(ctx *pulumi.Context, name string, args SecretArgs, secretOpts
 	}, versionOpts...)
 	return secret, err
 }
+
+// BackupTag marks what AWS Backup protects: the plans select resources by
+// this tag, and its value names the plan rule that covers them.
+const BackupTag = "eduai:backup"
+
+// The values of BackupTag.
+const (
+	// BackupContinuous: continuous backup with point-in-time recovery (the databases).
+	BackupContinuous = "continuous"
+	// BackupHourly: hourly backups (application data in buckets).
+	BackupHourly = "hourly"
+)

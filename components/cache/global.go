@@ -1,0 +1,196 @@
+package cache
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/eduai/infra/components/internal/secure"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elasticache"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// globalFamilies are the node families ElastiCache Global Datastore runs on
+// (ElastiCache user guide, "Global Datastore prerequisites and limitations":
+// M5, M6g, M7g, R5, R6g, R6gd, R7g and newer general-purpose and memory
+// families; never the burstable T family).
+var globalFamilies = map[string]bool{"m5": true, "m6g": true, "m7g": true, "r5": true, "r6g": true, "r6gd": true, "r7g": true}
+
+// GlobalDatastoreError tells why a node type and engine version cannot form a
+// Global Datastore (nil when they can).
+func GlobalDatastoreError(nodeType, engineVersion string) error {
+	var errs []error
+	parts := strings.Split(nodeType, ".")
+	if len(parts) != 3 || parts[0] != "cache" || !globalFamilies[parts[1]] {
+		errs = append(errs, fmt.Errorf("node type %q cannot join a Global Datastore (it needs an M5, M6g, M7g, R5, R6g, "+
+			"R6gd or R7g node type; burstable T nodes are not supported)", nodeType))
+	}
+	major, minor, _ := strings.Cut(engineVersion, ".")
+	maj, err1 := strconv.Atoi(major)
+	mi, _ := strconv.Atoi(strings.Split(minor, ".")[0])
+	if err1 != nil || maj < 5 || (maj == 5 && mi == 0 && !strings.HasPrefix(engineVersion, "5.0.6")) {
+		errs = append(errs, fmt.Errorf("engine version %q cannot join a Global Datastore (Redis 5.0.6 or later)", engineVersion))
+	}
+	return errors.Join(errs...)
+}
+
+// GlobalArgs turns the primary Redis group into the primary of an
+// ElastiCache Global Datastore and adds a read-only secondary group in
+// another region, which a manual promotion (runbook) makes the writer.
+type GlobalArgs struct {
+	// Name of the secondary group and suffix of the global group's id. Required.
+	Name string
+	// Primary is the primary region's Redis component, built with InGlobalDatastore. Required.
+	Primary *Redis
+	// Provider of the secondary region. Required.
+	Provider pulumi.ProviderResource
+	// SubnetGroupName, VpcID and ClientCIDRs of the secondary region's network. Required.
+	SubnetGroupName pulumi.StringInput
+	VpcID           pulumi.StringInput
+	ClientCIDRs     []string
+	// Protect the secondary, its key and its secret.
+	Protect bool
+	// LagAlarmSeconds raises an alarm when the secondary lags longer. Default 30.
+	LagAlarmSeconds int
+}
+
+// Global is the Global Datastore and its secondary group.
+type Global struct {
+	pulumi.ResourceState
+	// GlobalID is the global replication group's id.
+	GlobalID pulumi.StringOutput
+	// Endpoint of the secondary (configuration endpoint in cluster mode).
+	Endpoint pulumi.StringOutput
+	// SecretARN is the secondary region's secret: its endpoint and the (shared) AUTH token.
+	SecretARN pulumi.StringOutput
+}
+
+// SecondaryPrefix starts the names of the resources in the secondary region.
+const SecondaryPrefix = "dr-"
+
+// NewGlobal creates the global replication group around the primary and the secondary group.
+func NewGlobal(ctx *pulumi.Context, name string, args *GlobalArgs, opts ...pulumi.ResourceOption) (*Global, error) {
+	if args == nil {
+		args = &GlobalArgs{}
+	}
+	var errs []error
+	if args.Name == "" || args.Primary == nil || args.Provider == nil || args.SubnetGroupName == nil || args.VpcID == nil {
+		errs = append(errs, errors.New("Name, Primary, Provider, SubnetGroupName and VpcID are required"))
+	} else {
+		p := args.Primary.args
+		if !p.InGlobalDatastore {
+			errs = append(errs, errors.New("Primary: build it with InGlobalDatastore, so it leaves engine and size to the global group"))
+		}
+		if err := GlobalDatastoreError(p.NodeType, p.EngineVersion); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(args.ClientCIDRs) == 0 {
+		errs = append(errs, errors.New("ClientCIDRs: at least one"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("cache global datastore %q: %w", name, err)
+	}
+	lag := args.LagAlarmSeconds
+	if lag == 0 {
+		lag = 30
+	}
+	p := args.Primary.args
+	g := &Global{}
+	if err := ctx.RegisterComponentResource("eduai:data:RedisGlobal", name, g, opts...); err != nil {
+		return nil, err
+	}
+	parent, keep, there := pulumi.Parent(g), pulumi.Protect(args.Protect), pulumi.Provider(args.Provider)
+
+	// The global group adopts the primary; from now on it carries engine, size and shards.
+	global := &elasticache.GlobalReplicationGroupArgs{
+		GlobalReplicationGroupIdSuffix:    pulumi.String(p.Name),
+		GlobalReplicationGroupDescription: pulumi.String("EduAI cache " + p.Name + " across regions"),
+		PrimaryReplicationGroupId:         args.Primary.GroupID,
+		EngineVersion:                     pulumi.String(p.EngineVersion),
+		CacheNodeType:                     pulumi.String(p.NodeType),
+		AutomaticFailoverEnabled:          pulumi.Bool(p.Nodes() > 1),
+	}
+	if p.ClusterMode {
+		global.NumNodeGroups = pulumi.Int(p.Shards)
+	}
+	grg, err := elasticache.NewGlobalReplicationGroup(ctx, name, global, parent, keep,
+		pulumi.DependsOn([]pulumi.Resource{args.Primary}))
+	if err != nil {
+		return nil, err
+	}
+	g.GlobalID = grg.GlobalReplicationGroupId
+
+	dr := SecondaryPrefix + name
+	key, err := secure.NewKey(ctx, dr, "ElastiCache global secondary "+args.Name+": data at rest and its secret", nil,
+		parent, keep, there)
+	if err != nil {
+		return nil, err
+	}
+	sg, err := ec2.NewSecurityGroup(ctx, dr, &ec2.SecurityGroupArgs{
+		VpcId:       args.VpcID,
+		Description: pulumi.String("Redis from the workload subnets to " + args.Name),
+		Ingress: ec2.SecurityGroupIngressArray{ec2.SecurityGroupIngressArgs{
+			Description: pulumi.String("Redis (TLS) from the workload subnets"),
+			Protocol:    pulumi.String("tcp"), FromPort: pulumi.Int(6379), ToPort: pulumi.Int(6379),
+			CidrBlocks: pulumi.ToStringArray(args.ClientCIDRs),
+		}},
+		Tags: pulumi.StringMap{"Name": pulumi.String(args.Name + "-redis")},
+	}, parent, there)
+	if err != nil {
+		return nil, err
+	}
+	replicated := p.Nodes() > 1
+	// The secondary inherits engine, node type, shards, TLS and AUTH from the
+	// global group; it brings its own key, network and replica count.
+	secondary := &elasticache.ReplicationGroupArgs{
+		ReplicationGroupId:       pulumi.String(args.Name),
+		Description:              pulumi.String("EduAI cache " + p.Name + ": Global Datastore secondary"),
+		GlobalReplicationGroupId: grg.GlobalReplicationGroupId,
+		SubnetGroupName:          args.SubnetGroupName,
+		SecurityGroupIds:         pulumi.StringArray{sg.ID()},
+		AtRestEncryptionEnabled:  pulumi.Bool(true),
+		KmsKeyId:                 key.Arn,
+		AutomaticFailoverEnabled: pulumi.Bool(replicated),
+		MultiAzEnabled:           pulumi.Bool(replicated),
+		SnapshotRetentionLimit:   pulumi.Int(p.SnapshotRetentionDays),
+		MaintenanceWindow:        pulumi.String("sun:06:00-sun:07:00"),
+	}
+	if p.ClusterMode {
+		secondary.ReplicasPerNodeGroup = pulumi.Int(p.ReplicasPerShard)
+	} else {
+		secondary.NumCacheClusters = pulumi.Int(1 + p.ReplicasPerShard)
+	}
+	rg, err := elasticache.NewReplicationGroup(ctx, dr, secondary, parent, keep, there,
+		// A promotion (runbook) moves the roles; the program does not fight it.
+		pulumi.IgnoreChanges([]string{"engineVersion", "nodeType", "parameterGroupName", "globalReplicationGroupId"}))
+	if err != nil {
+		return nil, err
+	}
+	g.Endpoint = rg.PrimaryEndpointAddress
+	if p.ClusterMode {
+		g.Endpoint = rg.ConfigurationEndpointAddress
+	}
+	secret, err := authSecret(ctx, dr, args.Name, p.ClusterMode, g.Endpoint, args.Primary.authToken, key.Arn,
+		[]pulumi.ResourceOption{parent, keep, there}, parent, there)
+	if err != nil {
+		return nil, err
+	}
+	g.SecretARN = secret.Arn
+	if _, err := cloudwatch.NewMetricAlarm(ctx, dr+"-replication-lag", &cloudwatch.MetricAlarmArgs{
+		AlarmDescription: pulumi.Sprintf("Global Datastore replication of %s lags more than %d s", p.Name, lag),
+		Namespace:        pulumi.String("AWS/ElastiCache"),
+		MetricName:       pulumi.String("GlobalDatastoreReplicationLag"),
+		Dimensions:       pulumi.StringMap{"ReplicationGroupId": rg.ID().ToStringOutput()},
+		Statistic:        pulumi.String("Maximum"), Period: pulumi.Int(60), EvaluationPeriods: pulumi.Int(3),
+		Threshold:          pulumi.Float64(float64(lag)), // the metric is in seconds
+		ComparisonOperator: pulumi.String("GreaterThanThreshold"),
+		TreatMissingData:   pulumi.String("notBreaching"),
+	}, parent, there); err != nil {
+		return nil, err
+	}
+	return g, ctx.RegisterResourceOutputs(g, pulumi.Map{"globalId": g.GlobalID, "endpoint": g.Endpoint, "secretArn": g.SecretARN})
+}

@@ -1,0 +1,190 @@
+// Package dns publishes the platform's public name with Route 53 failover
+// routing: a PRIMARY alias record to the active region's ingress load
+// balancer and a SECONDARY alias record to the other region's, each with a
+// health check that calls /health through that region's own name.
+package dns
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// nlbZones are the Route 53 hosted zone ids of Network Load Balancers per
+// region, which alias records to an NLB name (AWS General Reference,
+// "Elastic Load Balancing endpoints and quotas", Network Load Balancers column).
+var nlbZones = map[string]string{
+	"us-east-1": "Z26RNL4JYFTOTI", "us-east-2": "ZLMOA37VPKANP",
+	"us-west-1": "Z24FKFUX50B4VW", "us-west-2": "Z18D5FSROUN65G",
+	"ca-central-1": "Z2EPGBW3API2WT",
+	"eu-west-1":    "Z2IFOLAFXWLO4F", "eu-west-2": "ZD4D7Y8KGAS4G", "eu-west-3": "Z1CMS0P5QUZ6D5",
+	"eu-central-1": "Z3F0SRJ5LGBH90", "eu-north-1": "Z1UDT6IFJ4EJM",
+	"ap-northeast-1": "Z31USIVHYNEOWT", "ap-northeast-2": "ZIBE1TIR4HY56",
+	"ap-southeast-1": "ZKVM4W9LS7TM", "ap-southeast-2": "ZCT6FZBF4DROD",
+	"sa-east-1": "ZTK26PT1VY4CU",
+}
+
+// NLBZoneID is the hosted zone id of NLBs in region.
+func NLBZoneID(region string) (string, bool) {
+	id, ok := nlbZones[region]
+	return id, ok
+}
+
+var namePattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$`)
+
+// ValidName tells whether s is a DNS name a record can have.
+func ValidName(s string) bool { return namePattern.MatchString(s) }
+
+// RegionalName is a region's own name under the record: the health check
+// calls it, so each region is judged on its own ingress.
+func RegionalName(region, record string) string { return region + "." + record }
+
+// Endpoint is one region's ingress.
+type Endpoint struct {
+	// Region of the ingress, e.g. us-west-2. Required.
+	Region string
+	// Hostname is the ingress NLB's DNS name. Required.
+	Hostname pulumi.StringInput
+}
+
+// Role says which failover record a region gets.
+type Role string
+
+const (
+	Primary   Role = "PRIMARY"
+	Secondary Role = "SECONDARY"
+)
+
+// FailoverArgs configures the zone, the records and the health checks.
+type FailoverArgs struct {
+	// ZoneName is the hosted zone's domain, e.g. eduai.com. Required.
+	ZoneName string
+	// ZoneID of an existing hosted zone; empty creates the zone.
+	ZoneID string
+	// RecordName is the failover name, e.g. api.eduai.com (in ZoneName). Required.
+	RecordName string
+	// Home is the primary region's ingress, Standby the DR region's. Required.
+	Home, Standby Endpoint
+	// StandbyActive: after a failover the standby is the PRIMARY record's target.
+	StandbyActive bool
+	// HealthPath the checks call over HTTPS. Default /health.
+	HealthPath string
+	// Protect the hosted zone (staging, prod).
+	Protect bool
+}
+
+// Failover is the DNS component.
+type Failover struct {
+	pulumi.ResourceState
+	// ZoneID of the hosted zone; NameServers when the component created it.
+	ZoneID      pulumi.StringOutput
+	NameServers pulumi.StringArrayOutput
+}
+
+func (a *FailoverArgs) validate() error {
+	var errs []error
+	if !ValidName(a.ZoneName) {
+		errs = append(errs, fmt.Errorf("ZoneName: %q is not a DNS name", a.ZoneName))
+	}
+	if !ValidName(a.RecordName) || !(a.RecordName == a.ZoneName || strings.HasSuffix(a.RecordName, "."+a.ZoneName)) {
+		errs = append(errs, fmt.Errorf("RecordName: %q is not a name in the zone %q", a.RecordName, a.ZoneName))
+	}
+	for _, e := range []Endpoint{a.Home, a.Standby} {
+		if _, ok := NLBZoneID(e.Region); !ok {
+			errs = append(errs, fmt.Errorf("region %q: no known NLB hosted zone id for alias records", e.Region))
+		}
+		if e.Hostname == nil {
+			errs = append(errs, fmt.Errorf("region %q: Hostname is required", e.Region))
+		}
+	}
+	if a.Home.Region == a.Standby.Region {
+		errs = append(errs, fmt.Errorf("Home and Standby are both in %q", a.Home.Region))
+	}
+	if a.HealthPath != "" && !strings.HasPrefix(a.HealthPath, "/") {
+		errs = append(errs, fmt.Errorf("HealthPath: %q does not start with /", a.HealthPath))
+	}
+	return errors.Join(errs...)
+}
+
+// NewFailover creates the zone (unless given), a regional alias record and a
+// health check per region, and the PRIMARY and SECONDARY failover records.
+// Route 53 is global: the component takes the primary region's provider.
+func NewFailover(ctx *pulumi.Context, name string, args *FailoverArgs, opts ...pulumi.ResourceOption) (*Failover, error) {
+	if args == nil {
+		args = &FailoverArgs{}
+	}
+	if err := args.validate(); err != nil {
+		return nil, fmt.Errorf("dns %q: %w", name, err)
+	}
+	path := args.HealthPath
+	if path == "" {
+		path = "/health"
+	}
+	f := &Failover{}
+	if err := ctx.RegisterComponentResource("eduai:dns:Failover", name, f, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(f)
+	if args.ZoneID != "" {
+		f.ZoneID = pulumi.String(args.ZoneID).ToStringOutput()
+		f.NameServers = pulumi.StringArray{}.ToStringArrayOutput()
+	} else {
+		zone, err := route53.NewZone(ctx, name, &route53.ZoneArgs{
+			Name:         pulumi.String(args.ZoneName),
+			Comment:      pulumi.String("EduAI public zone (managed by Pulumi)"),
+			ForceDestroy: pulumi.Bool(false),
+		}, parent, pulumi.Protect(args.Protect))
+		if err != nil {
+			return nil, err
+		}
+		f.ZoneID, f.NameServers = zone.ZoneId, zone.NameServers
+	}
+
+	roles := map[string]Role{"home": Primary, "standby": Secondary}
+	if args.StandbyActive {
+		roles = map[string]Role{"home": Secondary, "standby": Primary}
+	}
+	for _, side := range []struct {
+		key string
+		e   Endpoint
+	}{{"home", args.Home}, {"standby", args.Standby}} {
+		nlbZone, _ := NLBZoneID(side.e.Region)
+		alias := route53.RecordAliasArray{route53.RecordAliasArgs{
+			Name: side.e.Hostname, ZoneId: pulumi.String(nlbZone), EvaluateTargetHealth: pulumi.Bool(true)}}
+		regional := RegionalName(side.e.Region, args.RecordName)
+		if _, err := route53.NewRecord(ctx, name+"-"+side.key+"-regional", &route53.RecordArgs{
+			ZoneId: f.ZoneID, Name: pulumi.String(regional), Type: pulumi.String("A"), Aliases: alias,
+		}, parent); err != nil {
+			return nil, err
+		}
+		check, err := route53.NewHealthCheck(ctx, name+"-"+side.key, &route53.HealthCheckArgs{
+			Type:             pulumi.String("HTTPS"),
+			Fqdn:             pulumi.String(regional),
+			Port:             pulumi.Int(443),
+			ResourcePath:     pulumi.String(path),
+			EnableSni:        pulumi.Bool(true),
+			RequestInterval:  pulumi.Int(30),
+			FailureThreshold: pulumi.Int(3),
+			MeasureLatency:   pulumi.Bool(true),
+			Tags:             pulumi.StringMap{"Name": pulumi.String(regional + path)},
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		// The set identifier is the region: a failover flips the type in place.
+		if _, err := route53.NewRecord(ctx, name+"-"+side.key, &route53.RecordArgs{
+			ZoneId: f.ZoneID, Name: pulumi.String(args.RecordName), Type: pulumi.String("A"),
+			SetIdentifier:           pulumi.String(side.e.Region),
+			FailoverRoutingPolicies: route53.RecordFailoverRoutingPolicyArray{route53.RecordFailoverRoutingPolicyArgs{Type: pulumi.String(string(roles[side.key]))}},
+			HealthCheckId:           check.ID(),
+			Aliases:                 alias,
+		}, parent); err != nil {
+			return nil, err
+		}
+	}
+	return f, ctx.RegisterResourceOutputs(f, pulumi.Map{"zoneId": f.ZoneID, "nameServers": f.NameServers})
+}

@@ -1,0 +1,145 @@
+package stacks
+
+import (
+	"github.com/eduai/infra/components/addons"
+	"github.com/eduai/infra/components/cluster"
+	"github.com/eduai/infra/components/dns"
+	"github.com/eduai/infra/components/mesh"
+	"github.com/eduai/infra/components/network"
+	"github.com/eduai/infra/components/observability"
+	"github.com/eduai/infra/components/service"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Region roles: the primary region is aws:region, the secondary eduai:dr.region.
+const (
+	PrimaryRegion   = "primary"
+	SecondaryRegion = "secondary"
+)
+
+// tier is one region's application tier: the EKS cluster, the cluster
+// add-ons, the mesh, observability and the services. Both regions build it
+// with the same code; the region that is not active (eduai:dr.activeRegion)
+// gets a standby copy of the config (see standby).
+type tier struct {
+	// prefix starts the tier's logical names: "" in the primary region, "dr-" in the secondary.
+	prefix string
+	// cfg is the config the tier is built from (the stack's, or its standby copy).
+	cfg *Config
+	aws *aws.Provider
+	net *network.Vpc
+	// stores are the tier region's data stores.
+	stores dataStores
+}
+
+// tierResult is what DNS and the exports need from a tier.
+type tierResult struct {
+	cfg      *Config
+	eks      *cluster.Cluster
+	platform *addons.ClusterAddons
+	mesh     *mesh.Mesh
+	watch    *observability.Observability
+}
+
+// tierConfig is the config of a region's tier: the active region's is the
+// stack's own; the other region's is its standby copy. The secondary
+// region's copy also takes its region, network and names.
+func (c *Config) tierConfig(role string) *Config {
+	t := *c
+	if role == SecondaryRegion {
+		t.Region, t.Network, t.regionSuffix = c.DR.Region, c.DR.Network, "-dr"
+	}
+	if c.DR.Enabled && c.DR.ActiveRegion != role {
+		t.standby()
+	}
+	return &t
+}
+
+// standby shrinks the tier to a pilot light that can take over: every node
+// group at dr.standby.nodesPerGroup nodes (same groups, so activation only
+// scales), the platform add-ons and the mesh as configured, logs only, and
+// each service at one pod running its stable version with the rolling
+// strategy: no canary analysis, no blue-green pair and no migrations (the
+// standby database is read-only).
+func (c *Config) standby() {
+	n := c.DR.Standby.NodesPerGroup
+	groups := make(map[string]NodeGroupConfig, len(c.Cluster.NodeGroups))
+	for name, g := range c.Cluster.NodeGroups {
+		g.MinSize, g.DesiredSize = n, n
+		groups[name] = g
+	}
+	c.Cluster.NodeGroups = groups
+	c.Observability.Mode = string(observability.Logs)
+	services := make(map[string]ServiceConfig, len(c.Services))
+	for name, s := range c.Services {
+		if s.Strategy == string(service.BlueGreen) {
+			s.Image.Tag = s.activeTag()
+		}
+		s.Strategy, s.Replicas, s.Migrations, s.BlueGreen = string(service.Rolling), 1, nil, BlueGreenConfig{}
+		s.Autoscaling.Min = 1
+		services[name] = s
+	}
+	c.Services = services
+	c.Mesh.IstiodReplicas = 1
+	c.standbyTier = true
+}
+
+// activeTag is the image tag a blue-green service serves.
+func (s ServiceConfig) activeTag() string {
+	tag := s.BlueGreen.BlueTag
+	if s.BlueGreen.ActiveColor == "green" {
+		tag = s.BlueGreen.GreenTag
+	}
+	if tag == "" {
+		tag = s.Image.Tag
+	}
+	return tag
+}
+
+// regionalName is the tier region's own name under the failover record ("" without DNS).
+func (c *Config) regionalName() string {
+	if c.DR.DNS == nil {
+		return ""
+	}
+	return dns.RegionalName(c.Region, c.DR.DNS.RecordName)
+}
+
+// deploy builds the tier: cluster, Kubernetes provider, add-ons, mesh (or a
+// plain namespace), observability and services, in dependency order.
+func (t *tier) deploy(ctx *pulumi.Context, p *Providers) (*tierResult, error) {
+	c := t.cfg
+	eks, err := cluster.NewCluster(ctx, t.prefix+"cluster", c.clusterArgs(t.net), pulumi.Providers(t.aws, p.EKS, p.Random))
+	if err != nil {
+		return nil, err
+	}
+	k8s, err := newKubernetesProvider(ctx, t.prefix+"k8s", eks)
+	if err != nil {
+		return nil, err
+	}
+	platform, err := addons.New(ctx, t.prefix+"addons", c.addonsArgs(eks, t.net), pulumi.Providers(t.aws, k8s))
+	if err != nil {
+		return nil, err
+	}
+	out := &tierResult{cfg: c, eks: eks, platform: platform}
+	// The services' namespace: the mesh labels it for sidecar injection; without the mesh it is plain.
+	var servicesNS pulumi.Resource
+	if c.Mesh.Enabled {
+		if out.mesh, err = mesh.New(ctx, t.prefix+"mesh", c.meshArgs(eks, platform), pulumi.Providers(k8s)); err != nil {
+			return nil, err
+		}
+		servicesNS = out.mesh
+	} else if len(c.Services) > 0 {
+		if servicesNS, err = service.NewNamespace(ctx, t.prefix+"services", ServicesNamespace, pulumi.Providers(k8s)); err != nil {
+			return nil, err
+		}
+	}
+	if out.watch, err = observability.New(ctx, t.prefix+"observability", c.observabilityArgs(eks),
+		pulumi.Providers(t.aws, k8s, p.Random)); err != nil {
+		return nil, err
+	}
+	if err := deployServices(ctx, c, t.prefix, eks, platform, t.stores, servicesNS, out.watch, pulumi.Providers(t.aws, k8s)); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
