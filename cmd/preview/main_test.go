@@ -240,3 +240,32 @@ func TestPlanShowsRollouts(t *testing.T) {
 		t.Errorf("the blue-green fixture exits %d", code)
 	}
 }
+
+// The prod plan names, under the DR provider, the standby region's network,
+// stores, cluster and vault, and the failover records; the promoted fixture
+// previews the swapped roles and passes the pack.
+func TestDisasterRecoveryPlan(t *testing.T) {
+	code, plan, _ := runPreview("--stack", "prod")
+	if code != 0 {
+		t.Fatalf("prod exits %d", code)
+	}
+	dr := plan[strings.Index(plan, "  aws-dr (us-east-1):"):strings.Index(plan, "  aws-primary (us-west-2):")]
+	for _, want := range []string{"VPC:                     dr-network", "EKS cluster:             dr-cluster",
+		"Aurora cluster:          dr-database-global", "Redis group:             dr-cache-global",
+		"bucket:                  dr-storage-content, dr-storage-media", "backup vault:            dr-backup"} {
+		if !strings.Contains(dr, want) {
+			t.Errorf("the DR region lacks %q:\n%s", want, dr)
+		}
+	}
+	for _, want := range []string{"backup plan:             backup", "Route 53 health check:   dns-home, dns-standby",
+		"api.eduai.com PRIMARY   -> the us-west-2 ingress", "api.eduai.com SECONDARY -> the us-east-1 ingress"} {
+		if !strings.Contains(plan, want) {
+			t.Errorf("the plan lacks %q", want)
+		}
+	}
+	code, promoted, _ := runPreview("--stack", "prod", "--config", "../../stacks/testdata/prod-dr-active-secondary.yaml")
+	if code != 0 || !strings.Contains(promoted, "api.eduai.com PRIMARY   -> the us-east-1 ingress") ||
+		!strings.Contains(promoted, "backup plan:             dr-backup") {
+		t.Errorf("promoted layout exits %d:\n%s", code, tail(promoted))
+	}
+}

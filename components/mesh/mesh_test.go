@@ -156,3 +156,42 @@ func TestMeshBadArgs(t *testing.T) {
 		}
 	}
 }
+
+// The public NLB is the mesh's own LoadBalancer Service (its address is what
+// DNS points at); the gateway chart's Service stays in-cluster.
+func TestIngressLoadBalancer(t *testing.T) {
+	rec := runMesh(t, prodArgs())
+	gateway := rec.Named("kubernetes:helm.sh/v3:Release", "mesh-ingress")
+	if typ := gateway.Inputs["values"].Mappable().(map[string]any)["service"].(map[string]any)["type"]; typ != "ClusterIP" {
+		t.Errorf("gateway chart Service type %v", typ)
+	}
+	lb := rec.Named("kubernetes:core/v1:Service", "mesh-ingress-lb")
+	if lb == nil || !contains(lb.Dependencies, gateway.URN) {
+		t.Fatalf("LB Service %v", lb)
+	}
+	m := lb.Inputs.Mappable()
+	meta, spec := m["metadata"].(map[string]any), m["spec"].(map[string]any)
+	ann := meta["annotations"].(map[string]any)
+	if meta["name"] != IngressService || meta["namespace"] != IngressNamespace || spec["type"] != "LoadBalancer" ||
+		spec["selector"].(map[string]any)["istio"] != "ingress" ||
+		ann["service.beta.kubernetes.io/aws-load-balancer-scheme"] != "internet-facing" ||
+		ann["service.beta.kubernetes.io/aws-load-balancer-type"] != "external" {
+		t.Errorf("LB Service %v", m)
+	}
+	ports := map[float64]bool{}
+	for _, p := range spec["ports"].([]any) {
+		ports[p.(map[string]any)["port"].(float64)] = true
+	}
+	if len(ports) != 2 || !ports[80] || !ports[443] {
+		t.Errorf("ports %v", ports)
+	}
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}

@@ -452,3 +452,54 @@ func TestController(t *testing.T) {
 		t.Errorf("inexact version: %v", err)
 	}
 }
+
+// Behind the mesh a rolling service gets a VirtualService too: from the
+// gateway only its ingress path (and /health on its hosts when it answers
+// the DNS health check), from the sidecars everything.
+func TestMeshRoutes(t *testing.T) {
+	args := baseArgs(Rolling)
+	args.Ingress.Aliases, args.Ingress.Health = []string{"us-west-2.api.eduai.com"}, true
+	rec := run(t, args)
+	if kinds := checkCRDs(t, rec); kinds["VirtualService"] != 1 {
+		t.Fatalf("custom resources %v", kinds)
+	}
+	vs := spec(rec.Named("kubernetes:networking.istio.io/v1:VirtualService", "svc-routes"))
+	if hosts := fmt.Sprint(vs["hosts"]); hosts != "[content-service api.eduai.com us-west-2.api.eduai.com]" {
+		t.Errorf("hosts %s", hosts)
+	}
+	routes := map[string]map[string]any{}
+	for _, r := range vs["http"].([]any) {
+		routes[m(r)["name"].(string)] = m(r)
+	}
+	match := func(name string) map[string]any { return m(routes[name]["match"].([]any)[0]) }
+	if uri := m(match("public")["uri"]); uri["prefix"] != "/api/v1/content" || fmt.Sprint(match("public")["gateways"]) != "["+Gateway+"]" {
+		t.Errorf("public route %v", routes["public"])
+	}
+	if uri := m(match("health")["uri"]); uri["exact"] != "/health" || fmt.Sprint(match("health")["gateways"]) != "["+Gateway+"]" {
+		t.Errorf("health route %v", routes["health"])
+	}
+	// The catch-all answers the sidecars only, so the gateway cannot reach other paths.
+	if fmt.Sprint(match("primary")["gateways"]) != "[mesh]" {
+		t.Errorf("primary route %v", routes["primary"])
+	}
+	dest := m(m(routes["primary"]["route"].([]any)[0])["destination"])
+	if dest["host"] != "content-service" || dest["subset"] != nil {
+		t.Errorf("destination %v", dest)
+	}
+
+	// A canary's health route is one Argo Rollouts weighs with the others.
+	canary := baseArgs(Canary)
+	canary.Ingress.Health = true
+	rollout := spec(run(t, canary).Named("kubernetes:argoproj.io/v1alpha1:Rollout", "svc-rollout"))
+	routesWeighed := m(m(m(m(rollout["strategy"])["canary"])["trafficRouting"])["istio"])
+	if got := fmt.Sprint(m(routesWeighed["virtualService"])["routes"]); got != "[public health primary]" {
+		t.Errorf("weighed routes %s", got)
+	}
+
+	// Without the mesh the nginx Ingress carries the aliases and /health.
+	args.Mesh = false
+	ing := spec(run(t, args).ByType("kubernetes:networking.k8s.io/v1:Ingress")[0])
+	if rules := ing["rules"].([]any); len(rules) != 2 || len(m(m(rules[1])["http"])["paths"].([]any)) != 2 {
+		t.Errorf("ingress rules %v", rules)
+	}
+}

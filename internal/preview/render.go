@@ -186,6 +186,7 @@ func (r *Result) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "  %4d  %s\n", tc.Count, tc.Type)
 	}
 
+	r.writeRegions(w)
 	r.writeAlerts(w)
 	r.writeRollouts(w)
 
@@ -214,6 +215,91 @@ func (r *Result) WriteText(w io.Writer) {
 		verdict = "BLOCKED: a deploy would be stopped by the mandatory violation(s) above"
 	}
 	fmt.Fprintf(w, "\nPolicy verdict: %s (%d mandatory, %d advisory).\n", verdict, r.Mandatory(), r.Advisory())
+}
+
+// regionKinds are the resources the regions section names (the rest it counts).
+var regionKinds = []struct{ typ, label string }{
+	{"aws:ec2/vpc:Vpc", "VPC"},
+	{"eks:index:Cluster", "EKS cluster"},
+	{"aws:eks/nodeGroup:NodeGroup", "EKS node group"},
+	{"aws:rds/globalCluster:GlobalCluster", "Aurora global cluster"},
+	{"aws:rds/cluster:Cluster", "Aurora cluster"},
+	{"aws:elasticache/globalReplicationGroup:GlobalReplicationGroup", "Global Datastore"},
+	{"aws:elasticache/replicationGroup:ReplicationGroup", "Redis group"},
+	{"aws:msk/cluster:Cluster", "MSK cluster"},
+	{"aws:mq/broker:Broker", "MQ broker"},
+	{"aws:s3/bucketV2:BucketV2", "bucket"},
+	{"aws:s3/bucketReplicationConfig:BucketReplicationConfig", "bucket replication"},
+	{"aws:backup/vault:Vault", "backup vault"},
+	{"aws:backup/plan:Plan", "backup plan"},
+	{"aws:route53/zone:Zone", "Route 53 zone"},
+	{"aws:route53/healthCheck:HealthCheck", "Route 53 health check"},
+}
+
+// writeRegions says, per AWS provider (region), how many resources it
+// creates and which stateful and regional ones, then the failover records.
+func (r *Result) writeRegions(w io.Writer) {
+	var providers []*mockstack.Resource
+	for _, res := range r.Resources {
+		if res.Type == "pulumi:providers:aws" {
+			providers = append(providers, res)
+		}
+	}
+	if len(providers) < 2 {
+		return
+	}
+	// pulumi-eks' Cluster is a remote component with its own provider; it
+	// builds in the region of the AWS provider its siblings use.
+	siblingProvider := map[string]string{}
+	for _, res := range r.Resources {
+		if strings.HasPrefix(res.Type, "aws:") && res.Parent != "" {
+			siblingProvider[res.Parent] = res.Provider
+		}
+	}
+	fmt.Fprintf(w, "\nRegions (AWS providers):\n")
+	for _, p := range providers {
+		region := ""
+		if v := p.Inputs["region"]; v.IsString() {
+			region = v.StringValue()
+		}
+		var mine []*mockstack.Resource
+		for _, res := range r.Resources {
+			if res.Provider == p.URN || (res.Type == "eks:index:Cluster" && siblingProvider[res.Parent] == p.URN) {
+				mine = append(mine, res)
+			}
+		}
+		fmt.Fprintf(w, "  %s (%s): %d resources\n", p.Name, region, len(mine))
+		for _, k := range regionKinds {
+			var names []string
+			for _, res := range mine {
+				if res.Type == k.typ {
+					names = append(names, res.Name)
+				}
+			}
+			if len(names) > 0 {
+				sort.Strings(names)
+				fmt.Fprintf(w, "      %-24s %s\n", k.label+":", strings.Join(names, ", "))
+			}
+		}
+	}
+	var records []string
+	for _, res := range r.Resources {
+		if res.Type != "aws:route53/record:Record" {
+			continue
+		}
+		in := res.Inputs.Mappable()
+		typ, _ := dig(in, "failoverRoutingPolicies", "0", "type").(string)
+		if typ == "" {
+			continue
+		}
+		name, _ := in["name"].(string)
+		set, _ := in["setIdentifier"].(string)
+		records = append(records, fmt.Sprintf("  %s %-9s -> the %s ingress (%s)", name, typ, set, res.Name))
+	}
+	if len(records) > 0 {
+		sort.Strings(records)
+		fmt.Fprintf(w, "Failover records:\n%s\n", strings.Join(records, "\n"))
+	}
 }
 
 func sortByTypeName(list []*mockstack.Resource) {

@@ -1,0 +1,113 @@
+package cache
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/eduai/infra/internal/mockstack"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+func TestGlobalDatastoreError(t *testing.T) {
+	for _, c := range []struct {
+		node, version, want string
+	}{
+		{"cache.r6g.xlarge", "7.1", ""},
+		{"cache.m5.large", "5.0.6", ""},
+		{"cache.t4g.small", "7.1", `node type "cache.t4g.small"`},
+		{"cache.r6g.large", "5.0.5", `engine version "5.0.5"`},
+		{"cache.r6g.large", "4.0", `engine version "4.0"`},
+		{"r6g.large", "7.1", `node type "r6g.large"`},
+	} {
+		err := GlobalDatastoreError(c.node, c.version)
+		if (c.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%s %s: %v, want %q", c.node, c.version, err, c.want)
+		}
+	}
+}
+
+func runGlobal(t *testing.T, mutate func(*RedisArgs)) (*mockstack.Recorder, error) {
+	t.Helper()
+	return mockstack.Run("eduai", "test", func(ctx *pulumi.Context) error {
+		home, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{Region: pulumi.String("us-west-2")})
+		if err != nil {
+			return err
+		}
+		dr, err := aws.NewProvider(ctx, "aws-dr", &aws.ProviderArgs{Region: pulumi.String("us-east-1")})
+		if err != nil {
+			return err
+		}
+		args := prodArgs()
+		args.InGlobalDatastore = true
+		mutate(args)
+		primary, err := NewRedis(ctx, "cache", args, pulumi.Providers(home))
+		if err != nil {
+			return err
+		}
+		_, err = NewGlobal(ctx, "cache-global", &GlobalArgs{Name: "eduai-prod-dr", Primary: primary, Provider: dr,
+			SubnetGroupName: pulumi.String("eduai-prod-dr-cache"), VpcID: pulumi.String("vpc-2"),
+			ClientCIDRs: []string{"10.130.0.0/19"}, Protect: true}, pulumi.Providers(home))
+		return err
+	})
+}
+
+func TestGlobal(t *testing.T) {
+	rec, err := runGlobal(t, func(*RedisArgs) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	primary := rec.Named("aws:elasticache/replicationGroup:ReplicationGroup", "cache")
+	global := rec.Named("aws:elasticache/globalReplicationGroup:GlobalReplicationGroup", "cache-global")
+	secondary := rec.Named("aws:elasticache/replicationGroup:ReplicationGroup", "dr-cache-global")
+	if !global.DependsOnURN("primaryReplicationGroupId", primary.URN) || global.String("engineVersion") != "7.1" ||
+		global.Inputs["numNodeGroups"].NumberValue() != 3 || !global.Inputs["automaticFailoverEnabled"].BoolValue() {
+		t.Errorf("global group %v", global.Inputs)
+	}
+	if !strings.HasSuffix(secondary.Provider, "::aws-dr") || !secondary.DependsOnURN("globalReplicationGroupId", global.URN) ||
+		!secondary.Protect || secondary.Inputs["replicasPerNodeGroup"].NumberValue() != 1 || !secondary.Inputs["multiAzEnabled"].BoolValue() {
+		t.Errorf("secondary %v on %s", secondary.Inputs, secondary.Provider)
+	}
+	key := rec.Named("aws:kms/key:Key", "dr-cache-global")
+	if key == nil || !secondary.DependsOnURN("kmsKeyId", key.URN) || !strings.HasSuffix(key.Provider, "::aws-dr") {
+		t.Error("the secondary is not encrypted with its own key in its region")
+	}
+	secret := rec.Named("aws:secretsmanager/secretVersion:SecretVersion", "dr-cache-global")
+	if secret == nil || !strings.HasSuffix(secret.Provider, "::aws-dr") || !secretInput(secret, "secretString") {
+		t.Errorf("DR secret %v", secret)
+	}
+	for _, f := range []string{"engineVersion", "nodeType", "numNodeGroups"} {
+		if !contains(primary.IgnoreChanges, f) {
+			t.Errorf("the primary does not leave %s to the global group: %v", f, primary.IgnoreChanges)
+		}
+	}
+}
+
+func TestGlobalRefusesWhatCannotJoin(t *testing.T) {
+	for _, c := range []struct {
+		mutate func(*RedisArgs)
+		want   string
+	}{
+		{func(a *RedisArgs) { a.NodeType = "cache.t4g.medium" }, "burstable T nodes"},
+		{func(a *RedisArgs) { a.InGlobalDatastore = false }, "build it with InGlobalDatastore"},
+	} {
+		rec, err := runGlobal(t, c.mutate)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("got %v, want %q", err, c.want)
+		}
+		if rec.Named("aws:elasticache/globalReplicationGroup:GlobalReplicationGroup", "cache-global") != nil {
+			t.Error("a global group was registered")
+		}
+	}
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+func secretInput(r *mockstack.Resource, key string) bool { return secret(r, key) }

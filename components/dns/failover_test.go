@@ -1,0 +1,108 @@
+package dns
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/eduai/infra/internal/mockstack"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+func args() *FailoverArgs {
+	return &FailoverArgs{ZoneName: "eduai.com", RecordName: "api.eduai.com", Protect: true,
+		Home:    Endpoint{Region: "us-west-2", Hostname: pulumi.String("k8s-home.elb.us-west-2.amazonaws.com")},
+		Standby: Endpoint{Region: "us-east-1", Hostname: pulumi.String("k8s-standby.elb.us-east-1.amazonaws.com")}}
+}
+
+func run(t *testing.T, a *FailoverArgs) (*mockstack.Recorder, error) {
+	t.Helper()
+	return mockstack.Run("eduai", "test", func(ctx *pulumi.Context) error {
+		p, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{Region: pulumi.String("us-west-2")})
+		if err != nil {
+			return err
+		}
+		_, err = NewFailover(ctx, "dns", a, pulumi.Providers(p))
+		return err
+	})
+}
+
+func roleOf(r *mockstack.Resource) string {
+	return r.Inputs.Mappable()["failoverRoutingPolicies"].([]any)[0].(map[string]any)["type"].(string)
+}
+
+func TestFailover(t *testing.T) {
+	for _, c := range []struct {
+		standbyActive bool
+		home, standby string
+	}{{false, "PRIMARY", "SECONDARY"}, {true, "SECONDARY", "PRIMARY"}} {
+		a := args()
+		a.StandbyActive = c.standbyActive
+		rec, err := run(t, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zone := rec.Named("aws:route53/zone:Zone", "dns")
+		if zone == nil || !zone.Protect || zone.String("name") != "eduai.com" {
+			t.Fatalf("zone %v", zone)
+		}
+		for side, want := range map[string]struct{ role, region, lb, zone string }{
+			"home":    {c.home, "us-west-2", "k8s-home.elb.us-west-2.amazonaws.com", "Z18D5FSROUN65G"},
+			"standby": {c.standby, "us-east-1", "k8s-standby.elb.us-east-1.amazonaws.com", "Z26RNL4JYFTOTI"},
+		} {
+			record, check := rec.Named("aws:route53/record:Record", "dns-"+side), rec.Named("aws:route53/healthCheck:HealthCheck", "dns-"+side)
+			alias := record.Inputs.Mappable()["aliases"].([]any)[0].(map[string]any)
+			if roleOf(record) != want.role || record.String("setIdentifier") != want.region || record.String("name") != "api.eduai.com" ||
+				!record.DependsOnURN("healthCheckId", check.URN) || !record.DependsOnURN("zoneId", zone.URN) ||
+				alias["name"] != want.lb || alias["zoneId"] != want.zone || alias["evaluateTargetHealth"] != true {
+				t.Errorf("%s record %v", side, record.Inputs)
+			}
+			regional := rec.Named("aws:route53/record:Record", "dns-"+side+"-regional")
+			if regional.String("name") != want.region+".api.eduai.com" {
+				t.Errorf("%s regional record %v", side, regional.Inputs)
+			}
+			if check.String("fqdn") != want.region+".api.eduai.com" || check.String("resourcePath") != "/health" ||
+				check.String("type") != "HTTPS" || check.Inputs["port"].NumberValue() != 443 || !check.Inputs["enableSni"].BoolValue() {
+				t.Errorf("%s health check %v", side, check.Inputs)
+			}
+		}
+	}
+}
+
+func TestExistingZone(t *testing.T) {
+	a := args()
+	a.ZoneID = "Z0123456789ABC"
+	rec, err := run(t, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Named("aws:route53/zone:Zone", "dns") != nil {
+		t.Error("a zone was created though one was given")
+	}
+	if z := rec.Named("aws:route53/record:Record", "dns-home").String("zoneId"); z != "Z0123456789ABC" {
+		t.Errorf("record in zone %q", z)
+	}
+}
+
+func TestBadFailover(t *testing.T) {
+	for _, c := range []struct {
+		mutate func(*FailoverArgs)
+		want   string
+	}{
+		{func(a *FailoverArgs) { a.RecordName = "api.example.org" }, `RecordName: "api.example.org" is not a name in the zone`},
+		{func(a *FailoverArgs) { a.Standby.Region = "me-south-1" }, `region "me-south-1": no known NLB hosted zone id`},
+		{func(a *FailoverArgs) { a.Standby.Region = "us-west-2" }, `both in "us-west-2"`},
+		{func(a *FailoverArgs) { a.HealthPath = "health" }, `HealthPath: "health"`},
+		{func(a *FailoverArgs) { a.ZoneName = "eduai" }, `ZoneName: "eduai"`},
+	} {
+		a := args()
+		c.mutate(a)
+		rec, err := run(t, a)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("got %v, want %q", err, c.want)
+		}
+		if len(rec.ByType("aws:route53/record:Record")) != 0 {
+			t.Error("records registered for bad arguments")
+		}
+	}
+}
