@@ -85,6 +85,9 @@ type BackupConfig struct {
 	LockDays int `json:"lockDays"`
 	// RestoreTests: a monthly restore-testing plan. Default true.
 	RestoreTests *bool `json:"restoreTests"`
+	// AdminRoleARNs may delete recovery points in prod, where a vault policy
+	// denies it to everyone else. Default none: nobody may.
+	AdminRoleARNs []string `json:"adminRoleArns"`
 }
 
 // backupOn tells whether AWS Backup runs for the stack.

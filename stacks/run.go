@@ -383,8 +383,10 @@ func (c *Config) observabilityArgs(eks *cluster.Cluster) *observability.Args {
 // point to the other region's vault.
 func deployBackup(ctx *pulumi.Context, cfg *Config, providers *Providers) error {
 	b := cfg.Backup
+	// In prod nobody but the backup admins may delete a recovery point.
+	deny := cfg.Environment == Prod
 	vault, err := backup.NewVault(ctx, "backup", backup.VaultArgs{Name: cfg.namePrefix(), Protect: cfg.protectStateful(),
-		LockMinDays: b.LockDays}, providers.Options())
+		LockMinDays: b.LockDays, DenyDeletion: deny, AdminRoleARNs: b.AdminRoleARNs}, providers.Options())
 	if err != nil {
 		return err
 	}
@@ -395,7 +397,8 @@ func deployBackup(ctx *pulumi.Context, cfg *Config, providers *Providers) error 
 		return err
 	}
 	drVault, err := backup.NewVault(ctx, "dr-backup", backup.VaultArgs{Name: cfg.namePrefix() + "-dr",
-		Protect: cfg.protectStateful(), LockMinDays: b.LockDays}, providers.DROptions())
+		Protect: cfg.protectStateful(), LockMinDays: b.LockDays, DenyDeletion: deny, AdminRoleARNs: b.AdminRoleARNs},
+		providers.DROptions())
 	if err != nil {
 		return err
 	}

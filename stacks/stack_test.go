@@ -799,6 +799,9 @@ func TestBackupPerEnvironment(t *testing.T) {
 		if locked := count(res, "aws:backup/vaultLockConfiguration:VaultLockConfiguration") > 0; locked != c.locked {
 			t.Errorf("%s: vault lock %v", c.stack, locked)
 		}
+		if policies := count(res, "aws:backup/vaultPolicy:VaultPolicy") + countDR(res, "aws:backup/vaultPolicy:VaultPolicy"); (policies == 2) != (c.stack == "prod") {
+			t.Errorf("%s: %d vault policies denying deletion", c.stack, policies)
+		}
 		if countDR(res, "aws:backup/vault:Vault") != map[bool]int{true: 1, false: 0}[c.copies] {
 			t.Errorf("%s: DR vaults %d", c.stack, countDR(res, "aws:backup/vault:Vault"))
 		}
@@ -828,6 +831,12 @@ func TestGlobalDatabase(t *testing.T) {
 	}
 	if n := countDR(res, "aws:rds/clusterInstance:ClusterInstance"); n != 1 {
 		t.Errorf("%d readers in the DR region", n)
+	}
+	// The secondary takes the primary's parameters: it is the writer after a failover.
+	params := find(res, "aws:rds/clusterParameterGroup:ClusterParameterGroup", "dr-database-global")
+	if raw := mustJSON(params.Inputs.Mappable()["parameters"]); !strings.Contains(raw, "rds.force_ssl") ||
+		!strings.Contains(raw, "log_min_duration_statement") {
+		t.Errorf("secondary parameters %s", raw)
 	}
 	alarm := find(res, "aws:cloudwatch/metricAlarm:MetricAlarm", "dr-database-global-replication-lag")
 	if alarm == nil || alarm.Inputs["threshold"].NumberValue() != 30000 || alarm.String("metricName") != "AuroraGlobalDBReplicationLag" {

@@ -580,6 +580,11 @@ var zoneIDPattern = regexp.MustCompile(`^Z[A-Z0-9]{4,31}$`)
 
 func (c *Config) validateBackup(errs *Errors) {
 	b := &c.Backup
+	for i, arn := range b.AdminRoleARNs {
+		if !cluster.ValidRoleARN(arn) {
+			errs.add(fmt.Sprintf("backup.adminRoleArns[%d]", i), "%q is not an IAM role ARN", arn)
+		}
+	}
 	if b.DatabaseDays < 1 || b.DatabaseDays > 35 {
 		errs.add("backup.databaseDays", "must be 1..35, the continuous backup window AWS Backup allows (got %d)", b.DatabaseDays)
 	}

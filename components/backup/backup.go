@@ -9,6 +9,7 @@ package backup
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/eduai/infra/components/internal/secure"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/backup"
@@ -26,6 +27,26 @@ type VaultArgs struct {
 	// many days (governance mode: an administrator may still remove the lock).
 	// 0: no lock.
 	LockMinDays int
+	// DenyDeletion adds a vault access policy that denies deleting recovery
+	// points or shortening their lifecycle to every principal but AdminRoleARNs
+	// (AWS Backup's own expiry at the end of the retention is not affected).
+	DenyDeletion  bool
+	AdminRoleARNs []string
+}
+
+// deletionPolicy is the vault access policy of DenyDeletion.
+func deletionPolicy(admins []string) string {
+	condition := ""
+	if len(admins) > 0 {
+		quoted := make([]string, len(admins))
+		for i, a := range admins {
+			quoted[i] = `"` + a + `"`
+		}
+		condition = `,"Condition":{"ArnNotLike":{"aws:PrincipalArn":[` + strings.Join(quoted, ",") + `]}}`
+	}
+	return `{"Version":"2012-10-17","Statement":[{"Sid":"DenyRecoveryPointDeletion","Effect":"Deny","Principal":"*",` +
+		`"Action":["backup:DeleteRecoveryPoint","backup:UpdateRecoveryPointLifecycle","backup:DeleteBackupVault"],` +
+		`"Resource":"*"` + condition + `}]}`
 }
 
 // Vault is a backup vault with its key.
@@ -62,6 +83,14 @@ func NewVault(ctx *pulumi.Context, name string, args VaultArgs, opts ...pulumi.R
 			MinRetentionDays: pulumi.Int(args.LockMinDays),
 			MaxRetentionDays: pulumi.Int(3650),
 		}, parent, keep); err != nil {
+			return nil, err
+		}
+	}
+	if args.DenyDeletion {
+		if _, err := backup.NewVaultPolicy(ctx, name, &backup.VaultPolicyArgs{
+			BackupVaultName: vault.Name,
+			Policy:          pulumi.String(deletionPolicy(args.AdminRoleARNs)),
+		}, parent); err != nil {
 			return nil, err
 		}
 	}

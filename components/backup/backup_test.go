@@ -11,7 +11,8 @@ import (
 func run(t *testing.T, withCopy bool, mutate func(*PlanArgs)) (*mockstack.Recorder, error) {
 	t.Helper()
 	return mockstack.Run("eduai", "test", func(ctx *pulumi.Context) error {
-		vault, err := NewVault(ctx, "backup", VaultArgs{Name: "eduai-prod", Protect: true, LockMinDays: 7})
+		vault, err := NewVault(ctx, "backup", VaultArgs{Name: "eduai-prod", Protect: true, LockMinDays: 7,
+			DenyDeletion: true, AdminRoleARNs: []string{"arn:aws:iam::123456789012:role/backup-admin"}})
 		if err != nil {
 			return err
 		}
@@ -118,5 +119,27 @@ func TestBadPlan(t *testing.T) {
 		if _, err := run(t, false, c.mutate); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("got %v, want %q", err, c.want)
 		}
+	}
+}
+
+// In prod a vault policy denies deleting recovery points to all but the admin roles.
+func TestVaultDenyDeletion(t *testing.T) {
+	rec, err := run(t, true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	policies := rec.ByType("aws:backup/vaultPolicy:VaultPolicy")
+	if len(policies) != 1 {
+		t.Fatalf("%d vault policies", len(policies))
+	}
+	doc := policies[0].String("policy")
+	for _, want := range []string{`"Effect":"Deny"`, `"backup:DeleteRecoveryPoint"`, `"Principal":"*"`,
+		`"ArnNotLike":{"aws:PrincipalArn":["arn:aws:iam::123456789012:role/backup-admin"]}`} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("policy lacks %s: %s", want, doc)
+		}
+	}
+	if strings.Contains(deletionPolicy(nil), "Condition") {
+		t.Error("without admin roles the deny must cover everyone")
 	}
 }

@@ -164,11 +164,7 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 	params, err := rds.NewClusterParameterGroup(ctx, name, &rds.ClusterParameterGroupArgs{
 		Family:      pulumi.String("aurora-postgresql" + major),
 		Description: pulumi.String("SSL only, slow statements logged: " + args.Name),
-		Parameters: rds.ClusterParameterGroupParameterArray{
-			rds.ClusterParameterGroupParameterArgs{Name: pulumi.String("rds.force_ssl"), Value: pulumi.String("1")},
-			// Statements slower than one second go to the postgresql log.
-			rds.ClusterParameterGroupParameterArgs{Name: pulumi.String("log_min_duration_statement"), Value: pulumi.String("1000")},
-		},
+		Parameters:  clusterParameters(),
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -296,6 +292,15 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"writerEndpoint": c.WriterEndpoint, "readerEndpoint": c.ReaderEndpoint, "secretArn": c.SecretARN,
 	})
+}
+
+// clusterParameters are the primary's and the secondary's: TLS only, and
+// statements slower than one second go to the postgresql log.
+func clusterParameters() rds.ClusterParameterGroupParameterArray {
+	return rds.ClusterParameterGroupParameterArray{
+		rds.ClusterParameterGroupParameterArgs{Name: pulumi.String("rds.force_ssl"), Value: pulumi.String("1")},
+		rds.ClusterParameterGroupParameterArgs{Name: pulumi.String("log_min_duration_statement"), Value: pulumi.String("1000")},
+	}
 }
 
 // masterSecret keeps a cluster's endpoints and master credentials in Secrets

@@ -112,10 +112,8 @@ func NewGlobal(ctx *pulumi.Context, name string, args *GlobalArgs, opts ...pulum
 	}
 	params, err := rds.NewClusterParameterGroup(ctx, dr, &rds.ClusterParameterGroupArgs{
 		Family:      pulumi.String("aurora-postgresql" + major),
-		Description: pulumi.String("SSL only: " + args.Name + " secondary"),
-		Parameters: rds.ClusterParameterGroupParameterArray{
-			rds.ClusterParameterGroupParameterArgs{Name: pulumi.String("rds.force_ssl"), Value: pulumi.String("1")},
-		},
+		Description: pulumi.String("SSL only, slow statements logged: " + args.Name + " secondary"),
+		Parameters:  clusterParameters(),
 	}, parent, there)
 	if err != nil {
 		return nil, err
