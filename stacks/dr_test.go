@@ -172,6 +172,17 @@ func TestPromotedLayout(t *testing.T) {
 	if n := countDR(res, "aws:rds/clusterInstance:ClusterInstance"); n != 3 {
 		t.Errorf("%d instances in the promoted region, want 3", n)
 	}
+	// The global cluster keeps both members as AWS left them after the failover.
+	global := find(res, "aws:rds/globalCluster:GlobalCluster", "database-global")
+	for _, name := range []string{"database", "dr-database-global"} {
+		c := find(res, "aws:rds/cluster:Cluster", name)
+		if !slices.Contains(c.IgnoreChanges, "globalClusterIdentifier") || !slices.Contains(c.IgnoreChanges, "replicationSourceIdentifier") {
+			t.Errorf("%s fights the promoted membership: %v", name, c.IgnoreChanges)
+		}
+	}
+	if !find(res, "aws:rds/cluster:Cluster", "dr-database-global").DependsOnURN("globalClusterIdentifier", global.URN) {
+		t.Error("the promoted secondary left the global cluster")
+	}
 	if find(res, "kubernetes:argoproj.io/v1alpha1:Rollout", "dr-service-content-service-rollout") == nil &&
 		!hasPrefixed(res, "kubernetes:argoproj.io/v1alpha1:Rollout", "dr-") {
 		t.Error("the promoted region runs no canary Rollout")
