@@ -342,7 +342,7 @@ func minus(a, b []string) []string {
 }
 
 // A stack file that turns off flow logs in prod: valid config, and the pack
-// blocks the preview by its mandatory vpc-flow-logs rule.
+// blocks the preview by its mandatory network-vpc-flow-logs rule.
 func TestPolicyBlocksBadStack(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -403,7 +403,7 @@ func TestPackToleratesUnknownValues(t *testing.T) {
 	dir := minimalProject(t)
 	s := newStack(t, ctx, "unknowns", dir, program)
 	config := filepath.Join(t.TempDir(), "policy.json")
-	if err := os.WriteFile(config, []byte(`{"all":"disabled","no-public-ingress":"mandatory","required-tags":"mandatory"}`), 0o644); err != nil {
+	if err := os.WriteFile(config, []byte(`{"all":"disabled","network-sg-no-world-ingress":"mandatory","tags-aws-required":"mandatory"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	pre, err := s.Preview(ctx, optpreview.PolicyPacks(h.policyPack), optpreview.PolicyPackConfigs(config))

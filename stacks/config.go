@@ -110,6 +110,8 @@ type DRConfig struct {
 	Standby StandbyConfig `json:"standby"`
 	// DNS is the Route 53 failover of the public name; nil: no failover records.
 	DNS *DNSConfig `json:"dns"`
+	// AlarmEmails subscribe to the DR region's alarm topic (replication lag). Default none.
+	AlarmEmails []string `json:"alarmEmails"`
 }
 
 // StandbyConfig sizes the standby application tier: the same cluster, node

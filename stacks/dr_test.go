@@ -9,6 +9,7 @@ import (
 
 	"github.com/eduai/infra/internal/mockstack"
 	"github.com/eduai/infra/internal/preview"
+	"github.com/eduai/infra/stacks"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
 
@@ -31,7 +32,7 @@ func nodeGroupSizes(t *testing.T, res *preview.Result, name string) (min, desire
 
 // In prod the DR region holds a pilot-light tier built by the same code: the
 // cluster with every node group at one node, the platform and the services
-// at one pod on their stable version, connected to the DR region's stores.
+// at two pods on their stable version, connected to the DR region's stores.
 func TestStandbyTier(t *testing.T) {
 	res := runStack(t, "prod", "")
 	if min, desired, max := nodeGroupSizes(t, res, "dr-cluster-compute"); min != 1 || desired != 1 || max != 20 {
@@ -49,11 +50,11 @@ func TestStandbyTier(t *testing.T) {
 			t.Errorf("standby lacks %s", name)
 		}
 	}
-	// Services: rolling, one pod, no migrations, no canary machinery.
+	// Services: rolling, two pods, no migrations, no canary machinery.
 	for _, svc := range []string{"auth-service", "content-service", "media-service"} {
 		dep := find(res, "kubernetes:apps/v1:Deployment", "dr-service-"+svc)
 		hpa := find(res, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "dr-service-"+svc)
-		if dep == nil || hpa == nil || hpa.Inputs["spec"].ObjectValue()["minReplicas"].NumberValue() != 1 {
+		if dep == nil || hpa == nil || hpa.Inputs["spec"].ObjectValue()["minReplicas"].NumberValue() != stacks.StandbyPods {
 			t.Errorf("%s: standby deployment %v, hpa %v", svc, dep != nil, hpa)
 		}
 	}
@@ -112,6 +113,16 @@ func TestGlobalDatastore(t *testing.T) {
 	}
 	if !slices.Contains(primary.IgnoreChanges, "nodeType") || !slices.Contains(primary.IgnoreChanges, "engineVersion") {
 		t.Errorf("the primary fights its global group: %v", primary.IgnoreChanges)
+	}
+	topic := find(res, "aws:sns/topic:Topic", "dr-alarms")
+	if topic == nil || !strings.HasSuffix(topic.Provider, "::aws-dr") {
+		t.Fatalf("no alarm topic in the DR region: %v", topic)
+	}
+	for _, name := range []string{"dr-cache-global-replication-lag", "dr-database-global-replication-lag"} {
+		alarm := find(res, "aws:cloudwatch/metricAlarm:MetricAlarm", name)
+		if alarm == nil || !alarm.DependsOnURN("alarmActions", topic.URN) {
+			t.Errorf("%s does not notify the DR alarm topic: %v", name, alarm)
+		}
 	}
 	if alarm := find(res, "aws:cloudwatch/metricAlarm:MetricAlarm", "dr-cache-global-replication-lag"); alarm == nil ||
 		alarm.String("metricName") != "GlobalDatastoreReplicationLag" {

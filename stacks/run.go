@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/eduai/infra/components/addons"
+	"github.com/eduai/infra/components/alarms"
 	"github.com/eduai/infra/components/backup"
 	"github.com/eduai/infra/components/cache"
 	"github.com/eduai/infra/components/cluster"
@@ -71,13 +72,21 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 		return err
 	}
 	home.db = endpointsOf(db.WriterEndpoint, db.ReaderEndpoint, db.SecretARN)
+	var drAlarms *alarms.Topic
+	if dr {
+		// The DR region's alarms (replication lag) notify this topic, in their region.
+		if drAlarms, err = alarms.NewTopic(ctx, "dr-alarms", alarms.TopicArgs{Name: cfg.namePrefix() + "-dr-alarms",
+			AccountARN: db.ClusterARN, Emails: cfg.DR.AlarmEmails, Protect: cfg.protectStateful()}, providers.DROptions()); err != nil {
+			return err
+		}
+	}
 	if dr {
 		// Aurora Global Database: the primary here, a secondary in the DR region.
 		global, err := database.NewGlobal(ctx, "database-global", &database.GlobalArgs{
 			Name: cfg.namePrefix(), Primary: db, EngineVersion: cfg.Database.EngineVersion, Provider: providers.DR,
 			SubnetGroupName: drNet.DBSubnetGroupName, VpcID: drNet.VpcID.ToStringOutput(), ClientCIDRs: drNet.PrivateSubnetCIDRs,
 			Readers: cfg.drDatabaseReaders(), InstanceClass: cfg.Database.InstanceClass, Protect: cfg.protectStateful(),
-			BackupRetentionDays: cfg.Database.BackupRetentionDays,
+			BackupRetentionDays: cfg.Database.BackupRetentionDays, AlarmTopic: drAlarms.ARN,
 		}, withProviders)
 		if err != nil {
 			return err
@@ -97,7 +106,7 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 		global, err := cache.NewGlobal(ctx, "cache-global", &cache.GlobalArgs{
 			Name: cfg.namePrefix() + "-dr", Primary: redis, Provider: providers.DR,
 			SubnetGroupName: drNet.CacheSubnetGroupName, VpcID: drNet.VpcID.ToStringOutput(), ClientCIDRs: drNet.PrivateSubnetCIDRs,
-			Protect: cfg.protectStateful(),
+			Protect: cfg.protectStateful(), AlarmTopic: drAlarms.ARN,
 		}, withProviders)
 		if err != nil {
 			return err

@@ -42,6 +42,10 @@ type tierResult struct {
 	watch    *observability.Observability
 }
 
+// StandbyPods is how many pods each service runs in the standby region: two,
+// so one node or one bad pod never leaves the SECONDARY record without a target.
+const StandbyPods = 2
+
 // tierConfig is the config of a region's tier: the active region's is the
 // stack's own; the other region's is its standby copy. The secondary
 // region's copy also takes its region, network and names.
@@ -59,7 +63,7 @@ func (c *Config) tierConfig(role string) *Config {
 // standby shrinks the tier to a pilot light that can take over: every node
 // group at dr.standby.nodesPerGroup nodes (same groups, so activation only
 // scales), the platform add-ons and the mesh as configured, logs only, and
-// each service at one pod running its stable version with the rolling
+// each service at StandbyPods pods running its stable version with the rolling
 // strategy: no canary analysis, no blue-green pair and no migrations (the
 // standby database is read-only).
 func (c *Config) standby() {
@@ -76,8 +80,8 @@ func (c *Config) standby() {
 		if s.Strategy == string(service.BlueGreen) {
 			s.Image.Tag = s.activeTag()
 		}
-		s.Strategy, s.Replicas, s.Migrations, s.BlueGreen = string(service.Rolling), 1, nil, BlueGreenConfig{}
-		s.Autoscaling.Min = 1
+		s.Strategy, s.Replicas, s.Migrations, s.BlueGreen = string(service.Rolling), StandbyPods, nil, BlueGreenConfig{}
+		s.Autoscaling.Min = min(StandbyPods, s.Autoscaling.Max)
 		services[name] = s
 	}
 	c.Services = services

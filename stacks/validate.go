@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/eduai/infra/components/addons"
+	"github.com/eduai/infra/components/alarms"
 	"github.com/eduai/infra/components/cache"
 	"github.com/eduai/infra/components/cluster"
 	"github.com/eduai/infra/components/database"
@@ -538,6 +539,11 @@ func (c *Config) validateDR(errs *Errors) {
 	}
 	if d.DNS != nil {
 		c.validateDNS(d.DNS, errs)
+	}
+	for i, e := range d.AlarmEmails {
+		if !alarms.ValidEmail(e) {
+			errs.add(fmt.Sprintf("dr.alarmEmails[%d]", i), "%q is not an e-mail address", e)
+		}
 	}
 	primary, err1 := netip.ParsePrefix(c.Network.CIDR)
 	secondary, err2 := netip.ParsePrefix(d.Network.CIDR)

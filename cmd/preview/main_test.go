@@ -23,20 +23,20 @@ func TestExitCodes(t *testing.T) {
 		stdout string
 		stderr string
 	}{
-		{"dev passes with an advisory", []string{"--stack", "dev"}, 0, "[advisory] vpc-flow-logs", ""},
+		{"dev passes with an advisory", []string{"--stack", "dev"}, 0, "[advisory] network-vpc-flow-logs", ""},
 		{"prod passes", []string{"--stack", "prod"}, 0, "(0 mandatory,", ""},
 		{"prod without flow logs is blocked by the pack", []string{"--stack", "prod", "--config",
-			"../../stacks/testdata/prod-no-flow-logs.yaml"}, 1, "[mandatory] vpc-flow-logs", ""},
+			"../../stacks/testdata/prod-no-flow-logs.yaml"}, 1, "[mandatory] network-vpc-flow-logs", ""},
 		{"a public EKS endpoint in prod is blocked by the pack", []string{"--stack", "prod", "--config",
-			"../../stacks/testdata/prod-public-endpoint.yaml"}, 1, "[mandatory] eks-endpoint-private", ""},
+			"../../stacks/testdata/prod-public-endpoint.yaml"}, 1, "[mandatory] cluster-eks-endpoint-private", ""},
 		{"an image on latest in prod is blocked by the pack", []string{"--stack", "prod", "--config",
-			"../../stacks/testdata/prod-latest-tag.yaml"}, 1, "[mandatory] image-tag-pinned", ""},
+			"../../stacks/testdata/prod-latest-tag.yaml"}, 1, "[mandatory] workload-image-tag-pinned", ""},
 		{"a canary without analysis in prod is blocked by the pack", []string{"--stack", "prod", "--config",
-			"../../stacks/testdata/prod-canary-no-analysis.yaml"}, 1, "[mandatory] canary-analysis", ""},
+			"../../stacks/testdata/prod-canary-no-analysis.yaml"}, 1, "[mandatory] delivery-rollout-analysis", ""},
 		{"a service without probes is blocked by the pack", []string{"--stack", "prod", "--config",
-			"../../stacks/testdata/prod-no-probes.yaml"}, 1, "[mandatory] workload-probes", ""},
+			"../../stacks/testdata/prod-no-probes.yaml"}, 1, "[mandatory] workload-container-probes", ""},
 		{"prod without disaster recovery is blocked by the pack", []string{"--stack", "prod", "--config",
-			"../../stacks/testdata/prod-dr-disabled.yaml"}, 1, "[mandatory] dr-aurora-global", ""},
+			"../../stacks/testdata/prod-dr-disabled.yaml"}, 1, "[mandatory] dr-aurora-global-member", ""},
 		{"azCount 9 is a config error", []string{"--stack", "prod", "--config",
 			"../../stacks/testdata/az-count.bad.yaml"}, 2, "", "network.azCount: must be 2..6 (got 9)"},
 		{"unknown key is a config error", []string{"--stack", "dev", "--config",
@@ -108,7 +108,7 @@ func TestJSONDocument(t *testing.T) {
 		}
 	}
 	if doc.Policy.Mandatory != 1 || len(mandatory) != 1 ||
-		mandatory[0] != "vpc-flow-logs urn:pulumi:prod::eduai::eduai:network:Vpc$aws:ec2/vpc:Vpc::network" {
+		mandatory[0] != "network-vpc-flow-logs urn:pulumi:prod::eduai::eduai:network:Vpc$aws:ec2/vpc:Vpc::network" {
 		t.Errorf("policy: %+v", doc.Policy)
 	}
 	for _, r := range doc.Resources {

@@ -54,7 +54,8 @@ type GlobalArgs struct {
 	// Protect the secondary, its key and its secret.
 	Protect bool
 	// LagAlarmSeconds raises an alarm when the secondary lags longer. Default 30.
-	LagAlarmSeconds int
+	LagAlarmSeconds int // AlarmTopic is the SNS topic (in the secondary's region) the lag alarm notifies. Required.
+	AlarmTopic      pulumi.StringInput
 }
 
 // Global is the Global Datastore and its secondary group.
@@ -77,8 +78,9 @@ func NewGlobal(ctx *pulumi.Context, name string, args *GlobalArgs, opts ...pulum
 		args = &GlobalArgs{}
 	}
 	var errs []error
-	if args.Name == "" || args.Primary == nil || args.Provider == nil || args.SubnetGroupName == nil || args.VpcID == nil {
-		errs = append(errs, errors.New("Name, Primary, Provider, SubnetGroupName and VpcID are required"))
+	if args.Name == "" || args.Primary == nil || args.Provider == nil || args.SubnetGroupName == nil || args.VpcID == nil ||
+		args.AlarmTopic == nil {
+		errs = append(errs, errors.New("Name, Primary, Provider, SubnetGroupName, VpcID and AlarmTopic are required"))
 	} else {
 		p := args.Primary.args
 		if !p.InGlobalDatastore {
@@ -189,6 +191,8 @@ func NewGlobal(ctx *pulumi.Context, name string, args *GlobalArgs, opts ...pulum
 		Threshold:          pulumi.Float64(float64(lag)), // the metric is in seconds
 		ComparisonOperator: pulumi.String("GreaterThanThreshold"),
 		TreatMissingData:   pulumi.String("notBreaching"),
+		AlarmActions:       pulumi.Array{args.AlarmTopic},
+		OkActions:          pulumi.Array{args.AlarmTopic},
 	}, parent, there); err != nil {
 		return nil, err
 	}

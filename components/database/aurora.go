@@ -120,8 +120,9 @@ type Aurora struct {
 	// ClusterARN is what AWS Backup selects.
 	ClusterARN pulumi.StringOutput
 
-	args     AuroraArgs
-	password pulumi.StringOutput
+	args           AuroraArgs
+	password       pulumi.StringOutput
+	monitoringRole *iam.Role // enhanced monitoring (hardened only; IAM is global, the secondary shares it)
 }
 
 // NewAurora creates the cluster and everything it needs.
@@ -283,7 +284,7 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 		return nil, err
 	}
 
-	c.args, c.password = *args, password.Result
+	c.args, c.password, c.monitoringRole = *args, password.Result, monitoringRole
 	c.WriterEndpoint = cluster.Endpoint
 	c.ReaderEndpoint = cluster.ReaderEndpoint
 	c.SecretARN = secret.Arn

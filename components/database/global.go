@@ -33,7 +33,8 @@ type GlobalArgs struct {
 	// BackupRetentionDays of the secondary, as the primary's (it becomes the primary after a failover).
 	BackupRetentionDays int
 	// LagAlarmSeconds raises an alarm when replication lags longer. Default 30 (the seed's threshold).
-	LagAlarmSeconds int
+	LagAlarmSeconds int // AlarmTopic is the SNS topic (in the secondary's region) the lag alarm notifies. Required.
+	AlarmTopic      pulumi.StringInput
 }
 
 // Global is the global database: the global cluster and its secondary.
@@ -59,8 +60,9 @@ func NewGlobal(ctx *pulumi.Context, name string, args *GlobalArgs, opts ...pulum
 		args = &GlobalArgs{}
 	}
 	var errs []error
-	if args.Name == "" || args.Primary == nil || args.Provider == nil || args.SubnetGroupName == nil || args.VpcID == nil {
-		errs = append(errs, errors.New("Name, Primary, Provider, SubnetGroupName and VpcID are required"))
+	if args.Name == "" || args.Primary == nil || args.Provider == nil || args.SubnetGroupName == nil || args.VpcID == nil ||
+		args.AlarmTopic == nil {
+		errs = append(errs, errors.New("Name, Primary, Provider, SubnetGroupName, VpcID and AlarmTopic are required"))
 	}
 	m := engineVersionPattern.FindStringSubmatch(args.EngineVersion)
 	if m == nil {
@@ -151,7 +153,7 @@ func NewGlobal(ctx *pulumi.Context, name string, args *GlobalArgs, opts ...pulum
 	}
 	g.SecretARN = secret.Arn
 	for i := 0; i < args.Readers; i++ {
-		if _, err := rds.NewClusterInstance(ctx, fmt.Sprintf("%s-reader-%d", dr, i+1), &rds.ClusterInstanceArgs{
+		inst := &rds.ClusterInstanceArgs{
 			ClusterIdentifier:       secondary.ID(),
 			Identifier:              pulumi.Sprintf("%s-secondary-%d", args.Name, i+1),
 			Engine:                  pulumi.String("aurora-postgresql"),
@@ -159,7 +161,16 @@ func NewGlobal(ctx *pulumi.Context, name string, args *GlobalArgs, opts ...pulum
 			InstanceClass:           pulumi.String(args.InstanceClass),
 			PubliclyAccessible:      pulumi.Bool(false),
 			AutoMinorVersionUpgrade: pulumi.Bool(true),
-		}, parent, keep, there); err != nil {
+			PromotionTier:           pulumi.Int(i),
+		}
+		// Monitored like the primary's instances: one of them is the writer after a failover.
+		if role := args.Primary.monitoringRole; role != nil {
+			inst.PerformanceInsightsEnabled = pulumi.Bool(true)
+			inst.PerformanceInsightsKmsKeyId = key.Arn
+			inst.MonitoringInterval = pulumi.Int(60)
+			inst.MonitoringRoleArn = role.Arn
+		}
+		if _, err := rds.NewClusterInstance(ctx, fmt.Sprintf("%s-reader-%d", dr, i+1), inst, parent, keep, there); err != nil {
 			return nil, err
 		}
 	}
@@ -175,6 +186,8 @@ func NewGlobal(ctx *pulumi.Context, name string, args *GlobalArgs, opts ...pulum
 		Threshold:          pulumi.Float64(float64(lag * 1000)), // the metric is in milliseconds
 		ComparisonOperator: pulumi.String("GreaterThanThreshold"),
 		TreatMissingData:   pulumi.String("notBreaching"),
+		AlarmActions:       pulumi.Array{args.AlarmTopic},
+		OkActions:          pulumi.Array{args.AlarmTopic},
 	}, parent, there); err != nil {
 		return nil, err
 	}

@@ -1,8 +1,11 @@
 package service
 
 import (
+	"slices"
+
 	"github.com/eduai/infra/components/internal/k8sobj"
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	k8smeta "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -116,10 +119,18 @@ func (b *builder) blueGreen(deps []pulumi.Resource) error {
 	if err := b.service(b.name+"-preview", a.Name+"-preview", map[string]string{"version": standby}, nil); err != nil {
 		return err
 	}
+	// The smoke test runs as an account of its own: no API token, no AWS access.
+	smokeSA, err := corev1.NewServiceAccount(b.ctx, b.name+"-smoke", &corev1.ServiceAccountArgs{
+		Metadata:                     b.meta(a.Name+"-smoke", nil),
+		AutomountServiceAccountToken: pulumi.Bool(false),
+	}, b.parent)
+	if err != nil {
+		return err
+	}
 	// The switch waits for the smoke test of the color that is to serve, in its image version.
 	smoke, err := b.job(b.name+"-smoke", jobName(a.Name+"-smoke-"+active, tags[active]), SmokeImage,
 		[]string{"sh", "-c", smokeScript("http://" + a.Name + "-" + active + "." + a.Namespace + ".svc.cluster.local")},
-		nil, "default", deps)
+		nil, a.Name+"-smoke", append(slices.Clone(deps), smokeSA))
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
@@ -113,7 +114,7 @@ func checkRedisEncryption(args policyx.ResourceValidationArgs) error {
 	}
 	if _, secondary, _ := str(r.Properties, "globalReplicationGroupId"); secondary {
 		// A Global Datastore secondary takes TLS and AUTH from its global
-		// group; dr-elasticache-global judges it through the group's primary.
+		// group; dr-redis-global-member judges it through the group's primary.
 		reportMissing(args, r.Name, missing)
 		return nil
 	}
@@ -180,6 +181,122 @@ func checkBroker(args policyx.ResourceValidationArgs) error {
 	if len(problems) > 0 {
 		args.Manager.ReportViolation(fmt.Sprintf("%s %q: %s. The queue component keeps brokers private, TLS-only, "+
 			"authenticated (IAM for Kafka) and logging to CloudWatch.", r.Type, r.Name, strings.Join(problems, "; ")), "")
+	}
+	return nil
+}
+
+// checkRDSInstanceMonitoring: database instances send Performance Insights
+// (encrypted with a customer-managed key) and enhanced monitoring
+// (CKV_AWS_118, CKV_AWS_353, CKV_AWS_354).
+func checkRDSInstanceMonitoring(args policyx.ResourceValidationArgs) error {
+	r := args.Resource
+	if r.Type != typeRDSInstance {
+		return nil
+	}
+	var missing []string
+	if on, _, known := boolProp(r.Properties, "performanceInsightsEnabled"); known && !on {
+		missing = append(missing, "Performance Insights")
+	} else if _, present, kKnown := str(r.Properties, "performanceInsightsKmsKeyId"); known && kKnown && !present {
+		missing = append(missing, "a customer-managed key for Performance Insights")
+	}
+	if n, _, known := num(r.Properties, "monitoringInterval"); known && n <= 0 {
+		missing = append(missing, "enhanced monitoring (monitoringInterval)")
+	}
+	if len(missing) > 0 {
+		args.Manager.ReportViolation(fmt.Sprintf("database instance %q lacks %s. The database component turns "+
+			"them on outside dev (with the cluster's key and a monitoring role).", r.Name, strings.Join(missing, ", ")), "")
+	}
+	return nil
+}
+
+// checkRDSMinorUpgrades: database instances take minor engine upgrades in the maintenance window (CKV_AWS_226).
+var checkRDSMinorUpgrades = boolRule(typeRDSInstance, "autoMinorVersionUpgrade", true,
+	"database instance %q does not take minor engine upgrades (security fixes). Set autoMinorVersionUpgrade: true.")
+
+const typeClusterParams = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
+
+// RDSLoggingFindings: every Aurora cluster exports its postgresql log, logs
+// slow statements through its parameter group, and copies its tags to
+// snapshots (CKV_AWS_324, CKV2_AWS_27, CKV_AWS_313).
+func RDSLoggingFindings(rs []policyx.AnalyzerResource) []Finding {
+	var out []Finding
+	params := ofType(rs, typeClusterParams)
+	for _, c := range ofType(rs, typeRDSCluster) {
+		var missing []string
+		if exports, known := strList(c.Properties, "enabledCloudwatchLogsExports"); known && !slices.Contains(exports, "postgresql") {
+			missing = append(missing, `the postgresql log export (enabledCloudwatchLogsExports: ["postgresql"])`)
+		}
+		if on, _, known := boolProp(c.Properties, "copyTagsToSnapshot"); known && !on {
+			missing = append(missing, "copyTagsToSnapshot")
+		}
+		logged, seen := false, false
+		for _, p := range params {
+			if !refersTo(c, "dbClusterParameterGroupName", p) {
+				continue
+			}
+			seen = true
+			list, known := objList(p.Properties, "parameters")
+			if !known {
+				logged = true
+			}
+			for _, kv := range list {
+				name, _, _ := str(kv, "name")
+				v, _, vKnown := str(kv, "value")
+				if name == "log_min_duration_statement" && (!vKnown || (v != "" && v != "-1")) {
+					logged = true
+				}
+			}
+		}
+		if !seen || !logged {
+			missing = append(missing, "slow-statement logging (a cluster parameter group with log_min_duration_statement)")
+		}
+		if len(missing) > 0 {
+			out = append(out, Finding{URN: c.URN, Message: fmt.Sprintf("Aurora cluster %q lacks %s. The database "+
+				"component sets them.", c.Name, strings.Join(missing, "; "))})
+		}
+	}
+	return out
+}
+
+// MinInstances is how many instances a writer cluster runs at least in prod (a writer and a failover target).
+const MinInstances = 2
+
+// RDSInstanceCountFindings: every Aurora cluster that takes writes (not a
+// global secondary) runs at least MinInstances instances, so a failure or a
+// maintenance fails over instead of stopping (the issue's "at least 2 in prod").
+func RDSInstanceCountFindings(rs []policyx.AnalyzerResource) []Finding {
+	var out []Finding
+	instances := ofType(rs, typeRDSInstance)
+	for _, c := range ofType(rs, typeRDSCluster) {
+		if _, secondary, _ := str(c.Properties, "globalClusterIdentifier"); secondary {
+			continue
+		}
+		n := 0
+		for _, i := range instances {
+			if refersTo(i, "clusterIdentifier", c) {
+				n++
+			}
+		}
+		if n < MinInstances {
+			out = append(out, Finding{URN: c.URN, Message: fmt.Sprintf("Aurora cluster %q runs %d instance(s); a writer "+
+				"needs a second instance to fail over to. Set eduai:database.instances to %d or more.", c.Name, n, MinInstances)})
+		}
+	}
+	return out
+}
+
+// checkRedisMultiAZ: a Redis group fails over automatically to a replica in
+// another zone (CKV2_AWS_50).
+func checkRedisMultiAZ(args policyx.ResourceValidationArgs) error {
+	r := args.Resource
+	if r.Type != typeReplicationGroup {
+		return nil
+	}
+	failover, _, fKnown := boolProp(r.Properties, "automaticFailoverEnabled")
+	multiAZ, _, mKnown := boolProp(r.Properties, "multiAzEnabled")
+	if (fKnown && !failover) || (mKnown && !multiAZ) {
+		args.Manager.ReportViolation(fmt.Sprintf("Redis group %q has no automatic failover to another zone "+
+			"(automaticFailoverEnabled and multiAzEnabled). Give it a replica (eduai:cache.replicasPerShard).", r.Name), "")
 	}
 	return nil
 }

@@ -285,3 +285,52 @@ func BackupCoverageFindings(minDays int) func([]policyx.AnalyzerResource) []Find
 		return out
 	}
 }
+
+// checkBackupVaultCMK: backup vaults encrypt recovery points with a customer-managed key (CKV_AWS_166).
+var checkBackupVaultCMK = presentRule("aws:backup/vault:Vault", "kmsKeyArn", "backup vault %q encrypts with the "+
+	"AWS-managed key. Give it a customer-managed key (kmsKeyArn; the backup component does).")
+
+// GlobalClusterEncryptionFindings: a global database is encrypted: it sets
+// storageEncrypted, or adopts a source cluster whose storage is encrypted
+// (CKV_AWS_140).
+func GlobalClusterEncryptionFindings(rs []policyx.AnalyzerResource) []Finding {
+	var out []Finding
+	clusters := ofType(rs, typeRDSCluster)
+	for _, g := range ofType(rs, typeGlobalCluster) {
+		if on, present, known := boolProp(g.Properties, "storageEncrypted"); !known || (present && on) {
+			continue
+		}
+		encrypted := false
+		for _, c := range clusters {
+			if refersTo(g, "sourceDbClusterIdentifier", c) {
+				on, _, known := boolProp(c.Properties, "storageEncrypted")
+				encrypted = !known || on
+			}
+		}
+		if !encrypted {
+			out = append(out, Finding{URN: g.URN, Message: fmt.Sprintf("global cluster %q is not encrypted: neither it "+
+				"nor its source cluster sets storageEncrypted. Encrypt the source cluster (the database component does).", g.Name)})
+		}
+	}
+	return out
+}
+
+const typeMetricAlarm = "aws:cloudwatch/metricAlarm:MetricAlarm"
+
+// checkAlarmActions: a CloudWatch alarm notifies someone: actions enabled
+// and at least one alarm action (CKV_AWS_319).
+func checkAlarmActions(args policyx.ResourceValidationArgs) error {
+	r := args.Resource
+	if r.Type != typeMetricAlarm {
+		return nil
+	}
+	if on, present, known := boolProp(r.Properties, "actionsEnabled"); known && present && !on {
+		args.Manager.ReportViolation(fmt.Sprintf("alarm %q has its actions disabled. Remove actionsEnabled: false.", r.Name), "")
+		return nil
+	}
+	if actions, known := strList(r.Properties, "alarmActions"); known && len(actions) == 0 {
+		args.Manager.ReportViolation(fmt.Sprintf("alarm %q notifies no one. Give it alarmActions (the stack's "+
+			"alarm topic).", r.Name), "")
+	}
+	return nil
+}

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"encoding/base64"
 	"fmt"
 	"maps"
 	"slices"
@@ -281,6 +282,90 @@ func checkVersionSupport(args policyx.ResourceValidationArgs) error {
 		args.Manager.ReportViolation(fmt.Sprintf("EKS cluster %q runs Kubernetes %s, which leaves standard support on %s; "+
 			"after that AWS bills extended support. Plan the upgrade of eduai:cluster.version and the add-on versions.",
 			args.Resource.Name, s.version, end), "")
+	}
+	return nil
+}
+
+// checkNodeGroupNoSSH: managed node groups open no SSH access (remoteAccess) (CKV_AWS_100).
+func checkNodeGroupNoSSH(args policyx.ResourceValidationArgs) error {
+	r := args.Resource
+	if r.Type != typeNodeGroup {
+		return nil
+	}
+	if _, present, _ := object(r.Properties, "remoteAccess"); present {
+		args.Manager.ReportViolation(fmt.Sprintf("node group %q opens SSH to its nodes (remoteAccess). Remove it; "+
+			"reach nodes with SSM Session Manager.", r.Name), "")
+	}
+	return nil
+}
+
+// secretPatterns are what AWS credentials look like in user data.
+var secretPatterns = []string{"AKIA", "ASIA", "aws_secret_access_key", "AWS_SECRET_ACCESS_KEY"}
+
+// checkLaunchTemplateSafe: node launch templates give no public IP and carry
+// no credentials in their user data (CKV_AWS_88, CKV_AWS_46).
+func checkLaunchTemplateSafe(args policyx.ResourceValidationArgs) error {
+	r := args.Resource
+	if r.Type != typeLaunchTemplate {
+		return nil
+	}
+	nics, _ := objList(r.Properties, "networkInterfaces")
+	for _, n := range nics {
+		v, _, known := str(n, "associatePublicIpAddress")
+		b, _, bKnown := boolProp(n, "associatePublicIpAddress")
+		if (known && v == "true") || (bKnown && b) {
+			args.Manager.ReportViolation(fmt.Sprintf("launch template %q gives nodes a public IP. Nodes live in "+
+				"private subnets behind NAT; remove associatePublicIpAddress.", r.Name), "")
+		}
+	}
+	if data, present, known := str(r.Properties, "userData"); present && known {
+		text := data
+		if decoded, err := base64.StdEncoding.DecodeString(data); err == nil {
+			text = string(decoded)
+		}
+		for _, p := range secretPatterns {
+			if strings.Contains(text, p) {
+				args.Manager.ReportViolation(fmt.Sprintf("launch template %q's user data holds what looks like an AWS "+
+					"credential (%s…). Nodes get credentials from their instance role; remove it.", r.Name, p), "")
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// legacyAddOns are add-ons that must not run: the Kubernetes dashboard (a
+// cluster-wide UI with its own credentials) and Helm v2's Tiller.
+var legacyAddOns = []string{"kubernetes-dashboard", "tiller"}
+
+// checkNoLegacyAddOns: no Helm release, workload or Service installs the
+// Kubernetes dashboard or Tiller (CKV_K8S_33, 34, 44, 45).
+func checkNoLegacyAddOns(args policyx.ResourceValidationArgs) error {
+	r := args.Resource
+	var names []string
+	if r.Type == typeHelmRelease {
+		chart, _, _ := str(r.Properties, "chart")
+		names = append(names, chart)
+	}
+	if _, containers, ok, known := podTemplate(r); ok && known {
+		for _, c := range containers {
+			image, _, _ := str(c.props, "image")
+			names = append(names, image)
+		}
+	}
+	if r.Type == "kubernetes:core/v1:Service" || r.Type == typeDeployment {
+		meta, _, _ := object(r.Properties, "metadata")
+		name, _, _ := str(meta, "name")
+		names = append(names, name)
+	}
+	for _, n := range names {
+		for _, bad := range legacyAddOns {
+			if strings.Contains(strings.ToLower(n), bad) {
+				args.Manager.ReportViolation(fmt.Sprintf("%s %q installs %s (%q). Do not run it: use kubectl with "+
+					"EKS access entries, and Helm 3 (no Tiller).", r.Type, r.Name, bad, n), "")
+				return nil
+			}
+		}
 	}
 	return nil
 }

@@ -110,6 +110,9 @@ func ParseConfig(data []byte, policies []policyx.Policy) (map[string]policyx.Pol
 		}
 		out[name] = pc
 	}
+	if _, err := ParseExceptions(out[PolicyExceptions].Properties); err != nil {
+		return nil, fmt.Errorf("policy config: %w", err)
+	}
 	return out, nil
 }
 
@@ -137,6 +140,17 @@ func (m manager) ReportViolation(message, urn string) { m.report(message, urn) }
 func Evaluate(ctx context.Context, policies []policyx.Policy, resources []policyx.AnalyzerResource,
 	config map[string]policyx.PolicyConfig) ([]Violation, error) {
 	var out []Violation
+	// Offline, the exceptions are in force from the start (the engine records
+	// them as soon as it analyzes the first resource), unless the carrier is off.
+	if pc, ok := config[PolicyExceptions]; !ok || pc.EnforcementLevel != policyx.EnforcementLevelDisabled {
+		list, err := ParseExceptions(pc.Properties)
+		if err != nil {
+			return nil, err
+		}
+		setExceptions(list)
+	} else {
+		setExceptions(nil)
+	}
 	for _, p := range policies {
 		level := p.EnforcementLevel()
 		pc, has := config[p.Name()]

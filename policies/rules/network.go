@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
@@ -113,6 +114,58 @@ func DatabaseSubnetsWithInternetRoute(rs []policyx.AnalyzerResource) []Finding {
 							"data stores reach AWS services through VPC endpoints.", subnet.Name, rt.Name)})
 				}
 			}
+		}
+	}
+	return out
+}
+
+const (
+	typeEIP        = "aws:ec2/eip:Eip"
+	typeNatGateway = "aws:ec2/natGateway:NatGateway"
+)
+
+// EIPAttachedFindings: every Elastic IP is used by a NAT gateway or an
+// instance, none billed idle (CKV2_AWS_19).
+func EIPAttachedFindings(rs []policyx.AnalyzerResource) []Finding {
+	var out []Finding
+	nats := ofType(rs, typeNatGateway)
+	for _, e := range ofType(rs, typeEIP) {
+		if _, present, _ := str(e.Properties, "instance"); present {
+			continue
+		}
+		used := false
+		for _, n := range nats {
+			used = used || refersTo(n, "allocationId", e)
+		}
+		if !used {
+			out = append(out, Finding{URN: e.URN, Message: fmt.Sprintf("Elastic IP %q is attached to nothing. "+
+				"Remove it, or give it to a NAT gateway (allocationId).", e.Name)})
+		}
+	}
+	return out
+}
+
+// SecurityGroupAttachedFindings: every security group the program creates is
+// used by something (a database, cache, broker, endpoint, cluster, node
+// group or another group's rule) — an unused group is either dead weight or
+// a resource left unprotected (CKV2_AWS_5).
+func SecurityGroupAttachedFindings(rs []policyx.AnalyzerResource) []Finding {
+	var out []Finding
+	for _, sg := range ofType(rs, typeSecurityGroup) {
+		used := false
+		for _, r := range rs {
+			if r.URN == sg.URN || used {
+				continue
+			}
+			for _, deps := range r.PropertyDependencies {
+				if slices.Contains(deps, sg.URN) {
+					used = true
+				}
+			}
+		}
+		if !used {
+			out = append(out, Finding{URN: sg.URN, Message: fmt.Sprintf("security group %q is attached to nothing. "+
+				"Attach it to the resource it guards or remove it.", sg.Name)})
 		}
 	}
 	return out

@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
@@ -104,3 +105,146 @@ func checkStatefulProtected(args policyx.ResourceValidationArgs) error {
 		"can delete it.", r.Type, r.Name), "")
 	return nil
 }
+
+const (
+	typeBucketVersioning = "aws:s3/bucketVersioningV2:BucketVersioningV2"
+	typeBucketLifecycle  = "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2"
+	typeBucketPolicy     = "aws:s3/bucketPolicy:BucketPolicy"
+)
+
+// bucketsWith pairs every bucket with the resources of typ that point at it through prop.
+func bucketsWith(rs []policyx.AnalyzerResource, typ, prop string) map[string][]policyx.AnalyzerResource {
+	out := map[string][]policyx.AnalyzerResource{}
+	others := ofType(rs, typ)
+	for _, b := range ofType(rs, typeBucket, typeBucketV1) {
+		out[b.URN] = nil
+		for _, o := range others {
+			if refersTo(o, prop, b) {
+				out[b.URN] = append(out[b.URN], o)
+			}
+		}
+	}
+	return out
+}
+
+// BucketVersioningFindings: every bucket keeps versions (CKV_AWS_21).
+func BucketVersioningFindings(rs []policyx.AnalyzerResource) []Finding {
+	var out []Finding
+	with := bucketsWith(rs, typeBucketVersioning, "bucket")
+	for _, b := range ofType(rs, typeBucket, typeBucketV1) {
+		enabled := false
+		for _, v := range with[b.URN] {
+			cfg, _, known := object(v.Properties, "versioningConfiguration")
+			if status, _, sKnown := str(cfg, "status"); !known || !sKnown || status == "Enabled" {
+				enabled = true
+			}
+		}
+		if !enabled {
+			out = append(out, Finding{URN: b.URN, Message: fmt.Sprintf("bucket %q keeps no versions: an overwrite or "+
+				"delete loses the object. Add an aws.s3.BucketVersioningV2 with status Enabled.", b.Name)})
+		}
+	}
+	return out
+}
+
+// replicaBuckets are the destinations of a replication configuration.
+func replicaBuckets(rs []policyx.AnalyzerResource) map[string]bool {
+	out := map[string]bool{}
+	for _, b := range ofType(rs, typeBucket, typeBucketV1) {
+		for _, r := range ofType(rs, typeBucketReplConfig) {
+			if refersTo(r, "rules", b) && !refersTo(r, "bucket", b) {
+				out[b.URN] = true
+			}
+		}
+	}
+	return out
+}
+
+// BucketLoggingFindings: every bucket logs its access to a log bucket
+// (CKV_AWS_18), except log buckets themselves and replicas, which only S3
+// replication writes (their source logs the writes).
+func BucketLoggingFindings(rs []policyx.AnalyzerResource) []Finding {
+	var out []Finding
+	logs, replicas := ofType(rs, typeBucketLogging), replicaBuckets(rs)
+	for _, b := range ofType(rs, typeBucket, typeBucketV1) {
+		logged, target := false, false
+		for _, l := range logs {
+			logged = logged || refersTo(l, "bucket", b)
+			target = target || refersTo(l, "targetBucket", b)
+		}
+		if !logged && !target && !replicas[b.URN] {
+			out = append(out, Finding{URN: b.URN, Message: fmt.Sprintf("bucket %q has no access logging. Add an "+
+				"aws.s3.BucketLoggingV2 to the access-log bucket (eduai:storage.accessLogs).", b.Name)})
+		}
+	}
+	return out
+}
+
+// BucketLifecycleFindings: every bucket has an enabled lifecycle rule that
+// aborts incomplete multipart uploads (CKV2_AWS_61, CKV_AWS_300).
+func BucketLifecycleFindings(rs []policyx.AnalyzerResource) []Finding {
+	var out []Finding
+	with := bucketsWith(rs, typeBucketLifecycle, "bucket")
+	for _, b := range ofType(rs, typeBucket, typeBucketV1) {
+		ok := false
+		for _, l := range with[b.URN] {
+			rules, known := objList(l.Properties, "rules")
+			if !known {
+				ok = true
+			}
+			for _, rule := range rules {
+				status, _, _ := str(rule, "status")
+				abort, _, aKnown := object(rule, "abortIncompleteMultipartUpload")
+				days, set, dKnown := num(abort, "daysAfterInitiation")
+				if status == "Enabled" && (!aKnown || !dKnown || (set && days > 0)) {
+					ok = true
+				}
+			}
+		}
+		if !ok {
+			out = append(out, Finding{URN: b.URN, Message: fmt.Sprintf("bucket %q has no lifecycle rule that aborts "+
+				"incomplete multipart uploads (their parts are billed forever). Add one (the storage component's "+
+				"expires noncurrent versions and aborts uploads after 7 days).", b.Name)})
+		}
+	}
+	return out
+}
+
+// BucketPolicyFindings: every bucket has a policy that refuses requests not
+// made over TLS, and no bucket policy allows anyone ("*") without a
+// condition (CKV_AWS_70) or denies everything to everyone (CKV_AWS_93).
+func BucketPolicyFindings(rs []policyx.AnalyzerResource) []Finding {
+	var out []Finding
+	with := bucketsWith(rs, typeBucketPolicy, "bucket")
+	for _, b := range ofType(rs, typeBucket, typeBucketV1) {
+		tls, unknown := false, false
+		for _, p := range with[b.URN] {
+			doc, _, known := str(p.Properties, "policy")
+			stmts, parsed := parsePolicy(doc)
+			if !known || !parsed {
+				unknown = true
+				continue
+			}
+			for _, s := range stmts {
+				star := slices.Contains(s.Principals, "*")
+				switch {
+				case s.Effect == "Deny" && star && s.Conditions:
+					tls = tls || policyMentions(doc, "aws:SecureTransport")
+				case s.Effect == "Allow" && star && !s.Conditions:
+					out = append(out, Finding{URN: b.URN, Message: fmt.Sprintf("bucket %q's policy allows any principal "+
+						"(\"*\") without a condition. Name the principals.", b.Name)})
+				case s.Effect == "Deny" && star && !s.Conditions && slices.Contains(s.Actions, "s3:*"):
+					out = append(out, Finding{URN: b.URN, Message: fmt.Sprintf("bucket %q's policy denies every action "+
+						"to everyone without a condition: only the root user could undo it. Add a condition.", b.Name)})
+				}
+			}
+		}
+		if !tls && !unknown {
+			out = append(out, Finding{URN: b.URN, Message: fmt.Sprintf("bucket %q accepts requests without TLS. Add a "+
+				"policy statement denying s3:* when aws:SecureTransport is false (the storage component does).", b.Name)})
+		}
+	}
+	return out
+}
+
+func policyMentions(doc, key string) bool { return strings.Contains(doc, key) }

@@ -33,7 +33,7 @@ var untaggable = map[string]bool{
 	"aws:backup/selection:Selection":                                                             true,
 }
 
-// Taggable tells whether the required-tags rule applies to a resource type.
+// Taggable tells whether the tags-aws-required rule applies to a resource type.
 func Taggable(typ string) bool {
 	return strings.HasPrefix(typ, "aws:") && !untaggable[typ]
 }
