@@ -152,6 +152,9 @@ func checkBroker(args policyx.ResourceValidationArgs) error {
 		if on, _, known := boolProp(r.Properties, "publiclyAccessible"); known && on {
 			problems = append(problems, "it is publicly accessible")
 		}
+		if on, _, known := boolProp(r.Properties, "autoMinorVersionUpgrade"); known && !on {
+			problems = append(problems, "it takes no minor version upgrades (autoMinorVersionUpgrade)")
+		}
 		logs, _, known := object(r.Properties, "logs")
 		if on, _, logKnown := boolProp(logs, "general"); known && logKnown && !on {
 			problems = append(problems, "general logs are off")
@@ -297,6 +300,55 @@ func checkRedisMultiAZ(args policyx.ResourceValidationArgs) error {
 	if (fKnown && !failover) || (mKnown && !multiAZ) {
 		args.Manager.ReportViolation(fmt.Sprintf("Redis group %q has no automatic failover to another zone "+
 			"(automaticFailoverEnabled and multiAzEnabled). Give it a replica (eduai:cache.replicasPerShard).", r.Name), "")
+	}
+	return nil
+}
+
+// MinimumBrokerVersions are the oldest engine versions AWS still supports
+// (Amazon MQ: RabbitMQ 3.13; MSK: Kafka 3.6), per engine; the rule's config
+// minimumVersions overrides them.
+var MinimumBrokerVersions = map[string]string{"rabbitmq": "3.13", "kafka": "3.6"}
+
+// versionLess compares dotted versions by their numeric fields ("x" reads as 0).
+func versionLess(a, b string) bool {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(as) || i < len(bs); i++ {
+		var x, y int
+		if i < len(as) {
+			fmt.Sscanf(as[i], "%d", &x)
+		}
+		if i < len(bs) {
+			fmt.Sscanf(bs[i], "%d", &y)
+		}
+		if x != y {
+			return x < y
+		}
+	}
+	return false
+}
+
+// checkBrokerVersion: brokers run an engine version AWS still supports (CKV_AWS_208).
+func checkBrokerVersion(args policyx.ResourceValidationArgs) error {
+	r := args.Resource
+	var engine, key string
+	switch r.Type {
+	case typeMQBroker:
+		e, _, _ := str(r.Properties, "engineType")
+		engine, key = strings.ToLower(e), "engineVersion"
+	case typeMSKCluster:
+		engine, key = "kafka", "kafkaVersion"
+	default:
+		return nil
+	}
+	minimum := MinimumBrokerVersions[engine]
+	if m, ok := args.Config["minimumVersions"].(map[string]any); ok {
+		if v, ok := m[engine].(string); ok {
+			minimum = v
+		}
+	}
+	if v, present, known := str(r.Properties, key); known && present && minimum != "" && versionLess(v, minimum) {
+		args.Manager.ReportViolation(fmt.Sprintf("%s %q runs %s %s, older than %s, which AWS no longer supports. "+
+			"Set eduai:queue.engineVersion to %s or newer.", r.Type, r.Name, engine, v, minimum, minimum), "")
 	}
 	return nil
 }

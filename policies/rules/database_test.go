@@ -104,11 +104,11 @@ func TestBrokerRule(t *testing.T) {
 		{"public brokers", msk(map[string]any{"brokerNodeGroupInfo": map[string]any{"connectivityInfo": map[string]any{
 			"publicAccess": map[string]any{"type": "SERVICE_PROVIDED_EIPS"}}}}), "public access"},
 		{"encryption not known yet", msk(map[string]any{"encryptionInfo": unknown}), ""},
-		{"private RabbitMQ with logs", res(typeMQBroker, "mq", map[string]any{"publiclyAccessible": false,
+		{"private RabbitMQ with logs", res(typeMQBroker, "mq", map[string]any{"publiclyAccessible": false, "autoMinorVersionUpgrade": true,
 			"logs": map[string]any{"general": true}}), ""},
-		{"public RabbitMQ", res(typeMQBroker, "mq", map[string]any{"publiclyAccessible": true,
+		{"public RabbitMQ", res(typeMQBroker, "mq", map[string]any{"publiclyAccessible": true, "autoMinorVersionUpgrade": true,
 			"logs": map[string]any{"general": true}}), "publicly accessible"},
-		{"RabbitMQ without logs", res(typeMQBroker, "mq", map[string]any{"publiclyAccessible": false,
+		{"RabbitMQ without logs", res(typeMQBroker, "mq", map[string]any{"publiclyAccessible": false, "autoMinorVersionUpgrade": true,
 			"logs": map[string]any{"general": false}}), "general logs are off"},
 	}
 	for _, c := range cases {

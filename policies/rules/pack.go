@@ -97,6 +97,7 @@ const (
 	RBACLeastPrivilege    = "workload-rbac-least-privilege"
 	MeshDefaultDeny       = "mesh-namespace-default-deny"
 	MeshDestRuleTLS       = "mesh-destinationrule-tls"
+	BrokerVersion         = "data-broker-version-supported"
 
 	// PolicyExceptions carries the exceptions by URN (see exceptions.go); it judges nothing.
 	PolicyExceptions = "policy-exceptions"
@@ -247,8 +248,12 @@ func Rules() []Rule {
 		{Name: RedisEncryption, Description: "Redis encrypts at rest (CMK) and in transit and requires AUTH (CKV_AWS_29-31, CKV_AWS_191).",
 			Types: types(typeReplicationGroup), Check: checkRedisEncryption},
 		{Name: RedisMultiAZ, Description: "Redis fails over automatically to another zone (CKV2_AWS_50).", Types: types(typeReplicationGroup), Check: checkRedisMultiAZ},
-		{Name: BrokerHardened, Description: "Message brokers are private, TLS-only, authenticated and logged (CKV_AWS_48, 69, 80, 81, 291).",
+		{Name: BrokerHardened, Description: "Message brokers are private, TLS-only, authenticated, logged and take minor upgrades (CKV_AWS_48, 69, 80, 81, 207, 291).",
 			Types: types(typeMQBroker, typeMSKCluster), Check: checkBroker},
+		{Name: BrokerVersion, Description: "Message brokers run an engine version AWS supports (CKV_AWS_208).",
+			Types: types(typeMQBroker, typeMSKCluster), Check: checkBrokerVersion,
+			Schema: schema(map[string]map[string]any{"minimumVersions": {"type": "object", "additionalProperties": map[string]any{"type": "string"},
+				"description": "Oldest accepted version per engine (rabbitmq, kafka)."}})},
 		// iam
 		{Name: IAMRoleTrust, Description: "Role trust policies name their principals (CKV_AWS_60, CKV_AWS_61).", Types: types(typeIAMRole), Check: checkRoleTrust},
 		{Name: IAMPolicyNotAdmin, Description: "No policy grants every action, every IAM action or an administrator managed policy (CKV_AWS_62, 63, 274, CKV2_AWS_40, 56).",

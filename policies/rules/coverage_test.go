@@ -1,0 +1,116 @@
+package rules
+
+import (
+	"bufio"
+	"os"
+	"strings"
+	"testing"
+)
+
+// anchorRows reads the ids of the public checks that apply to our resource kinds.
+func anchorRows(t *testing.T) []string {
+	t.Helper()
+	f, err := os.Open("../testdata/checkov-applicable.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var ids []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") || strings.TrimSpace(line) == "" {
+			continue
+		}
+		ids = append(ids, strings.Split(line, "\t")[0])
+	}
+	return ids
+}
+
+// The shipped copy of the anchors is the shared one, when it is there.
+func TestAnchorsCopy(t *testing.T) {
+	shared, err := os.ReadFile("../../../shared/anchors/checkov-applicable.tsv")
+	if err != nil {
+		t.Skip("no ../shared checkout next to the repository")
+	}
+	ours, err := os.ReadFile("../testdata/checkov-applicable.tsv")
+	if err != nil || string(ours) != string(shared) {
+		t.Error("policies/testdata/checkov-applicable.tsv differs from ../shared/anchors: copy it again")
+	}
+}
+
+// Every anchor row is mapped in COVERAGE.md to a rule of the pack or to a
+// reason it does not apply; the pack has well over 40 rules.
+func TestCoverage(t *testing.T) {
+	rules := map[string]bool{}
+	for _, r := range Rules() {
+		rules[r.Name] = true
+	}
+	if len(rules) < 40 {
+		t.Errorf("%d rules; the issue expects well over 40", len(rules))
+	}
+	data, err := os.ReadFile("../COVERAGE.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapped := map[string]string{}
+	used := map[string]bool{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if !strings.HasPrefix(line, "| CKV") {
+			continue
+		}
+		cells := strings.Split(strings.Trim(line, "|"), "|")
+		id, cover := strings.TrimSpace(cells[0]), strings.TrimSpace(cells[len(cells)-1])
+		if _, twice := mapped[id]; twice {
+			t.Errorf("%s is mapped twice", id)
+		}
+		mapped[id] = cover
+		switch {
+		case strings.HasPrefix(cover, "`") && strings.HasSuffix(cover, "`"):
+			name := strings.Trim(cover, "`")
+			if !rules[name] {
+				t.Errorf("%s is mapped to %q, which is not a rule of the pack", id, name)
+			}
+			used[name] = true
+		case strings.HasPrefix(cover, "n/a") && len(cover) > 30:
+		default:
+			t.Errorf("%s: %q is neither a rule nor a reason (n/a: …)", id, cover)
+		}
+	}
+	for _, id := range anchorRows(t) {
+		if _, ok := mapped[id]; !ok {
+			t.Errorf("%s is not mapped in policies/COVERAGE.md", id)
+		}
+	}
+	if len(used) < 30 {
+		t.Errorf("only %d rules answer a public check", len(used))
+	}
+}
+
+// Every rule is named <area>-<resource>-<check> in a known area, describes
+// itself, and judges some resource type.
+func TestRuleNames(t *testing.T) {
+	areas := []string{"tags", "network", "cluster", "data", "iam", "dr", "observability", "workload", "mesh", "delivery"}
+	for _, r := range Rules() {
+		parts := strings.Split(r.Name, "-")
+		area := parts[0]
+		if len(parts) < 3 || !contains(areas, area) {
+			t.Errorf("%s: not <area>-<resource>-<check> with an area of %v", r.Name, areas)
+		}
+		if r.Description == "" || (r.Check == nil) == (r.Stack == nil) {
+			t.Errorf("%s: needs a description and exactly one of Check and Stack", r.Name)
+		}
+		if len(r.Types) == 0 && r.Applies == nil {
+			t.Errorf("%s: judges no resource type", r.Name)
+		}
+	}
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
