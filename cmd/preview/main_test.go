@@ -7,6 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/eduai/infra/internal/preview"
+	"github.com/eduai/infra/policies/rules"
+	"github.com/eduai/infra/stacks"
+	"github.com/pulumi/pulumi/sdk/v3/go/property"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
 )
 
 func runPreview(args ...string) (int, string, string) {
@@ -267,5 +273,117 @@ func TestDisasterRecoveryPlan(t *testing.T) {
 	if code != 0 || !strings.Contains(promoted, "api.eduai.com PRIMARY   -> the us-east-1 ingress") ||
 		!strings.Contains(promoted, "backup plan:             dr-backup") {
 		t.Errorf("promoted layout exits %d:\n%s", code, tail(promoted))
+	}
+}
+
+// The policy section reports every rule with its counts, in text and JSON.
+func TestComplianceReport(t *testing.T) {
+	code, out, _ := runPreview("--stack", "prod", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	var doc struct {
+		Policy struct {
+			Rules []struct {
+				Name                               string
+				Enforcement                        string
+				Passed, Violations, NotApplicable int
+			} `json:"rules"`
+		} `json:"policy"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Policy.Rules) != len(rules.Rules()) {
+		t.Fatalf("%d rule lines for %d rules", len(doc.Policy.Rules), len(rules.Rules()))
+	}
+	byName := map[string]int{}
+	for i, l := range doc.Policy.Rules {
+		byName[l.Name] = i
+	}
+	aurora := doc.Policy.Rules[byName[rules.DRAuroraGlobal]]
+	if aurora.Enforcement != "mandatory" || aurora.Passed != 2 || aurora.Violations != 0 {
+		t.Errorf("dr-aurora-global-member line %+v", aurora)
+	}
+	digest := doc.Policy.Rules[byName[rules.ImageDigest]]
+	if digest.Enforcement != "advisory" || digest.Violations == 0 {
+		t.Errorf("digest line %+v", digest)
+	}
+	_, text, _ := runPreview("--stack", "prod")
+	if !strings.Contains(text, "Compliance by rule (") || !strings.Contains(text, "dr-aurora-global-member") {
+		t.Errorf("text report missing:\n%s", tail(text))
+	}
+}
+
+// unknownize makes values not known yet, as a preview of a fresh stack sees
+// them: every top-level property, every leaf, or every list.
+func unknownize(v property.Value, mode string, depth int) property.Value {
+	computed := property.New(property.Computed)
+	switch {
+	case mode == "top" && depth == 1:
+		return computed
+	case v.IsMap():
+		out := map[string]property.Value{}
+		for k, item := range v.AsMap().All {
+			out[k] = unknownize(item, mode, depth+1)
+		}
+		return property.New(property.NewMap(out))
+	case v.IsArray():
+		if mode == "lists" {
+			return computed
+		}
+		items := v.AsArray().AsSlice()
+		out := make([]property.Value, len(items))
+		for i, item := range items {
+			out[i] = unknownize(item, mode, depth+1)
+		}
+		return property.New(out)
+	case mode == "leaves" && depth > 0:
+		return computed
+	}
+	return v
+}
+
+// Every rule of the pack, at the mandatory level, runs over the prod plan
+// with its values unknown in three ways, and neither fails nor panics (a
+// policyx AsX on an unknown value panics and kills the pack).
+func TestEveryRuleToleratesUnknowns(t *testing.T) {
+	res, err := preview.Run(t.Context(), preview.Options{Root: "../..", Stack: "prod"}, stacks.Run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := preview.AnalyzerResources(res.Resources)
+	all, err := rules.ParseConfig([]byte(`{"all":"mandatory"}`), rules.Policies())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []string{"top", "leaves", "lists"} {
+		unknown := make([]policyx.AnalyzerResource, len(plan))
+		for i, r := range plan {
+			r.Properties = unknownize(property.New(r.Properties), mode, 0).AsMap()
+			unknown[i] = r
+		}
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					t.Fatalf("%s unknown: the pack panicked: %v", mode, p)
+				}
+			}()
+			vs, err := rules.Evaluate(t.Context(), rules.Policies(), unknown, all)
+			if err != nil {
+				t.Fatalf("%s unknown: %v", mode, err)
+			}
+			// What cannot be seen gives no verdict: no more violations than the known plan.
+			known, _ := rules.Evaluate(t.Context(), rules.Policies(), plan, all)
+			seen := map[string]bool{}
+			for _, v := range known {
+				seen[v.Policy+" "+v.URN] = true
+			}
+			for _, v := range vs {
+				if !seen[v.Policy+" "+v.URN] {
+					t.Errorf("%s unknown: a verdict on what is not known yet: %s %s: %s", mode, v.Policy, v.URN, v.Message)
+				}
+			}
+		}()
 	}
 }

@@ -49,6 +49,10 @@ type Result struct {
 	Resources  []*mockstack.Resource
 	Outputs    map[string]Output
 	Violations []rules.Violation
+	// Rules is the compliance report: every rule's passed / violations / excepted / not applicable counts.
+	Rules []rules.RuleReport
+	// Exceptions are the resources let off a rule by the policy config, with the reasons.
+	Exceptions []rules.Exception
 	// PolicyConfig is the policy config file that was applied.
 	PolicyConfig string
 }
@@ -105,10 +109,13 @@ func Run(ctx context.Context, opts Options, program pulumi.RunFunc) (*Result, er
 	sort.Slice(resources, func(i, j int) bool { return resources[i].URN < resources[j].URN })
 	res := &Result{Stack: opts.Stack, Project: rec.Project, Resources: resources, Outputs: outputs,
 		PolicyConfig: policyFile}
-	res.Violations, err = rules.Evaluate(ctx, policies, AnalyzerResources(res.Resources), policyConfig)
+	analyzed := AnalyzerResources(res.Resources)
+	res.Violations, err = rules.Evaluate(ctx, policies, analyzed, policyConfig)
 	if err != nil {
 		return nil, fmt.Errorf("policy pack failed: %w", err)
 	}
+	res.Rules = rules.Report(analyzed, res.Violations, policyConfig)
+	res.Exceptions, _ = rules.ParseExceptions(policyConfig[rules.PolicyExceptions].Properties)
 	return res, nil
 }
 

@@ -43,6 +43,10 @@ type JSONPolicy struct {
 	Violations []rules.Violation `json:"violations"`
 	Mandatory  int               `json:"mandatory"`
 	Advisory   int               `json:"advisory"`
+	// Rules is the compliance report, one line per rule of the pack.
+	Rules []rules.RuleReport `json:"rules"`
+	// Exceptions are the resources the config lets off a rule, with the reasons.
+	Exceptions []rules.Exception `json:"exceptions"`
 }
 
 // JSON builds the --json document.
@@ -66,7 +70,13 @@ func (r *Result) JSON() Document {
 		vs = []rules.Violation{}
 	}
 	doc.Policy = JSONPolicy{Pack: rules.PackName + "@" + rules.PackVersion.String(), Config: r.PolicyConfig,
-		Violations: vs, Mandatory: r.Mandatory(), Advisory: r.Advisory()}
+		Violations: vs, Mandatory: r.Mandatory(), Advisory: r.Advisory(), Rules: r.Rules, Exceptions: r.Exceptions}
+	if doc.Policy.Rules == nil {
+		doc.Policy.Rules = []rules.RuleReport{}
+	}
+	if doc.Policy.Exceptions == nil {
+		doc.Policy.Exceptions = []rules.Exception{}
+	}
 	return doc
 }
 
@@ -210,6 +220,7 @@ func (r *Result) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "      %s\n", line)
 		}
 	}
+	r.writeCompliance(w)
 	verdict := "passed: no mandatory violation"
 	if r.Mandatory() > 0 {
 		verdict = "BLOCKED: a deploy would be stopped by the mandatory violation(s) above"
@@ -299,6 +310,25 @@ func (r *Result) writeRegions(w io.Writer) {
 	if len(records) > 0 {
 		sort.Strings(records)
 		fmt.Fprintf(w, "Failover records:\n%s\n", strings.Join(records, "\n"))
+	}
+}
+
+// writeCompliance prints the compliance report: a line per rule with what it
+// judged in this plan, then the exceptions in force with their reasons.
+func (r *Result) writeCompliance(w io.Writer) {
+	if len(r.Rules) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nCompliance by rule (%d rules; resources passed / violations / excepted / not applicable):\n", len(r.Rules))
+	fmt.Fprintf(w, "  %-40s %-10s %6s %6s %6s %6s\n", "rule", "level", "pass", "viol", "exc", "n/a")
+	for _, l := range r.Rules {
+		fmt.Fprintf(w, "  %-40s %-10s %6d %6d %6d %6d\n", l.Name, l.Enforcement, l.Passed, l.Violations, l.Excepted, l.NotApplicable)
+	}
+	if len(r.Exceptions) > 0 {
+		fmt.Fprintf(w, "Exceptions (policies/config):\n")
+		for _, e := range r.Exceptions {
+			fmt.Fprintf(w, "  %s  %s\n      %s\n", e.Policy, e.URN, e.Reason)
+		}
 	}
 }
 

@@ -365,3 +365,35 @@ func TestBrokerVersion(t *testing.T) {
 			"autoMinorVersionUpgrade": false}), nil, "minor version upgrades"},
 	})
 }
+
+// The compliance report counts, per rule, what passed, failed, was let off or is not its business.
+func TestReport(t *testing.T) {
+	good := res(typeVpc, "good", map[string]any{"tags": allTags})
+	bad := res(typeVpc, "bad", map[string]any{"tags": allTags})
+	lab := res(typeVpc, "lab", map[string]any{"tags": allTags})
+	flow := dependsOn(res(typeFlowLog, "fl", map[string]any{"tags": allTags}), "vpcId", good)
+	plan := rs(good, bad, lab, flow)
+	cfg, err := ParseConfig([]byte(`{"network-vpc-flow-logs":"mandatory","data-kms-rotation":"disabled",
+		"policy-exceptions":{"exceptions":[{"policy":"network-vpc-flow-logs","urn":"`+lab.URN+`","reason":"lab"}]}}`), Policies())
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := Evaluate(t.Context(), Policies(), plan, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := map[string]RuleReport{}
+	for _, l := range Report(plan, vs, cfg) {
+		lines[l.Name] = l
+	}
+	if got := lines[VpcFlowLogs]; got != (RuleReport{Name: VpcFlowLogs, Enforcement: "mandatory", Passed: 1, Violations: 1,
+		Excepted: 1, NotApplicable: 1}) {
+		t.Errorf("flow logs line %+v", got)
+	}
+	if got := lines[KMSKeyRotation]; got.Enforcement != "disabled" || got.Passed != 0 || got.NotApplicable != 4 {
+		t.Errorf("disabled line %+v", got)
+	}
+	if len(lines) != len(Rules()) {
+		t.Errorf("%d lines for %d rules", len(lines), len(Rules()))
+	}
+}

@@ -243,10 +243,10 @@ func RDSLoggingFindings(rs []policyx.AnalyzerResource) []Finding {
 				logged = true
 			}
 			for _, kv := range list {
-				name, _, _ := str(kv, "name")
+				name, _, nKnown := str(kv, "name")
 				v, _, vKnown := str(kv, "value")
-				if name == "log_min_duration_statement" && (!vKnown || (v != "" && v != "-1")) {
-					logged = true
+				if !nKnown || (name == "log_min_duration_statement" && (!vKnown || (v != "" && v != "-1"))) {
+					logged = true // a parameter not known yet: no verdict
 				}
 			}
 		}

@@ -248,23 +248,27 @@ func BackupCoverageFindings(minDays int) func([]policyx.AnalyzerResource) []Find
 		}
 		var out []Finding
 		var plans []policyx.AnalyzerResource
+		unknown := false // something not known yet: no verdict on the plan's existence
 		for _, p := range ofType(rs, typeBackupPlan) {
-			rules, _ := objList(p.Properties, "rules")
+			rules, rulesKnown := objList(p.Properties, "rules")
+			unknown = unknown || !rulesKnown
 			for _, rule := range rules {
-				continuous, _, _ := boolProp(rule, "enableContinuousBackup")
-				lifecycle, _, _ := object(rule, "lifecycle")
+				continuous, _, cKnown := boolProp(rule, "enableContinuousBackup")
+				lifecycle, _, lKnown := object(rule, "lifecycle")
 				days, _, known := num(lifecycle, "deleteAfter")
-				if continuous && (!known || days >= float64(minDays)) {
+				if !cKnown || !lKnown || (continuous && (!known || days >= float64(minDays))) {
 					plans = append(plans, p)
 				}
 			}
 		}
 		selected := false
 		for _, s := range ofType(rs, typeBackupSelection) {
-			tags, _ := objList(s.Properties, "selectionTags")
+			tags, tagsKnown := objList(s.Properties, "selectionTags")
+			unknown = unknown || !tagsKnown
 			for _, tag := range tags {
-				k, _, _ := str(tag, "key")
-				v, _, _ := str(tag, "value")
+				k, _, kKnown := str(tag, "key")
+				v, _, vKnown := str(tag, "value")
+				unknown = unknown || !kKnown || !vKnown
 				for _, p := range plans {
 					if k == BackupTag && v == BackupContinuous && refersTo(s, "planId", p) {
 						selected = true
@@ -272,7 +276,7 @@ func BackupCoverageFindings(minDays int) func([]policyx.AnalyzerResource) []Find
 				}
 			}
 		}
-		if !selected {
+		if !selected && !unknown {
 			out = append(out, Finding{Message: fmt.Sprintf("no backup plan keeps continuous backups of the databases %d days "+
 				"or more and selects %s=%s. Turn on eduai:backup (databaseDays >= %d).", minDays, BackupTag, BackupContinuous, minDays)})
 		}

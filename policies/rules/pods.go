@@ -222,8 +222,8 @@ func checkHPAMinReplicas(args policyx.ResourceValidationArgs) error {
 	if m, ok := args.Config["minReplicas"].(float64); ok {
 		least = m
 	}
-	spec, _, _ := object(r.Properties, "spec")
-	if n, set, known := num(spec, "minReplicas"); known && (!set || n < least) {
+	spec, _, specKnown := object(r.Properties, "spec")
+	if n, set, known := num(spec, "minReplicas"); specKnown && known && (!set || n < least) {
 		if !set {
 			n = 1 // the Kubernetes default
 		}
@@ -254,7 +254,7 @@ func checkTopologySpread(args policyx.ResourceValidationArgs) error {
 		return nil
 	}
 	for _, c := range constraints {
-		if key, _, _ := str(c, "topologyKey"); key == "topology.kubernetes.io/zone" {
+		if key, _, kKnown := str(c, "topologyKey"); !kKnown || key == "topology.kubernetes.io/zone" {
 			return nil
 		}
 	}

@@ -193,10 +193,10 @@ func BucketLifecycleFindings(rs []policyx.AnalyzerResource) []Finding {
 				ok = true
 			}
 			for _, rule := range rules {
-				status, _, _ := str(rule, "status")
+				status, _, sKnown := str(rule, "status")
 				abort, _, aKnown := object(rule, "abortIncompleteMultipartUpload")
 				days, set, dKnown := num(abort, "daysAfterInitiation")
-				if status == "Enabled" && (!aKnown || !dKnown || (set && days > 0)) {
+				if (!sKnown || status == "Enabled") && (!aKnown || !dKnown || (set && days > 0)) {
 					ok = true
 				}
 			}

@@ -133,23 +133,24 @@ func checkWorkloadHardened(args policyx.ResourceValidationArgs) error {
 		return nil
 	}
 	podSC, _, podKnown := object(pod, "securityContext")
-	podNonRoot, _, _ := boolProp(podSC, "runAsNonRoot")
+	podNonRoot, _, podNonRootKnown := boolProp(podSC, "runAsNonRoot")
 	for _, c := range containers {
 		sc, _, scKnown := object(c.props, "securityContext")
 		if !scKnown || !podKnown {
 			continue
 		}
+		// A setting not known yet gives no verdict.
 		var problems []string
-		if nonRoot, set, _ := boolProp(sc, "runAsNonRoot"); !(set && nonRoot) && !(podNonRoot && !set) {
+		if nonRoot, set, known := boolProp(sc, "runAsNonRoot"); known && podNonRootKnown && !(set && nonRoot) && !(podNonRoot && !set) {
 			problems = append(problems, "may run as root (runAsNonRoot)")
 		}
-		if ro, _, _ := boolProp(sc, "readOnlyRootFilesystem"); !ro {
+		if ro, _, known := boolProp(sc, "readOnlyRootFilesystem"); known && !ro {
 			problems = append(problems, "has a writable root filesystem (readOnlyRootFilesystem)")
 		}
-		if priv, _, _ := boolProp(sc, "privileged"); priv {
+		if priv, _, known := boolProp(sc, "privileged"); known && priv {
 			problems = append(problems, "is privileged")
 		}
-		if esc, set, _ := boolProp(sc, "allowPrivilegeEscalation"); !set || esc {
+		if esc, set, known := boolProp(sc, "allowPrivilegeEscalation"); known && (!set || esc) {
 			problems = append(problems, "may escalate privileges (allowPrivilegeEscalation)")
 		}
 		if len(problems) > 0 {
