@@ -285,8 +285,8 @@ func TestComplianceReport(t *testing.T) {
 	var doc struct {
 		Policy struct {
 			Rules []struct {
-				Name                               string
-				Enforcement                        string
+				Name                              string
+				Enforcement                       string
 				Passed, Violations, NotApplicable int
 			} `json:"rules"`
 		} `json:"policy"`
