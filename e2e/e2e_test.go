@@ -341,20 +341,78 @@ func minus(a, b []string) []string {
 	return out
 }
 
-// A stack file that turns off flow logs in prod: valid config, and the pack
-// blocks the preview by its mandatory network-vpc-flow-logs rule.
+// One bad stack file per rule area (stacks/testdata/policy-fixtures.tsv):
+// valid config, and the real engine's preview with the pack binary is
+// blocked by the area's mandatory rule, named in the error.
 func TestPolicyBlocksBadStack(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(h.root, "stacks", "testdata", "policy-fixtures.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type fixture struct {
+		stack    string
+		policies []string
+	}
+	byFile := map[string]*fixture{}
+	var files []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if byFile[f[2]] == nil {
+			byFile[f[2]] = &fixture{stack: f[1]}
+			files = append(files, f[2])
+		}
+		byFile[f[2]].policies = append(byFile[f[2]].policies, f[3])
+	}
+	for _, file := range files {
+		fx := byFile[file]
+		t.Run(file, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			defer cancel()
+			path := filepath.Join(h.root, "stacks", "testdata", file)
+			s := newStack(t, ctx, fx.stack, project(t, fx.stack, path), stacks.Run)
+			_, err := s.Preview(ctx, optpreview.PolicyPacks(h.policyPack),
+				optpreview.PolicyPackConfigs(filepath.Join(h.root, "policies", "config", fx.stack+".json")))
+			if err == nil {
+				t.Fatal("preview passed; the pack should have blocked it")
+			}
+			for _, policy := range fx.policies {
+				if !strings.Contains(err.Error(), policy) || !strings.Contains(err.Error(), "mandatory") {
+					t.Errorf("preview failed, but not by %s: %v", policy, err)
+				}
+			}
+		})
+	}
+}
+
+// An exception by URN in the policy config lets the named resource off a
+// stack rule under the real engine: the carrier policy records the
+// exceptions while resources are analyzed, the stack rule reads them.
+func TestExceptionThroughEngine(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	fixture := filepath.Join(h.root, "stacks", "testdata", "prod-no-flow-logs.yaml")
 	s := newStack(t, ctx, "prod", project(t, "prod", fixture), stacks.Run)
-	_, err := s.Preview(ctx, optpreview.PolicyPacks(h.policyPack),
-		optpreview.PolicyPackConfigs(filepath.Join(h.root, "policies", "config", "prod.json")))
-	if err == nil {
-		t.Fatal("preview passed; the pack should have blocked it")
+	data, err := os.ReadFile(filepath.Join(h.root, "policies", "config", "prod.json"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !strings.Contains(err.Error(), rules.VpcFlowLogs) || !strings.Contains(err.Error(), "mandatory") {
-		t.Errorf("preview failed, but not by %s: %v", rules.VpcFlowLogs, err)
+	var cfg map[string]any
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg[rules.PolicyExceptions] = map[string]any{"enforcementLevel": "advisory", "exceptions": []any{map[string]any{
+		"policy": rules.VpcFlowLogs, "urn": "urn:pulumi:prod::eduai::eduai:network:Vpc$aws:ec2/vpc:Vpc::network",
+		"reason": "e2e: the exception path"}}}
+	out, _ := json.Marshal(cfg)
+	config := filepath.Join(t.TempDir(), "prod.json")
+	if err := os.WriteFile(config, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Preview(ctx, optpreview.PolicyPacks(h.policyPack), optpreview.PolicyPackConfigs(config)); err != nil {
+		t.Errorf("the excepted VPC still blocks the preview: %v", err)
 	}
 }
 

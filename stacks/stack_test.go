@@ -178,29 +178,50 @@ func TestBadConfigRegistersNothing(t *testing.T) {
 	}
 }
 
-// Valid config that is unsafe: the pack, not validation, gives the verdict.
-func TestPolicyFixtures(t *testing.T) {
-	cases := []struct{ stack, file, policy string }{
-		{"prod", "testdata/prod-no-flow-logs.yaml", rules.VpcFlowLogs},
-		{"prod", "testdata/prod-public-endpoint.yaml", rules.EKSEndpointPrivate},
-		{"prod", "testdata/prod-backup-retention.yaml", rules.RDSBackupRetention},
-		{"dev", "testdata/missing-cost-center.yaml", rules.RequiredTags},
-		{"prod", "testdata/prod-latest-tag.yaml", rules.ImageTagPinned},
-		{"prod", "testdata/prod-canary-no-analysis.yaml", rules.CanaryAnalysis},
-		{"prod", "testdata/prod-no-probes.yaml", rules.WorkloadProbes},
-		{"prod", "testdata/prod-dr-disabled.yaml", rules.DRAuroraGlobal},
-		{"prod", "testdata/prod-dr-disabled.yaml", rules.DRBucketReplication},
+// PolicyFixture is a row of testdata/policy-fixtures.tsv.
+type PolicyFixture struct{ Area, Stack, File, Policy string }
+
+// PolicyFixtures reads testdata/policy-fixtures.tsv: one bad stack file per rule area.
+func PolicyFixtures(t *testing.T, dir string) []PolicyFixture {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "policy-fixtures.tsv"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, c := range cases {
-		res := runStack(t, c.stack, c.file)
+	var out []PolicyFixture
+	for _, line := range strings.Split(string(data), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if len(f) != 4 {
+			t.Fatalf("policy-fixtures.tsv: %q", line)
+		}
+		out = append(out, PolicyFixture{f[0], f[1], filepath.Join(dir, f[2]), f[3]})
+	}
+	return out
+}
+
+// Valid config that is unsafe: the pack, not validation, gives the verdict,
+// and every rule area has a fixture that trips its rule.
+func TestPolicyFixtures(t *testing.T) {
+	areas := map[string]bool{}
+	for _, c := range PolicyFixtures(t, "testdata") {
+		areas[c.Area] = true
+		res := runStack(t, c.Stack, c.File)
 		found := false
 		for _, v := range res.Violations {
-			if v.Policy == c.policy && v.Enforcement == "mandatory" {
+			if v.Policy == c.Policy && v.Enforcement == "mandatory" {
 				found = true
 			}
 		}
 		if !found {
-			t.Errorf("%s: no mandatory %s violation in %+v", c.file, c.policy, res.Violations)
+			t.Errorf("%s: no mandatory %s violation in %+v", c.File, c.Policy, res.Violations)
+		}
+	}
+	for _, area := range []string{"tags", "network", "cluster", "data", "dr", "workload", "mesh", "delivery"} {
+		if !areas[area] {
+			t.Errorf("no bad fixture for the %s area", area)
 		}
 	}
 }
