@@ -114,3 +114,16 @@ func contains(xs []string, x string) bool {
 	}
 	return false
 }
+
+// The README's rule table names every rule.
+func TestREADMEListsEveryRule(t *testing.T) {
+	data, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range Rules() {
+		if !strings.Contains(string(data), "| `"+r.Name+"` |") {
+			t.Errorf("README's rule table lacks %s", r.Name)
+		}
+	}
+}
