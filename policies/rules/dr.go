@@ -235,11 +235,15 @@ func VpcOverlapFindings(rs []policyx.AnalyzerResource) []Finding {
 const (
 	BackupTag        = "eduai:backup"
 	BackupContinuous = "continuous"
+	BackupHourly     = "hourly"
 )
 
-// BackupCoverageFindings: a backup plan has a continuous-backup rule kept at
-// least minDays and a selection of the tag eduai:backup=continuous, and
-// every Aurora cluster carries that tag.
+// BackupCoverageFindings: backups cover every data store AWS Backup can
+// protect: a plan has a continuous-backup rule kept at least minDays and a
+// selection of eduai:backup=continuous, which every Aurora cluster carries;
+// every bucket but the access-log buckets carries eduai:backup=hourly and a
+// selection selects it. (ElastiCache keeps its own snapshots and the broker
+// holds transient messages: AWS Backup protects neither.)
 func BackupCoverageFindings(minDays int) func([]policyx.AnalyzerResource) []Finding {
 	return func(rs []policyx.AnalyzerResource) []Finding {
 		clusters := ofType(rs, typeRDSCluster)
@@ -284,6 +288,36 @@ func BackupCoverageFindings(minDays int) func([]policyx.AnalyzerResource) []Find
 			if tags, known := strMap(c.Properties, "tags"); known && tags[BackupTag] != BackupContinuous {
 				out = append(out, Finding{URN: c.URN, Message: fmt.Sprintf("Aurora cluster %q lacks the tag %s=%s, so no "+
 					"backup selection covers it. The database component sets it.", c.Name, BackupTag, BackupContinuous)})
+			}
+		}
+		// Application data: every bucket but the access-log buckets carries the
+		// hourly tag, and some selection selects it.
+		hourly := unknown
+		for _, s := range ofType(rs, typeBackupSelection) {
+			tags, _ := objList(s.Properties, "selectionTags")
+			for _, tag := range tags {
+				k, _, _ := str(tag, "key")
+				v, _, _ := str(tag, "value")
+				hourly = hourly || (k == BackupTag && v == BackupHourly)
+			}
+		}
+		logging := ofType(rs, typeBucketLogging)
+		for _, b := range ofType(rs, typeBucket, typeBucketV1) {
+			logTarget := false
+			for _, l := range logging {
+				logTarget = logTarget || refersTo(l, "targetBucket", b)
+			}
+			if logTarget {
+				continue
+			}
+			tags, known := strMap(b.Properties, "tags")
+			switch {
+			case known && tags[BackupTag] != BackupHourly:
+				out = append(out, Finding{URN: b.URN, Message: fmt.Sprintf("bucket %q lacks the tag %s=%s, so no backup "+
+					"selection covers it. The storage component sets it.", b.Name, BackupTag, BackupHourly)})
+			case known && !hourly:
+				out = append(out, Finding{URN: b.URN, Message: fmt.Sprintf("no backup plan selects %s=%s, so bucket %q "+
+					"has no hourly backups. Turn on eduai:backup.", BackupTag, BackupHourly, b.Name)})
 			}
 		}
 		return out

@@ -158,6 +158,9 @@ func TestBackupCoverageFindings(t *testing.T) {
 		return dependsOn(res(typeBackupSelection, "backup-database", map[string]any{"selectionTags": []any{
 			map[string]any{"type": "STRINGEQUALS", "key": BackupTag, "value": value}}}), "planId", p)
 	}
+	bucket := func(tag string) policyx.AnalyzerResource {
+		return res(typeBucketV2, "content", map[string]any{"tags": map[string]any{BackupTag: tag}})
+	}
 	p30, p7 := plan(30), plan(7)
 	cases := []struct {
 		name string
@@ -170,6 +173,12 @@ func TestBackupCoverageFindings(t *testing.T) {
 		{"selects another tag", []policyx.AnalyzerResource{cluster("continuous"), p30, selection(p30, "hourly")}, 1},
 		{"cluster untagged", []policyx.AnalyzerResource{cluster("none"), p30, selection(p30, "continuous")}, 1},
 		{"no database", []policyx.AnalyzerResource{p30}, 0},
+		{"bucket tagged and selected", []policyx.AnalyzerResource{cluster("continuous"), p30, selection(p30, "continuous"),
+			selection(p30, "hourly"), bucket("hourly")}, 0},
+		{"bucket untagged", []policyx.AnalyzerResource{cluster("continuous"), p30, selection(p30, "continuous"),
+			selection(p30, "hourly"), bucket("")}, 1},
+		{"bucket never selected", []policyx.AnalyzerResource{cluster("continuous"), p30, selection(p30, "continuous"),
+			bucket("hourly")}, 1},
 	}
 	for _, c := range cases {
 		if got := BackupCoverageFindings(30)(c.rs); len(got) != c.want {

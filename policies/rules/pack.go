@@ -273,7 +273,7 @@ func Rules() []Rule {
 		// Stack policies get no config in policyx v3.274.1, so the bound is
 		// fixed at the prod target; staging (a week of backups) disables the rule.
 		{Name: BackupCoverage, Description: fmt.Sprintf("A backup plan keeps continuous database backups at least %d days "+
-			"and selects every Aurora cluster by tag (CKV2_AWS_8).", BackupMinimumDays),
+			"and selects every Aurora cluster and application bucket by tag (CKV2_AWS_8).", BackupMinimumDays),
 			Types: types(typeRDSCluster, typeBackupPlan), Stack: BackupCoverageFindings(BackupMinimumDays)},
 		{Name: BackupVaultCMK, Description: "Backup vaults encrypt with a customer-managed key (CKV_AWS_166).", Types: types("aws:backup/vault:Vault"), Check: checkBackupVaultCMK},
 		// observability
