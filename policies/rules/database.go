@@ -78,10 +78,6 @@ func boolRule(typ, key string, want bool, message string) func(policyx.ResourceV
 }
 
 var (
-	// checkRDSDeletionProtection: staging and prod clusters cannot be deleted by accident (CKV_AWS_139).
-	checkRDSDeletionProtection = boolRule(typeRDSCluster, "deletionProtection", true,
-		"Aurora cluster %q has no deletion protection. The database component turns it on (with a final "+
-			"snapshot) outside dev.")
 	// checkRDSIAMAuth: IAM database authentication is on (CKV_AWS_162).
 	checkRDSIAMAuth = boolRule(typeRDSCluster, "iamDatabaseAuthenticationEnabled", true,
 		"Aurora cluster %q does not accept IAM authentication. Set iamDatabaseAuthenticationEnabled: true so "+
@@ -349,6 +345,29 @@ func checkBrokerVersion(args policyx.ResourceValidationArgs) error {
 	if v, present, known := str(r.Properties, key); known && present && minimum != "" && versionLess(v, minimum) {
 		args.Manager.ReportViolation(fmt.Sprintf("%s %q runs %s %s, older than %s, which AWS no longer supports. "+
 			"Set eduai:queue.engineVersion to %s or newer.", r.Type, r.Name, engine, v, minimum, minimum), "")
+	}
+	return nil
+}
+
+// checkRDSDeletionProtection: staging and prod clusters cannot be deleted by
+// accident, and a deliberate deletion leaves a final snapshot (CKV_AWS_139).
+// A global secondary skips the snapshot: its data lives in the global cluster.
+func checkRDSDeletionProtection(args policyx.ResourceValidationArgs) error {
+	r := args.Resource
+	if r.Type != typeRDSCluster {
+		return nil
+	}
+	var missing []string
+	if on, _, known := boolProp(r.Properties, "deletionProtection"); known && !on {
+		missing = append(missing, "deletion protection")
+	}
+	_, secondary, _ := str(r.Properties, "globalClusterIdentifier")
+	if skip, _, known := boolProp(r.Properties, "skipFinalSnapshot"); known && skip && !secondary {
+		missing = append(missing, "a final snapshot (skipFinalSnapshot is true)")
+	}
+	if len(missing) > 0 {
+		args.Manager.ReportViolation(fmt.Sprintf("Aurora cluster %q has no %s. The database component turns on "+
+			"deletion protection with a final snapshot outside dev.", r.Name, strings.Join(missing, " and ")), "")
 	}
 	return nil
 }

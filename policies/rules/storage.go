@@ -54,9 +54,14 @@ func BucketPublicAccessFindings(rs []policyx.AnalyzerResource) []Finding {
 // server-side encryption (CKV_AWS_19, CKV_AWS_145).
 func BucketEncryptionFindings(rs []policyx.AnalyzerResource) []Finding {
 	var out []Finding
-	configs := ofType(rs, typeBucketSSE)
+	configs, logging := ofType(rs, typeBucketSSE), ofType(rs, typeBucketLogging)
 	for _, b := range ofType(rs, typeBucket, typeBucketV1) {
-		encrypted := false
+		// S3 log delivery writes only to SSE-S3 buckets; every other bucket uses KMS.
+		logTarget := false
+		for _, l := range logging {
+			logTarget = logTarget || refersTo(l, "targetBucket", b)
+		}
+		encrypted, withS3Key := false, false
 		for _, c := range configs {
 			if !refersTo(c, "bucket", b) {
 				continue
@@ -67,10 +72,22 @@ func BucketEncryptionFindings(rs []policyx.AnalyzerResource) []Finding {
 			}
 			for _, r := range rules {
 				def, _, _ := object(r, "applyServerSideEncryptionByDefault")
-				if alg, _, algKnown := str(def, "sseAlgorithm"); !algKnown || alg != "" {
+				alg, _, algKnown := str(def, "sseAlgorithm")
+				switch {
+				case !algKnown || strings.HasPrefix(alg, "aws:kms"):
 					encrypted = true
+				case alg != "" && logTarget:
+					encrypted = true
+				case alg != "":
+					withS3Key = true
 				}
 			}
+		}
+		if withS3Key && !encrypted {
+			out = append(out, Finding{URN: b.URN, Message: fmt.Sprintf("bucket %q encrypts with S3-managed keys "+
+				"(AES256), not with KMS. Use sseAlgorithm aws:kms with the platform's key (only access-log buckets, "+
+				"which S3 log delivery writes, keep AES256).", b.Name)})
+			continue
 		}
 		if !encrypted {
 			out = append(out, Finding{URN: b.URN, Message: fmt.Sprintf("bucket %q has no default encryption. Add an "+

@@ -24,7 +24,9 @@ func TestBucketRules(t *testing.T) {
 		pab, encryp string
 	}{
 		{"blocked and KMS-encrypted", []policyx.AnalyzerResource{bucket, pab(all), sse("aws:kms")}, "", ""},
-		{"AES256 counts as encrypted", []policyx.AnalyzerResource{bucket, pab(all), sse("AES256")}, "", ""},
+		{"AES256 is not KMS", []policyx.AnalyzerResource{bucket, pab(all), sse("AES256")}, "", "not with KMS"},
+		{"AES256 on an access-log bucket", []policyx.AnalyzerResource{bucket, pab(all), sse("AES256"),
+			dependsOn(res(typeBucketLogging, "logging", nil), "targetBucket", bucket)}, "", ""},
 		{"no block, no encryption", []policyx.AnalyzerResource{bucket}, "has no public access block", "has no default encryption"},
 		{"one flag off", []policyx.AnalyzerResource{bucket, pab(partial), sse("aws:kms")}, "blockPublicPolicy", ""},
 		{"not known yet", []policyx.AnalyzerResource{bucket, pab(map[string]any{"blockPublicAcls": unknown, "blockPublicPolicy": unknown,
