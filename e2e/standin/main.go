@@ -166,15 +166,31 @@ func (p *standin) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, error
 
 type component struct{ pulumi.ResourceState }
 
+type custom struct{ pulumi.CustomResourceState }
+
 // Construct builds a remote component (pulumi-eks Cluster, ManagedNodeGroup):
-// it registers the component itself, without the children the real provider
-// would create, and returns the outputs the program reads from it.
+// it registers the component itself and, for a Cluster, the one child the
+// policy pack judges under the engine — the aws:eks/cluster:Cluster that
+// pulumi-eks creates from the component's inputs (the engine shows policies
+// the component without its inputs). Other children of the real provider
+// (IAM roles, security groups) are left out. It returns the outputs the
+// program reads from the component.
 func (p *standin) Construct(ctx context.Context, req *pulumirpc.ConstructRequest) (*pulumirpc.ConstructResponse, error) {
 	return provider.Construct(ctx, req, p.host.EngineConn(), func(pctx *pulumi.Context, typ, name string,
-		_ provider.ConstructInputs, opts pulumi.ResourceOption) (*provider.ConstructResult, error) {
+		inputs provider.ConstructInputs, opts pulumi.ResourceOption) (*provider.ConstructResult, error) {
 		c := &component{}
 		if err := pctx.RegisterComponentResource(typ, name, c, opts); err != nil {
 			return nil, err
+		}
+		if typ == "eks:index:Cluster" {
+			in, err := inputs.Map()
+			if err != nil {
+				return nil, err
+			}
+			if err := pctx.RegisterResource("aws:eks/cluster:Cluster", name+"-eksCluster", eksClusterArgs(in),
+				&custom{}, pulumi.Parent(c)); err != nil {
+				return nil, err
+			}
 		}
 		state := pulumi.Map{}
 		for k, v := range mockstack.RemoteComponentOutputs(typ, name, p.region) {
@@ -187,4 +203,34 @@ func (p *standin) Construct(ctx context.Context, req *pulumirpc.ConstructRequest
 		}
 		return &provider.ConstructResult{URN: c.URN(), State: state}, nil
 	})
+}
+
+// eksClusterArgs maps pulumi-eks Cluster inputs onto the aws:eks/cluster:Cluster
+// it creates, for the settings the pack judges: endpoint access, secrets
+// encryption, control-plane logs, version, tags. Like pulumi-eks, an unset
+// endpointPublicAccess means a public endpoint.
+func eksClusterArgs(in pulumi.Map) pulumi.Map {
+	public := in["endpointPublicAccess"]
+	if public == nil {
+		public = pulumi.Bool(true)
+	}
+	vpc := pulumi.Map{"endpointPublicAccess": public, "endpointPrivateAccess": pulumi.Bool(true)}
+	for from, to := range map[string]string{"privateSubnetIds": "subnetIds", "publicAccessCidrs": "publicAccessCidrs",
+		"endpointPrivateAccess": "endpointPrivateAccess"} {
+		if v, ok := in[from]; ok {
+			vpc[to] = v
+		}
+	}
+	args := pulumi.Map{"roleArn": pulumi.String("arn:aws:iam::" + mockstack.FakeAccount + ":role/standin-eks"),
+		"vpcConfig": vpc}
+	for _, k := range []string{"name", "version", "enabledClusterLogTypes", "tags"} {
+		if v, ok := in[k]; ok {
+			args[k] = v
+		}
+	}
+	if key, ok := in["encryptionConfigKeyArn"]; ok {
+		args["encryptionConfig"] = pulumi.Map{"provider": pulumi.Map{"keyArn": key},
+			"resources": pulumi.StringArray{pulumi.String("secrets")}}
+	}
+	return args
 }
