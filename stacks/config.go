@@ -63,6 +63,8 @@ type Config struct {
 	Services map[string]ServiceConfig
 	// Rollouts comes from `eduai:rollouts`: the Argo Rollouts controller.
 	Rollouts RolloutsConfig
+	// GitOps comes from `eduai:gitops`: Argo CD and the teams' Applications.
+	GitOps GitOpsConfig
 
 	// plainKeys are the config keys known to hold no secret value; nil when
 	// the runtime does not say (see ConfigSource.SecretKeys).
@@ -72,6 +74,34 @@ type Config struct {
 	// standbyTier: this is a standby copy of the config (tierConfig).
 	standbyTier bool
 }
+
+// GitOpsConfig is `eduai:gitops`: Argo CD, installed by Helm, and the
+// Applications of the workloads teams deliver by GitOps (not the platform
+// services, which this program deploys).
+type GitOpsConfig struct {
+	// Enabled installs Argo CD. Default true.
+	Enabled *bool `json:"enabled"`
+	// ChartVersion of the argo-cd chart, exact. Default 9.5.17.
+	ChartVersion string `json:"chartVersion"`
+	// Repos Argo CD may deliver from. Default the seed's k8s-manifests and helm-charts repositories.
+	Repos []string `json:"repos"`
+	// AutoSync applies every commit. Default: on in dev, off (a person syncs) in staging and prod.
+	AutoSync *bool `json:"autoSync"`
+	// Applications by name.
+	Applications map[string]GitOpsApp `json:"applications"`
+}
+
+// GitOpsApp is one Application: a path in a Git repository or a chart in a Helm repository.
+type GitOpsApp struct {
+	RepoURL        string `json:"repoURL"`
+	Path           string `json:"path"`
+	Chart          string `json:"chart"`
+	TargetRevision string `json:"targetRevision"`
+	Namespace      string `json:"namespace"`
+}
+
+// DefaultGitOpsRepos are the seed's GitOps repositories.
+var DefaultGitOpsRepos = []string{"https://gitlab.com/eduai/k8s-manifests.git", "https://gitlab.com/eduai/helm-charts.git"}
 
 // BackupConfig is `eduai:backup`: AWS Backup of the database and the buckets.
 type BackupConfig struct {
@@ -649,7 +679,7 @@ func (c *Config) sections() []section {
 	return []section{{"network", &c.Network}, {"cluster", &c.Cluster}, {"addons", &c.Addons},
 		{"storage", &c.Storage}, {"database", &c.Database}, {"cache", &c.Cache}, {"queue", &c.Queue}, {"mesh", &c.Mesh},
 		{"observability", &c.Observability}, {"services", &c.Services}, {"rollouts", &c.Rollouts}, {"dr", &c.DR},
-		{"backup", &c.Backup}}
+		{"backup", &c.Backup}, {"gitops", &c.GitOps}}
 }
 
 // configKeys are the `eduai:` config keys the program reads.
@@ -719,7 +749,8 @@ func LoadConfig(src ConfigSource) (*Config, error) {
 			Prometheus: PrometheusConfig{Retention: "15d", StorageGiB: 50, Replicas: 1}},
 		Rollouts: RolloutsConfig{Version: "2.41.1", Replicas: 2},
 		DR:       DefaultDR(),
-		Backup:   BackupConfig{DatabaseDays: 30, DataDays: 7}}
+		Backup:   BackupConfig{DatabaseDays: 30, DataDays: 7},
+		GitOps:   GitOpsConfig{ChartVersion: "9.5.17"}}
 	if src.SecretKeys != nil {
 		cfg.plainKeys = map[string]bool{}
 		for _, k := range src.Keys {
@@ -804,6 +835,9 @@ func (c *Config) resolve() {
 	}
 	if c.Addons.Issuer.Kind == "" {
 		c.Addons.Issuer.Kind = defaultIssuers[c.Environment]
+	}
+	if c.GitOps.Repos == nil {
+		c.GitOps.Repos = slices.Clone(DefaultGitOpsRepos)
 	}
 	c.Network.deriveZones(c.Region)
 	if c.DR.Enabled {

@@ -63,7 +63,7 @@ func TestStandbyTier(t *testing.T) {
 		t.Errorf("standby media-service runs %v, want the active (blue) v1.2.0", image)
 	}
 	for _, r := range res.Resources {
-		if strings.HasPrefix(r.Name, "dr-") && (r.Type == "kubernetes:batch/v1:Job" || strings.Contains(r.Type, "argoproj.io")) {
+		if strings.HasPrefix(r.Name, "dr-") && (r.Type == "kubernetes:batch/v1:Job" || strings.Contains(r.Type, "argoproj.io/v1alpha1:Rollout") || strings.Contains(r.Type, "AnalysisTemplate")) {
 			t.Errorf("standby has %s %s", r.Type, r.Name)
 		}
 	}

@@ -1,9 +1,13 @@
 package stacks
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/eduai/infra/components/addons"
 	"github.com/eduai/infra/components/cluster"
 	"github.com/eduai/infra/components/dns"
+	"github.com/eduai/infra/components/gitops"
 	"github.com/eduai/infra/components/mesh"
 	"github.com/eduai/infra/components/network"
 	"github.com/eduai/infra/components/observability"
@@ -145,5 +149,33 @@ func (t *tier) deploy(ctx *pulumi.Context, p *Providers) (*tierResult, error) {
 	if err := deployServices(ctx, c, t.prefix, eks, platform, t.stores, servicesNS, out.watch, pulumi.Providers(t.aws, k8s)); err != nil {
 		return nil, err
 	}
+	if c.gitOpsOn() {
+		args := c.gitOpsArgs()
+		args.DependsOn = eks.Nodes()
+		if _, err := gitops.New(ctx, t.prefix+"gitops", args, pulumi.Providers(k8s)); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// gitOpsOn tells whether Argo CD runs in the tier.
+func (c *Config) gitOpsOn() bool { return on(c.GitOps.Enabled, true) }
+
+// PlatformNamespaces belong to the platform: no GitOps Application may deliver into them.
+var PlatformNamespaces = []string{"default", "kube-system", "kube-public", "kube-node-lease", ServicesNamespace,
+	"istio-system", "istio-ingress", "cert-manager", "monitoring", "amazon-cloudwatch", "argocd", "argo-rollouts"}
+
+// gitOpsArgs converts eduai:gitops: auto-sync by default in dev only; HA in
+// prod's active region.
+func (c *Config) gitOpsArgs() *gitops.Args {
+	g := c.GitOps
+	args := &gitops.Args{ChartVersion: g.ChartVersion, Repos: g.Repos, AutoSync: on(g.AutoSync, c.Environment == Dev),
+		HA: c.Environment == Prod && !c.standbyTier, Reserved: PlatformNamespaces}
+	for _, name := range slices.Sorted(maps.Keys(g.Applications)) {
+		a := g.Applications[name]
+		args.Applications = append(args.Applications, gitops.Application{Name: name, RepoURL: a.RepoURL, Path: a.Path,
+			Chart: a.Chart, TargetRevision: a.TargetRevision, Namespace: a.Namespace})
+	}
+	return args
 }

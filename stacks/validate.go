@@ -53,6 +53,7 @@ func (c *Config) validate() error {
 	c.validateServices(&errs)
 	c.validateDR(&errs)
 	c.validateBackup(&errs)
+	c.validateGitOps(&errs)
 	return errs.orNil()
 }
 
@@ -583,6 +584,17 @@ func (c *Config) validateDNS(d *DNSConfig, errs *Errors) {
 }
 
 var zoneIDPattern = regexp.MustCompile(`^Z[A-Z0-9]{4,31}$`)
+
+func (c *Config) validateGitOps(errs *Errors) {
+	if !c.gitOpsOn() {
+		return
+	}
+	if err := c.gitOpsArgs().Validate(); err != nil {
+		for _, e := range strings.Split(err.Error(), "\n") {
+			errs.add("gitops", "%s", e)
+		}
+	}
+}
 
 func (c *Config) validateBackup(errs *Errors) {
 	b := &c.Backup
