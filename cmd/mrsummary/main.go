@@ -43,8 +43,8 @@ var AllStacks = []string{"dev", "staging", "prod"}
 
 type options struct {
 	root, stacksList, changedFiles, policyPack, policyConfigDir, pulumi, cliVersion, secretsProvider, out string
-	post                                                                                              bool
-	tokenEnv                                                                                          string
+	post                                                                                                  bool
+	tokenEnv                                                                                              string
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
