@@ -59,10 +59,13 @@ func newProviders(ctx *pulumi.Context, cfg *Config) (*Providers, error) {
 }
 
 // newKubernetesProvider reaches the cluster's API through its kubeconfig.
-// Later components get it from stacks/, never make their own.
+// Later components get it from stacks/, never make their own. The
+// kubeconfig output carries the wait for the cluster; depending on the
+// cluster component would also wait for its node groups and add-ons, and
+// hold every Kubernetes resource back (the critical-path report caught it).
 func newKubernetesProvider(ctx *pulumi.Context, name string, eks *cluster.Cluster) (*kubernetes.Provider, error) {
 	return kubernetes.NewProvider(ctx, name, &kubernetes.ProviderArgs{
 		Kubeconfig:            eks.KubeconfigJSON,
 		EnableServerSideApply: pulumi.Bool(true),
-	}, pulumi.DependsOn([]pulumi.Resource{eks}))
+	})
 }

@@ -9,12 +9,18 @@
 package main
 
 import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/eduai/infra/internal/critpath"
 
 	"github.com/eduai/infra/internal/preview"
 	"github.com/eduai/infra/stacks"
@@ -32,6 +38,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.PolicyConfigFile, "policy-config", "", "policy enforcement file instead of policies/config/<stack>.json")
 	fs.StringVar(&opts.Root, "root", ".", "project directory (where Pulumi.yaml is)")
 	fs.BoolVar(&asJSON, "json", false, "print one JSON document instead of the text plan")
+	fs.BoolVar(&opts.CriticalPath, "critical-path", false, "add the deploy critical-path report (modeled time, bounding chain, lower bound)")
+	var graphFile string
+	fs.StringVar(&graphFile, "graph", "", "write the dependency graph as DOT to this file (and SVG next to it when Graphviz dot is installed)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -50,6 +59,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
+	if graphFile != "" {
+		if err := writeGraph(res, graphFile, stderr); err != nil {
+			fmt.Fprintf(stderr, "error: %v\n", err)
+			return 2
+		}
+	}
 	if asJSON {
 		if err := res.WriteJSON(stdout); err != nil {
 			fmt.Fprintf(stderr, "error: %v\n", err)
@@ -62,4 +77,28 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// writeGraph writes the plan's DOT graph and, when Graphviz is installed,
+// renders it to SVG next to it.
+func writeGraph(res *preview.Result, file string, stderr io.Writer) error {
+	rep := res.CriticalPath
+	if rep == nil {
+		r := critpath.Analyze(res.Resources)
+		rep = &r
+	}
+	if err := os.WriteFile(file, []byte(critpath.DOT(res.Resources, *rep)), 0o644); err != nil {
+		return err
+	}
+	dot, err := exec.LookPath("dot")
+	if err != nil {
+		fmt.Fprintf(stderr, "graph: wrote %s (install Graphviz, Debian package graphviz, for SVG)\n", file)
+		return nil
+	}
+	svg := strings.TrimSuffix(file, filepath.Ext(file)) + ".svg"
+	if out, err := exec.Command(dot, "-Tsvg", "-o", svg, file).CombinedOutput(); err != nil {
+		return fmt.Errorf("dot: %v: %s", err, out)
+	}
+	fmt.Fprintf(stderr, "graph: wrote %s and %s\n", file, svg)
+	return nil
 }

@@ -387,3 +387,39 @@ func TestEveryRuleToleratesUnknowns(t *testing.T) {
 		}()
 	}
 }
+
+// --critical-path adds the report to the JSON; --graph writes the DOT graph.
+func TestCriticalPathAndGraph(t *testing.T) {
+	graph := filepath.Join(t.TempDir(), "prod.dot")
+	code, out, _ := runPreview("--stack", "prod", "--json", "--critical-path", "--graph", graph)
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	var doc struct {
+		CriticalPath *struct {
+			ModeledSeconds, LowerBoundSeconds, SerialSeconds int
+			Chain                                            []string
+		} `json:"criticalPath"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	c := doc.CriticalPath
+	if c == nil || c.ModeledSeconds < c.LowerBoundSeconds || c.LowerBoundSeconds == 0 || len(c.Chain) == 0 ||
+		c.SerialSeconds <= c.ModeledSeconds {
+		t.Errorf("criticalPath %+v", c)
+	}
+	dot, err := os.ReadFile(graph)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"digraph plan {", "subgraph cluster_", "color=red", c.Chain[len(c.Chain)-1][strings.LastIndex(c.Chain[len(c.Chain)-1], "::")+2:]} {
+		if !strings.Contains(string(dot), want) {
+			t.Errorf("graph lacks %q", want)
+		}
+	}
+	if _, text, _ := runPreview("--stack", "prod", "--critical-path"); !strings.Contains(text, "Deploy critical path") ||
+		!strings.Contains(text, "lower bound") {
+		t.Errorf("text report missing:\n%s", tail(text))
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/eduai/infra/internal/critpath"
+
 	"github.com/eduai/infra/internal/mockstack"
 	"github.com/eduai/infra/internal/stackfile"
 	"github.com/eduai/infra/policies/rules"
@@ -33,6 +35,8 @@ type Options struct {
 	ConfigFile string
 	// PolicyConfigFile replaces policies/config/<stack>.json.
 	PolicyConfigFile string
+	// CriticalPath adds the deploy critical-path report (internal/critpath).
+	CriticalPath bool
 }
 
 // Output is one stack output as the program exported it.
@@ -53,6 +57,8 @@ type Result struct {
 	Rules []rules.RuleReport
 	// Exceptions are the resources let off a rule by the policy config, with the reasons.
 	Exceptions []rules.Exception
+	// CriticalPath is the deploy critical-path report, when asked for.
+	CriticalPath *critpath.Report
 	// PolicyConfig is the policy config file that was applied.
 	PolicyConfig string
 }
@@ -115,6 +121,10 @@ func Run(ctx context.Context, opts Options, program pulumi.RunFunc) (*Result, er
 		return nil, fmt.Errorf("policy pack failed: %w", err)
 	}
 	res.Rules = rules.Report(analyzed, res.Violations, policyConfig)
+	if opts.CriticalPath {
+		rep := critpath.Analyze(res.Resources)
+		res.CriticalPath = &rep
+	}
 	res.Exceptions, _ = rules.ParseExceptions(policyConfig[rules.PolicyExceptions].Properties)
 	return res, nil
 }
@@ -166,14 +176,14 @@ func setEnv(vars map[string]string) (restore func()) {
 		} else {
 			old[k] = nil
 		}
-		os.Setenv(k, v)
+		_ = os.Setenv(k, v) // fails only for an invalid name; ours are constants
 	}
 	return func() {
 		for k, v := range old {
 			if v == nil {
-				os.Unsetenv(k)
+				_ = os.Unsetenv(k)
 			} else {
-				os.Setenv(k, *v)
+				_ = os.Setenv(k, *v)
 			}
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/eduai/infra/internal/critpath"
+
 	"github.com/eduai/infra/internal/mockstack"
 	"github.com/eduai/infra/internal/stackfile"
 	"github.com/eduai/infra/policies/rules"
@@ -18,10 +20,12 @@ const Secret = stackfile.SecretValue
 
 // Document is the --json output; its shape is the contract of issue #2.
 type Document struct {
-	Stack     string         `json:"stack"`
-	Resources []JSONResource `json:"resources"`
-	Outputs   map[string]any `json:"outputs"`
-	Policy    JSONPolicy     `json:"policy"`
+	Stack string `json:"stack"`
+	// CriticalPath is present with --critical-path.
+	CriticalPath *critpath.Report `json:"criticalPath,omitempty"`
+	Resources    []JSONResource   `json:"resources"`
+	Outputs      map[string]any   `json:"outputs"`
+	Policy       JSONPolicy       `json:"policy"`
 }
 
 // JSONResource is one recorded resource.
@@ -51,7 +55,7 @@ type JSONPolicy struct {
 
 // JSON builds the --json document.
 func (r *Result) JSON() Document {
-	doc := Document{Stack: r.Stack, Outputs: map[string]any{}, Resources: []JSONResource{}}
+	doc := Document{Stack: r.Stack, Outputs: map[string]any{}, Resources: []JSONResource{}, CriticalPath: r.CriticalPath}
 	for _, res := range r.Resources {
 		deps := res.Dependencies
 		if deps == nil {
@@ -197,6 +201,7 @@ func (r *Result) WriteText(w io.Writer) {
 	}
 
 	r.writeRegions(w)
+	r.writeCriticalPath(w)
 	r.writeAlerts(w)
 	r.writeRollouts(w)
 
@@ -312,6 +317,26 @@ func (r *Result) writeRegions(w io.Writer) {
 		fmt.Fprintf(w, "Failover records:\n%s\n", strings.Join(records, "\n"))
 	}
 }
+
+// writeCriticalPath prints the modeled wall time of a fresh `pulumi up`.
+func (r *Result) writeCriticalPath(w io.Writer) {
+	c := r.CriticalPath
+	if c == nil {
+		return
+	}
+	fmt.Fprintf(w, "\nDeploy critical path (fresh pulumi up, typical create times; internal/critpath):\n")
+	fmt.Fprintf(w, "  modeled %s, lower bound %s (necessary edges only), serial %s\n",
+		minutes(c.ModeledSeconds), minutes(c.LowerBoundSeconds), minutes(c.SerialSeconds))
+	fmt.Fprintf(w, "  bounding chain:\n")
+	for _, u := range c.Chain {
+		fmt.Fprintf(w, "    %s\n", u)
+	}
+	for _, e := range c.Needless {
+		fmt.Fprintf(w, "  needless wait: %s\n", e)
+	}
+}
+
+func minutes(s int) string { return fmt.Sprintf("%ds (%dm%02ds)", s, s/60, s%60) }
 
 // writeCompliance prints the compliance report: a line per rule with what it
 // judged in this plan, then the exceptions in force with their reasons.

@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
@@ -309,12 +310,12 @@ var MinimumBrokerVersions = map[string]string{"rabbitmq": "3.13", "kafka": "3.6"
 func versionLess(a, b string) bool {
 	as, bs := strings.Split(a, "."), strings.Split(b, ".")
 	for i := 0; i < len(as) || i < len(bs); i++ {
-		var x, y int
+		var x, y int // a field that is not a number ("x") reads as 0
 		if i < len(as) {
-			fmt.Sscanf(as[i], "%d", &x)
+			x, _ = strconv.Atoi(as[i])
 		}
 		if i < len(bs) {
-			fmt.Sscanf(bs[i], "%d", &y)
+			y, _ = strconv.Atoi(bs[i])
 		}
 		if x != y {
 			return x < y
