@@ -201,12 +201,16 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 // The secondary region's tier adds "-dr" ("eduai-prod-dr").
 func (c *Config) namePrefix() string { return Project + "-" + c.Stack + c.regionSuffix }
 
-func (c *Config) networkArgs() *network.VpcArgs { return vpcArgs(c.Network, c.namePrefix()) }
+func (c *Config) networkArgs() *network.VpcArgs {
+	return vpcArgs(c.Network, c.namePrefix(), c.protectStateful())
+}
 
 // drNetworkArgs is the DR region's network: the same component, its own plan.
-func (c *Config) drNetworkArgs() *network.VpcArgs { return vpcArgs(c.DR.Network, c.namePrefix()+"-dr") }
+func (c *Config) drNetworkArgs() *network.VpcArgs {
+	return vpcArgs(c.DR.Network, c.namePrefix()+"-dr", c.protectStateful())
+}
 
-func vpcArgs(n NetworkConfig, prefix string) *network.VpcArgs {
+func vpcArgs(n NetworkConfig, prefix string, protect bool) *network.VpcArgs {
 	args := &network.VpcArgs{
 		NamePrefix:         prefix,
 		CIDR:               n.CIDR,
@@ -215,7 +219,8 @@ func vpcArgs(n NetworkConfig, prefix string) *network.VpcArgs {
 		InterfaceEndpoints: n.InterfaceEndpoints,
 	}
 	if n.FlowLogs.Enabled {
-		args.FlowLogs = &network.FlowLogArgs{RetentionDays: n.FlowLogs.RetentionDays, TrafficType: n.FlowLogs.TrafficType}
+		args.FlowLogs = &network.FlowLogArgs{RetentionDays: n.FlowLogs.RetentionDays, TrafficType: n.FlowLogs.TrafficType,
+			Protect: protect}
 	}
 	return args
 }
@@ -363,7 +368,7 @@ func (c *Config) meshArgs(eks *cluster.Cluster, platform *addons.ClusterAddons) 
 func (c *Config) observabilityArgs(eks *cluster.Cluster) *observability.Args {
 	o := c.Observability
 	args := &observability.Args{
-		ClusterName: eks.Name, Region: c.Region, Mode: observability.Mode(o.Mode),
+		ClusterName: eks.Name, Region: c.Region, RegionalARN: eks.SecretsKeyARN, Mode: observability.Mode(o.Mode),
 		ChartVersions:    map[observability.Chart]string{},
 		LogRetentionDays: o.LogRetentionDays,
 		Prometheus: observability.PrometheusArgs{Retention: o.Prometheus.Retention,

@@ -13,7 +13,6 @@ import (
 
 	"github.com/eduai/infra/components/internal/secure"
 
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elasticache"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
@@ -162,9 +161,11 @@ func NewRedis(ctx *pulumi.Context, name string, args *RedisArgs, opts ...pulumi.
 	if retention == 0 {
 		retention = 30
 	}
-	slowLog, err := cloudwatch.NewLogGroup(ctx, name+"-slow-log", &cloudwatch.LogGroupArgs{
-		Name:            pulumi.String("/eduai/elasticache/" + args.Name + "/slow-log"),
-		RetentionInDays: pulumi.Int(retention),
+	slowLog, err := secure.NewLogGroup(ctx, name+"-slow-log", secure.LogGroupArgs{
+		Name:          "/eduai/elasticache/" + args.Name + "/slow-log",
+		RetentionDays: retention,
+		RegionalARN:   key.Arn,
+		Protect:       args.Protect,
 	}, parent)
 	if err != nil {
 		return nil, err

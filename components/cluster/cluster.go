@@ -14,7 +14,6 @@ import (
 
 	"github.com/eduai/infra/components/internal/secure"
 
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
@@ -169,10 +168,12 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	}
 
 	// EKS would create this group itself with no expiry; created first, it keeps the retention.
-	logGroup, err := cloudwatch.NewLogGroup(ctx, name+"-control-plane", &cloudwatch.LogGroupArgs{
-		Name:            pulumi.String("/aws/eks/" + args.Name + "/cluster"),
-		RetentionInDays: pulumi.Int(retention),
-		Tags:            tags,
+	logGroup, err := secure.NewLogGroup(ctx, name+"-control-plane", secure.LogGroupArgs{
+		Name:          "/aws/eks/" + args.Name + "/cluster",
+		RetentionDays: retention,
+		Tags:          tags,
+		RegionalARN:   key.Arn,
+		Protect:       args.Protect,
 	}, parent)
 	if err != nil {
 		return nil, err

@@ -11,7 +11,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/eduai/infra/components/internal/secure"
+
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elasticache"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
@@ -47,6 +48,8 @@ type FlowLogArgs struct {
 	RetentionDays int
 	// TrafficType is ALL, ACCEPT or REJECT. Default ALL.
 	TrafficType string
+	// Protect the log group's key (staging, prod).
+	Protect bool
 }
 
 // VpcArgs configures the VPC.
@@ -437,10 +440,12 @@ func newFlowLog(ctx *pulumi.Context, name, prefix string, f *FlowLogArgs, vpc *e
 	if traffic == "" {
 		traffic = "ALL"
 	}
-	group, err := cloudwatch.NewLogGroup(ctx, name+"-flow-logs", &cloudwatch.LogGroupArgs{
-		Name:            pulumi.String("/eduai/vpc/" + prefix + "/flow-logs"),
-		RetentionInDays: pulumi.Int(f.RetentionDays),
-		Tags:            nameTag("flow-logs", nil),
+	group, err := secure.NewLogGroup(ctx, name+"-flow-logs", secure.LogGroupArgs{
+		Name:          "/eduai/vpc/" + prefix + "/flow-logs",
+		RetentionDays: f.RetentionDays,
+		Tags:          nameTag("flow-logs", nil),
+		RegionalARN:   vpc.Arn,
+		Protect:       f.Protect,
 	}, parent)
 	if err != nil {
 		return err

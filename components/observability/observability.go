@@ -25,9 +25,10 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/eduai/infra/components/internal/secure"
+
 	"github.com/eduai/infra/components/internal/k8sobj"
 	"github.com/eduai/infra/components/internal/podidentity"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -127,6 +128,9 @@ type PrometheusArgs struct {
 type Args struct {
 	// ClusterName and Region: where Fluent Bit runs and writes. Required.
 	ClusterName string
+	// RegionalARN is any ARN of the cluster's account and region (its
+	// secrets key): the log group's key policy takes them from it. Required.
+	RegionalARN pulumi.StringInput
 	Region      string
 	// Mode is Logs or Full. Required.
 	Mode Mode
@@ -151,8 +155,8 @@ type Args struct {
 
 func (a *Args) validate() error {
 	var errs []error
-	if a.ClusterName == "" || a.Region == "" {
-		errs = append(errs, errors.New("ClusterName and Region are required"))
+	if a.ClusterName == "" || a.Region == "" || a.RegionalARN == nil {
+		errs = append(errs, errors.New("ClusterName, Region and RegionalARN are required"))
 	}
 	if a.Mode != Logs && a.Mode != Full {
 		errs = append(errs, fmt.Errorf("Mode: %q is not %q or %q", a.Mode, Logs, Full))
@@ -239,9 +243,11 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 
 	// Logs, in every mode.
-	logGroup, err := cloudwatch.NewLogGroup(ctx, name+"-containers", &cloudwatch.LogGroupArgs{
-		Name:            pulumi.String("/aws/eks/" + args.ClusterName + "/containers"),
-		RetentionInDays: pulumi.Int(args.LogRetentionDays),
+	logGroup, err := secure.NewLogGroup(ctx, name+"-containers", secure.LogGroupArgs{
+		Name:          "/aws/eks/" + args.ClusterName + "/containers",
+		RetentionDays: args.LogRetentionDays,
+		RegionalARN:   args.RegionalARN,
+		Protect:       args.Protect,
 	}, parent, pulumi.Protect(args.Protect))
 	if err != nil {
 		return nil, err

@@ -18,12 +18,12 @@ import (
 var versions = map[Chart]string{FluentBit: "0.1.35", KubePrometheusStack: "79.10.0", Jaeger: "4.1.5"}
 
 func logsArgs() *Args {
-	return &Args{ClusterName: "eduai-dev", Region: "us-west-2", Mode: Logs,
+	return &Args{ClusterName: "eduai-dev", Region: "us-west-2", RegionalARN: pulumi.String(testKeyARN), Mode: Logs,
 		ChartVersions: map[Chart]string{FluentBit: versions[FluentBit]}, LogRetentionDays: 14}
 }
 
 func fullArgs() *Args {
-	return &Args{ClusterName: "eduai-prod", Region: "us-west-2", Mode: Full, ChartVersions: versions,
+	return &Args{ClusterName: "eduai-prod", Region: "us-west-2", RegionalARN: pulumi.String(testKeyARN), Mode: Full, ChartVersions: versions,
 		LogRetentionDays: 90, Prometheus: PrometheusArgs{Retention: "30d", StorageGiB: 100, Replicas: 2},
 		Alerting: AlertingArgs{Receivers: []Receiver{
 			{Name: "oncall", Type: PagerDuty, Credential: "pd-routing-key-123"},
@@ -287,6 +287,26 @@ func TestBadArgs(t *testing.T) {
 		})
 		if err == nil || !strings.Contains(err.Error(), c.want) || len(rec.Resources()) != 0 {
 			t.Errorf("got %v, want %q", err, c.want)
+		}
+	}
+}
+
+// testKeyARN stands for the cluster's secrets key: the log group's key policy takes region and account from it.
+const testKeyARN = "arn:aws:kms:us-west-2:123456789012:key/cluster-secrets"
+
+// The container log group is encrypted with its own key, which CloudWatch Logs of the region may use.
+func TestLogGroupEncrypted(t *testing.T) {
+	rec := run(t, logsArgs())
+	group := rec.Named("aws:cloudwatch/logGroup:LogGroup", "observability-containers")
+	key := rec.Named("aws:kms/key:Key", "observability-containers")
+	if group == nil || key == nil || !group.DependsOnURN("kmsKeyId", key.URN) {
+		t.Fatalf("log group %v key %v", group, key)
+	}
+	policy := key.String("policy")
+	for _, want := range []string{`"Service":"logs.us-west-2.amazonaws.com"`, `arn:aws:iam::123456789012:root`,
+		`"kms:EncryptionContext:aws:logs:arn":"arn:aws:logs:us-west-2:123456789012:log-group:*"`} {
+		if !strings.Contains(policy, want) {
+			t.Errorf("key policy lacks %s: %s", want, policy)
 		}
 	}
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/eduai/infra/components/internal/secure"
 
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/mq"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/msk"
@@ -135,9 +134,11 @@ func New(ctx *pulumi.Context, name string, args *QueueArgs, opts ...pulumi.Resou
 
 	c.SecretARN = pulumi.String("").ToStringOutput()
 	if args.Engine == Kafka {
-		logs, err := cloudwatch.NewLogGroup(ctx, name+"-broker-logs", &cloudwatch.LogGroupArgs{
-			Name:            pulumi.String("/eduai/queue/" + args.Name),
-			RetentionInDays: pulumi.Int(30),
+		logs, err := secure.NewLogGroup(ctx, name+"-broker-logs", secure.LogGroupArgs{
+			Name:          "/eduai/queue/" + args.Name,
+			RetentionDays: 30,
+			RegionalARN:   key.Arn,
+			Protect:       args.Protect,
 		}, parent)
 		if err != nil {
 			return nil, err

@@ -397,3 +397,11 @@ func TestReport(t *testing.T) {
 		t.Errorf("%d lines for %d rules", len(lines), len(Rules()))
 	}
 }
+
+func TestLogGroupCMK(t *testing.T) {
+	runResourceCases(t, []resourceCase{
+		{"with a key", checkLogGroupCMK, res("aws:cloudwatch/logGroup:LogGroup", "l", map[string]any{"kmsKeyId": "arn:aws:kms:k"}), nil, ""},
+		{"service key", checkLogGroupCMK, res("aws:cloudwatch/logGroup:LogGroup", "l", map[string]any{"name": "/x"}), nil, "CloudWatch Logs' own key"},
+		{"key not known yet", checkLogGroupCMK, res("aws:cloudwatch/logGroup:LogGroup", "l", map[string]any{"kmsKeyId": unknown}), nil, ""},
+	})
+}

@@ -203,3 +203,8 @@ func presentRule(typ, key, message string) func(policyx.ResourceValidationArgs) 
 		return nil
 	}
 }
+
+// checkLogGroupCMK: CloudWatch log groups are encrypted with a customer-managed key (CKV_AWS_158).
+var checkLogGroupCMK = presentRule("aws:cloudwatch/logGroup:LogGroup", "kmsKeyId", "log group %q is encrypted with "+
+	"CloudWatch Logs' own key. Create it with components/internal/secure.NewLogGroup (a key of its own that the "+
+	"region's CloudWatch Logs may use).")

@@ -18,7 +18,7 @@ import (
 const PackName = "eduai-policies"
 
 // PackVersion is bumped with every change of a rule's behaviour.
-var PackVersion = semver.MustParse("0.6.0")
+var PackVersion = semver.MustParse("0.7.0")
 
 // Policy names; they are the keys of policies/config/<stack>.json.
 const (
@@ -98,6 +98,7 @@ const (
 	MeshDefaultDeny       = "mesh-namespace-default-deny"
 	MeshDestRuleTLS       = "mesh-destinationrule-tls"
 	BrokerVersion         = "data-broker-version-supported"
+	LogGroupCMK           = "data-log-group-encrypted"
 
 	// PolicyExceptions carries the exceptions by URN (see exceptions.go); it judges nothing.
 	PolicyExceptions = "policy-exceptions"
@@ -223,6 +224,8 @@ func Rules() []Rule {
 		{Name: KMSKeyPolicy, Description: "KMS keys are enabled and no key policy allows any principal without a condition (CKV_AWS_33, CKV_AWS_227).",
 			Types: types(typeKMSKey), Check: checkKMSKeyPolicy},
 		{Name: SecretCMK, Description: "Secrets Manager secrets are encrypted with a customer-managed key (CKV_AWS_149).", Types: types(typeSecret), Check: checkSecretCMK},
+		{Name: LogGroupCMK, Description: "CloudWatch log groups are encrypted with a customer-managed key (CKV_AWS_158).",
+			Types: types("aws:cloudwatch/logGroup:LogGroup"), Check: checkLogGroupCMK},
 		{Name: S3PublicAccessBlocked, Description: "Every bucket blocks all public access (CKV2_AWS_6, CKV_AWS_53-56).", Types: bucketTypes, Stack: BucketPublicAccessFindings},
 		{Name: S3Encrypted, Description: "Every bucket encrypts objects by default with KMS (access-log buckets: SSE-S3) (CKV_AWS_19, CKV_AWS_145).", Types: bucketTypes, Stack: BucketEncryptionFindings},
 		{Name: S3Versioning, Description: "Every bucket keeps object versions (CKV_AWS_21).", Types: bucketTypes, Stack: BucketVersioningFindings},

@@ -4,6 +4,11 @@
 package secure
 
 import (
+	"fmt"
+	"regexp"
+	"slices"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -62,3 +67,77 @@ const (
 	// BackupHourly: hourly backups (application data in buckets).
 	BackupHourly = "hourly"
 )
+
+// arnParts are the region and account of an ARN ("arn:aws:kms:us-west-2:123456789012:key/…").
+var arnParts = regexp.MustCompile(`^arn:aws[a-z-]*:[^:]*:([a-z0-9-]*):([0-9]{12}):`)
+
+// RegionAndAccount reads the region and account of an ARN ("" when absent).
+func RegionAndAccount(arn string) (region, account string) {
+	if m := arnParts.FindStringSubmatch(arn); m != nil {
+		return m[1], m[2]
+	}
+	return "", ""
+}
+
+// LogGroupArgs describes a CloudWatch log group encrypted with its own key.
+type LogGroupArgs struct {
+	// Name of the log group. Required.
+	Name string
+	// RetentionDays the events are kept. Required.
+	RetentionDays int
+	Tags          pulumi.StringMap
+	// RegionalARN is any ARN in the group's account and region (the
+	// component's KMS key, its VPC): the key policy takes both from it, so
+	// no lookup is needed. Required.
+	RegionalARN pulumi.StringInput
+	// Protect the key (staging, prod): without it the group's events cannot be read.
+	Protect bool
+}
+
+// logsKeyPolicy lets the account administer the key and CloudWatch Logs in
+// the region use it for this account's log groups only.
+func logsKeyPolicy(region, account string) string {
+	return `{"Version":"2012-10-17","Statement":[` +
+		`{"Sid":"Account","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + account + `:root"},"Action":"kms:*","Resource":"*"},` +
+		`{"Sid":"CloudWatchLogs","Effect":"Allow","Principal":{"Service":"logs.` + region + `.amazonaws.com"},` +
+		`"Action":["kms:Encrypt*","kms:Decrypt*","kms:ReEncrypt*","kms:GenerateDataKey*","kms:Describe*"],"Resource":"*",` +
+		`"Condition":{"ArnLike":{"kms:EncryptionContext:aws:logs:arn":"arn:aws:logs:` + region + `:` + account + `:log-group:*"}}}]}`
+}
+
+// NewLogGroup creates a log group encrypted with a customer-managed key of
+// its own (rotating, 30-day deletion window) whose policy lets CloudWatch
+// Logs use it (CKV_AWS_158).
+func NewLogGroup(ctx *pulumi.Context, name string, args LogGroupArgs, opts ...pulumi.ResourceOption) (*cloudwatch.LogGroup, error) {
+	if args.Name == "" || args.RetentionDays <= 0 || args.RegionalARN == nil {
+		return nil, fmt.Errorf("log group %q: Name, RetentionDays and RegionalARN are required", name)
+	}
+	policy := args.RegionalARN.ToStringOutput().ApplyT(func(arn string) (string, error) {
+		region, account := RegionAndAccount(arn)
+		if region == "" || account == "" {
+			return "", fmt.Errorf("log group %q: no region and account in %q", name, arn)
+		}
+		return logsKeyPolicy(region, account), nil
+	}).(pulumi.StringOutput)
+	keyArgs := &kms.KeyArgs{
+		Description:          pulumi.String("CloudWatch Logs " + args.Name),
+		EnableKeyRotation:    pulumi.Bool(true),
+		DeletionWindowInDays: pulumi.Int(30),
+		Policy:               policy,
+	}
+	if len(args.Tags) > 0 {
+		keyArgs.Tags = args.Tags
+	}
+	key, err := kms.NewKey(ctx, name, keyArgs, append(slices.Clone(opts), pulumi.Protect(args.Protect))...)
+	if err != nil {
+		return nil, err
+	}
+	groupArgs := &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String(args.Name),
+		RetentionInDays: pulumi.Int(args.RetentionDays),
+		KmsKeyId:        key.Arn,
+	}
+	if len(args.Tags) > 0 {
+		groupArgs.Tags = args.Tags
+	}
+	return cloudwatch.NewLogGroup(ctx, name, groupArgs, opts...)
+}
