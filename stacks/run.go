@@ -62,8 +62,8 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	home := dataStores{buckets: buckets, bucketNames: buckets.Names, bucketARNs: buckets.ARNs}
-	standby := dataStores{buckets: buckets, bucketNames: buckets.ReplicaNames, bucketARNs: buckets.ReplicaARNs}
+	home := dataStores{bucketNames: buckets.Names, bucketARNs: buckets.ARNs}
+	standby := dataStores{bucketNames: buckets.ReplicaNames, bucketARNs: buckets.ReplicaARNs}
 
 	dbArgs := cfg.databaseArgs(net)
 	dbArgs.InGlobalCluster = dr

@@ -10,7 +10,6 @@ import (
 	"github.com/eduai/infra/components/cluster"
 	"github.com/eduai/infra/components/observability"
 	"github.com/eduai/infra/components/service"
-	"github.com/eduai/infra/components/storage"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -28,7 +27,6 @@ func endpointsOf(host, readerHost, secretARN pulumi.StringOutput) *endpoints {
 // primary's, or their replicas in the DR region).
 type dataStores struct {
 	db, redis, queue        *endpoints
-	buckets                 *storage.Buckets
 	bucketNames, bucketARNs map[string]pulumi.StringOutput
 }
 

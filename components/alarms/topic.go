@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"regexp"
 
+	"github.com/eduai/infra/components/internal/secure"
+
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -39,15 +41,10 @@ var emailPattern = regexp.MustCompile(`^[^@\s<>]+@[^@\s<>]+\.[A-Za-z]{2,}$`)
 // ValidEmail tells whether e is an address the topic can subscribe.
 func ValidEmail(e string) bool { return emailPattern.MatchString(e) }
 
-// accountOf reads the account id (the fifth field) of an ARN.
-var accountOf = regexp.MustCompile(`^arn:aws[a-z-]*:[^:]*:[^:]*:([0-9]{12}):`)
-
 // AccountID returns the account of an ARN ("" when it has none).
 func AccountID(arn string) string {
-	if m := accountOf.FindStringSubmatch(arn); m != nil {
-		return m[1]
-	}
-	return ""
+	_, account := secure.RegionAndAccount(arn)
+	return account
 }
 
 // keyPolicy: the account administers the key; CloudWatch may use it to publish to the topic.

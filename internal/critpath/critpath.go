@@ -281,7 +281,7 @@ func Necessary(from, to *mockstack.Resource) bool {
 		return true
 	case fm == "kubernetes" && (t == "eks:index:Cluster" || tm == "aws:eks" || tm == "aws:iam" || tm == "kubernetes"):
 		return true
-	case (fm == "kubernetes" || fm == "aws:iam" || fm == "aws:secretsmanager") && containsPrefix(dataStores, tm):
+	case (fm == "kubernetes" || fm == "aws:iam" || fm == "aws:secretsmanager") && contains(dataStores, tm):
 		return true // endpoints in ConfigMaps and secrets, ARNs in policies
 	case fm == "aws:iam":
 		return true // a policy names the ARNs it grants
@@ -300,15 +300,6 @@ func Necessary(from, to *mockstack.Resource) bool {
 func contains(xs []string, x string) bool {
 	for _, v := range xs {
 		if v == x {
-			return true
-		}
-	}
-	return false
-}
-
-func containsPrefix(xs []string, x string) bool {
-	for _, v := range xs {
-		if x == v {
 			return true
 		}
 	}
