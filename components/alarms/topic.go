@@ -11,7 +11,6 @@ import (
 
 	"github.com/eduai/infra/components/internal/secure"
 
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -81,12 +80,8 @@ func NewTopic(ctx *pulumi.Context, name string, args TopicArgs, opts ...pulumi.R
 		}
 		return "", fmt.Errorf("alarm topic %q: no account id in %q", name, arn)
 	}).(pulumi.StringOutput)
-	key, err := kms.NewKey(ctx, name, &kms.KeyArgs{
-		Description:          pulumi.String("Alarm notifications " + args.Name),
-		EnableKeyRotation:    pulumi.Bool(true),
-		DeletionWindowInDays: pulumi.Int(30),
-		Policy:               account.ApplyT(keyPolicy).(pulumi.StringOutput),
-	}, parent, pulumi.Protect(args.Protect))
+	key, err := secure.NewKeyWithPolicy(ctx, name, "Alarm notifications "+args.Name, nil,
+		account.ApplyT(keyPolicy).(pulumi.StringOutput), parent, pulumi.Protect(args.Protect))
 	if err != nil {
 		return nil, err
 	}

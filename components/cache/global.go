@@ -8,7 +8,6 @@ import (
 
 	"github.com/eduai/infra/components/internal/secure"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elasticache"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -132,16 +131,7 @@ func NewGlobal(ctx *pulumi.Context, name string, args *GlobalArgs, opts ...pulum
 	if err != nil {
 		return nil, err
 	}
-	sg, err := ec2.NewSecurityGroup(ctx, dr, &ec2.SecurityGroupArgs{
-		VpcId:       args.VpcID,
-		Description: pulumi.String("Redis from the workload subnets to " + args.Name),
-		Ingress: ec2.SecurityGroupIngressArray{ec2.SecurityGroupIngressArgs{
-			Description: pulumi.String("Redis (TLS) from the workload subnets"),
-			Protocol:    pulumi.String("tcp"), FromPort: pulumi.Int(6379), ToPort: pulumi.Int(6379),
-			CidrBlocks: pulumi.ToStringArray(args.ClientCIDRs),
-		}},
-		Tags: pulumi.StringMap{"Name": pulumi.String(args.Name + "-redis")},
-	}, parent, there)
+	sg, err := redisSecurityGroup(ctx, dr, args.Name, args.VpcID, args.ClientCIDRs, parent, there)
 	if err != nil {
 		return nil, err
 	}

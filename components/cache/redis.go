@@ -126,18 +126,7 @@ func NewRedis(ctx *pulumi.Context, name string, args *RedisArgs, opts ...pulumi.
 	if err != nil {
 		return nil, err
 	}
-	sg, err := ec2.NewSecurityGroup(ctx, name, &ec2.SecurityGroupArgs{
-		VpcId:       args.VpcID,
-		Description: pulumi.String("Redis from the workload subnets to " + args.Name),
-		Ingress: ec2.SecurityGroupIngressArray{ec2.SecurityGroupIngressArgs{
-			Description: pulumi.String("Redis (TLS) from the workload subnets"),
-			Protocol:    pulumi.String("tcp"),
-			FromPort:    pulumi.Int(6379),
-			ToPort:      pulumi.Int(6379),
-			CidrBlocks:  pulumi.ToStringArray(args.ClientCIDRs),
-		}},
-		Tags: pulumi.StringMap{"Name": pulumi.String(args.Name + "-redis")},
-	}, parent)
+	sg, err := redisSecurityGroup(ctx, name, args.Name, args.VpcID, args.ClientCIDRs, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -228,6 +217,23 @@ func NewRedis(ctx *pulumi.Context, name string, args *RedisArgs, opts ...pulumi.
 	}
 	c.SecretARN = secret.Arn
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"endpoint": c.Endpoint, "secretArn": c.SecretARN})
+}
+
+// redisSecurityGroup admits Redis (TLS) from the workload subnets only.
+func redisSecurityGroup(ctx *pulumi.Context, name, group string, vpc pulumi.StringInput, clients []string,
+	opts ...pulumi.ResourceOption) (*ec2.SecurityGroup, error) {
+	return ec2.NewSecurityGroup(ctx, name, &ec2.SecurityGroupArgs{
+		VpcId:       vpc,
+		Description: pulumi.String("Redis from the workload subnets to " + group),
+		Ingress: ec2.SecurityGroupIngressArray{ec2.SecurityGroupIngressArgs{
+			Description: pulumi.String("Redis (TLS) from the workload subnets"),
+			Protocol:    pulumi.String("tcp"),
+			FromPort:    pulumi.Int(6379),
+			ToPort:      pulumi.Int(6379),
+			CidrBlocks:  pulumi.ToStringArray(clients),
+		}},
+		Tags: pulumi.StringMap{"Name": pulumi.String(group + "-redis")},
+	}, opts...)
 }
 
 // authSecret keeps a group's endpoint and AUTH token in Secrets Manager,

@@ -228,22 +228,8 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 	for i := 0; i < args.Instances; i++ {
 		// Instance names are by ordinal on purpose: instances are interchangeable
 		// (failover moves the writer), and a count change adds or drops the last.
-		instArgs := &rds.ClusterInstanceArgs{
-			Identifier:              pulumi.Sprintf("%s-%d", args.Name, i+1),
-			ClusterIdentifier:       cluster.ID(),
-			Engine:                  pulumi.String("aurora-postgresql"),
-			EngineVersion:           pulumi.String(args.EngineVersion),
-			InstanceClass:           pulumi.String(args.InstanceClass),
-			PubliclyAccessible:      pulumi.Bool(false),
-			AutoMinorVersionUpgrade: pulumi.Bool(true),
-			PromotionTier:           pulumi.Int(i),
-		}
-		if args.Hardened {
-			instArgs.PerformanceInsightsEnabled = pulumi.Bool(true)
-			instArgs.PerformanceInsightsKmsKeyId = key.Arn
-			instArgs.MonitoringInterval = pulumi.Int(60)
-			instArgs.MonitoringRoleArn = monitoringRole.Arn
-		}
+		instArgs := instanceArgs(cluster.ID(), fmt.Sprintf("%s-%d", args.Name, i+1), args.EngineVersion,
+			args.InstanceClass, i, monitoringRole, key.Arn)
 		if _, err := rds.NewClusterInstance(ctx, fmt.Sprintf("%s-%d", name, i+1), instArgs, parent, keep); err != nil {
 			return nil, err
 		}
@@ -293,6 +279,30 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"writerEndpoint": c.WriterEndpoint, "readerEndpoint": c.ReaderEndpoint, "secretArn": c.SecretARN,
 	})
+}
+
+// instanceArgs is one Aurora PostgreSQL instance, private, taking minor
+// upgrades; with a monitoring role (outside dev) it sends Performance
+// Insights (encrypted with key) and enhanced monitoring.
+func instanceArgs(cluster pulumi.IDOutput, identifier, engineVersion, class string, tier int, role *iam.Role,
+	key pulumi.StringInput) *rds.ClusterInstanceArgs {
+	inst := &rds.ClusterInstanceArgs{
+		Identifier:              pulumi.String(identifier),
+		ClusterIdentifier:       cluster,
+		Engine:                  pulumi.String("aurora-postgresql"),
+		EngineVersion:           pulumi.String(engineVersion),
+		InstanceClass:           pulumi.String(class),
+		PubliclyAccessible:      pulumi.Bool(false),
+		AutoMinorVersionUpgrade: pulumi.Bool(true),
+		PromotionTier:           pulumi.Int(tier),
+	}
+	if role != nil {
+		inst.PerformanceInsightsEnabled = pulumi.Bool(true)
+		inst.PerformanceInsightsKmsKeyId = key
+		inst.MonitoringInterval = pulumi.Int(60)
+		inst.MonitoringRoleArn = role.Arn
+	}
+	return inst
 }
 
 // clusterParameters are the primary's and the secondary's: TLS only, and

@@ -153,23 +153,9 @@ func NewGlobal(ctx *pulumi.Context, name string, args *GlobalArgs, opts ...pulum
 	}
 	g.SecretARN = secret.Arn
 	for i := 0; i < args.Readers; i++ {
-		inst := &rds.ClusterInstanceArgs{
-			ClusterIdentifier:       secondary.ID(),
-			Identifier:              pulumi.Sprintf("%s-secondary-%d", args.Name, i+1),
-			Engine:                  pulumi.String("aurora-postgresql"),
-			EngineVersion:           pulumi.String(args.EngineVersion),
-			InstanceClass:           pulumi.String(args.InstanceClass),
-			PubliclyAccessible:      pulumi.Bool(false),
-			AutoMinorVersionUpgrade: pulumi.Bool(true),
-			PromotionTier:           pulumi.Int(i),
-		}
 		// Monitored like the primary's instances: one of them is the writer after a failover.
-		if role := args.Primary.monitoringRole; role != nil {
-			inst.PerformanceInsightsEnabled = pulumi.Bool(true)
-			inst.PerformanceInsightsKmsKeyId = key.Arn
-			inst.MonitoringInterval = pulumi.Int(60)
-			inst.MonitoringRoleArn = role.Arn
-		}
+		inst := instanceArgs(secondary.ID(), fmt.Sprintf("%s-secondary-%d", args.Name, i+1), args.EngineVersion,
+			args.InstanceClass, i, args.Primary.monitoringRole, key.Arn)
 		if _, err := rds.NewClusterInstance(ctx, fmt.Sprintf("%s-reader-%d", dr, i+1), inst, parent, keep, there); err != nil {
 			return nil, err
 		}

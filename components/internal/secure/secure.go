@@ -14,13 +14,22 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// NewKey creates a customer-managed key with rotation on and a 30-day deletion window.
+// NewKey creates a customer-managed key with rotation on and a 30-day
+// deletion window, under AWS's default key policy (the account's IAM decides).
 func NewKey(ctx *pulumi.Context, name, description string, tags pulumi.StringMap,
+	opts ...pulumi.ResourceOption) (*kms.Key, error) {
+	return NewKeyWithPolicy(ctx, name, description, tags, nil, opts...)
+}
+
+// NewKeyWithPolicy is NewKey with a key policy, for keys an AWS service must
+// use (CloudWatch Logs, CloudWatch alarms publishing to SNS); nil keeps the default.
+func NewKeyWithPolicy(ctx *pulumi.Context, name, description string, tags pulumi.StringMap, policy pulumi.StringInput,
 	opts ...pulumi.ResourceOption) (*kms.Key, error) {
 	args := &kms.KeyArgs{
 		Description:          pulumi.String(description),
 		EnableKeyRotation:    pulumi.Bool(true),
 		DeletionWindowInDays: pulumi.Int(30),
+		Policy:               policy,
 	}
 	if len(tags) > 0 {
 		args.Tags = tags
@@ -118,16 +127,8 @@ func NewLogGroup(ctx *pulumi.Context, name string, args LogGroupArgs, opts ...pu
 		}
 		return logsKeyPolicy(region, account), nil
 	}).(pulumi.StringOutput)
-	keyArgs := &kms.KeyArgs{
-		Description:          pulumi.String("CloudWatch Logs " + args.Name),
-		EnableKeyRotation:    pulumi.Bool(true),
-		DeletionWindowInDays: pulumi.Int(30),
-		Policy:               policy,
-	}
-	if len(args.Tags) > 0 {
-		keyArgs.Tags = args.Tags
-	}
-	key, err := kms.NewKey(ctx, name, keyArgs, append(slices.Clone(opts), pulumi.Protect(args.Protect))...)
+	key, err := NewKeyWithPolicy(ctx, name, "CloudWatch Logs "+args.Name, args.Tags, policy,
+		append(slices.Clone(opts), pulumi.Protect(args.Protect))...)
 	if err != nil {
 		return nil, err
 	}
