@@ -271,6 +271,7 @@ func (c *Config) nodeGroupArgs(name string) cluster.NodeGroupArgs {
 func (c *Config) addonsArgs(eks *cluster.Cluster, net *network.Vpc) *addons.Args {
 	args := &addons.Args{
 		ClusterName:   eks.Name,
+		Cluster:       eks.ClusterName,
 		Region:        c.Region,
 		VpcID:         net.VpcID.ToStringOutput(),
 		ChartVersions: map[addons.Chart]string{},
@@ -359,16 +360,17 @@ func (c *Config) meshArgs(eks *cluster.Cluster, platform *addons.ClusterAddons) 
 		args.Tracing = &mesh.Tracing{Service: observability.TracingService, Port: observability.TracingPort,
 			SamplingPercent: c.Observability.TracingSamplingPercent}
 	}
-	// The gateway's NLB needs the load balancer controller; the Certificate needs cert-manager.
-	args.DependsOn = append(eks.Nodes(), platform.Releases[addons.AWSLoadBalancerController],
-		platform.Releases[addons.CertManager])
+	// Pods need nodes; the gateway's NLB needs the load balancer controller; the Certificate needs cert-manager.
+	args.DependsOn = eks.Nodes()
+	args.LoadBalancerController = platform.Releases[addons.AWSLoadBalancerController]
+	args.CertManager = platform.Releases[addons.CertManager]
 	return args
 }
 
 func (c *Config) observabilityArgs(eks *cluster.Cluster) *observability.Args {
 	o := c.Observability
 	args := &observability.Args{
-		ClusterName: eks.Name, Region: c.Region, RegionalARN: eks.SecretsKeyARN, Mode: observability.Mode(o.Mode),
+		ClusterName: eks.Name, Cluster: eks.ClusterName, Region: c.Region, RegionalARN: eks.SecretsKeyARN, Mode: observability.Mode(o.Mode),
 		ChartVersions:    map[observability.Chart]string{},
 		LogRetentionDays: o.LogRetentionDays,
 		Prometheus: observability.PrometheusArgs{Retention: o.Prometheus.Retention,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/eduai/infra/components/addons"
 	"github.com/eduai/infra/components/cluster"
+	"github.com/eduai/infra/components/mesh"
 	"github.com/eduai/infra/components/observability"
 	"github.com/eduai/infra/components/service"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -36,14 +37,22 @@ var Now = time.Now
 // deployServices installs the Argo Rollouts controller when a service is a
 // canary, then every service of eduai:services.
 func deployServices(ctx *pulumi.Context, cfg *Config, prefix string, eks *cluster.Cluster, platform *addons.ClusterAddons,
-	stores dataStores, namespace pulumi.Resource, watch *observability.Observability, providers pulumi.ResourceOption) error {
+	stores dataStores, namespace pulumi.Resource, mesh *mesh.Mesh, watch *observability.Observability,
+	providers pulumi.ResourceOption) error {
 	if len(cfg.Services) == 0 {
 		return nil
 	}
-	deps := append(eks.Nodes(), namespace)
+	// Every object needs its namespace, and the custom resources their CRDs:
+	// the mesh's (VirtualService, DestinationRule) come with the namespace's mesh.
+	prereqs := []pulumi.Resource{namespace}
+	var crds []pulumi.Resource
+	if mesh != nil {
+		// VirtualServices and DestinationRules: Istio's CRDs and istiod's validation.
+		crds = append(crds, mesh.ControlPlane)
+	}
 	if cfg.Observability.Mode == string(observability.Full) {
 		// ServiceMonitors need the Prometheus operator's CRDs.
-		deps = append(deps, watch.Releases[observability.KubePrometheusStack])
+		crds = append(crds, watch.Releases[observability.KubePrometheusStack])
 	}
 	canary := false
 	for _, s := range cfg.Services {
@@ -54,11 +63,12 @@ func deployServices(ctx *pulumi.Context, cfg *Config, prefix string, eks *cluste
 		if err != nil {
 			return err
 		}
-		deps = append(deps, ctrl.Release)
+		// Rollouts and AnalysisTemplates need Argo Rollouts' CRDs.
+		crds = append(crds, ctrl.Release)
 	}
 	for _, name := range slices.Sorted(maps.Keys(cfg.Services)) {
 		args := cfg.serviceArgs(name, eks, platform, stores)
-		args.DependsOn = deps
+		args.Prerequisites, args.CRDs, args.DependsOn = prereqs, crds, eks.Nodes()
 		if _, err := service.New(ctx, prefix+"service-"+name, args, providers); err != nil {
 			return err
 		}
@@ -152,7 +162,7 @@ func (c *Config) connections(s ServiceConfig, eks *cluster.Cluster, st dataStore
 		}
 		return accessPolicy(quotedSecrets, quotedBuckets, c.Region)
 	}).(pulumi.StringOutput)
-	return out, &service.AWSAccess{Cluster: eks.Name, Policy: policy}
+	return out, &service.AWSAccess{Cluster: eks.ClusterName, Policy: policy}
 }
 
 // accessPolicy lets a service read the given secrets, use the given buckets,

@@ -136,7 +136,7 @@ func (t *tier) deploy(ctx *pulumi.Context, p *Providers) (*tierResult, error) {
 		if out.mesh, err = mesh.New(ctx, t.prefix+"mesh", c.meshArgs(eks, platform), pulumi.Providers(k8s)); err != nil {
 			return nil, err
 		}
-		servicesNS = out.mesh
+		servicesNS = out.mesh.ServicesNamespace
 	} else if len(c.Services) > 0 {
 		if servicesNS, err = service.NewNamespace(ctx, t.prefix+"services", ServicesNamespace, pulumi.Providers(k8s)); err != nil {
 			return nil, err
@@ -146,7 +146,8 @@ func (t *tier) deploy(ctx *pulumi.Context, p *Providers) (*tierResult, error) {
 		pulumi.Providers(t.aws, k8s, p.Random)); err != nil {
 		return nil, err
 	}
-	if err := deployServices(ctx, c, t.prefix, eks, platform, t.stores, servicesNS, out.watch, pulumi.Providers(t.aws, k8s)); err != nil {
+	if err := deployServices(ctx, c, t.prefix, eks, platform, t.stores, servicesNS, out.mesh, out.watch,
+		pulumi.Providers(t.aws, k8s)); err != nil {
 		return nil, err
 	}
 	if c.gitOpsOn() {

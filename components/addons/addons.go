@@ -57,6 +57,9 @@ type Args struct {
 	// ClusterName is the EKS cluster's name (autoscaler discovery, the load
 	// balancer controller, pod identity associations). Required.
 	ClusterName string
+	// Cluster is the same name as the cluster's output (cluster.Cluster.ClusterName):
+	// the Pod Identity associations take it, so they wait for the cluster. Required.
+	Cluster pulumi.StringInput
 	// Region and VpcID tell the load balancer controller where it runs. Required.
 	Region string
 	VpcID  pulumi.StringInput
@@ -70,8 +73,8 @@ type Args struct {
 
 func (a *Args) validate() error {
 	var errs []error
-	if a.ClusterName == "" || a.Region == "" || a.VpcID == nil {
-		errs = append(errs, errors.New("ClusterName, Region and VpcID are required"))
+	if a.ClusterName == "" || a.Cluster == nil || a.Region == "" || a.VpcID == nil {
+		errs = append(errs, errors.New("ClusterName, Cluster, Region and VpcID are required"))
 	}
 	for _, c := range Charts {
 		if !ValidChartVersion(a.ChartVersions[c]) {
@@ -122,7 +125,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	var bindings []pulumi.Resource
 	for _, chart := range slices.Sorted(maps.Keys(identities)) {
 		spec := charts[chart]
-		assoc, err := podidentity.New(ctx, name+"-"+string(chart), podidentity.Binding{Cluster: args.ClusterName,
+		assoc, err := podidentity.New(ctx, name+"-"+string(chart), podidentity.Binding{Cluster: args.Cluster,
 			Namespace: spec.namespace, ServiceAccount: spec.serviceAccount, Policy: pulumi.String(identities[chart])}, parent)
 		if err != nil {
 			return nil, err

@@ -23,9 +23,9 @@ const (
 
 func testArgs(kind IssuerKind) *Args {
 	return &Args{
-		ClusterName: "eduai-prod",
-		Region:      "us-west-2",
-		VpcID:       pulumi.String("vpc-1"),
+		ClusterName: "eduai-prod", Cluster: pulumi.String("eduai-prod"),
+		Region: "us-west-2",
+		VpcID:  pulumi.String("vpc-1"),
 		ChartVersions: map[Chart]string{MetricsServer: "3.13.0", ClusterAutoscaler: "9.53.0",
 			AWSLoadBalancerController: "1.14.0", IngressNginx: "4.13.3", CertManager: "v1.21.1"},
 		Issuer: IssuerArgs{Kind: kind, Email: "platform@example.org"},
@@ -185,7 +185,7 @@ func TestAddonsBadArgs(t *testing.T) {
 		{func(a *Args) { delete(a.ChartVersions, MetricsServer) }, `metrics-server needs an exact version (got "")`},
 		{func(a *Args) { a.Issuer = IssuerArgs{Kind: LetsEncryptProduction} }, `Issuer.Email: "" is not an email address`},
 		{func(a *Args) { a.Issuer.Kind = "vault" }, `Issuer.Kind: "vault"`},
-		{func(a *Args) { a.ClusterName = "" }, "ClusterName, Region and VpcID are required"},
+		{func(a *Args) { a.ClusterName = "" }, "ClusterName, Cluster, Region and VpcID are required"},
 	}
 	for _, c := range cases {
 		args := testArgs(LetsEncryptStaging)

@@ -263,7 +263,9 @@ func restoreTests(ctx *pulumi.Context, name string, args *PlanArgs, role pulumi.
 			IamRoleArn:             role,
 			RestoreTestingPlanName: tp.Name,
 			ProtectedResourceType:  pulumi.String(s.resourceType),
-			ProtectedResourceArns:  pulumi.StringArray{pulumi.String("*")},
+			// By tag only: the provider takes exactly one of protectedResourceArns and
+			// protectedResourceConditions (terraform-provider-aws
+			// internal/service/backup/restore_testing_selection.go, ConfigValidators).
 			ProtectedResourceConditions: backup.RestoreTestingSelectionProtectedResourceConditionsArgs{
 				StringEquals: backup.RestoreTestingSelectionProtectedResourceConditionsStringEqualArray{
 					backup.RestoreTestingSelectionProtectedResourceConditionsStringEqualArgs{

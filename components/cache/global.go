@@ -118,8 +118,8 @@ func NewGlobal(ctx *pulumi.Context, name string, args *GlobalArgs, opts ...pulum
 	if p.ClusterMode {
 		global.NumNodeGroups = pulumi.Int(p.Shards)
 	}
-	grg, err := elasticache.NewGlobalReplicationGroup(ctx, name, global, parent, keep,
-		pulumi.DependsOn([]pulumi.Resource{args.Primary}))
+	// It waits for the primary group through primaryReplicationGroupId (the group's output).
+	grg, err := elasticache.NewGlobalReplicationGroup(ctx, name, global, parent, keep)
 	if err != nil {
 		return nil, err
 	}
@@ -136,15 +136,18 @@ func NewGlobal(ctx *pulumi.Context, name string, args *GlobalArgs, opts ...pulum
 		return nil, err
 	}
 	replicated := p.Nodes() > 1
-	// The secondary inherits engine, node type, shards, TLS and AUTH from the
-	// global group; it brings its own key, network and replica count.
+	// The secondary inherits engine, node type, shards, TLS, at-rest
+	// encryption and AUTH from the global group; it brings its own key,
+	// network and replica count. The provider refuses those settings next to
+	// globalReplicationGroupId (terraform-provider-aws
+	// internal/service/elasticache/replication_group.go, ConflictsWith;
+	// hashicorp/terraform-provider-aws#19053).
 	secondary := &elasticache.ReplicationGroupArgs{
 		ReplicationGroupId:       pulumi.String(args.Name),
 		Description:              pulumi.String("EduAI cache " + p.Name + ": Global Datastore secondary"),
 		GlobalReplicationGroupId: grg.GlobalReplicationGroupId,
 		SubnetGroupName:          args.SubnetGroupName,
 		SecurityGroupIds:         pulumi.StringArray{sg.ID()},
-		AtRestEncryptionEnabled:  pulumi.Bool(true),
 		KmsKeyId:                 key.Arn,
 		AutomaticFailoverEnabled: pulumi.Bool(replicated),
 		MultiAzEnabled:           pulumi.Bool(replicated),

@@ -119,8 +119,13 @@ func (a *ClusterArgs) validate() error {
 type Cluster struct {
 	pulumi.ResourceState
 
-	// Name is the EKS cluster's name.
+	// Name is the EKS cluster's name, for names, tags and policies that
+	// mention it.
 	Name string
+	// ClusterName is the same name as an output of the cluster, known once
+	// the cluster exists: what addresses the cluster in AWS by name (Pod
+	// Identity associations) takes this one, so that it waits for it.
+	ClusterName pulumi.StringOutput
 	// KubeconfigJSON reaches the API server; stacks/ builds the Kubernetes provider from it.
 	KubeconfigJSON pulumi.StringOutput
 	// SecretsKeyARN is the KMS key that encrypts Kubernetes secrets.
@@ -262,6 +267,10 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	}
 
 	c.KubeconfigJSON = cluster.KubeconfigJson
+	// pulumi-eks builds the kubeconfig from the EKS cluster's endpoint and
+	// certificate, so it resolves when the cluster is ACTIVE (nodejs/eks/cluster.ts,
+	// generateKubeconfig, v2.8.1); the name derived from it carries that wait.
+	c.ClusterName = pulumi.Unsecret(cluster.KubeconfigJson.ApplyT(func(string) string { return args.Name })).(pulumi.StringOutput)
 	c.SecretsKeyARN = key.Arn
 	c.NodeRoleARN = nodeRole.Arn
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{

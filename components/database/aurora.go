@@ -123,6 +123,8 @@ type Aurora struct {
 	args           AuroraArgs
 	password       pulumi.StringOutput
 	monitoringRole *iam.Role // enhanced monitoring (hardened only; IAM is global, the secondary shares it)
+	// instances are the cluster's instances: what a global secondary waits for.
+	instances []pulumi.Resource
 }
 
 // NewAurora creates the cluster and everything it needs.
@@ -230,9 +232,11 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 		// (failover moves the writer), and a count change adds or drops the last.
 		instArgs := instanceArgs(cluster.ID(), fmt.Sprintf("%s-%d", args.Name, i+1), args.EngineVersion,
 			args.InstanceClass, i, monitoringRole, key.Arn)
-		if _, err := rds.NewClusterInstance(ctx, fmt.Sprintf("%s-%d", name, i+1), instArgs, parent, keep); err != nil {
+		inst, err := rds.NewClusterInstance(ctx, fmt.Sprintf("%s-%d", name, i+1), instArgs, parent, keep)
+		if err != nil {
 			return nil, err
 		}
+		c.instances = append(c.instances, inst)
 	}
 
 	if s := args.ReaderScaling; s != nil {

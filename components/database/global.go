@@ -96,7 +96,7 @@ func NewGlobal(ctx *pulumi.Context, name string, args *GlobalArgs, opts ...pulum
 		SourceDbClusterIdentifier: args.Primary.ClusterARN,
 		ForceDestroy:              pulumi.Bool(false),
 		DeletionProtection:        pulumi.Bool(args.Protect),
-	}, parent, keep, pulumi.DependsOn([]pulumi.Resource{args.Primary}))
+	}, parent, keep)
 	if err != nil {
 		return nil, err
 	}
@@ -139,6 +139,14 @@ func NewGlobal(ctx *pulumi.Context, name string, args *GlobalArgs, opts ...pulum
 		DeletionProtection:           pulumi.Bool(args.Protect),
 		SkipFinalSnapshot:            pulumi.Bool(true), // a secondary's data lives in the global cluster
 	}, parent, keep, there,
+		// A secondary replicates from the primary's writer instance: it is created
+		// after the primary's instances (the provider's own aws_rds_global_cluster
+		// example: depends_on the primary instance), while the global cluster
+		// itself needs only the primary cluster. The instances themselves, not
+		// the Aurora component: the Go SDK turns a dependency on a component
+		// into its children registered so far (sdk/go/pulumi/rpc.go,
+		// addDependency), which races with their registration.
+		pulumi.DependsOn(args.Primary.instances),
 		// After a failover or switchover (runbook) AWS moves the roles; the program does not fight it.
 		pulumi.IgnoreChanges([]string{"replicationSourceIdentifier", "globalClusterIdentifier"}))
 	if err != nil {

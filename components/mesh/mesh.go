@@ -70,8 +70,15 @@ type MeshArgs struct {
 	Issuer string
 	// Tracing sends spans to an OTLP gRPC collector; nil: no tracing.
 	Tracing *Tracing
-	// DependsOn: resources the releases wait for (node groups, the load balancer controller).
+	// DependsOn: resources the releases wait for (node groups: pods need nodes).
 	DependsOn []pulumi.Resource
+	// LoadBalancerController is the AWS load balancer controller's release:
+	// the ingress NLB Service waits for it (its webhook admits the Service,
+	// the controller makes the NLB). Required.
+	LoadBalancerController pulumi.Resource
+	// CertManager is cert-manager's release: the Certificate waits for it
+	// (its CRD and webhook). Required with Hosts.
+	CertManager pulumi.Resource
 }
 
 func (a *MeshArgs) validate() error {
@@ -87,6 +94,12 @@ func (a *MeshArgs) validate() error {
 	}
 	if a.IstiodReplicas < 0 {
 		errs = append(errs, fmt.Errorf("IstiodReplicas: %d", a.IstiodReplicas))
+	}
+	if a.LoadBalancerController == nil {
+		errs = append(errs, errors.New("LoadBalancerController: required (the ingress NLB Service waits for it)"))
+	}
+	if len(a.Hosts) > 0 && a.CertManager == nil {
+		errs = append(errs, errors.New("CertManager: required with Hosts (the Certificate waits for it)"))
 	}
 	for _, h := range a.Hosts {
 		if !hostPattern.MatchString(h) {
@@ -137,6 +150,13 @@ type Mesh struct {
 	Namespace pulumi.StringOutput
 	// IngressHostname is the DNS name of the ingress NLB (DNS records point at it).
 	IngressHostname pulumi.StringOutput
+	// ServicesNamespace is the Namespace object of the services: what their
+	// objects wait for (a dependency on the component would be the children
+	// registered so far: the Go SDK's addDependency).
+	ServicesNamespace pulumi.Resource
+	// ControlPlane is istiod's release, installed after the CRDs (base):
+	// what the Istio custom resources of others wait for.
+	ControlPlane pulumi.Resource
 }
 
 // New installs the mesh. The component needs the Kubernetes provider.
@@ -219,7 +239,7 @@ func New(ctx *pulumi.Context, name string, args *MeshArgs, opts ...pulumi.Resour
 				corev1.ServicePortArgs{Name: pulumi.String("https"), Port: pulumi.Int(443), TargetPort: pulumi.Int(443)},
 			},
 		},
-	}, parent, pulumi.DependsOn([]pulumi.Resource{gateway}))
+	}, parent, pulumi.DependsOn([]pulumi.Resource{gateway, args.LoadBalancerController}))
 	if err != nil {
 		return nil, err
 	}
@@ -239,6 +259,7 @@ func New(ctx *pulumi.Context, name string, args *MeshArgs, opts ...pulumi.Resour
 		return nil, err
 	}
 	c.Namespace = ns.Metadata.Name().Elem()
+	c.ServicesNamespace, c.ControlPlane = ns, istiod
 
 	afterIstiod := pulumi.DependsOn([]pulumi.Resource{istiod})
 	if _, err := k8sobj.New(ctx, name+"-mtls", PeerAuthenticationFor(mode), parent, afterIstiod); err != nil {
@@ -268,7 +289,10 @@ func New(ctx *pulumi.Context, name string, args *MeshArgs, opts ...pulumi.Resour
 	}
 	if len(args.Hosts) > 0 {
 		afterGateway := pulumi.DependsOn([]pulumi.Resource{gateway})
-		if _, err := k8sobj.New(ctx, name+"-certificate", CertificateFor(args.Hosts, args.Issuer), parent, afterGateway); err != nil {
+		// The Certificate lives in the gateway's namespace, which the gateway
+		// release creates, and needs cert-manager (its CRD and webhook).
+		if _, err := k8sobj.New(ctx, name+"-certificate", CertificateFor(args.Hosts, args.Issuer), parent,
+			pulumi.DependsOn([]pulumi.Resource{gateway, args.CertManager})); err != nil {
 			return nil, err
 		}
 		if _, err := k8sobj.New(ctx, name+"-gateway", GatewayFor(args.Hosts), parent, afterGateway); err != nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/eduai/infra/internal/crdcheck"
 	"github.com/eduai/infra/internal/mockstack"
+	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -19,6 +20,16 @@ func prodArgs() *MeshArgs {
 func runMesh(t *testing.T, args *MeshArgs) *mockstack.Recorder {
 	t.Helper()
 	rec, err := mockstack.RunKubernetes(func(ctx *pulumi.Context, k8s pulumi.ResourceOption) error {
+		// The add-ons the stack hands the mesh: the load balancer controller and cert-manager.
+		for chart, into := range map[string]*pulumi.Resource{"aws-load-balancer-controller": &args.LoadBalancerController,
+			"cert-manager": &args.CertManager} {
+			r, err := helmv3.NewRelease(ctx, "addons-"+chart, &helmv3.ReleaseArgs{Chart: pulumi.String(chart),
+				Namespace: pulumi.String("kube-system")}, k8s)
+			if err != nil {
+				return err
+			}
+			*into = r
+		}
 		_, err := New(ctx, "mesh", args, k8s)
 		return err
 	})
@@ -41,6 +52,9 @@ func TestMeshProd(t *testing.T) {
 	rec := runMesh(t, prodArgs())
 	releases := map[string]*mockstack.Resource{}
 	for _, r := range rec.ByType("kubernetes:helm.sh/v3:Release") {
+		if strings.HasPrefix(r.Name, "addons-") {
+			continue // the stack's add-ons, handed in
+		}
 		releases[r.String("chart")] = r
 		if r.String("version") != "1.29.6" || r.Inputs["repositoryOpts"].ObjectValue()["repo"].StringValue() != Repo {
 			t.Errorf("%s: %v", r.Name, r.Inputs)
@@ -166,8 +180,14 @@ func TestIngressLoadBalancer(t *testing.T) {
 		t.Errorf("gateway chart Service type %v", typ)
 	}
 	lb := rec.Named("kubernetes:core/v1:Service", "mesh-ingress-lb")
-	if lb == nil || !contains(lb.Dependencies, gateway.URN) {
+	controller := rec.Named("kubernetes:helm.sh/v3:Release", "addons-aws-load-balancer-controller")
+	if lb == nil || !contains(lb.Dependencies, gateway.URN) || !contains(lb.Dependencies, controller.URN) {
 		t.Fatalf("LB Service %v", lb)
+	}
+	// The Certificate waits for cert-manager (its CRD and webhook).
+	cert := rec.Named("kubernetes:cert-manager.io/v1:Certificate", "mesh-certificate")
+	if cm := rec.Named("kubernetes:helm.sh/v3:Release", "addons-cert-manager"); cert == nil || !contains(cert.Dependencies, cm.URN) {
+		t.Errorf("the Certificate does not wait for cert-manager: %v", cert)
 	}
 	m := lb.Inputs.Mappable()
 	meta, spec := m["metadata"].(map[string]any), m["spec"].(map[string]any)

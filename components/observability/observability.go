@@ -128,6 +128,9 @@ type PrometheusArgs struct {
 type Args struct {
 	// ClusterName and Region: where Fluent Bit runs and writes. Required.
 	ClusterName string
+	// Cluster is the same name as the cluster's output (cluster.Cluster.ClusterName):
+	// Fluent Bit's Pod Identity association takes it, so it waits for the cluster. Required.
+	Cluster pulumi.StringInput
 	// RegionalARN is any ARN of the cluster's account and region (its
 	// secrets key): the log group's key policy takes them from it. Required.
 	RegionalARN pulumi.StringInput
@@ -155,8 +158,8 @@ type Args struct {
 
 func (a *Args) validate() error {
 	var errs []error
-	if a.ClusterName == "" || a.Region == "" || a.RegionalARN == nil {
-		errs = append(errs, errors.New("ClusterName, Region and RegionalARN are required"))
+	if a.ClusterName == "" || a.Cluster == nil || a.Region == "" || a.RegionalARN == nil {
+		errs = append(errs, errors.New("ClusterName, Cluster, Region and RegionalARN are required"))
 	}
 	if a.Mode != Logs && a.Mode != Full {
 		errs = append(errs, fmt.Errorf("Mode: %q is not %q or %q", a.Mode, Logs, Full))
@@ -254,7 +257,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 	c.LogGroupName = logGroup.Name
 	writer, err := podidentity.New(ctx, name+"-fluent-bit", podidentity.Binding{
-		Cluster: args.ClusterName, Namespace: LogsNamespace, ServiceAccount: fluentBitServiceAccount,
+		Cluster: args.Cluster, Namespace: LogsNamespace, ServiceAccount: fluentBitServiceAccount,
 		Policy: logGroup.Arn.ApplyT(func(arn string) string {
 			return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
 				`"Action":["logs:CreateLogStream","logs:PutLogEvents","logs:DescribeLogStreams"],` +

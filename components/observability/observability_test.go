@@ -18,12 +18,12 @@ import (
 var versions = map[Chart]string{FluentBit: "0.1.35", KubePrometheusStack: "79.10.0", Jaeger: "4.1.5"}
 
 func logsArgs() *Args {
-	return &Args{ClusterName: "eduai-dev", Region: "us-west-2", RegionalARN: pulumi.String(testKeyARN), Mode: Logs,
+	return &Args{ClusterName: "eduai-dev", Cluster: pulumi.String("eduai-dev"), Region: "us-west-2", RegionalARN: pulumi.String(testKeyARN), Mode: Logs,
 		ChartVersions: map[Chart]string{FluentBit: versions[FluentBit]}, LogRetentionDays: 14}
 }
 
 func fullArgs() *Args {
-	return &Args{ClusterName: "eduai-prod", Region: "us-west-2", RegionalARN: pulumi.String(testKeyARN), Mode: Full, ChartVersions: versions,
+	return &Args{ClusterName: "eduai-prod", Cluster: pulumi.String("eduai-prod"), Region: "us-west-2", RegionalARN: pulumi.String(testKeyARN), Mode: Full, ChartVersions: versions,
 		LogRetentionDays: 90, Prometheus: PrometheusArgs{Retention: "30d", StorageGiB: 100, Replicas: 2},
 		Alerting: AlertingArgs{Receivers: []Receiver{
 			{Name: "oncall", Type: PagerDuty, Credential: "pd-routing-key-123"},

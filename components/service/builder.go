@@ -16,10 +16,13 @@ import (
 
 // builder registers one service's resources.
 type builder struct {
-	ctx    *pulumi.Context
-	name   string
-	args   *Args
-	parent pulumi.ResourceOption
+	ctx  *pulumi.Context
+	name string
+	args *Args
+	// parent parents the service's Kubernetes objects and makes them wait
+	// for the Prerequisites; custom, its custom resources, for the CRDs too;
+	// owner only parents (the AWS resources).
+	parent, custom, owner pulumi.ResourceOption
 
 	config *corev1.ConfigMap
 }
@@ -339,7 +342,7 @@ func (b *builder) extras() error {
 	}
 	if a.Ingress != nil && a.Strategy == Rolling {
 		// From the mesh's gateway to the one Service (the other strategies route by subset).
-		_, err := k8sobj.New(b.ctx, b.name+"-routes", VirtualServiceFor(a, map[string]int{"": 100}, []string{""}), b.parent)
+		_, err := k8sobj.New(b.ctx, b.name+"-routes", VirtualServiceFor(a, map[string]int{"": 100}, []string{""}), b.custom)
 		return err
 	}
 	return nil

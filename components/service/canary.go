@@ -144,7 +144,7 @@ func (b *builder) canary(deps []pulumi.Resource) error {
 		// Argo Rollouts rewrites the route weights and the subsets' labels; the program ignores those.
 		order := []string{"stable", "canary"}
 		subsets := map[string]map[string]string{"stable": {"app": a.Name}, "canary": {"app": a.Name}}
-		dr, err := k8sobj.New(b.ctx, b.name+"-destinations", DestinationRuleFor(a, subsets, order), b.parent,
+		dr, err := k8sobj.New(b.ctx, b.name+"-destinations", DestinationRuleFor(a, subsets, order), b.custom,
 			pulumi.IgnoreChanges([]string{"spec.subsets"}))
 		if err != nil {
 			return err
@@ -154,14 +154,14 @@ func (b *builder) canary(deps []pulumi.Resource) error {
 			ignore = append(ignore, "spec.http["+strconv.Itoa(i)+"].route")
 		}
 		vs, err := k8sobj.New(b.ctx, b.name+"-routes", VirtualServiceFor(a, map[string]int{"stable": 100}, order),
-			b.parent, pulumi.IgnoreChanges(ignore))
+			b.custom, pulumi.IgnoreChanges(ignore))
 		if err != nil {
 			return err
 		}
 		routing = append(routing, dr, vs)
 	}
 	if a.Monitoring && !a.NoAnalysis {
-		at, err := k8sobj.New(b.ctx, b.name+"-analysis", AnalysisTemplateFor(a), b.parent)
+		at, err := k8sobj.New(b.ctx, b.name+"-analysis", AnalysisTemplateFor(a), b.custom)
 		if err != nil {
 			return err
 		}
@@ -172,7 +172,7 @@ func (b *builder) canary(deps []pulumi.Resource) error {
 		r := a.Replicas
 		replicas = &r
 	}
-	if _, err := k8sobj.New(b.ctx, b.name+"-rollout", RolloutFor(a, replicas), b.parent,
+	if _, err := k8sobj.New(b.ctx, b.name+"-rollout", RolloutFor(a, replicas), b.custom,
 		pulumi.DependsOn(append(append([]pulumi.Resource{dep}, deps...), routing...))); err != nil {
 		return err
 	}

@@ -135,13 +135,23 @@ type Args struct {
 	Migration  *Migration
 	// AWS access through EKS Pod Identity: the cluster and the role's policy. Nil: none.
 	AWSAccess *AWSAccess
-	// DependsOn: what the workload waits for (nodes, the Argo Rollouts controller).
+	// Prerequisites: what every Kubernetes object of the service waits for:
+	// what creates its namespace (the API server answers `namespaces "x"
+	// not found` before).
+	Prerequisites []pulumi.Resource
+	// CRDs: what the custom resources also wait for, the releases that
+	// install their CRDs (Istio's base chart, kube-prometheus-stack, Argo
+	// Rollouts: `no matches for kind` before).
+	CRDs []pulumi.Resource
+	// DependsOn: what the workloads also wait for (nodes: pods need them).
 	DependsOn []pulumi.Resource
 }
 
 // AWSAccess is a service's AWS permissions.
 type AWSAccess struct {
-	Cluster string
+	// Cluster is the EKS cluster's name as the cluster's output
+	// (cluster.Cluster.ClusterName), so the association waits for the cluster.
+	Cluster pulumi.StringInput
 	Policy  pulumi.StringInput
 }
 
@@ -239,7 +249,9 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if err := ctx.RegisterComponentResource("eduai:service:Service", name, c, opts...); err != nil {
 		return nil, err
 	}
-	b := &builder{ctx: ctx, name: name, args: args, parent: pulumi.Parent(c)}
+	b := &builder{ctx: ctx, name: name, args: args, owner: pulumi.Parent(c),
+		parent: pulumi.Composite(pulumi.Parent(c), pulumi.DependsOn(args.Prerequisites)),
+		custom: pulumi.Composite(pulumi.Parent(c), pulumi.DependsOn(append(slices.Clone(args.Prerequisites), args.CRDs...)))}
 	if err := b.build(); err != nil {
 		return nil, err
 	}
@@ -251,7 +263,7 @@ func (b *builder) build() error {
 	deps := slices.Clone(a.DependsOn)
 	if a.AWSAccess != nil {
 		assoc, err := podidentity.New(b.ctx, b.name, podidentity.Binding{Cluster: a.AWSAccess.Cluster,
-			Namespace: a.Namespace, ServiceAccount: a.Name, Policy: a.AWSAccess.Policy}, b.parent)
+			Namespace: a.Namespace, ServiceAccount: a.Name, Policy: a.AWSAccess.Policy}, b.owner)
 		if err != nil {
 			return err
 		}

@@ -146,10 +146,10 @@ func (b *builder) blueGreen(deps []pulumi.Resource) error {
 	}
 	order := []string{Blue, Green}
 	subsets := map[string]map[string]string{Blue: {"version": Blue}, Green: {"version": Green}}
-	if _, err := k8sobj.New(b.ctx, b.name+"-destinations", DestinationRuleFor(a, subsets, order), b.parent); err != nil {
+	if _, err := k8sobj.New(b.ctx, b.name+"-destinations", DestinationRuleFor(a, subsets, order), b.custom); err != nil {
 		return err
 	}
-	_, err = k8sobj.New(b.ctx, b.name+"-routes", VirtualServiceFor(a, BlueGreenWeights(active), order), b.parent, afterSmoke)
+	_, err = k8sobj.New(b.ctx, b.name+"-routes", VirtualServiceFor(a, BlueGreenWeights(active), order), b.custom, afterSmoke)
 	return err
 }
 
@@ -170,7 +170,7 @@ func (b *builder) serviceMonitor() error {
 			PodTargetLabels: []string{"version", "rollouts-pod-template-hash"},
 			Endpoints:       []monitoringv1.Endpoint{{Port: "http", Path: MetricsPath, Interval: "30s"}},
 		}}
-	_, err := k8sobj.New(b.ctx, b.name+"-monitor", obj, b.parent)
+	_, err := k8sobj.New(b.ctx, b.name+"-monitor", obj, b.custom)
 	return err
 }
 

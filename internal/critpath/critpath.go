@@ -3,9 +3,12 @@
 // exists (its dependencies, its provider, its parent), so the update takes
 // as long as the longest weighted chain. Durations are typical create times
 // per resource type (Durations, each with its source). The lower bound is
-// the same longest chain over only the edges AWS and Kubernetes really
-// require (Necessary): where the program waits for more, a fresh environment
-// is slower than it has to be, and the report names the edge.
+// the same longest chain over the edges AWS and Kubernetes require, derived
+// from the plan itself (required.go: every reference an input makes to
+// another resource, plus the structural needs of pods and add-ons), not
+// from the program's own edges: a required edge the program lacks is
+// reported as missing (a fresh `pulumi up` would fail there), and where the
+// program waits for more than it must, the report names the needless edge.
 package critpath
 
 import (
@@ -100,6 +103,11 @@ type Report struct {
 	Chain []string `json:"chain"`
 	// Needless are the chain's edges no AWS or Kubernetes requirement explains ("dependent -> dependency").
 	Needless []string `json:"needless"`
+	// Missing are the required edges the program lacks: a resource that
+	// addresses another (or needs it structurally) without waiting for it.
+	Missing []string `json:"missing,omitempty"`
+	// RequiredEdges counts the edges the lower bound is computed over.
+	RequiredEdges int `json:"requiredEdges"`
 }
 
 // graph is the plan's nodes with the edges the engine waits on.
@@ -171,8 +179,10 @@ func compact(xs []string, self string) []string {
 	return out
 }
 
-// longest returns each node's finish time and predecessor on its longest chain, over the edges keep allows.
-func (g graph) longest(keep func(from, to *mockstack.Resource) bool) (map[string]int, map[string]string) {
+// longest returns each node's finish time and predecessor on its longest
+// chain; among predecessors that finish together it takes one prefer
+// likes (nil: the first), so a chain names a required wait where one ties.
+func (g graph) longest(prefer func(u, w string) bool) (map[string]int, map[string]string) {
 	finish, prev := map[string]int{}, map[string]string{}
 	var visit func(u string, stack map[string]bool) int
 	visit = func(u string, stack map[string]bool) int {
@@ -185,10 +195,11 @@ func (g graph) longest(keep func(from, to *mockstack.Resource) bool) (map[string
 		stack[u] = true
 		start := 0
 		for _, w := range g.waits[u] {
-			if g.nodes[w] == nil || !keep(g.nodes[u], g.nodes[w]) {
+			if g.nodes[w] == nil {
 				continue
 			}
-			if f := visit(w, stack); f > start {
+			f := visit(w, stack)
+			if f > start || (f == start && f > 0 && prefer != nil && prefer(u, w) && !prefer(u, prev[u])) {
 				start, prev[u] = f, w
 			}
 		}
@@ -205,12 +216,16 @@ func (g graph) longest(keep func(from, to *mockstack.Resource) bool) (map[string
 // Analyze computes the report of a recorded plan.
 func Analyze(resources []*mockstack.Resource) Report {
 	g := build(resources)
+	reqs := index(resources).requirements()
+	required, edges := g.requiredGraph(reqs)
 	var rep Report
+	rep.RequiredEdges = len(edges)
+	rep.Missing = g.missing(reqs)
 	for u := range g.waits {
 		rep.SerialSeconds += durationOf(g.nodes[u])
 	}
-	all := func(_, _ *mockstack.Resource) bool { return true }
-	finish, prev := g.longest(all)
+	requiredWait := func(u, w string) bool { return w != "" && required.reachable(u)[w] }
+	finish, prev := g.longest(requiredWait)
 	end := ""
 	for u, f := range finish {
 		if f > rep.ModeledSeconds || (f == rep.ModeledSeconds && u < end) {
@@ -221,80 +236,23 @@ func Analyze(resources []*mockstack.Resource) Report {
 		rep.Chain = append([]string{u}, rep.Chain...)
 	}
 	for i := 1; i < len(rep.Chain); i++ {
-		from, to := g.nodes[rep.Chain[i]], g.nodes[rep.Chain[i-1]]
-		if !Necessary(from, to) {
-			rep.Needless = append(rep.Needless, fmt.Sprintf("%s -> %s", from.URN, to.URN))
+		from, to := rep.Chain[i], rep.Chain[i-1]
+		if !required.reachable(from)[to] {
+			rep.Needless = append(rep.Needless, fmt.Sprintf("%s -> %s", from, to))
 		}
 	}
-	lower, _ := g.longest(Necessary)
+	lower, _ := required.longest(nil)
 	for _, f := range lower {
 		rep.LowerBoundSeconds = max(rep.LowerBoundSeconds, f)
 	}
 	return rep
 }
 
-// module is a type's package and module ("aws:rds", "kubernetes:apps/v1" → "kubernetes").
-func module(typ string) string {
-	pkg, rest, _ := strings.Cut(typ, ":")
-	if pkg != "aws" {
-		return pkg
-	}
-	mod, _, _ := strings.Cut(rest, "/")
-	return "aws:" + mod
-}
-
-// foundations are what a resource may need from anywhere: its network, key,
-// role, log group, subnet groups and secrets.
-var foundations = []string{"aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/securityGroup:SecurityGroup",
-	"aws:kms/key:Key", "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy", "aws:cloudwatch/logGroup:LogGroup",
-	"aws:rds/subnetGroup:SubnetGroup", "aws:elasticache/subnetGroup:SubnetGroup", "aws:secretsmanager/secret:Secret"}
-
-// dataStores hold endpoints, names and ARNs that configuration and policies carry.
-var dataStores = []string{"aws:rds", "aws:elasticache", "aws:msk", "aws:mq", "aws:s3", "aws:secretsmanager"}
-
-// Necessary tells whether AWS or Kubernetes requires `from` to wait for `to`
-// (the checked-in table of README "Speed"): its provider; a resource of the
-// same AWS service (structural references: a subnet in its VPC, an instance
-// in its cluster, a replica in its global cluster); a foundation (network,
-// key, role, log group); for a node group its cluster, launch template and
-// pre-node add-ons; for anything in Kubernetes the cluster, its nodes, add-ons,
-// roles and other Kubernetes objects (namespaces, CRDs and webhooks installed by
-// charts); configuration carrying a data store's endpoint or an IAM policy
-// naming its ARN; an alarm and what it watches or notifies; a DNS record and
-// its target load balancer or health check. Anything else — one data store
-// waiting for another, say — is the program's choice, not a requirement.
-func Necessary(from, to *mockstack.Resource) bool {
-	f, t := from.Type, to.Type
-	fm, tm := module(f), module(t)
-	switch {
-	case strings.HasPrefix(t, "pulumi:providers:"):
-		return true
-	case strings.HasPrefix(f, "pulumi:providers:kubernetes") && t == "eks:index:Cluster":
-		return true // the provider's kubeconfig
-	case fm == tm && strings.HasPrefix(fm, "aws:"):
-		return true
-	case contains(foundations, t):
-		return true
-	case f == "aws:eks/nodeGroup:NodeGroup" && (t == "eks:index:Cluster" || tm == "aws:ec2" || tm == "aws:eks"):
-		return true
-	case strings.HasPrefix(fm, "aws:eks") && t == "eks:index:Cluster":
-		return true
-	case fm == "kubernetes" && (t == "eks:index:Cluster" || tm == "aws:eks" || tm == "aws:iam" || tm == "kubernetes"):
-		return true
-	case (fm == "kubernetes" || fm == "aws:iam" || fm == "aws:secretsmanager") && contains(dataStores, tm):
-		return true // endpoints in ConfigMaps and secrets, ARNs in policies
-	case fm == "aws:iam":
-		return true // a policy names the ARNs it grants
-	case f == "aws:cloudwatch/metricAlarm:MetricAlarm":
-		return true // its dimensions name what it watches; its actions, the topic
-	case fm == "aws:route53" && (t == "kubernetes:core/v1:Service" || tm == "aws:route53"):
-		return true // an alias to the ingress NLB
-	case fm == "aws:appautoscaling" && tm == "aws:rds":
-		return true
-	case fm == "aws:backup" && (tm == "aws:backup" || tm == "aws:kms" || tm == "aws:iam"):
-		return true
-	}
-	return false
+// Required returns the plan's required edges (what the lower bound is computed over).
+func Required(resources []*mockstack.Resource) []Edge {
+	g := build(resources)
+	_, edges := g.requiredGraph(index(resources).requirements())
+	return edges
 }
 
 func contains(xs []string, x string) bool {
@@ -312,6 +270,7 @@ func contains(xs []string, x string) bool {
 // bounding chain in red and needless edges dashed.
 func DOT(resources []*mockstack.Resource, rep Report) string {
 	g := build(resources)
+	required, _ := g.requiredGraph(index(resources).requirements())
 	onChain := map[string]bool{}
 	for _, u := range rep.Chain {
 		onChain[u] = true
@@ -367,7 +326,7 @@ func DOT(resources []*mockstack.Resource, rep Report) string {
 			switch {
 			case onChain[u] && onChain[w]:
 				style = " [color=red, penwidth=2]"
-			case !Necessary(from, to):
+			case !required.reachable(u)[w]:
 				style = " [style=dashed]"
 			}
 			fmt.Fprintf(&b, "  %s -> %s%s;\n", id[w], id[u], style)

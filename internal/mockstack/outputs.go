@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/eduai/infra/internal/providercheck"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
 
@@ -128,7 +129,7 @@ func fakeOutputs(r *Resource, region string) (string, resource.PropertyMap) {
 		}
 		state["bucket"] = resource.NewStringProperty(prefix + shortHash(r.URN, 12))
 	}
-	if autonamed[typ] && !state.HasValue("name") {
+	if (autonamed[typ] || providercheck.Load().NameRequired(typ)) && !state.HasValue("name") {
 		prefix := r.Name + "-"
 		if p, ok := state["namePrefix"]; ok && p.IsString() {
 			prefix = p.StringValue()
@@ -136,13 +137,22 @@ func fakeOutputs(r *Resource, region string) (string, resource.PropertyMap) {
 		state["name"] = resource.NewStringProperty(prefix + shortHash(r.URN, 7))
 	}
 	var id string
+	if k8sName, ns, ok := kubernetesName(r, state); ok {
+		id = k8sName
+		if ns != "" {
+			id = ns + "/" + k8sName
+		}
+	}
 	switch {
+	case id != "":
 	case idPrefixes[typ] != "":
 		id = idPrefixes[typ] + "-" + shortHash(r.URN, 17)
 	case typ == typeBucket:
 		id = state["bucket"].StringValue()
 	case state.HasValue("clusterIdentifier") && state["clusterIdentifier"].IsString() && typ == "aws:rds/cluster:Cluster":
 		id = state["clusterIdentifier"].StringValue()
+	case typ == "aws:rds/globalCluster:GlobalCluster" && state["globalClusterIdentifier"].IsString():
+		id = state["globalClusterIdentifier"].StringValue()
 	case state.HasValue("replicationGroupId") && state["replicationGroupId"].IsString():
 		id = state["replicationGroupId"].StringValue()
 	case state.HasValue("identifier") && state["identifier"].IsString():
@@ -163,6 +173,31 @@ func fakeOutputs(r *Resource, region string) (string, resource.PropertyMap) {
 	}
 	state["id"] = resource.NewStringProperty(id)
 	return id, state
+}
+
+// kubernetesName gives a Kubernetes object the name the Kubernetes provider
+// gives one without metadata.name (the logical name, a dash and eight
+// characters), and returns it with its namespace; the provider's id is
+// "<namespace>/<name>" (or the name of a cluster-scoped object).
+func kubernetesName(r *Resource, state resource.PropertyMap) (name, namespace string, ok bool) {
+	if !strings.HasPrefix(r.Type, "kubernetes:") || r.Type == "kubernetes:helm.sh/v3:Release" {
+		return "", "", false
+	}
+	md := resource.PropertyMap{}
+	if v, has := state["metadata"]; has && v.IsObject() {
+		md = v.ObjectValue().Copy()
+	}
+	if n, has := md["name"]; has && n.IsString() && n.StringValue() != "" {
+		name = n.StringValue()
+	} else {
+		name = r.Name + "-" + shortHash(r.URN, 8)
+		md["name"] = resource.NewStringProperty(name)
+		state["metadata"] = resource.NewObjectProperty(md)
+	}
+	if n, has := md["namespace"]; has && n.IsString() {
+		namespace = n.StringValue()
+	}
+	return name, namespace, true
 }
 
 // splitType splits "aws:ec2/vpc:Vpc" into ("aws", "ec2").

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/eduai/infra/internal/providercheck"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
@@ -179,12 +180,49 @@ func (m *Recorder) Named(typ, name string) *Resource {
 	return nil
 }
 
+// Refusals returns, for every record whose inputs the real provider's Check
+// would refuse (internal/providercheck), one line naming the resource's URN,
+// the property and the schema rule; nil when the provider accepts them all.
+func Refusals(records []*Resource) []string {
+	schema := providercheck.Load()
+	var out []string
+	for _, r := range records {
+		if !r.Custom {
+			continue
+		}
+		for _, f := range schema.Check(r.Type, r.Inputs) {
+			out = append(out, fmt.Sprintf("%s: %s (provider schema: %s; the AWS provider refuses this at up)",
+				r.URN, f.Message, f.Rule))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// RefusalError is the error of a run whose inputs the provider would refuse.
+type RefusalError struct{ Lines []string }
+
+func (e *RefusalError) Error() string {
+	return fmt.Sprintf("%d input(s) the provider would refuse:\n  %s", len(e.Lines), strings.Join(e.Lines, "\n  "))
+}
+
+// Err returns a *RefusalError when the provider would refuse an input, else nil.
+func (m *Recorder) Err() error {
+	if lines := Refusals(m.Resources()); len(lines) > 0 {
+		return &RefusalError{Lines: lines}
+	}
+	return nil
+}
+
 // Run runs fn as a Pulumi program under a fresh recorder (an applied stack,
-// no config) and returns the recorder with everything fn registered.
+// no config) and returns the recorder with everything fn registered. Like
+// the engine, it fails when the provider would refuse an input.
 func Run(project, stack string, fn pulumi.RunFunc) (*Recorder, error) {
 	rec := New(project, stack)
-	err := pulumi.RunErr(fn, rec.RunOption())
-	return rec, err
+	if err := pulumi.RunErr(fn, rec.RunOption()); err != nil {
+		return rec, err
+	}
+	return rec, rec.Err()
 }
 
 // RunKubernetes runs fn like Run, handing it an option that names a
@@ -233,6 +271,9 @@ func (r *Resource) Tags() map[string]string {
 	}
 	return out
 }
+
+// InputsValue is the inputs as one object value.
+func (r *Resource) InputsValue() resource.PropertyValue { return resource.NewObjectProperty(r.Inputs) }
 
 // DependsOnURN tells whether the input key's value came from the resource with that URN.
 func (r *Resource) DependsOnURN(key, urn string) bool {

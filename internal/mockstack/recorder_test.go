@@ -1,6 +1,7 @@
 package mockstack
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -21,8 +22,9 @@ func program(ctx *pulumi.Context) error {
 	}
 	var role pulumi.CustomResourceState
 	return ctx.RegisterResource("aws:iam/role:Role", "reader", pulumi.Map{
-		"description": pulumi.ToSecret(pulumi.String("hidden")),
-		"tags":        pulumi.StringMap{"vpc": vpc.ID().ToStringOutput()},
+		"description":      pulumi.ToSecret(pulumi.String("hidden")),
+		"assumeRolePolicy": pulumi.String(`{"Version":"2012-10-17","Statement":[]}`),
+		"tags":             pulumi.StringMap{"vpc": vpc.ID().ToStringOutput()},
 	}, &role, pulumi.Parent(c))
 }
 
@@ -64,6 +66,36 @@ func TestRecorder(t *testing.T) {
 	}
 	if comp.ID != "" || comp.Custom {
 		t.Errorf("component record: %+v", comp)
+	}
+}
+
+// The recorder refuses, as the provider's Check does, inputs the AWS
+// provider's schema forbids: here a role without its required trust policy
+// and a Redis secondary that sets what it inherits from its global group.
+func TestRecorderRefusesWhatTheProviderRefuses(t *testing.T) {
+	_, err := Run("eduai", "dev", func(ctx *pulumi.Context) error {
+		var role, group pulumi.CustomResourceState
+		if err := ctx.RegisterResource("aws:iam/role:Role", "untrusted", pulumi.Map{}, &role); err != nil {
+			return err
+		}
+		return ctx.RegisterResource("aws:elasticache/replicationGroup:ReplicationGroup", "secondary", pulumi.Map{
+			"replicationGroupId":       pulumi.String("eduai-dr"),
+			"description":              pulumi.String("secondary"),
+			"globalReplicationGroupId": pulumi.String("ldgnf-eduai"),
+			"atRestEncryptionEnabled":  pulumi.Bool(true),
+		}, &group)
+	})
+	var refused *RefusalError
+	if !errors.As(err, &refused) || len(refused.Lines) != 2 {
+		t.Fatalf("want two refusals, got %v", err)
+	}
+	for i, want := range []string{
+		"ReplicationGroup::secondary: atRestEncryptionEnabled conflicts with globalReplicationGroupId (provider schema: conflictsWith",
+		"Role::untrusted: assumeRolePolicy is required (provider schema: required",
+	} {
+		if !strings.Contains(refused.Lines[i], want) {
+			t.Errorf("refusal %d: %q lacks %q", i, refused.Lines[i], want)
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/eduai/infra/internal/critpath"
@@ -165,7 +166,45 @@ func RunProgram(stack, projectFile, stackFile string, program pulumi.RunFunc) (*
 	if err != nil {
 		return rec, nil, err
 	}
+	if err := Verify(rec.Resources()); err != nil {
+		return rec, nil, err
+	}
 	return rec, outputs, nil
+}
+
+// PlanError lists what AWS, the providers or Kubernetes would refuse in a
+// plan: inputs the provider's Check refuses, and resources that address
+// another (by name, id, namespace, CRD) without waiting for it.
+type PlanError struct {
+	Refused []string
+	Missing []string
+}
+
+func (e *PlanError) Error() string {
+	var b strings.Builder
+	if len(e.Refused) > 0 {
+		fmt.Fprintf(&b, "%d input(s) the provider would refuse:\n  %s", len(e.Refused), strings.Join(e.Refused, "\n  "))
+	}
+	if len(e.Missing) > 0 {
+		if b.Len() > 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "%d missing dependency edge(s) (README \"The test doubles\"):\n  %s", len(e.Missing),
+			strings.Join(e.Missing, "\n  "))
+	}
+	return b.String()
+}
+
+// Verify checks a recorded plan the way a first `pulumi up` would meet it:
+// the provider schema's Check on every input (internal/providercheck), and
+// the reference analysis (internal/critpath: every reference has a
+// dependency path to its referent). Nil when both hold.
+func Verify(records []*mockstack.Resource) error {
+	e := &PlanError{Refused: mockstack.Refusals(records), Missing: critpath.Analyze(records).Missing}
+	if len(e.Refused) == 0 && len(e.Missing) == 0 {
+		return nil
+	}
+	return e
 }
 
 func setEnv(vars map[string]string) (restore func()) {

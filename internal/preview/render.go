@@ -325,14 +325,17 @@ func (r *Result) writeCriticalPath(w io.Writer) {
 		return
 	}
 	fmt.Fprintf(w, "\nDeploy critical path (fresh pulumi up, typical create times; internal/critpath):\n")
-	fmt.Fprintf(w, "  modeled %s, lower bound %s (necessary edges only), serial %s\n",
-		minutes(c.ModeledSeconds), minutes(c.LowerBoundSeconds), minutes(c.SerialSeconds))
+	fmt.Fprintf(w, "  modeled %s, lower bound %s (over the %d edges AWS and Kubernetes require), serial %s\n",
+		minutes(c.ModeledSeconds), minutes(c.LowerBoundSeconds), c.RequiredEdges, minutes(c.SerialSeconds))
 	fmt.Fprintf(w, "  bounding chain:\n")
 	for _, u := range c.Chain {
 		fmt.Fprintf(w, "    %s\n", u)
 	}
 	for _, e := range c.Needless {
 		fmt.Fprintf(w, "  needless wait: %s\n", e)
+	}
+	for _, e := range c.Missing {
+		fmt.Fprintf(w, "  MISSING required edge: %s\n", e)
 	}
 }
 

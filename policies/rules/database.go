@@ -103,17 +103,19 @@ func checkRedisEncryption(args policyx.ResourceValidationArgs) error {
 		return nil
 	}
 	var missing []string
-	if on, _, known := boolProp(r.Properties, "atRestEncryptionEnabled"); known && !on {
-		missing = append(missing, "atRestEncryptionEnabled")
-	}
 	if _, present, known := str(r.Properties, "kmsKeyId"); known && !present {
 		missing = append(missing, "kmsKeyId (a customer-managed key)")
 	}
 	if _, secondary, _ := str(r.Properties, "globalReplicationGroupId"); secondary {
-		// A Global Datastore secondary takes TLS and AUTH from its global
-		// group; dr-redis-global-member judges it through the group's primary.
+		// A Global Datastore secondary takes at-rest encryption, TLS and AUTH
+		// from its global group (the provider refuses them next to
+		// globalReplicationGroupId); dr-elasticache-global judges them
+		// through the group's primary. Its own key it does bring.
 		reportMissing(args, r.Name, missing)
 		return nil
+	}
+	if on, _, known := boolProp(r.Properties, "atRestEncryptionEnabled"); known && !on {
+		missing = append(missing, "atRestEncryptionEnabled")
 	}
 	if on, _, known := boolProp(r.Properties, "transitEncryptionEnabled"); known && !on {
 		missing = append(missing, "transitEncryptionEnabled")

@@ -131,11 +131,12 @@ func GlobalDatastoreFindings(rs []policyx.AnalyzerResource) []Finding {
 				continue
 			}
 			transit, _, tKnown := boolProp(p.Properties, "transitEncryptionEnabled")
+			atRest, _, rKnown := boolProp(p.Properties, "atRestEncryptionEnabled")
 			_, auth, aKnown := str(p.Properties, "authToken")
-			if (tKnown && !transit) || (aKnown && !auth) {
+			if (tKnown && !transit) || (rKnown && !atRest) || (aKnown && !auth) {
 				out = append(out, Finding{URN: rg.URN, Message: fmt.Sprintf("Global Datastore secondary %q inherits "+
-					"no TLS or no AUTH from its global group's primary %q. Turn on transit encryption and an AUTH token on the primary.",
-					rg.Name, p.Name)})
+					"no TLS, no at-rest encryption or no AUTH from its global group's primary %q. Turn on transit and "+
+					"at-rest encryption and an AUTH token on the primary.", rg.Name, p.Name)})
 			}
 			continue
 		}

@@ -62,22 +62,29 @@ func TestBucketReplicationFindings(t *testing.T) {
 
 func TestGlobalDatastoreFindings(t *testing.T) {
 	primary := inRegion(res(typeReplicationGroup, "cache", map[string]any{"id": "eduai-prod",
-		"transitEncryptionEnabled": true, "authToken": "token"}), "us-west-2")
+		"transitEncryptionEnabled": true, "atRestEncryptionEnabled": true, "authToken": "token"}), "us-west-2")
 	global := dependsOn(res(typeGlobalReplGroup, "cache-global", nil), "primaryReplicationGroupId", primary)
 	secondary := func(region string) policyx.AnalyzerResource {
 		return dependsOn(inRegion(res(typeReplicationGroup, "dr-cache-global",
 			map[string]any{"globalReplicationGroupId": "fake-eduai-prod"}), region), "globalReplicationGroupId", global)
 	}
 	noTLS := inRegion(res(typeReplicationGroup, "cache", map[string]any{"id": "eduai-prod",
-		"transitEncryptionEnabled": false, "authToken": "token"}), "us-west-2")
+		"transitEncryptionEnabled": false, "atRestEncryptionEnabled": true, "authToken": "token"}), "us-west-2")
 	noTLSGlobal := dependsOn(res(typeGlobalReplGroup, "cache-global", nil), "primaryReplicationGroupId", noTLS)
 	noTLSSecondary := dependsOn(inRegion(res(typeReplicationGroup, "dr-cache-global",
 		map[string]any{"globalReplicationGroupId": "fake-eduai-prod"}), "us-east-1"), "globalReplicationGroupId", noTLSGlobal)
+	plain := inRegion(res(typeReplicationGroup, "cache", map[string]any{"id": "eduai-prod",
+		"transitEncryptionEnabled": true, "atRestEncryptionEnabled": false, "authToken": "token"}), "us-west-2")
+	plainGlobal := dependsOn(res(typeGlobalReplGroup, "cache-global", nil), "primaryReplicationGroupId", plain)
+	plainSecondary := dependsOn(inRegion(res(typeReplicationGroup, "dr-cache-global",
+		map[string]any{"globalReplicationGroupId": "fake-eduai-prod"}), "us-east-1"), "globalReplicationGroupId", plainGlobal)
 	cases := []struct {
 		name string
 		rs   []policyx.AnalyzerResource
 		want int
 	}{
+		// The secondary cannot set at-rest encryption; its global group's primary lacks it.
+		{"secondary without at-rest encryption through its group", []policyx.AnalyzerResource{plain, plainGlobal, plainSecondary}, 1},
 		{"global with a secondary elsewhere", []policyx.AnalyzerResource{primary, global, secondary("us-east-1")}, 0},
 		{"no global datastore", []policyx.AnalyzerResource{primary}, 1},
 		{"secondary in the same region", []policyx.AnalyzerResource{primary, global, secondary("us-west-2")}, 1},
@@ -89,14 +96,15 @@ func TestGlobalDatastoreFindings(t *testing.T) {
 			t.Errorf("%s: %v", c.name, got)
 		}
 	}
-	// The resource rule does not ask a secondary for TLS and AUTH it cannot set.
+	// The resource rule does not ask a secondary for the at-rest encryption,
+	// TLS and AUTH it cannot set (the provider refuses them next to
+	// globalReplicationGroupId); it asks for its key.
 	sec := res(typeReplicationGroup, "dr-cache-global", map[string]any{"globalReplicationGroupId": "fake-eduai-prod",
-		"atRestEncryptionEnabled": true, "kmsKeyId": "arn:aws:kms:k"})
+		"kmsKeyId": "arn:aws:kms:k"})
 	if got := runResourceRule(checkRedisEncryption, sec, nil); len(got) != 0 {
 		t.Errorf("secondary: %v", got)
 	}
-	sec = res(typeReplicationGroup, "dr-cache-global", map[string]any{"globalReplicationGroupId": "fake-eduai-prod",
-		"atRestEncryptionEnabled": true})
+	sec = res(typeReplicationGroup, "dr-cache-global", map[string]any{"globalReplicationGroupId": "fake-eduai-prod"})
 	if got := runResourceRule(checkRedisEncryption, sec, nil); len(got) != 1 {
 		t.Errorf("secondary without its key: %v", got)
 	}

@@ -12,7 +12,11 @@ import (
 
 // Binding names the service account and what it may do.
 type Binding struct {
-	Cluster        string
+	// Cluster is the EKS cluster's name as the cluster's output
+	// (cluster.Cluster.ClusterName), never a plain string: EKS answers an
+	// association for a cluster that does not exist yet with
+	// ResourceNotFoundException, and the output makes the association wait.
+	Cluster        pulumi.StringInput
 	Namespace      string
 	ServiceAccount string
 	// Policy is the role's inline policy document (JSON).
@@ -22,7 +26,7 @@ type Binding struct {
 // New creates the role, its policy and the association, all named name.
 func New(ctx *pulumi.Context, name string, b Binding, opts ...pulumi.ResourceOption) (*awseks.PodIdentityAssociation, error) {
 	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{
-		Description: pulumi.Sprintf("%s/%s in EKS cluster %s", b.Namespace, b.ServiceAccount, b.Cluster),
+		Description: pulumi.Sprintf("%s/%s in an EKS cluster", b.Namespace, b.ServiceAccount),
 		AssumeRolePolicy: pulumi.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
 			`"Principal":{"Service":"pods.eks.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession"],` +
 			`"Condition":{"StringEquals":{"aws:RequestTag/kubernetes-namespace":"` + b.Namespace + `",` +
@@ -35,7 +39,7 @@ func New(ctx *pulumi.Context, name string, b Binding, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	return awseks.NewPodIdentityAssociation(ctx, name, &awseks.PodIdentityAssociationArgs{
-		ClusterName:    pulumi.String(b.Cluster),
+		ClusterName:    b.Cluster,
 		Namespace:      pulumi.String(b.Namespace),
 		ServiceAccount: pulumi.String(b.ServiceAccount),
 		RoleArn:        role.Arn,
