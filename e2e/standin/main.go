@@ -3,11 +3,17 @@
 // Command standin is a TEST-ONLY stand-in for the aws, eks, kubernetes and
 // random resource providers, used by the engine end-to-end test (e2e/), where
 // the real provider plugins cannot be had. It speaks the provider gRPC
-// protocol; for any resource type it accepts the inputs, diffs them, and
-// "creates" by echoing the inputs as outputs with the same deterministic ids,
-// ARNs and names as the offline preview's mocks (internal/mockstack). It never
-// talks to a cloud, and what it returns is not AWS's answer: it proves the
-// engine, config, program and policy layers, nothing more.
+// protocol and is our model of AWS and of the clusters' API servers, as
+// strict as we can make it: Check refuses what the AWS provider's schema
+// refuses (internal/providercheck); Create and Update refuse inputs that
+// address a resource not created yet (internal/refs; ResourceNotFound,
+// `namespaces "x" not found`, `no matches for kind`) or a physical name
+// already taken (AlreadyExists); Diff answers replace for a change of a
+// forceNew property; resources AWS takes minutes to create take a modeled
+// delay, so the engine's parallelism exposes a missing dependency; and a
+// test can inject faults (faults.go). What it creates is recorded in the
+// world (world.go) shared by its processes, with the same deterministic ids,
+// ARNs and names as the offline preview's mocks (internal/mockstack).
 //
 // One binary serves every package: it is installed as pulumi-resource-<name>
 // and takes its package from that name; -ldflags "-X main.versions=aws=6.83.4,…"
@@ -16,13 +22,17 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/eduai/infra/internal/mockstack"
+	"github.com/eduai/infra/internal/providercheck"
+	"github.com/eduai/infra/internal/refs"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -38,8 +48,10 @@ var versions string
 type standin struct {
 	pulumirpc.UnimplementedResourceProviderServer
 	pkg, version string
-	region       string
-	host         *provider.HostClient
+	// region is the AWS provider's; cluster the EKS cluster a Kubernetes provider reaches.
+	region, cluster string
+	host            *provider.HostClient
+	world           *world
 }
 
 func main() {
@@ -50,8 +62,17 @@ func main() {
 			version = v
 		}
 	}
+	// A plugin ends with the engine that started it (a killed CLI leaves no stand-ins behind).
+	go func(parent int) {
+		for {
+			time.Sleep(200 * time.Millisecond)
+			if os.Getppid() != parent {
+				os.Exit(1)
+			}
+		}
+	}(os.Getppid())
 	err := provider.Main(pkg, func(host *provider.HostClient) (pulumirpc.ResourceProviderServer, error) {
-		return &standin{pkg: pkg, version: version, host: host}, nil
+		return &standin{pkg: pkg, version: version, host: host, world: openWorld()}, nil
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -85,14 +106,58 @@ func (p *standin) Configure(_ context.Context, req *pulumirpc.ConfigureRequest) 
 		if r, ok := args["region"]; ok && r.IsString() {
 			p.region = r.StringValue()
 		}
+		if k := args["kubeconfig"]; k.IsSecret() || k.IsString() {
+			if k.IsSecret() {
+				k = k.SecretValue().Element
+			}
+			if k.IsString() {
+				var cfg struct {
+					Clusters []struct{ Name string } `json:"clusters"`
+				}
+				if json.Unmarshal([]byte(k.StringValue()), &cfg) == nil && len(cfg.Clusters) > 0 {
+					p.cluster = cfg.Clusters[0].Name
+				}
+			}
+		}
 	}
 	return &pulumirpc.ConfigureResponse{AcceptSecrets: true, AcceptResources: true}, nil
 }
 
-func (p *standin) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulumirpc.CheckResponse, error) {
-	return &pulumirpc.CheckResponse{Inputs: req.GetNews()}, nil
+// scope is where this provider's resources of type typ live in the world.
+func (p *standin) scope(typ string) string { return scopeOf(typ, p.home()) }
+
+// home is the provider's own scope: its region, or its cluster.
+func (p *standin) home() string {
+	switch p.pkg {
+	case "kubernetes":
+		return "k8s:" + p.cluster
+	case "aws":
+		region := p.region
+		if region == "" {
+			region = "us-west-2"
+		}
+		return "aws:" + region
+	}
+	return p.pkg
 }
 
+// Check refuses what the AWS provider's schema refuses, on known values, as
+// the bridge does: a preview with the value unknown passes, `up` does not.
+func (p *standin) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulumirpc.CheckResponse, error) {
+	news, err := unmarshal(req.GetNews())
+	if err != nil {
+		return nil, err
+	}
+	var failures []*pulumirpc.CheckFailure
+	for _, f := range providercheck.Load().Check(string(resource.URN(req.GetUrn()).Type()), news) {
+		failures = append(failures, &pulumirpc.CheckFailure{Property: f.Property,
+			Reason: f.Message + " (provider schema: " + f.Rule + "; the AWS provider refuses this)"})
+	}
+	return &pulumirpc.CheckResponse{Inputs: req.GetNews(), Failures: failures}, nil
+}
+
+// Diff reports the changed inputs, and a replacement when one of them is
+// forceNew in the provider's schema (or a Kubernetes object's name or namespace).
 func (p *standin) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
 	olds, err := unmarshal(req.GetOldInputs())
 	if err != nil {
@@ -117,41 +182,179 @@ func (p *standin) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirp
 	if len(changed) == 0 {
 		return &pulumirpc.DiffResponse{Changes: pulumirpc.DiffResponse_DIFF_NONE}, nil
 	}
-	return &pulumirpc.DiffResponse{Changes: pulumirpc.DiffResponse_DIFF_SOME, Diffs: changed}, nil
-}
-
-func (p *standin) state(urn string, props *structpb.Struct) (string, *structpb.Struct, error) {
-	inputs, err := unmarshal(props)
-	if err != nil {
-		return "", nil, err
+	typ := string(resource.URN(req.GetUrn()).Type())
+	replaces := providercheck.Load().ForceNew(typ, olds, news)
+	if strings.HasPrefix(typ, "kubernetes:") && nameOf(typ, olds) != nameOf(typ, news) {
+		replaces = append(replaces, "metadata")
 	}
-	u := resource.URN(urn)
-	id, state := mockstack.FakeState(urn, string(u.Type()), u.Name(), inputs, p.region)
-	out, err := marshal(state)
-	return id, out, err
+	return &pulumirpc.DiffResponse{Changes: pulumirpc.DiffResponse_DIFF_SOME, Diffs: changed, Replaces: replaces}, nil
 }
 
-func (p *standin) Create(_ context.Context, req *pulumirpc.CreateRequest) (*pulumirpc.CreateResponse, error) {
-	id, state, err := p.state(req.GetUrn(), req.GetProperties())
+// delays model the minutes AWS takes for these types (create times in
+// internal/critpath), scaled down: long enough that a resource created
+// without waiting for one of them meets it missing.
+var delays = map[string]time.Duration{
+	"aws:eks/cluster:Cluster":                                       1500 * time.Millisecond,
+	"aws:eks/nodeGroup:NodeGroup":                                   500 * time.Millisecond,
+	"aws:rds/cluster:Cluster":                                       600 * time.Millisecond,
+	"aws:rds/clusterInstance:ClusterInstance":                       600 * time.Millisecond,
+	"aws:rds/globalCluster:GlobalCluster":                           300 * time.Millisecond,
+	"aws:elasticache/replicationGroup:ReplicationGroup":             800 * time.Millisecond,
+	"aws:elasticache/globalReplicationGroup:GlobalReplicationGroup": 300 * time.Millisecond,
+	"aws:msk/cluster:Cluster":                                       800 * time.Millisecond,
+	"aws:mq/broker:Broker":                                          500 * time.Millisecond,
+}
+
+// admit refuses inputs that address what the world does not hold yet.
+func (p *standin) admit(typ string, inputs resource.PropertyMap) error {
+	if p.world == nil {
+		return nil
+	}
+	if p.pkg == "kubernetes" && !p.clusterExists() {
+		return fmt.Errorf("dial tcp: lookup of the API server of EKS cluster %q: no such host (the cluster does not exist yet)", p.cluster)
+	}
+	var missing []string
+	for _, ref := range refs.Of(typ, inputs) {
+		if !p.world.exists(ref, p.home()) {
+			missing = append(missing, fmt.Sprintf("%s (%s = %q)", strings.ReplaceAll(ref.Rule.Answer, "%s", ref.Value), ref.Path, ref.Value))
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%s", strings.Join(missing, "; "))
+	}
+	return nil
+}
+
+func (p *standin) clusterExists() bool {
+	for _, e := range p.world.all() {
+		if e.Type == "aws:eks/cluster:Cluster" && e.state()["name"].IsString() && e.state()["name"].StringValue() == p.cluster {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *standin) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*pulumirpc.CreateResponse, error) {
+	urn := resource.URN(req.GetUrn())
+	typ := string(urn.Type())
+	inputs, err := unmarshal(req.GetProperties())
 	if err != nil {
 		return nil, err
 	}
-	return &pulumirpc.CreateResponse{Id: id, Properties: state}, nil
+	if req.GetPreview() {
+		id, state := mockstack.FakeState(string(urn), typ, urn.Name(), inputs, p.region)
+		out, err := marshal(state)
+		return &pulumirpc.CreateResponse{Id: id, Properties: out}, err
+	}
+	f := injected("create", string(urn))
+	if f != nil && f.Error != "" {
+		return nil, fmt.Errorf("creating %s: %s", typ, f.Error)
+	}
+	if f != nil && f.Hang == "before" {
+		hang(string(urn))
+	}
+	if err := p.admit(typ, inputs); err != nil {
+		return nil, fmt.Errorf("creating %s %s: %w", typ, urn.Name(), err)
+	}
+	if p.world != nil {
+		if e := p.world.taken(typ, p.home(), nameOf(typ, inputs)); e != nil {
+			return nil, fmt.Errorf("creating %s: AlreadyExists: %q is taken by %s (id %s)", typ, nameOf(typ, inputs), e.URN, e.ID)
+		}
+	}
+	if d := delays[typ]; d > 0 {
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	id, state := mockstack.FakeState(string(urn), typ, urn.Name(), inputs, p.region)
+	if p.world != nil {
+		if err := p.world.put(&entry{URN: string(urn), Type: typ, Scope: p.scope(typ), ID: id, State: plain(state),
+			Inputs: plain(inputs)}); err != nil {
+			return nil, err
+		}
+		if typ == "aws:eks/cluster:Cluster" {
+			// A new cluster has its built-in namespaces.
+			for _, ns := range builtinNamespaces {
+				if err := p.world.put(&entry{URN: string(urn) + "$" + ns, Type: refs.Namespace, Scope: "k8s:" + state["name"].StringValue(),
+					ID: ns, State: map[string]any{"metadata": map[string]any{"name": ns}}}); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	if f != nil && f.Hang == "after" {
+		hang(string(urn))
+	}
+	out, err := marshal(state)
+	if err != nil {
+		return nil, err
+	}
+	return &pulumirpc.CreateResponse{Id: id, Properties: out}, nil
 }
 
 func (p *standin) Update(_ context.Context, req *pulumirpc.UpdateRequest) (*pulumirpc.UpdateResponse, error) {
-	_, state, err := p.state(req.GetUrn(), req.GetNews())
+	urn := resource.URN(req.GetUrn())
+	typ := string(urn.Type())
+	news, err := unmarshal(req.GetNews())
 	if err != nil {
 		return nil, err
 	}
-	return &pulumirpc.UpdateResponse{Properties: state}, nil
+	if !req.GetPreview() {
+		if f := injected("update", string(urn)); f != nil && f.Error != "" {
+			return nil, fmt.Errorf("updating %s: %s", typ, f.Error)
+		}
+		if err := p.admit(typ, news); err != nil {
+			return nil, fmt.Errorf("updating %s %s: %w", typ, urn.Name(), err)
+		}
+	}
+	_, state := mockstack.FakeState(string(urn), typ, urn.Name(), news, p.region)
+	if p.world != nil && !req.GetPreview() {
+		if err := p.world.put(&entry{URN: string(urn), Type: typ, Scope: p.scope(typ), ID: req.GetId(), State: plain(state),
+			Inputs: plain(news)}); err != nil {
+			return nil, err
+		}
+	}
+	out, err := marshal(state)
+	if err != nil {
+		return nil, err
+	}
+	return &pulumirpc.UpdateResponse{Properties: out}, nil
 }
 
+// Read answers a refresh or an import from the world: a resource it does
+// not hold is gone (no id); one it holds keeps the engine's values, or the
+// world's when the engine has none (an import of a pending create).
 func (p *standin) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulumirpc.ReadResponse, error) {
-	return &pulumirpc.ReadResponse{Id: req.GetId(), Properties: req.GetProperties(), Inputs: req.GetInputs()}, nil
+	urn := resource.URN(req.GetUrn())
+	typ := string(urn.Type())
+	if p.world == nil {
+		return &pulumirpc.ReadResponse{Id: req.GetId(), Properties: req.GetProperties(), Inputs: req.GetInputs()}, nil
+	}
+	e := p.world.get(typ, p.scope(typ), req.GetId())
+	if e == nil {
+		return &pulumirpc.ReadResponse{}, nil
+	}
+	if len(req.GetProperties().GetFields()) > 0 {
+		return &pulumirpc.ReadResponse{Id: req.GetId(), Properties: req.GetProperties(), Inputs: req.GetInputs()}, nil
+	}
+	state, err := marshal(e.state())
+	if err != nil {
+		return nil, err
+	}
+	inputs, err := marshal(e.inputs())
+	if err != nil {
+		return nil, err
+	}
+	return &pulumirpc.ReadResponse{Id: e.ID, Properties: state, Inputs: inputs}, nil
 }
 
-func (p *standin) Delete(context.Context, *pulumirpc.DeleteRequest) (*emptypb.Empty, error) {
+func (p *standin) Delete(_ context.Context, req *pulumirpc.DeleteRequest) (*emptypb.Empty, error) {
+	if p.world != nil {
+		typ := string(resource.URN(req.GetUrn()).Type())
+		p.world.remove(typ, p.scope(typ), req.GetId())
+	}
 	return &emptypb.Empty{}, nil
 }
 
@@ -169,12 +372,13 @@ type component struct{ pulumi.ResourceState }
 type custom struct{ pulumi.CustomResourceState }
 
 // Construct builds a remote component (pulumi-eks Cluster, ManagedNodeGroup):
-// it registers the component itself and, for a Cluster, the one child the
-// policy pack judges under the engine — the aws:eks/cluster:Cluster that
-// pulumi-eks creates from the component's inputs (the engine shows policies
-// the component without its inputs). Other children of the real provider
-// (IAM roles, security groups) are left out. It returns the outputs the
-// program reads from the component.
+// it registers the component itself and, for a Cluster, the children AWS
+// and the policy pack need — the cluster's service role and the
+// aws:eks/cluster:Cluster that pulumi-eks creates from the component's
+// inputs (the engine shows policies the component without its inputs).
+// Other children of the real provider (security groups, the OIDC provider)
+// are left out. The outputs the program reads resolve once the cluster
+// exists, as pulumi-eks' kubeconfig does (built from the cluster's endpoint).
 func (p *standin) Construct(ctx context.Context, req *pulumirpc.ConstructRequest) (*pulumirpc.ConstructResponse, error) {
 	return provider.Construct(ctx, req, p.host.EngineConn(), func(pctx *pulumi.Context, typ, name string,
 		inputs provider.ConstructInputs, opts pulumi.ResourceOption) (*provider.ConstructResult, error) {
@@ -182,20 +386,42 @@ func (p *standin) Construct(ctx context.Context, req *pulumirpc.ConstructRequest
 		if err := pctx.RegisterComponentResource(typ, name, c, opts); err != nil {
 			return nil, err
 		}
+		state := pulumi.Map{}
+		for k, v := range mockstack.RemoteComponentOutputs(typ, name, nil, p.region) {
+			if v.IsString() {
+				state[string(k)] = pulumi.String(v.StringValue())
+			}
+		}
 		if typ == "eks:index:Cluster" {
 			in, err := inputs.Map()
 			if err != nil {
 				return nil, err
 			}
-			if err := pctx.RegisterResource("aws:eks/cluster:Cluster", name+"-eksCluster", eksClusterArgs(in),
-				&custom{}, pulumi.Parent(c)); err != nil {
+			role := &custom{}
+			if err := pctx.RegisterResource("aws:iam/role:Role", name+"-eksRole", pulumi.Map{
+				"assumeRolePolicy": pulumi.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
+					`"Principal":{"Service":"eks.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
+			}, role, pulumi.Parent(c)); err != nil {
 				return nil, err
 			}
-		}
-		state := pulumi.Map{}
-		for k, v := range mockstack.RemoteComponentOutputs(typ, name, p.region) {
-			if v.IsString() {
-				state[string(k)] = pulumi.String(v.StringValue())
+			roleARN := role.ID().ApplyT(func(id pulumi.ID) string {
+				return "arn:aws:iam::" + mockstack.FakeAccount + ":role/" + string(id)
+			}).(pulumi.StringOutput)
+			cluster := &custom{}
+			if err := pctx.RegisterResource("aws:eks/cluster:Cluster", name+"-eksCluster", eksClusterArgs(in, roleARN),
+				cluster, pulumi.Parent(c)); err != nil {
+				return nil, err
+			}
+			// The kubeconfig names the EKS cluster and resolves once it exists.
+			region := p.region
+			for k := range state {
+				key := resource.PropertyKey(k)
+				state[k] = pulumi.All(cluster.ID(), pulumi.ToOutput(in["name"])).ApplyT(func(args []any) string {
+					n, _ := args[1].(string)
+					out := mockstack.RemoteComponentOutputs(typ, name,
+						resource.PropertyMap{"name": resource.NewStringProperty(n)}, region)
+					return out[key].StringValue()
+				}).(pulumi.StringOutput)
 			}
 		}
 		if err := pctx.RegisterResourceOutputs(c, state); err != nil {
@@ -209,7 +435,7 @@ func (p *standin) Construct(ctx context.Context, req *pulumirpc.ConstructRequest
 // it creates, for the settings the pack judges: endpoint access, secrets
 // encryption, control-plane logs, version, tags. Like pulumi-eks, an unset
 // endpointPublicAccess means a public endpoint.
-func eksClusterArgs(in pulumi.Map) pulumi.Map {
+func eksClusterArgs(in pulumi.Map, roleARN pulumi.StringOutput) pulumi.Map {
 	public := in["endpointPublicAccess"]
 	if public == nil {
 		public = pulumi.Bool(true)
@@ -221,8 +447,7 @@ func eksClusterArgs(in pulumi.Map) pulumi.Map {
 			vpc[to] = v
 		}
 	}
-	args := pulumi.Map{"roleArn": pulumi.String("arn:aws:iam::" + mockstack.FakeAccount + ":role/standin-eks"),
-		"vpcConfig": vpc}
+	args := pulumi.Map{"roleArn": roleARN, "vpcConfig": vpc}
 	for _, k := range []string{"name", "version", "enabledClusterLogTypes", "tags"} {
 		if v, ok := in[k]; ok {
 			args[k] = v

@@ -96,8 +96,7 @@ func (p *plan) sameScope(from, to *mockstack.Resource, rule *refs.Rule) bool {
 	switch {
 	case strings.HasPrefix(to.Type, "kubernetes:") && strings.HasPrefix(from.Type, "kubernetes:"):
 		return p.cluster[from.URN] == p.cluster[to.URN]
-	case rule.By == "arn", strings.HasPrefix(rule.By, "status."),
-		strings.HasPrefix(to.Type, "aws:iam/"), strings.HasPrefix(to.Type, "aws:route53/"):
+	case rule.By == "arn", strings.HasPrefix(rule.By, "status."), refs.Global(to.Type):
 		return true
 	}
 	return p.region[from.URN] == p.region[to.URN]

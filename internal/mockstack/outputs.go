@@ -113,7 +113,7 @@ func shortHash(s string, n int) string {
 func fakeOutputs(r *Resource, region string) (string, resource.PropertyMap) {
 	state := r.Inputs.Copy()
 	if !r.Custom {
-		for k, v := range RemoteComponentOutputs(r.Type, r.Name, region) {
+		for k, v := range RemoteComponentOutputs(r.Type, r.Name, r.Inputs, region) {
 			state[k] = v
 		}
 		return "", state
@@ -256,9 +256,14 @@ func FakeState(urn, typ, name string, inputs resource.PropertyMap, region string
 // RemoteComponentOutputs are the outputs the program reads from a remote
 // component (one whose children a provider creates, invisible here), given
 // offline by the mocks and by the engine tests' stand-in Construct alike.
-func RemoteComponentOutputs(typ, name, region string) resource.PropertyMap {
+// A cluster's kubeconfig names the EKS cluster (its name input, else the
+// logical name), as pulumi-eks' does.
+func RemoteComponentOutputs(typ, name string, inputs resource.PropertyMap, region string) resource.PropertyMap {
 	switch typ {
 	case "eks:index:Cluster":
+		if n := inputs["name"]; n.IsString() && n.StringValue() != "" {
+			name = n.StringValue()
+		}
 		kubeconfig := FakeKubeconfig(name, region)
 		return resource.PropertyMap{
 			"kubeconfigJson": resource.NewStringProperty(kubeconfig),

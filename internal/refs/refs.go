@@ -172,6 +172,14 @@ var (
 // ec2ID is the shape of EC2 ids (vpc-…, subnet-…, sg-…, lt-…).
 var ec2ID = regexp.MustCompile(`^(vpc|subnet|sg|igw|nat|eipalloc|rtb|rtbassoc|vpce|lt|fl)-[0-9a-f]{8,}$`)
 
+// Global tells whether a type's resources belong to the account rather than
+// a region: IAM and Route 53, and the global database and datastore that
+// secondaries in other regions join by id.
+func Global(typ string) bool {
+	return strings.HasPrefix(typ, "aws:iam/") || strings.HasPrefix(typ, "aws:route53/") ||
+		typ == "aws:rds/globalCluster:GlobalCluster" || typ == "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup"
+}
+
 // CRDCharts maps a custom resource's API group to the chart that installs
 // its CRD (argoproj.io spans two charts: CRDKinds); until that release is in,
 // the API server answers `no matches for kind`. Versions: ../shared/crds.

@@ -1,0 +1,107 @@
+//go:build e2e
+
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// A test tells the stand-ins to fail by writing $PULUMI_HOME/standin/faults.json:
+//
+//	[{"op": "create", "match": "aws:rds/clusterInstance:ClusterInstance", "nth": 1,
+//	  "error": "InsufficientDBInstanceCapacity: ..."},
+//	 {"op": "create", "match": "::database-1", "nth": 1, "hang": "after"}]
+//
+// match is a substring of the URN, or a pattern with * when it has one; nth
+// counts the matching calls across every stand-in process (1 = the first).
+// error fails the call with that message; hang "before" blocks before the
+// resource exists, "after" once it exists (AWS made it, the engine never
+// hears back): the call never returns, and the stand-in writes the URN to
+// $PULUMI_HOME/standin/hung so the test knows when to kill the CLI.
+type fault struct {
+	Op    string `json:"op"`
+	Match string `json:"match"`
+	Nth   int    `json:"nth"`
+	Error string `json:"error"`
+	Hang  string `json:"hang"`
+}
+
+func (f fault) matches(op, urn string) bool {
+	if f.Op != op {
+		return false
+	}
+	if !strings.Contains(f.Match, "*") {
+		return strings.Contains(urn, f.Match)
+	}
+	re := "^" + strings.ReplaceAll(regexp.QuoteMeta(f.Match), `\*`, ".*") + "$"
+	ok, _ := regexp.MatchString(re, urn)
+	return ok
+}
+
+// injected returns the fault that applies to this call, counting it.
+func injected(op, urn string) *fault {
+	dir := standinDir()
+	if dir == "" {
+		return nil
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "faults.json"))
+	if err != nil {
+		return nil
+	}
+	var faults []fault
+	if json.Unmarshal(data, &faults) != nil {
+		return nil
+	}
+	// One lock for the counters of every process.
+	lock, err := os.OpenFile(filepath.Join(dir, "faults.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil
+	}
+	defer lock.Close()
+	if syscall.Flock(int(lock.Fd()), syscall.LOCK_EX) != nil {
+		return nil
+	}
+	defer func() { _ = syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) }()
+	counts := map[int]int{}
+	countFile := filepath.Join(dir, "faults.count")
+	if b, err := os.ReadFile(countFile); err == nil {
+		_ = json.Unmarshal(b, &counts)
+	}
+	var hit *fault
+	for i := range faults {
+		if !faults[i].matches(op, urn) {
+			continue
+		}
+		counts[i]++
+		if counts[i] == max(faults[i].Nth, 1) && hit == nil {
+			hit = &faults[i]
+		}
+	}
+	if b, err := json.Marshal(counts); err == nil {
+		_ = os.WriteFile(countFile, b, 0o644)
+	}
+	return hit
+}
+
+// hang blocks for good, as a call to an API that never answers; the
+// process ends when the engine that started it is gone.
+func hang(urn string) {
+	if dir := standinDir(); dir != "" {
+		_ = os.WriteFile(filepath.Join(dir, "hung"), []byte(urn+"\n"), 0o644)
+	}
+	parent := os.Getppid()
+	for {
+		time.Sleep(100 * time.Millisecond)
+		if os.Getppid() != parent {
+			fmt.Fprintln(os.Stderr, "stand-in: the engine is gone; exiting")
+			os.Exit(1)
+		}
+	}
+}
