@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/eduai/infra/components/network"
+	"github.com/eduai/infra/components/queue"
+	"github.com/eduai/infra/internal/stackfile"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -53,6 +55,8 @@ type Config struct {
 	Queue QueueConfig
 	// Mesh comes from `eduai:mesh`.
 	Mesh MeshConfig
+	// DNS comes from `eduai:dns`: the public zone of the hosts.
+	DNS ZoneConfig
 	// Observability comes from `eduai:observability`.
 	Observability ObservabilityConfig
 	// DR comes from `eduai:dr`: the secondary region.
@@ -69,6 +73,8 @@ type Config struct {
 	// plainKeys are the config keys known to hold no secret value; nil when
 	// the runtime does not say (see ConfigSource.SecretKeys).
 	plainKeys map[string]bool
+	// secretPaths are the config paths known to be secret; nil when unknown.
+	secretPaths map[string]bool
 	// regionSuffix ends the physical names of the secondary region's tier ("-dr").
 	regionSuffix string
 	// standbyTier: this is a standby copy of the config (tierConfig).
@@ -153,12 +159,22 @@ type StandbyConfig struct {
 	NodesPerGroup int `json:"nodesPerGroup"`
 }
 
-// DNSConfig is `eduai:dr.dns`: Route 53 failover between the regions' ingresses.
-type DNSConfig struct {
-	// ZoneName is the public hosted zone, e.g. eduai.com. Required.
+// ZoneConfig is `eduai:dns`: the public Route 53 zone of the stack's hosts
+// (mesh.hosts). Every host gets a record in it, and cert-manager answers
+// Let's Encrypt's DNS-01 challenges there.
+type ZoneConfig struct {
+	// ZoneName is the zone's domain, e.g. eduai.com or staging.eduai.com.
+	// Required with mesh.hosts and a Let's Encrypt issuer; every host must be in it.
 	ZoneName string `json:"zoneName"`
-	// ZoneID of an existing hosted zone; empty: the program creates the zone.
+	// ZoneID of an existing public hosted zone; empty: the program creates
+	// the zone and exports its name servers (dnsNameServers), which the
+	// parent domain must delegate to (README "DNS").
 	ZoneID string `json:"zoneId"`
+}
+
+// DNSConfig is `eduai:dr.dns`: Route 53 failover between the regions'
+// ingresses, in the zone of eduai:dns.
+type DNSConfig struct {
 	// RecordName is the failover name, e.g. api.eduai.com; a service's ingress host. Required.
 	RecordName string `json:"recordName"`
 	// HealthService answers the health checks on /health. Default: the first
@@ -189,7 +205,7 @@ type ServiceConfig struct {
 	Autoscaling AutoscalingConfig `json:"autoscaling"`
 	// Resources of the container. Default requests 500m/1Gi, limits 1/2Gi.
 	Resources ResourcesConfig `json:"resources"`
-	// Env goes into the service's ConfigMap.
+	// Env goes into the service's ConfigMap; a `secure:` value goes into its own Secret instead.
 	Env map[string]string `json:"env"`
 	// SecretEnvFrom names existing Secrets whose keys become environment variables.
 	SecretEnvFrom []string `json:"secretEnvFrom"`
@@ -408,8 +424,12 @@ type MeshConfig struct {
 	MTLS string `json:"mtls"`
 	// DefaultDeny installs allow-nothing plus per-service allow policies. Default true.
 	DefaultDeny bool `json:"defaultDeny"`
-	// IstiodReplicas. Default 2.
+	// IstiodReplicas is istiod's minimum replica count (its autoscaler's
+	// minimum: the chart autoscales istiod). Default 2.
 	IstiodReplicas int `json:"istiodReplicas"`
+	// IstiodMaxReplicas is the autoscaler's maximum, at least
+	// istiodReplicas. Default 5, or istiodReplicas when that is more.
+	IstiodMaxReplicas int `json:"istiodMaxReplicas"`
 	// Hosts served by the ingress Gateway with a cert-manager certificate. Default none.
 	Hosts []string `json:"hosts"`
 }
@@ -622,6 +642,11 @@ type NetworkConfig struct {
 	// AvailabilityZones lists the zones explicitly, e.g. [us-west-2a, us-west-2c].
 	// Default: derived from AZCount. Every zone must be in `aws:region`.
 	AvailabilityZones []string `json:"availabilityZones"`
+	// AvailabilityZoneIDs lists the zones by zone ID, e.g. [use1-az1, use1-az2,
+	// use1-az4]: the same zones in every account, where names map differently
+	// per account. Subnets are then placed by zone ID. Conflicts with
+	// AvailabilityZones. Needed where a service refuses some zones (MSK and use1-az3).
+	AvailabilityZoneIDs []string `json:"availabilityZoneIds"`
 	// NATStrategy is none, single or perAz. Default perAz.
 	NATStrategy string `json:"natStrategy"`
 	// FlowLogs configures VPC flow logs.
@@ -632,6 +657,16 @@ type NetworkConfig struct {
 
 	// zonesDerived: AvailabilityZones was computed from AZCount, not given.
 	zonesDerived bool
+	// zonesByID: AvailabilityZones holds AvailabilityZoneIDs.
+	zonesByID bool
+}
+
+// zonesKey is the key the zones were given at (for errors).
+func (n *NetworkConfig) zonesKey() string {
+	if n.zonesByID {
+		return "availabilityZoneIds"
+	}
+	return "availabilityZones"
 }
 
 // FlowLogsConfig is `eduai:network.flowLogs`.
@@ -678,7 +713,7 @@ type section struct {
 func (c *Config) sections() []section {
 	return []section{{"network", &c.Network}, {"cluster", &c.Cluster}, {"addons", &c.Addons},
 		{"storage", &c.Storage}, {"database", &c.Database}, {"cache", &c.Cache}, {"queue", &c.Queue}, {"mesh", &c.Mesh},
-		{"observability", &c.Observability}, {"services", &c.Services}, {"rollouts", &c.Rollouts}, {"dr", &c.DR},
+		{"dns", &c.DNS}, {"observability", &c.Observability}, {"services", &c.Services}, {"rollouts", &c.Rollouts}, {"dr", &c.DR},
 		{"backup", &c.Backup}, {"gitops", &c.GitOps}}
 }
 
@@ -703,6 +738,39 @@ type ConfigSource struct {
 	// SecretKeys lists the keys whose value is (or holds) a secret; nil when
 	// the runtime does not say.
 	SecretKeys []string
+	// SecretPaths lists the paths inside those keys that are secret
+	// ("eduai:observability.alerting.receivers.oncall.credential"); nil when
+	// unknown. The engine only says which keys hold a secret; the stack file
+	// says where (SourceFromContext reads it).
+	SecretPaths []string
+}
+
+// secretPathsFromFile reads the secret paths of a stack file, and keeps them
+// only when they agree with the keys the engine says are secret (a stack
+// whose config lives elsewhere, or a stale file, falls back to keys).
+func secretPathsFromFile(file string, secretKeys []string) []string {
+	paths, err := stackfile.SecretPaths(file, Project)
+	if err != nil {
+		return nil
+	}
+	keys := map[string]bool{}
+	for _, p := range paths {
+		key, _, _ := strings.Cut(p, ".")
+		key, _, _ = strings.Cut(key, "[")
+		keys[key] = true
+	}
+	if len(keys) != len(secretKeys) {
+		return nil
+	}
+	for _, k := range secretKeys {
+		if !keys[k] {
+			return nil
+		}
+	}
+	if paths == nil {
+		paths = []string{}
+	}
+	return paths
 }
 
 // SourceFromContext reads config from a Pulumi context. The Go language host
@@ -721,6 +789,11 @@ func SourceFromContext(ctx *pulumi.Context) ConfigSource {
 			if rawSecret := os.Getenv(pulumi.EnvConfigSecretKeys); rawSecret != "" {
 				_ = json.Unmarshal([]byte(rawSecret), &src.SecretKeys)
 			}
+			file := os.Getenv(stackfile.PathEnv)
+			if file == "" {
+				file = "Pulumi." + ctx.Stack() + ".yaml"
+			}
+			src.SecretPaths = secretPathsFromFile(file, src.SecretKeys)
 		}
 	}
 	return src
@@ -755,6 +828,12 @@ func LoadConfig(src ConfigSource) (*Config, error) {
 		cfg.plainKeys = map[string]bool{}
 		for _, k := range src.Keys {
 			cfg.plainKeys[k] = !slices.Contains(src.SecretKeys, k)
+		}
+	}
+	if src.SecretPaths != nil {
+		cfg.secretPaths = map[string]bool{}
+		for _, p := range src.SecretPaths {
+			cfg.secretPaths[p] = true
 		}
 	}
 	if v, ok := src.Get(Project + ":environment"); ok && v != "" {
@@ -858,12 +937,24 @@ func (n *NetworkConfig) deriveZones(region string) {
 	if len(n.AvailabilityZones) > 0 {
 		return
 	}
+	if len(n.AvailabilityZoneIDs) > 0 {
+		n.AvailabilityZones, n.zonesByID = slices.Clone(n.AvailabilityZoneIDs), true
+		return
+	}
 	count := n.AZCount
 	if count == 0 {
 		count = DefaultAZCount
 	}
 	if count < 2 || count > network.MaxZones || !regionPattern.MatchString(region) {
 		return
+	}
+	// Where MSK refuses a zone, names would land on it in some accounts:
+	// derive zone IDs that leave it out instead.
+	if refused := queue.RefusedZoneIDs[region]; len(refused) > 0 {
+		if ids := network.ZoneIDs(region, count, refused); len(ids) == count {
+			n.AvailabilityZones, n.zonesDerived, n.zonesByID = ids, true, true
+			return
+		}
 	}
 	for i := 0; i < count; i++ {
 		n.AvailabilityZones = append(n.AvailabilityZones, region+string(rune('a'+i)))
@@ -877,4 +968,24 @@ func (c *Config) brokerCount() int {
 		return c.Queue.Brokers
 	}
 	return len(c.Network.AvailabilityZones)
+}
+
+// secretAt tells whether the config value at path (in the project's
+// namespace, "observability.alerting.receivers.oncall.credential") is a
+// secret, and whether that is sure: with the stack file's secret paths it
+// is; with only the engine's secret keys, a value in a secret key may be one
+// (secret true, sure false) and a value in a plain key is not (sure).
+func (c *Config) secretAt(path string) (secret, sure bool) {
+	if c.secretPaths != nil {
+		return c.secretPaths[Project+":"+path], true
+	}
+	if c.plainKeys == nil {
+		return false, false
+	}
+	key, _, _ := strings.Cut(path, ".")
+	key, _, _ = strings.Cut(key, "[")
+	if c.plainKeys[Project+":"+key] {
+		return false, true
+	}
+	return true, false
 }

@@ -222,3 +222,38 @@ func TestReceiverCredentialMustBeSecret(t *testing.T) {
 		t.Errorf("receivers not handed on: %+v", args.Alerting)
 	}
 }
+
+// Issue #17: each credential on its own. A plain Slack webhook beside a
+// secret PagerDuty key was accepted because the whole key was secret; so
+// was any credential with mode: logs.
+func TestEachCredentialMustBeSecret(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "Pulumi.staging.yaml")
+	body := "config:\n  aws:region: us-west-2\n  eduai:tags: {CostCenter: cc-1}\n" +
+		"  eduai:observability:\n    mode: logs\n    alerting:\n      receivers:\n" +
+		"        oncall: {type: pagerduty, credential: {secure: v1:abc}}\n" +
+		"        chat: {type: slack, channel: '#alerts', credential: https://hooks.slack.com/services/T0/B0/plain}\n" +
+		"      critical: oncall\n      warning: chat\n"
+	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sf, err := stackfile.Load("../Pulumi.yaml", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := SourceFromValues("staging", sf.Values)
+	src.SecretKeys, src.SecretPaths = sf.SecretKeys, sf.SecretPaths
+	_, err = LoadConfig(src)
+	if err == nil || !strings.Contains(err.Error(), "observability.alerting.receivers.chat.credential: is in plain text") ||
+		strings.Contains(err.Error(), "receivers.oncall.credential") || strings.Contains(err.Error(), "hooks.slack.com") {
+		t.Errorf("plain Slack webhook beside a secret PagerDuty key: %v", err)
+	}
+	// The engine's view reads the same paths from the stack file, and only
+	// when they agree with the keys it says are secret.
+	if got := secretPathsFromFile(file, sf.SecretKeys); strings.Join(got, ",") != strings.Join(sf.SecretPaths, ",") || len(got) != 1 {
+		t.Errorf("paths from the file %v, want %v", got, sf.SecretPaths)
+	}
+	if got := secretPathsFromFile(file, []string{"eduai:observability", "eduai:services"}); got != nil {
+		t.Errorf("a file that disagrees with the engine is used: %v", got)
+	}
+}

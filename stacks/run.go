@@ -83,10 +83,10 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 	if dr {
 		// Aurora Global Database: the primary here, a secondary in the DR region.
 		global, err := database.NewGlobal(ctx, "database-global", &database.GlobalArgs{
-			Name: cfg.namePrefix(), Primary: db, EngineVersion: cfg.Database.EngineVersion, Provider: providers.DR,
+			Name: cfg.namePrefix(), Primary: db, Provider: providers.DR,
 			SubnetGroupName: drNet.DBSubnetGroupName, VpcID: drNet.VpcID.ToStringOutput(), ClientCIDRs: drNet.PrivateSubnetCIDRs,
 			Readers: cfg.drDatabaseReaders(), InstanceClass: cfg.Database.InstanceClass, Protect: cfg.protectStateful(),
-			BackupRetentionDays: cfg.Database.BackupRetentionDays, AlarmTopic: drAlarms.ARN,
+			AlarmTopic: drAlarms.ARN,
 		}, withProviders)
 		if err != nil {
 			return err
@@ -136,33 +136,59 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 		}
 	}
 
-	primaryTier, err := (&tier{cfg: cfg.tierConfig(PrimaryRegion), aws: providers.AWS, net: net, stores: home}).deploy(ctx, providers)
+	// The hosts' public zone: their records, and the DNS-01 challenges.
+	var zone *dns.Zone
+	if z := cfg.DNS; z.ZoneName != "" {
+		if zone, err = dns.NewZone(ctx, "dns", dns.ZoneArgs{ZoneName: z.ZoneName, ZoneID: z.ZoneID,
+			Protect: cfg.protectStateful()}, pulumi.Providers(providers.AWS)); err != nil {
+			return err
+		}
+		ctx.Export("dnsZoneId", zone.ZoneID)
+		ctx.Export("dnsNameServers", zone.NameServers)
+	}
+
+	primaryTier, err := (&tier{cfg: cfg.tierConfig(PrimaryRegion), aws: providers.AWS, net: net, stores: home,
+		zone: zone}).deploy(ctx, providers)
 	if err != nil {
 		return err
 	}
+	failover := false
 	if dr {
 		secondaryTier, err := (&tier{prefix: "dr-", cfg: cfg.tierConfig(SecondaryRegion), aws: providers.DR, net: drNet,
-			stores: standby}).deploy(ctx, providers)
+			stores: standby, zone: zone}).deploy(ctx, providers)
 		if err != nil {
 			return err
 		}
-		if d := cfg.DR.DNS; d != nil {
-			failover, err := dns.NewFailover(ctx, "dns", &dns.FailoverArgs{
-				ZoneName: d.ZoneName, ZoneID: d.ZoneID, RecordName: d.RecordName,
+		if d := cfg.DR.DNS; d != nil && zone != nil {
+			// Every other host fails over with the record name.
+			var others []string
+			for _, h := range cfg.Mesh.Hosts {
+				if h != d.RecordName {
+					others = append(others, h)
+				}
+			}
+			if _, err := dns.NewFailover(ctx, "dns", &dns.FailoverArgs{
+				ZoneName: zone.Name, ZoneID: zone.ZoneID, RecordName: d.RecordName, Hosts: others,
 				Home:          dns.Endpoint{Region: cfg.Region, Hostname: primaryTier.mesh.IngressHostname},
 				Standby:       dns.Endpoint{Region: cfg.DR.Region, Hostname: secondaryTier.mesh.IngressHostname},
 				StandbyActive: cfg.DR.ActiveRegion == SecondaryRegion,
 				Protect:       cfg.protectStateful(),
-			}, pulumi.Providers(providers.AWS))
-			if err != nil {
+			}, pulumi.Providers(providers.AWS)); err != nil {
 				return err
 			}
-			ctx.Export("dnsZoneId", failover.ZoneID)
-			ctx.Export("dnsNameServers", failover.NameServers)
+			failover = true
 		}
 		ctx.Export("drClusterName", pulumi.String(secondaryTier.eks.Name))
 		ctx.Export("drKubeconfig", pulumi.ToSecret(secondaryTier.eks.KubeconfigJSON))
 		ctx.Export("activeRegion", pulumi.String(cfg.activeRegionName()))
+	}
+	if zone != nil && !failover && primaryTier.mesh != nil && len(cfg.Mesh.Hosts) > 0 {
+		// One region serves the hosts: an alias record each to its ingress.
+		if err := dns.NewHosts(ctx, "dns-hosts", dns.HostsArgs{ZoneID: zone.ZoneID, Hosts: cfg.Mesh.Hosts,
+			Ingress: dns.Endpoint{Region: cfg.Region, Hostname: primaryTier.mesh.IngressHostname}},
+			pulumi.Providers(providers.AWS)); err != nil {
+			return err
+		}
 	}
 	eks, platform, watch := primaryTier.eks, primaryTier.platform, primaryTier.watch
 
@@ -268,14 +294,20 @@ func (c *Config) nodeGroupArgs(name string) cluster.NodeGroupArgs {
 	return args
 }
 
-func (c *Config) addonsArgs(eks *cluster.Cluster, net *network.Vpc) *addons.Args {
+func (c *Config) addonsArgs(eks *cluster.Cluster, net *network.Vpc, zone *dns.Zone) *addons.Args {
 	args := &addons.Args{
 		ClusterName:   eks.Name,
 		Cluster:       eks.ClusterName,
 		Region:        c.Region,
 		VpcID:         net.VpcID.ToStringOutput(),
 		ChartVersions: map[addons.Chart]string{},
-		Issuer:        addons.IssuerArgs{Kind: addons.IssuerKind(c.Addons.Issuer.Kind), Email: c.Addons.Issuer.Email},
+		Issuer: addons.IssuerArgs{Kind: addons.IssuerKind(c.Addons.Issuer.Kind), Email: c.Addons.Issuer.Email,
+			Region: c.Region},
+	}
+	if zone != nil && args.Issuer.Kind != addons.SelfSigned {
+		// DNS-01 in the stack's zone, from each region on its own: the
+		// standby's cert-manager holds valid certificates before a failover.
+		args.Issuer.DNSZone, args.DNSZoneARN = zone.Name, zone.ARN
 	}
 	for name, v := range c.Addons.Charts {
 		args.ChartVersions[addons.Chart(name)] = v
@@ -342,7 +374,7 @@ func (c *Config) meshArgs(eks *cluster.Cluster, platform *addons.ClusterAddons) 
 	m := c.Mesh
 	args := &mesh.MeshArgs{
 		Version: m.Version, ServicesNamespace: ServicesNamespace, MTLS: mesh.MTLSMode(m.MTLS),
-		DefaultDeny: m.DefaultDeny, IstiodReplicas: m.IstiodReplicas, Hosts: m.Hosts, Issuer: platform.IssuerName,
+		DefaultDeny: m.DefaultDeny, IstiodReplicas: m.IstiodReplicas, IstiodMaxReplicas: m.IstiodMaxReplicas, Hosts: m.Hosts, Issuer: platform.IssuerName,
 		// Each service's declared callers become its ALLOW policy.
 		Callers: map[string][]string{},
 	}

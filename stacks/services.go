@@ -85,9 +85,26 @@ func (c *Config) serviceArgs(name string, eks *cluster.Cluster, platform *addons
 		Strategy: service.Strategy(s.Strategy), Port: s.Port, Replicas: s.Replicas,
 		Resources: service.Resources{RequestCPU: s.Resources.Requests.CPU, RequestMemory: s.Resources.Requests.Memory,
 			LimitCPU: s.Resources.Limits.CPU, LimitMemory: s.Resources.Limits.Memory},
-		Env: s.Env, SecretEnvFrom: s.SecretEnvFrom, Mesh: c.Mesh.Enabled, Monitoring: full,
+		SecretEnvFrom: s.SecretEnvFrom, Mesh: c.Mesh.Enabled, Monitoring: full,
 		NoProbes: !on(s.Probes, true), NoAnalysis: !on(s.Analysis, true),
 		PrometheusURL: observability.PrometheusURL,
+	}
+	// A `secure:` env value goes into the service's Secret, never its
+	// ConfigMap: under the engine the program reads it decrypted. Where only
+	// the key is known to hold a secret, every env value of the services is
+	// treated as one.
+	for k, v := range s.Env {
+		if secret, _ := c.secretAt("services." + name + ".env." + k); secret {
+			if args.SecretEnv == nil {
+				args.SecretEnv = map[string]string{}
+			}
+			args.SecretEnv[k] = v
+			continue
+		}
+		if args.Env == nil {
+			args.Env = map[string]string{}
+		}
+		args.Env[k] = v
 	}
 	if a := s.Autoscaling; on(a.Enabled, true) {
 		args.Autoscaling = &service.Autoscaling{Min: a.Min, Max: a.Max, CPUPercent: a.CPUPercent, MemoryPercent: a.MemoryPercent}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eduai/infra/components/observability"
 	"github.com/eduai/infra/internal/crdcheck"
 	"github.com/eduai/infra/internal/mockstack"
 	"github.com/eduai/infra/internal/preview"
@@ -873,5 +874,144 @@ func TestGlobalDatabase(t *testing.T) {
 		if n := count(runStack(t, stack, ""), "aws:rds/globalCluster:GlobalCluster"); n != 0 {
 			t.Errorf("%s has a global cluster", stack)
 		}
+	}
+}
+
+// Issue #17: a `secure:` env value goes into the service's Secret, marked
+// secret, and never into a ConfigMap; the plain values stay in the ConfigMap.
+func TestSecretEnvNeverInConfigMap(t *testing.T) {
+	data, err := os.ReadFile("../Pulumi.dev.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchor := "      connections: [database, cache, queue]\n"
+	text := strings.Replace(string(data), anchor,
+		anchor+"      env: {LOG_LEVEL: debug, API_TOKEN: {secure: v1:c2VjcmV0}}\n", 1)
+	if text == string(data) {
+		t.Fatal("the dev stack file changed shape")
+	}
+	file := filepath.Join(t.TempDir(), "Pulumi.dev.yaml")
+	if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := runStack(t, "dev", file)
+	plain, secret := 0, 0
+	for _, r := range res.Resources {
+		switch r.Type {
+		case "kubernetes:core/v1:ConfigMap":
+			d := r.Inputs["data"]
+			if d.IsObject() && d.ObjectValue().HasValue("API_TOKEN") || d.ContainsSecrets() {
+				t.Errorf("ConfigMap %s holds the secret env value: %v", r.Name, d)
+			}
+			if d.IsObject() && d.ObjectValue()["LOG_LEVEL"].IsString() {
+				plain++
+			}
+		case "kubernetes:core/v1:Secret":
+			if sd := r.Inputs["stringData"]; sd.ContainsSecrets() && strings.HasSuffix(r.Name, "-env") {
+				if sd.IsSecret() {
+					sd = sd.SecretValue().Element
+				}
+				if v := sd.ObjectValue()["API_TOKEN"]; v.IsSecret() || r.Inputs["stringData"].IsSecret() {
+					secret++
+				}
+			}
+		}
+	}
+	if plain != 1 || secret != 1 {
+		t.Errorf("%d ConfigMaps with the plain env, %d Secrets with the secret one; want 1 and 1", plain, secret)
+	}
+}
+
+// Issue #17: no chart runs an image older than a mechanism the program
+// relies on (aws-for-fluent-bit before 2.32.5 has no EKS Pod Identity
+// credentials, so no log would be shipped). An image the table cannot
+// tell fails too: a new chart version needs its default image recorded.
+func TestChartImagesHaveWhatTheProgramUses(t *testing.T) {
+	for _, stack := range []string{"dev", "staging", "prod"} {
+		res := runStack(t, stack, "")
+		n := 0
+		for _, r := range res.Resources {
+			if r.Type != "kubernetes:helm.sh/v3:Release" {
+				continue
+			}
+			chart := observability.Chart(r.Inputs["chart"].StringValue())
+			min, ok := observability.MinimumImages[chart]
+			if !ok {
+				continue
+			}
+			n++
+			values, _ := r.Inputs["values"].Mappable().(map[string]any)
+			img := observability.EffectiveImage(chart, r.Inputs["version"].StringValue(), values)
+			if img == "" || observability.OlderImage(img, min.Version) {
+				t.Errorf("%s %s: chart %s %s runs image %q, older than %s, which brought %s", stack, r.Name, chart,
+					r.Inputs["version"].StringValue(), img, min.Version, min.Needs)
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s: no release of a chart with a minimum image", stack)
+		}
+	}
+}
+
+// Issue #17: the Aurora global secondary is the primary after a failover,
+// so it carries the primary's settings; it had drifted (no backup window,
+// no maintenance window).
+func TestAuroraSecondaryMatchesPrimary(t *testing.T) {
+	res := runStack(t, "prod", "")
+	var primary, secondary *mockstack.Resource
+	for _, r := range res.Resources {
+		if r.Type == "aws:rds/cluster:Cluster" {
+			if strings.HasPrefix(r.Name, "dr-") {
+				secondary = r
+			} else {
+				primary = r
+			}
+		}
+	}
+	if primary == nil || secondary == nil {
+		t.Fatal("no primary or no secondary Aurora cluster in prod")
+	}
+	for _, key := range []resource.PropertyKey{"engine", "engineVersion", "backupRetentionPeriod", "preferredBackupWindow",
+		"preferredMaintenanceWindow", "storageEncrypted", "iamDatabaseAuthenticationEnabled", "copyTagsToSnapshot",
+		"enabledCloudwatchLogsExports", "deletionProtection", "tags"} {
+		p, s := primary.Inputs[key], secondary.Inputs[key]
+		if p.IsNull() || !p.DeepEquals(s) {
+			t.Errorf("%s: primary %v, secondary %v", key, p, s)
+		}
+	}
+}
+
+// Issue #17: AWS Backup protects only the resource types a region is opted
+// in to; the plans select Aurora and S3 by tag, so both regions opt in to
+// them and every selection waits for its region's settings.
+func TestBackupRegionsOptedIn(t *testing.T) {
+	res := runStack(t, "prod", "")
+	settings := map[string]*mockstack.Resource{} // provider URN -> region settings
+	for _, r := range res.Resources {
+		if r.Type == "aws:backup/regionSettings:RegionSettings" {
+			in := r.Inputs["resourceTypeOptInPreference"].ObjectValue()
+			if !in["Aurora"].BoolValue() || !in["S3"].BoolValue() {
+				t.Errorf("%s: opt-in %v", r.Name, in)
+			}
+			settings[r.Provider] = r
+		}
+	}
+	vaults := 0
+	for _, r := range res.Resources {
+		switch r.Type {
+		case "aws:backup/vault:Vault":
+			vaults++
+			if settings[r.Provider] == nil {
+				t.Errorf("vault %s: its region is not opted in", r.Name)
+			}
+		case "aws:backup/selection:Selection":
+			s := settings[r.Provider]
+			if s == nil || !slices.Contains(r.Dependencies, s.URN) {
+				t.Errorf("selection %s does not wait for its region's opt-in", r.Name)
+			}
+		}
+	}
+	if vaults != 2 || len(settings) != 2 {
+		t.Errorf("%d vaults, %d regions opted in; want 2 and 2", vaults, len(settings))
 	}
 }

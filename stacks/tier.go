@@ -35,6 +35,8 @@ type tier struct {
 	net *network.Vpc
 	// stores are the tier region's data stores.
 	stores dataStores
+	// zone is the public zone of the hosts (eduai:dns); nil without one.
+	zone *dns.Zone
 }
 
 // tierResult is what DNS and the exports need from a tier.
@@ -125,7 +127,7 @@ func (t *tier) deploy(ctx *pulumi.Context, p *Providers) (*tierResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	platform, err := addons.New(ctx, t.prefix+"addons", c.addonsArgs(eks, t.net), pulumi.Providers(t.aws, k8s))
+	platform, err := addons.New(ctx, t.prefix+"addons", c.addonsArgs(eks, t.net, t.zone), pulumi.Providers(t.aws, k8s))
 	if err != nil {
 		return nil, err
 	}

@@ -49,6 +49,7 @@ func (c *Config) validate() error {
 	c.validateCache(&errs)
 	c.validateQueue(&errs)
 	c.validateMesh(&errs)
+	c.validateZone(&errs)
 	c.validateObservability(&errs)
 	c.validateServices(&errs)
 	c.validateDR(&errs)
@@ -84,22 +85,28 @@ func validateNetworkConfig(n *NetworkConfig, prefix, region, regionDesc, regionK
 	if n.AZCount != 0 && (n.AZCount < 2 || n.AZCount > network.MaxZones) {
 		errs.add(prefix+".azCount", "must be 2..%d (got %d)", network.MaxZones, n.AZCount)
 	}
-	zones := n.AvailabilityZones
+	zones, key := n.AvailabilityZones, prefix+"."+n.zonesKey()
 	explicit := len(zones) > 0 && !n.zonesDerived
 	switch {
+	case len(n.AvailabilityZoneIDs) > 0 && !n.zonesByID:
+		errs.add(prefix+".availabilityZoneIds", "conflicts with %s.availabilityZones; list the zones one way", prefix)
 	case explicit && (len(zones) < 2 || len(zones) > network.MaxZones):
-		errs.add(prefix+".availabilityZones", "must list 2..%d zones (got %d)", network.MaxZones, len(zones))
+		errs.add(key, "must list 2..%d zones (got %d)", network.MaxZones, len(zones))
 	case explicit && n.AZCount != 0 && n.AZCount != len(zones):
-		errs.add(prefix+".azCount", "%d conflicts with "+prefix+".availabilityZones, which lists %d zones; set one of them",
-			n.AZCount, len(zones))
+		errs.add(prefix+".azCount", "%d conflicts with %s, which lists %d zones; set one of them",
+			n.AZCount, key, len(zones))
 	}
 	seen := map[string]int{}
 	for i, z := range zones {
-		path := fmt.Sprintf(prefix+".availabilityZones[%d]", i)
+		path := fmt.Sprintf("%s[%d]", key, i)
 		zoneRegion, _, err := network.ZoneRegion(z)
 		switch {
 		case err != nil:
 			errs.add(path, "%v", err)
+		case network.IsZoneID(z) != n.zonesByID && n.zonesByID:
+			errs.add(path, "%q is a zone name; %s lists zone IDs like use1-az1", z, key)
+		case network.IsZoneID(z) != n.zonesByID:
+			errs.add(path, "%q is a zone ID; list it in %s.availabilityZoneIds", z, prefix)
 		case region != "" && zoneRegion != region:
 			errs.add(path, "%q is not in %s %s (%s)", z, regionDesc, region, regionKey)
 		}
@@ -301,6 +308,31 @@ func (c *Config) validateQueue(errs *Errors) {
 				errs.add("queue.brokers", "%v", err)
 			}
 		}
+		type regionNet struct {
+			n              *NetworkConfig
+			prefix, region string
+		}
+		nets := []regionNet{{&c.Network, "network", c.Region}}
+		if c.DR.Enabled {
+			nets = append(nets, regionNet{&c.DR.Network, "dr.network", c.DR.Region})
+		}
+		for _, net := range nets {
+			for i, z := range net.n.AvailabilityZones {
+				region, _, err := network.ZoneRegion(z)
+				if err != nil || region != net.region {
+					continue // reported with the network
+				}
+				path := fmt.Sprintf("%s.%s[%d]", net.prefix, net.n.zonesKey(), i)
+				refused := queue.RefusedZoneIDs[region]
+				switch {
+				case slices.Contains(refused, z):
+					errs.add(path, "MSK refuses brokers in %s (Amazon MSK developer guide); pick another zone ID", z)
+				case !network.IsZoneID(z) && len(refused) > 0 && !net.n.zonesByID:
+					errs.add(path, "%q is a zone name, and in %s names map to different zones per account while MSK "+
+						"refuses %s: list %s.availabilityZoneIds instead", z, region, strings.Join(refused, ", "), net.prefix)
+				}
+			}
+		}
 	case queue.RabbitMQ:
 		if q.Brokers > 1 {
 			errs.add("queue.brokers", "RabbitMQ runs as one broker here (got %d)", q.Brokers)
@@ -325,6 +357,10 @@ func (c *Config) validateMesh(errs *Errors) {
 	}
 	if m.IstiodReplicas < 1 {
 		errs.add("mesh.istiodReplicas", "must be at least 1 (got %d)", m.IstiodReplicas)
+	}
+	if m.IstiodMaxReplicas != 0 && (m.IstiodMaxReplicas < m.IstiodReplicas || m.IstiodMaxReplicas > 50) {
+		errs.add("mesh.istiodMaxReplicas", "must be between mesh.istiodReplicas (%d) and 50 (got %d)",
+			m.IstiodReplicas, m.IstiodMaxReplicas)
 	}
 	for i, h := range m.Hosts {
 		if !mesh.ValidHost(h) {
@@ -358,6 +394,7 @@ func (c *Config) validateObservability(errs *Errors) {
 	if o.TracingSamplingPercent < 0 || o.TracingSamplingPercent > 100 {
 		errs.add("observability.tracingSamplingPercent", "must be 0..100 (got %d)", o.TracingSamplingPercent)
 	}
+	c.validateAlerting(errs)
 	if mode != observability.Full {
 		return
 	}
@@ -371,7 +408,12 @@ func (c *Config) validateObservability(errs *Errors) {
 	if p.Replicas < 1 || p.Replicas > 5 {
 		errs.add("observability.prometheus.replicas", "must be 1..5 (got %d)", p.Replicas)
 	}
-	a := &o.Alerting
+}
+
+// validateAlerting checks the receivers in every mode: a credential in
+// plain text is a leak whether or not Alertmanager runs.
+func (c *Config) validateAlerting(errs *Errors) {
+	a := &c.Observability.Alerting
 	var types []string
 	for _, t := range observability.ReceiverTypes {
 		types = append(types, string(t))
@@ -391,9 +433,13 @@ func (c *Config) validateObservability(errs *Errors) {
 		switch {
 		case r.Credential == "":
 			errs.add(key+".credential", "is required (the webhook URL or routing key); set it with %s", setSecret)
-		case c.plainKeys != nil && c.plainKeys[Project+":observability"]:
-			// The value is not repeated: it is a credential.
-			errs.add(key+".credential", "is in plain text in the stack config; set it with %s", setSecret)
+		default:
+			// Each credential on its own: a plain one beside a secret one
+			// (or beside a secret unused field) is still plain.
+			if secret, sure := c.secretAt(key + ".credential"); sure && !secret {
+				// The value is not repeated: it is a credential.
+				errs.add(key+".credential", "is in plain text in the stack config; set it with %s", setSecret)
+			}
 		}
 	}
 	for _, route := range []struct{ key, name string }{{"critical", a.Critical}, {"warning", a.Warning}} {
@@ -554,15 +600,43 @@ func (c *Config) validateDR(errs *Errors) {
 	}
 }
 
+// validateZone checks eduai:dns and that every host the mesh serves can be
+// given a record and a certificate in it.
+func (c *Config) validateZone(errs *Errors) {
+	z := c.DNS
+	if z.ZoneName != "" && !dns.ValidName(z.ZoneName) {
+		errs.add("dns.zoneName", "%q is not a DNS name", z.ZoneName)
+	}
+	if z.ZoneID != "" && !zoneIDPattern.MatchString(z.ZoneID) {
+		errs.add("dns.zoneId", "%q is not a Route 53 hosted zone id (Z followed by letters and digits)", z.ZoneID)
+	}
+	if z.ZoneID != "" && z.ZoneName == "" {
+		errs.add("dns.zoneName", "is required with dns.zoneId (the issuer finds the zone by name)")
+	}
+	if !c.Mesh.Enabled || len(c.Mesh.Hosts) == 0 {
+		return
+	}
+	if z.ZoneName == "" {
+		if c.Addons.Issuer.Kind != string(addons.SelfSigned) {
+			errs.add("dns.zoneName", "is required with mesh.hosts and the %s issuer: the hosts get their records, and "+
+				"Let's Encrypt's DNS-01 challenges are answered, in this Route 53 zone", c.Addons.Issuer.Kind)
+		}
+		return
+	}
+	for i, h := range c.Mesh.Hosts {
+		if dns.ValidName(h) && !dns.InZone(h, z.ZoneName) {
+			errs.add(fmt.Sprintf("mesh.hosts[%d]", i), "%q is not in the zone dns.zoneName %q: it could get no record "+
+				"and no certificate", h, z.ZoneName)
+		}
+	}
+}
+
 func (c *Config) validateDNS(d *DNSConfig, errs *Errors) {
-	if !dns.ValidName(d.ZoneName) {
-		errs.add("dr.dns.zoneName", "%q is not a DNS name", d.ZoneName)
-	}
-	if d.ZoneID != "" && !zoneIDPattern.MatchString(d.ZoneID) {
-		errs.add("dr.dns.zoneId", "%q is not a Route 53 hosted zone id (Z followed by letters and digits)", d.ZoneID)
-	}
-	if !dns.ValidName(d.RecordName) || !(d.RecordName == d.ZoneName || strings.HasSuffix(d.RecordName, "."+d.ZoneName)) {
-		errs.add("dr.dns.recordName", "%q is not a name in the zone %q", d.RecordName, d.ZoneName)
+	zone := c.DNS.ZoneName
+	if zone == "" {
+		errs.add("dns.zoneName", "is required with dr.dns: the failover records go in that zone")
+	} else if !dns.ValidName(d.RecordName) || !dns.InZone(d.RecordName, zone) {
+		errs.add("dr.dns.recordName", "%q is not a name in the zone dns.zoneName %q", d.RecordName, zone)
 	}
 	if !c.Mesh.Enabled {
 		errs.add("dr.dns", "needs eduai:mesh.enabled: the failover records point at the mesh's ingress load balancers")

@@ -67,6 +67,9 @@ type Args struct {
 	ChartVersions map[Chart]string
 	// Issuer is the environment's ClusterIssuer. Required.
 	Issuer IssuerArgs
+	// DNSZoneARN is Issuer.DNSZone's hosted zone ARN: cert-manager may
+	// change records there (DNS-01). Required with Issuer.DNSZone.
+	DNSZoneARN pulumi.StringInput
 	// DependsOn are resources the releases wait for (node groups: pods need nodes).
 	DependsOn []pulumi.Resource
 }
@@ -85,6 +88,9 @@ func (a *Args) validate() error {
 		if _, ok := charts[c]; !ok {
 			errs = append(errs, fmt.Errorf("ChartVersions: %q is not one of %v", c, Charts))
 		}
+	}
+	if (a.Issuer.DNSZone != "") != (a.DNSZoneARN != nil) {
+		return errors.New("DNSZoneARN: required with Issuer.DNSZone, and only then (cert-manager's DNS-01 role)")
 	}
 	if err := a.Issuer.validate(); err != nil {
 		errs = append(errs, err)
@@ -122,11 +128,19 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		ClusterAutoscaler:         autoscalerPolicy(args.ClusterName),
 		AWSLoadBalancerController: loadBalancerControllerPolicy,
 	}
+	policies := map[Chart]pulumi.StringInput{}
+	for chart, p := range identities {
+		policies[chart] = pulumi.String(p)
+	}
+	if _, acme := acmeServers[args.Issuer.Kind]; acme && args.DNSZoneARN != nil {
+		// cert-manager solves DNS-01 in the zone (issuer.go).
+		policies[CertManager] = args.DNSZoneARN.ToStringOutput().ApplyT(dns01Policy).(pulumi.StringOutput)
+	}
 	var bindings []pulumi.Resource
-	for _, chart := range slices.Sorted(maps.Keys(identities)) {
+	for _, chart := range slices.Sorted(maps.Keys(policies)) {
 		spec := charts[chart]
 		assoc, err := podidentity.New(ctx, name+"-"+string(chart), podidentity.Binding{Cluster: args.Cluster,
-			Namespace: spec.namespace, ServiceAccount: spec.serviceAccount, Policy: pulumi.String(identities[chart])}, parent)
+			Namespace: spec.namespace, ServiceAccount: spec.serviceAccount, Policy: policies[chart]}, parent)
 		if err != nil {
 			return nil, err
 		}

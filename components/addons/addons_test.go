@@ -28,7 +28,54 @@ func testArgs(kind IssuerKind) *Args {
 		VpcID:  pulumi.String("vpc-1"),
 		ChartVersions: map[Chart]string{MetricsServer: "3.13.0", ClusterAutoscaler: "9.53.0",
 			AWSLoadBalancerController: "1.14.0", IngressNginx: "4.13.3", CertManager: "v1.21.1"},
-		Issuer: IssuerArgs{Kind: kind, Email: "platform@example.org"},
+		Issuer:     IssuerArgs{Kind: kind, Email: "platform@example.org", DNSZone: "eduai.com", Region: "us-west-2"},
+		DNSZoneARN: pulumi.String("arn:aws:route53:::hostedzone/Z0123456789ABC"),
+	}
+}
+
+// Issue #17: ACME issuers solve DNS-01 in the Route 53 zone, through a Pod
+// Identity role that may only write _acme-challenge TXT records there; no
+// HTTP-01 solver is left (the gateway's port 80 redirects, a standby region
+// gets no traffic).
+func TestIssuerSolvesDNS01(t *testing.T) {
+	rec := runAddons(t, testArgs(LetsEncryptProduction))
+	spec := rec.ByType(typeIssuer)[0].Inputs.Mappable()["spec"].(map[string]any)
+	solvers := spec["acme"].(map[string]any)["solvers"].([]any)
+	if len(solvers) != 1 {
+		t.Fatalf("solvers %v", solvers)
+	}
+	solver := solvers[0].(map[string]any)
+	if solver["http01"] != nil || solver["dns01"].(map[string]any)["route53"].(map[string]any)["region"] != "us-west-2" ||
+		solver["selector"].(map[string]any)["dnsZones"].([]any)[0] != "eduai.com" {
+		t.Errorf("solver %v", solver)
+	}
+	var assoc *mockstack.Resource
+	for _, a := range rec.ByType("aws:eks/podIdentityAssociation:PodIdentityAssociation") {
+		if a.String("namespace") == "cert-manager" && a.String("serviceAccount") == "cert-manager" {
+			assoc = a
+		}
+	}
+	policy := rec.Named(typePolicy, "addons-cert-manager")
+	if assoc == nil || policy == nil {
+		t.Fatalf("no Pod Identity role for cert-manager: %v %v", assoc, policy)
+	}
+	doc := policy.String("policy")
+	for _, want := range []string{`"Action":"route53:ChangeResourceRecordSets","Resource":"arn:aws:route53:::hostedzone/Z0123456789ABC"`,
+		`"route53:ChangeResourceRecordSetsRecordTypes":["TXT"]`, `"route53:GetChange","Resource":"arn:aws:route53:::change/*"`,
+		`"route53:ListHostedZonesByName","Resource":"*"`} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("cert-manager policy lacks %s: %s", want, doc)
+		}
+	}
+	release := rec.Named(typeRelease, "addons-cert-manager")
+	if !slices.Contains(release.Dependencies, assoc.URN) {
+		t.Error("cert-manager starts before its Pod Identity association")
+	}
+	// Self-signed issuers need no zone and get no role.
+	args := testArgs(SelfSigned)
+	args.Issuer.DNSZone, args.DNSZoneARN = "", nil
+	if rec := runAddons(t, args); rec.Named(typePolicy, "addons-cert-manager") != nil {
+		t.Error("a self-signed issuer got a Route 53 role")
 	}
 }
 
@@ -170,7 +217,7 @@ func TestCRDCheckCatchesMistakes(t *testing.T) {
 		t.Errorf("misspelt field not reported: %v", p)
 	}
 	wrongType, _ := testArgs(LetsEncryptStaging).Issuer.Manifest().Untyped()
-	wrongType["spec"].(map[string]any)["acme"].(map[string]any)["solvers"] = "http01"
+	wrongType["spec"].(map[string]any)["acme"].(map[string]any)["solvers"] = "dns01"
 	if p := crd.Validate(wrongType); len(p) == 0 {
 		t.Error("a string where a list belongs was accepted")
 	}
@@ -183,7 +230,9 @@ func TestAddonsBadArgs(t *testing.T) {
 	}{
 		{func(a *Args) { a.ChartVersions[CertManager] = "latest" }, `cert-manager needs an exact version (got "latest")`},
 		{func(a *Args) { delete(a.ChartVersions, MetricsServer) }, `metrics-server needs an exact version (got "")`},
-		{func(a *Args) { a.Issuer = IssuerArgs{Kind: LetsEncryptProduction} }, `Issuer.Email: "" is not an email address`},
+		{func(a *Args) { a.Issuer, a.DNSZoneARN = IssuerArgs{Kind: LetsEncryptProduction}, nil }, `Issuer.Email: "" is not an email address`},
+		{func(a *Args) { a.Issuer.Region = "" }, "Issuer.Region: required with Issuer.DNSZone"},
+		{func(a *Args) { a.DNSZoneARN = nil }, "DNSZoneARN: required with Issuer.DNSZone"},
 		{func(a *Args) { a.Issuer.Kind = "vault" }, `Issuer.Kind: "vault"`},
 		{func(a *Args) { a.ClusterName = "" }, "ClusterName, Cluster, Region and VpcID are required"},
 	}

@@ -38,8 +38,16 @@ type IssuerArgs struct {
 	Kind IssuerKind
 	// Email receives Let's Encrypt expiry notices. Required for the ACME kinds.
 	Email string
-	// IngressClass solves HTTP-01 challenges. Default "nginx".
-	IngressClass string
+	// DNSZone is the public Route 53 zone the certificates' names are in;
+	// the ACME kinds solve DNS-01 there. Without it an ACME issuer has no
+	// solver and issues nothing (the stack requires a zone with mesh.hosts). HTTP-01 cannot
+	// work here: the hosts point at the Istio gateway's NLB, whose port 80
+	// redirects to HTTPS, and a standby region receives no traffic at all.
+	// DNS-01 needs neither, so each region holds its own valid certificate
+	// before a failover sends it traffic.
+	DNSZone string
+	// Region is the region cert-manager's Route 53 client signs for. Required with DNSZone.
+	Region string
 }
 
 // Name is the ClusterIssuer's name, which Ingresses refer to.
@@ -52,6 +60,9 @@ func (i IssuerArgs) validate() error {
 	if _, acme := acmeServers[i.Kind]; acme {
 		if _, err := mail.ParseAddress(i.Email); err != nil {
 			return fmt.Errorf("Issuer.Email: %q is not an email address (Let's Encrypt needs one)", i.Email)
+		}
+		if i.DNSZone != "" && i.Region == "" {
+			return fmt.Errorf("Issuer.Region: required with Issuer.DNSZone (DNS-01 in Route 53)")
 		}
 	}
 	return nil
@@ -69,19 +80,27 @@ type (
 		Server              string            `json:"server"`
 		Email               string            `json:"email"`
 		PrivateKeySecretRef SecretKeySelector `json:"privateKeySecretRef"`
-		Solvers             []ACMESolver      `json:"solvers"`
+		Solvers             []ACMESolver      `json:"solvers,omitempty"`
 	}
 	SecretKeySelector struct {
 		Name string `json:"name"`
 	}
 	ACMESolver struct {
-		HTTP01 *ACMEHTTP01 `json:"http01,omitempty"`
+		Selector *SolverSelector `json:"selector,omitempty"`
+		DNS01    *ACMEDNS01      `json:"dns01,omitempty"`
 	}
-	ACMEHTTP01 struct {
-		Ingress *ACMEHTTP01Ingress `json:"ingress,omitempty"`
+	SolverSelector struct {
+		DNSZones []string `json:"dnsZones,omitempty"`
 	}
-	ACMEHTTP01Ingress struct {
-		IngressClassName string `json:"ingressClassName"`
+	ACMEDNS01 struct {
+		Route53 *Route53Solver `json:"route53,omitempty"`
+	}
+	// Route53Solver: no keys and no role; cert-manager's controller takes
+	// the ambient credentials its service account's Pod Identity association
+	// gives it (ClusterIssuers may use ambient credentials by default:
+	// cert-manager's --cluster-issuer-ambient-credentials).
+	Route53Solver struct {
+		Region string `json:"region"`
 	}
 )
 
@@ -101,15 +120,31 @@ func (i IssuerArgs) Manifest() k8sobj.Object {
 		ci.Spec = ClusterIssuerSpec{SelfSigned: &SelfSignedIssuer{}}
 		return ci
 	}
-	class := i.IngressClass
-	if class == "" {
-		class = "nginx"
-	}
 	ci.Spec = ClusterIssuerSpec{ACME: &ACMEIssuer{
 		Server:              server,
 		Email:               i.Email,
 		PrivateKeySecretRef: SecretKeySelector{Name: i.Name() + "-account-key"},
-		Solvers:             []ACMESolver{{HTTP01: &ACMEHTTP01{Ingress: &ACMEHTTP01Ingress{IngressClassName: class}}}},
+		// cert-manager finds the zone by name (route53:ListHostedZonesByName,
+		// skipping private zones) and writes _acme-challenge TXT records in it.
 	}}
+	if i.DNSZone != "" {
+		ci.Spec.(ClusterIssuerSpec).ACME.Solvers = []ACMESolver{{Selector: &SolverSelector{DNSZones: []string{i.DNSZone}},
+			DNS01: &ACMEDNS01{Route53: &Route53Solver{Region: i.Region}}}}
+	}
 	return ci
+}
+
+// dns01Policy lets cert-manager answer DNS-01 challenges in one zone and
+// nothing else: TXT records named _acme-challenge.* in that zone, reading
+// the change status, and finding the zone by name (cert-manager's Route 53
+// documentation lists these three actions; the conditions are Route 53's
+// record-type and record-name condition keys, IAM service authorization
+// reference, Amazon Route 53).
+func dns01Policy(zoneARN string) string {
+	return `{"Version":"2012-10-17","Statement":[` +
+		`{"Effect":"Allow","Action":"route53:ChangeResourceRecordSets","Resource":"` + zoneARN + `",` +
+		`"Condition":{"ForAllValues:StringEquals":{"route53:ChangeResourceRecordSetsRecordTypes":["TXT"]},` +
+		`"ForAllValues:StringLike":{"route53:ChangeResourceRecordSetsNormalizedRecordNames":["_acme-challenge.*"]}}},` +
+		`{"Effect":"Allow","Action":"route53:GetChange","Resource":"arn:aws:route53:::change/*"},` +
+		`{"Effect":"Allow","Action":"route53:ListHostedZonesByName","Resource":"*"}]}`
 }

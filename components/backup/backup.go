@@ -54,6 +54,24 @@ type Vault struct {
 	pulumi.ResourceState
 	ARN  pulumi.StringOutput
 	Name pulumi.StringOutput
+	// RegionSettings opts the vault's region in to the resource types; a
+	// plan's selections wait for it.
+	RegionSettings pulumi.Resource
+}
+
+// OptIn is the region's AWS Backup opt-in: AWS Backup protects a resource
+// type only where the region is opted in to it, whatever a plan selects
+// (AWS Backup developer guide, "Service opt-in"), and the program's plans
+// select Aurora clusters and S3 buckets. The setting is one per account and
+// region and the provider reads it back whole (terraform-provider-aws
+// internal/service/backup/region_settings.go sets the whole map on read), so
+// every type is listed — a partial map would show a change on every preview.
+// Types: the API's ResourceTypeOptInPreference (AWS Backup API reference,
+// UpdateRegionSettings). Opting a type in backs nothing up by itself.
+var OptIn = map[string]bool{
+	"Aurora": true, "CloudFormation": true, "DocumentDB": true, "DynamoDB": true, "EBS": true, "EC2": true,
+	"EFS": true, "FSx": true, "Neptune": true, "RDS": true, "Redshift": true, "S3": true,
+	"SAP HANA on Amazon EC2": true, "Storage Gateway": true, "Timestream": true, "VirtualMachine": true,
 }
 
 // NewVault creates a vault in the region of the provider it is given.
@@ -94,7 +112,18 @@ func NewVault(ctx *pulumi.Context, name string, args VaultArgs, opts ...pulumi.R
 			return nil, err
 		}
 	}
-	v.ARN, v.Name = vault.Arn, vault.Name
+	optIn := pulumi.BoolMap{}
+	for t, on := range OptIn {
+		optIn[t] = pulumi.Bool(on)
+	}
+	// Deleting it changes nothing in AWS (the provider's delete is a no-op).
+	settings, err := backup.NewRegionSettings(ctx, name, &backup.RegionSettingsArgs{
+		ResourceTypeOptInPreference: optIn,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	v.ARN, v.Name, v.RegionSettings = vault.Arn, vault.Name, settings
 	return v, ctx.RegisterResourceOutputs(v, pulumi.Map{"arn": v.ARN, "name": v.Name})
 }
 
@@ -217,7 +246,7 @@ func NewPlan(ctx *pulumi.Context, name string, args *PlanArgs, opts ...pulumi.Re
 			Name: pulumi.String(args.Name + "-" + suffix), PlanId: plan.ID(), IamRoleArn: role.Arn,
 			SelectionTags: backup.SelectionSelectionTagArray{backup.SelectionSelectionTagArgs{
 				Type: pulumi.String("STRINGEQUALS"), Key: pulumi.String(secure.BackupTag), Value: pulumi.String(tag)}},
-		}, parent)
+		}, parent, pulumi.DependsOn([]pulumi.Resource{args.Vault.RegionSettings}))
 		return err
 	}
 	if err := selection("database", secure.BackupContinuous, args.Databases); err != nil {

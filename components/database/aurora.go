@@ -173,28 +173,11 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 		return nil, err
 	}
 
-	clusterArgs := &rds.ClusterArgs{
-		ClusterIdentifier:                pulumi.String(args.Name),
-		Engine:                           pulumi.String("aurora-postgresql"),
-		EngineVersion:                    pulumi.String(args.EngineVersion),
-		DatabaseName:                     pulumi.String(args.DatabaseName),
-		MasterUsername:                   pulumi.String(args.MasterUsername),
-		MasterPassword:                   password.Result,
-		DbSubnetGroupName:                args.SubnetGroupName,
-		VpcSecurityGroupIds:              pulumi.StringArray{sg.ID()},
-		DbClusterParameterGroupName:      params.Name,
-		StorageEncrypted:                 pulumi.Bool(true),
-		KmsKeyId:                         key.Arn,
-		IamDatabaseAuthenticationEnabled: pulumi.Bool(true),
-		BackupRetentionPeriod:            pulumi.Int(args.BackupRetentionDays),
-		PreferredBackupWindow:            pulumi.String(args.BackupWindow),
-		PreferredMaintenanceWindow:       pulumi.String("sun:05:00-sun:06:00"),
-		CopyTagsToSnapshot:               pulumi.Bool(true),
-		Tags:                             pulumi.StringMap{secure.BackupTag: pulumi.String(secure.BackupContinuous)},
-		EnabledCloudwatchLogsExports:     pulumi.StringArray{pulumi.String("postgresql")},
-		DeletionProtection:               pulumi.Bool(args.Hardened),
-		SkipFinalSnapshot:                pulumi.Bool(!args.Hardened),
-	}
+	clusterArgs := sharedClusterArgs(args, args.Name, args.SubnetGroupName, sg.ID(), params.Name, key.Arn, args.Hardened)
+	clusterArgs.DatabaseName = pulumi.String(args.DatabaseName)
+	clusterArgs.MasterUsername = pulumi.String(args.MasterUsername)
+	clusterArgs.MasterPassword = password.Result
+	clusterArgs.SkipFinalSnapshot = pulumi.Bool(!args.Hardened)
 	if args.Hardened {
 		clusterArgs.FinalSnapshotIdentifier = pulumi.String(args.Name + "-final")
 	}
@@ -213,8 +196,11 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 	if args.Hardened {
 		monitoringRole, err = iam.NewRole(ctx, name+"-monitoring", &iam.RoleArgs{
 			Description: pulumi.String("Enhanced monitoring of Aurora " + args.Name),
-			AssumeRolePolicy: pulumi.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
-				`"Principal":{"Service":"monitoring.rds.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
+			// Only RDS acting for this account (RDS user guide, Enhanced
+			// Monitoring: "Protecting against the confused deputy problem").
+			AssumeRolePolicy: pulumi.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",`+
+				`"Principal":{"Service":"monitoring.rds.amazonaws.com"},"Action":"sts:AssumeRole",`+
+				`"Condition":{"StringEquals":{"aws:SourceAccount":"%s"}}}]}`, secure.AccountOf(key.Arn)),
 		}, parent)
 		if err != nil {
 			return nil, err
@@ -283,6 +269,36 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"writerEndpoint": c.WriterEndpoint, "readerEndpoint": c.ReaderEndpoint, "secretArn": c.SecretARN,
 	})
+}
+
+// MaintenanceWindow is every Aurora cluster's weekly window (UTC), after the
+// daily backup window.
+const MaintenanceWindow = "sun:05:00-sun:06:00"
+
+// sharedClusterArgs are the settings a primary cluster and its global
+// secondary share, in one place: after a failover the secondary is the
+// primary, so it must back up, take maintenance, log and encrypt the same way.
+func sharedClusterArgs(a *AuroraArgs, identifier string, subnetGroup pulumi.StringInput, sg pulumi.IDOutput,
+	params pulumi.StringOutput, key pulumi.StringOutput, deletionProtection bool) *rds.ClusterArgs {
+	return &rds.ClusterArgs{
+		ClusterIdentifier:                pulumi.String(identifier),
+		Engine:                           pulumi.String("aurora-postgresql"),
+		EngineVersion:                    pulumi.String(a.EngineVersion),
+		DbSubnetGroupName:                subnetGroup,
+		VpcSecurityGroupIds:              pulumi.StringArray{sg},
+		DbClusterParameterGroupName:      params,
+		StorageEncrypted:                 pulumi.Bool(true),
+		KmsKeyId:                         key,
+		IamDatabaseAuthenticationEnabled: pulumi.Bool(true),
+		BackupRetentionPeriod:            pulumi.Int(a.BackupRetentionDays),
+		PreferredBackupWindow:            pulumi.String(a.BackupWindow),
+		PreferredMaintenanceWindow:       pulumi.String(MaintenanceWindow),
+		CopyTagsToSnapshot:               pulumi.Bool(true),
+		// AWS Backup selects it by tag (the secondary when its region is the active one).
+		Tags:                         pulumi.StringMap{secure.BackupTag: pulumi.String(secure.BackupContinuous)},
+		EnabledCloudwatchLogsExports: pulumi.StringArray{pulumi.String("postgresql")},
+		DeletionProtection:           pulumi.Bool(deletionProtection),
+	}
 }
 
 // instanceArgs is one Aurora PostgreSQL instance, private, taking minor

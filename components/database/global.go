@@ -17,8 +17,6 @@ type GlobalArgs struct {
 	Name string
 	// Primary is the primary region's Aurora component (built with InGlobalCluster). Required.
 	Primary *Aurora
-	// EngineVersion of both clusters. Required.
-	EngineVersion string
 	// Provider of the secondary region. Required.
 	Provider pulumi.ProviderResource
 	// SubnetGroupName, VpcID and ClientCIDRs of the secondary region's network. Required.
@@ -30,8 +28,6 @@ type GlobalArgs struct {
 	InstanceClass string
 	// Protect: deletion protection and protect on every stateful resource.
 	Protect bool
-	// BackupRetentionDays of the secondary, as the primary's (it becomes the primary after a failover).
-	BackupRetentionDays int
 	// LagAlarmSeconds raises an alarm when replication lags longer. Default 30 (the seed's threshold).
 	LagAlarmSeconds int // AlarmTopic is the SNS topic (in the secondary's region) the lag alarm notifies. Required.
 	AlarmTopic      pulumi.StringInput
@@ -64,21 +60,16 @@ func NewGlobal(ctx *pulumi.Context, name string, args *GlobalArgs, opts ...pulum
 		args.AlarmTopic == nil {
 		errs = append(errs, errors.New("Name, Primary, Provider, SubnetGroupName, VpcID and AlarmTopic are required"))
 	}
-	m := engineVersionPattern.FindStringSubmatch(args.EngineVersion)
-	if m == nil {
-		errs = append(errs, fmt.Errorf("EngineVersion: %q is not an Aurora PostgreSQL version", args.EngineVersion))
-		m = []string{"", ""}
-	}
-	major := m[1]
-	if args.BackupRetentionDays < 1 || args.BackupRetentionDays > 35 {
-		errs = append(errs, fmt.Errorf("BackupRetentionDays: %d is not 1..35", args.BackupRetentionDays))
-	}
 	if args.Readers < 0 || args.Readers > 15 || (args.Readers > 0 && args.InstanceClass == "") {
 		errs = append(errs, fmt.Errorf("Readers: %d (0..15, with an InstanceClass)", args.Readers))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("global database %q: %w", name, err)
 	}
+	// The secondary is the primary's copy: engine, backups, windows and
+	// logs come from the primary's own arguments (sharedClusterArgs).
+	p := args.Primary.args
+	major := engineVersionPattern.FindStringSubmatch(p.EngineVersion)[1]
 	lag := args.LagAlarmSeconds
 	if lag == 0 {
 		lag = 30
@@ -120,25 +111,11 @@ func NewGlobal(ctx *pulumi.Context, name string, args *GlobalArgs, opts ...pulum
 	if err != nil {
 		return nil, err
 	}
-	secondary, err := rds.NewCluster(ctx, dr, &rds.ClusterArgs{
-		ClusterIdentifier:                pulumi.String(args.Name + "-secondary"),
-		Engine:                           pulumi.String("aurora-postgresql"),
-		EngineVersion:                    pulumi.String(args.EngineVersion),
-		GlobalClusterIdentifier:          global.ID(),
-		DbSubnetGroupName:                args.SubnetGroupName,
-		VpcSecurityGroupIds:              pulumi.StringArray{sg.ID()},
-		DbClusterParameterGroupName:      params.Name,
-		StorageEncrypted:                 pulumi.Bool(true),
-		KmsKeyId:                         key.Arn,
-		IamDatabaseAuthenticationEnabled: pulumi.Bool(true),
-		BackupRetentionPeriod:            pulumi.Int(args.BackupRetentionDays),
-		CopyTagsToSnapshot:               pulumi.Bool(true),
-		// AWS Backup selects it by tag when this region is the active one.
-		Tags:                         pulumi.StringMap{secure.BackupTag: pulumi.String(secure.BackupContinuous)},
-		EnabledCloudwatchLogsExports: pulumi.StringArray{pulumi.String("postgresql")},
-		DeletionProtection:           pulumi.Bool(args.Protect),
-		SkipFinalSnapshot:            pulumi.Bool(true), // a secondary's data lives in the global cluster
-	}, parent, keep, there,
+	secondaryArgs := sharedClusterArgs(&p, args.Name+"-secondary", args.SubnetGroupName, sg.ID(), params.Name, key.Arn, args.Protect)
+	secondaryArgs.GlobalClusterIdentifier = global.ID()
+	secondaryArgs.SkipFinalSnapshot = pulumi.Bool(true) // a secondary's data lives in the global cluster
+	secondary, err := rds.NewCluster(ctx, dr, secondaryArgs,
+		parent, keep, there,
 		// A secondary replicates from the primary's writer instance: it is created
 		// after the primary's instances (the provider's own aws_rds_global_cluster
 		// example: depends_on the primary instance), while the global cluster
@@ -153,7 +130,6 @@ func NewGlobal(ctx *pulumi.Context, name string, args *GlobalArgs, opts ...pulum
 		return nil, err
 	}
 	g.SecondaryARN, g.WriterEndpoint, g.ReaderEndpoint = secondary.Arn, secondary.Endpoint, secondary.ReaderEndpoint
-	p := args.Primary.args
 	secret, err := masterSecret(ctx, dr, args.Name+"-secondary", p.DatabaseName, p.MasterUsername, secondary.Endpoint,
 		secondary.ReaderEndpoint, args.Primary.password, key.Arn, []pulumi.ResourceOption{parent, keep, there}, parent, there)
 	if err != nil {
@@ -162,7 +138,7 @@ func NewGlobal(ctx *pulumi.Context, name string, args *GlobalArgs, opts ...pulum
 	g.SecretARN = secret.Arn
 	for i := 0; i < args.Readers; i++ {
 		// Monitored like the primary's instances: one of them is the writer after a failover.
-		inst := instanceArgs(secondary.ID(), fmt.Sprintf("%s-secondary-%d", args.Name, i+1), args.EngineVersion,
+		inst := instanceArgs(secondary.ID(), fmt.Sprintf("%s-secondary-%d", args.Name, i+1), p.EngineVersion,
 			args.InstanceClass, i, args.Primary.monitoringRole, key.Arn)
 		if _, err := rds.NewClusterInstance(ctx, fmt.Sprintf("%s-reader-%d", dr, i+1), inst, parent, keep, there); err != nil {
 			return nil, err

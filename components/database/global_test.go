@@ -13,10 +13,9 @@ func TestGlobalBadArgs(t *testing.T) {
 		args *GlobalArgs
 		want string
 	}{
-		{&GlobalArgs{Name: "eduai-prod", EngineVersion: "16.6", BackupRetentionDays: 30}, "Primary, Provider"},
-		{&GlobalArgs{EngineVersion: "sixteen", BackupRetentionDays: 30}, `EngineVersion: "sixteen"`},
-		{&GlobalArgs{EngineVersion: "16.6", BackupRetentionDays: 0}, "BackupRetentionDays: 0"},
-		{&GlobalArgs{EngineVersion: "16.6", BackupRetentionDays: 7, Readers: 2}, "Readers: 2"},
+		{&GlobalArgs{Name: "eduai-prod"}, "Primary, Provider"},
+		{&GlobalArgs{Readers: 2}, "Readers: 2"},
+		{&GlobalArgs{Readers: -1, InstanceClass: "db.r6g.large"}, "Readers: -1"},
 	} {
 		rec, err := mockstack.Run("eduai", "test", func(ctx *pulumi.Context) error {
 			_, err := NewGlobal(ctx, "database-global", c.args)

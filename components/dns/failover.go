@@ -7,7 +7,9 @@ package dns
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
@@ -63,10 +65,14 @@ const (
 type FailoverArgs struct {
 	// ZoneName is the hosted zone's domain, e.g. eduai.com. Required.
 	ZoneName string
-	// ZoneID of an existing hosted zone; empty creates the zone.
-	ZoneID string
-	// RecordName is the failover name, e.g. api.eduai.com (in ZoneName). Required.
+	// ZoneID is the hosted zone (Zone.ZoneID). Required.
+	ZoneID pulumi.StringInput
+	// RecordName is the failover name, e.g. api.eduai.com (in ZoneName); the
+	// health checks call each region's own name under it. Required.
 	RecordName string
+	// Hosts are the other names in the zone that fail over with RecordName
+	// (the apex, say), judged by the same health checks. Default none.
+	Hosts []string
 	// Home is the primary region's ingress, Standby the DR region's. Required.
 	Home, Standby Endpoint
 	// StandbyActive: after a failover the standby is the PRIMARY record's target.
@@ -80,9 +86,6 @@ type FailoverArgs struct {
 // Failover is the DNS component.
 type Failover struct {
 	pulumi.ResourceState
-	// ZoneID of the hosted zone; NameServers when the component created it.
-	ZoneID      pulumi.StringOutput
-	NameServers pulumi.StringArrayOutput
 }
 
 func (a *FailoverArgs) validate() error {
@@ -90,8 +93,16 @@ func (a *FailoverArgs) validate() error {
 	if !ValidName(a.ZoneName) {
 		errs = append(errs, fmt.Errorf("ZoneName: %q is not a DNS name", a.ZoneName))
 	}
-	if !ValidName(a.RecordName) || !(a.RecordName == a.ZoneName || strings.HasSuffix(a.RecordName, "."+a.ZoneName)) {
+	if !ValidName(a.RecordName) || !InZone(a.RecordName, a.ZoneName) {
 		errs = append(errs, fmt.Errorf("RecordName: %q is not a name in the zone %q", a.RecordName, a.ZoneName))
+	}
+	if a.ZoneID == nil {
+		errs = append(errs, errors.New("ZoneID is required"))
+	}
+	for _, h := range a.Hosts {
+		if !ValidName(h) || !InZone(h, a.ZoneName) || h == a.RecordName {
+			errs = append(errs, fmt.Errorf("Hosts: %q is not another name in the zone %q", h, a.ZoneName))
+		}
 	}
 	for _, e := range []Endpoint{a.Home, a.Standby} {
 		if _, ok := NLBZoneID(e.Region); !ok {
@@ -110,8 +121,8 @@ func (a *FailoverArgs) validate() error {
 	return errors.Join(errs...)
 }
 
-// NewFailover creates the zone (unless given), a regional alias record and a
-// health check per region, and the PRIMARY and SECONDARY failover records.
+// NewFailover creates a regional alias record and a health check per region,
+// and the PRIMARY and SECONDARY failover records of RecordName and Hosts.
 // Route 53 is global: the component takes the primary region's provider.
 func NewFailover(ctx *pulumi.Context, name string, args *FailoverArgs, opts ...pulumi.ResourceOption) (*Failover, error) {
 	if args == nil {
@@ -129,21 +140,6 @@ func NewFailover(ctx *pulumi.Context, name string, args *FailoverArgs, opts ...p
 		return nil, err
 	}
 	parent := pulumi.Parent(f)
-	if args.ZoneID != "" {
-		f.ZoneID = pulumi.String(args.ZoneID).ToStringOutput()
-		f.NameServers = pulumi.StringArray{}.ToStringArrayOutput()
-	} else {
-		zone, err := route53.NewZone(ctx, name, &route53.ZoneArgs{
-			Name:         pulumi.String(args.ZoneName),
-			Comment:      pulumi.String("EduAI public zone (managed by Pulumi)"),
-			ForceDestroy: pulumi.Bool(false),
-		}, parent, pulumi.Protect(args.Protect))
-		if err != nil {
-			return nil, err
-		}
-		f.ZoneID, f.NameServers = zone.ZoneId, zone.NameServers
-	}
-
 	roles := map[string]Role{"home": Primary, "standby": Secondary}
 	if args.StandbyActive {
 		roles = map[string]Role{"home": Secondary, "standby": Primary}
@@ -157,7 +153,7 @@ func NewFailover(ctx *pulumi.Context, name string, args *FailoverArgs, opts ...p
 			Name: side.e.Hostname, ZoneId: pulumi.String(nlbZone), EvaluateTargetHealth: pulumi.Bool(true)}}
 		regional := RegionalName(side.e.Region, args.RecordName)
 		if _, err := route53.NewRecord(ctx, name+"-"+side.key+"-regional", &route53.RecordArgs{
-			ZoneId: f.ZoneID, Name: pulumi.String(regional), Type: pulumi.String("A"), Aliases: alias,
+			ZoneId: args.ZoneID, Name: pulumi.String(regional), Type: pulumi.String("A"), Aliases: alias,
 		}, parent); err != nil {
 			return nil, err
 		}
@@ -176,15 +172,22 @@ func NewFailover(ctx *pulumi.Context, name string, args *FailoverArgs, opts ...p
 			return nil, err
 		}
 		// The set identifier is the region: a failover flips the type in place.
-		if _, err := route53.NewRecord(ctx, name+"-"+side.key, &route53.RecordArgs{
-			ZoneId: f.ZoneID, Name: pulumi.String(args.RecordName), Type: pulumi.String("A"),
-			SetIdentifier:           pulumi.String(side.e.Region),
-			FailoverRoutingPolicies: route53.RecordFailoverRoutingPolicyArray{route53.RecordFailoverRoutingPolicyArgs{Type: pulumi.String(string(roles[side.key]))}},
-			HealthCheckId:           check.ID(),
-			Aliases:                 alias,
-		}, parent); err != nil {
-			return nil, err
+		names := map[string]string{name + "-" + side.key: args.RecordName}
+		for _, h := range args.Hosts {
+			names[name+"-"+side.key+"-"+h] = h
+		}
+		for _, resourceName := range slices.Sorted(maps.Keys(names)) {
+			host := names[resourceName]
+			if _, err := route53.NewRecord(ctx, resourceName, &route53.RecordArgs{
+				ZoneId: args.ZoneID, Name: pulumi.String(host), Type: pulumi.String("A"),
+				SetIdentifier:           pulumi.String(side.e.Region),
+				FailoverRoutingPolicies: route53.RecordFailoverRoutingPolicyArray{route53.RecordFailoverRoutingPolicyArgs{Type: pulumi.String(string(roles[side.key]))}},
+				HealthCheckId:           check.ID(),
+				Aliases:                 alias,
+			}, parent); err != nil {
+				return nil, err
+			}
 		}
 	}
-	return f, ctx.RegisterResourceOutputs(f, pulumi.Map{"zoneId": f.ZoneID, "nameServers": f.NameServers})
+	return f, ctx.RegisterResourceOutputs(f, pulumi.Map{})
 }

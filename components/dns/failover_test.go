@@ -15,12 +15,24 @@ func args() *FailoverArgs {
 		Standby: Endpoint{Region: "us-east-1", Hostname: pulumi.String("k8s-standby.elb.us-east-1.amazonaws.com")}}
 }
 
-func run(t *testing.T, a *FailoverArgs) (*mockstack.Recorder, error) {
+// run creates the zone (or adopts zoneID) and the failover records in it.
+func run(t *testing.T, a *FailoverArgs, zoneID ...string) (*mockstack.Recorder, error) {
 	t.Helper()
 	return mockstack.Run("eduai", "test", func(ctx *pulumi.Context) error {
 		p, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{Region: pulumi.String("us-west-2")})
 		if err != nil {
 			return err
+		}
+		za := ZoneArgs{ZoneName: "eduai.com", Protect: true}
+		if len(zoneID) > 0 {
+			za.ZoneID = zoneID[0]
+		}
+		zone, err := NewZone(ctx, "dns", za, pulumi.Providers(p))
+		if err != nil {
+			return err
+		}
+		if a.ZoneID == nil {
+			a.ZoneID = zone.ZoneID
 		}
 		_, err = NewFailover(ctx, "dns", a, pulumi.Providers(p))
 		return err
@@ -71,8 +83,7 @@ func TestFailover(t *testing.T) {
 
 func TestExistingZone(t *testing.T) {
 	a := args()
-	a.ZoneID = "Z0123456789ABC"
-	rec, err := run(t, a)
+	rec, err := run(t, a, "Z0123456789ABC")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,5 +115,60 @@ func TestBadFailover(t *testing.T) {
 		if len(rec.ByType("aws:route53/record:Record")) != 0 {
 			t.Error("records registered for bad arguments")
 		}
+	}
+}
+
+// Issue #17: every name the mesh serves gets a record; in a DR stack the
+// other names fail over with the record name, judged by its health checks.
+func TestFailoverOfEveryHost(t *testing.T) {
+	a := args()
+	a.Hosts = []string{"eduai.com"}
+	rec, err := run(t, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for side, role := range map[string]string{"home": "PRIMARY", "standby": "SECONDARY"} {
+		apex := rec.Named("aws:route53/record:Record", "dns-"+side+"-eduai.com")
+		check := rec.Named("aws:route53/healthCheck:HealthCheck", "dns-"+side)
+		if apex == nil || apex.String("name") != "eduai.com" || roleOf(apex) != role || !apex.DependsOnURN("healthCheckId", check.URN) {
+			t.Errorf("%s: apex record %v", side, apex)
+		}
+	}
+}
+
+// The zone the DR stacks created under the Failover component keeps its
+// URN by an alias, so moving it into its own component replaces nothing.
+func TestZoneAliasedFromFailover(t *testing.T) {
+	rec, err := run(t, args())
+	if err != nil {
+		t.Fatal(err)
+	}
+	zone := rec.Named("aws:route53/zone:Zone", "dns")
+	if zone == nil || len(zone.Aliases) != 1 || !strings.Contains(zone.Aliases[0], "eduai:dns:Failover$aws:route53/zone:Zone::dns") {
+		t.Errorf("zone aliases %v", zone)
+	}
+}
+
+func TestHosts(t *testing.T) {
+	rec, err := mockstack.Run("eduai", "test", func(ctx *pulumi.Context) error {
+		p, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{Region: pulumi.String("us-west-2")})
+		if err != nil {
+			return err
+		}
+		zone, err := NewZone(ctx, "dns", ZoneArgs{ZoneName: "staging.eduai.com"}, pulumi.Providers(p))
+		if err != nil {
+			return err
+		}
+		return NewHosts(ctx, "dns-hosts", HostsArgs{ZoneID: zone.ZoneID, Hosts: []string{"staging.eduai.com"},
+			Ingress: Endpoint{Region: "us-west-2", Hostname: pulumi.String("k8s-staging.elb.us-west-2.amazonaws.com")}},
+			pulumi.Providers(p))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rec.Named("aws:route53/record:Record", "dns-hosts-staging.eduai.com")
+	zone := rec.Named("aws:route53/zone:Zone", "dns")
+	if r == nil || !r.DependsOnURN("zoneId", zone.URN) || r.Inputs.Mappable()["aliases"].([]any)[0].(map[string]any)["zoneId"] != "Z18D5FSROUN65G" {
+		t.Errorf("host record %v", r)
 	}
 }

@@ -62,8 +62,12 @@ type MeshArgs struct {
 	// Callers maps a service (its app label) to the principals allowed to call
 	// it, "namespace/serviceAccount". The services component (#7) supplies them.
 	Callers map[string][]string
-	// IstiodReplicas, at least 1; 2 or more in prod. Default 2.
+	// IstiodReplicas is istiod's minimum replica count, at least 1; 2 or
+	// more in prod. Default 2.
 	IstiodReplicas int
+	// IstiodMaxReplicas caps istiod's autoscaler, at least IstiodReplicas.
+	// Default 5 (the chart's), or IstiodReplicas when that is more.
+	IstiodMaxReplicas int
 	// Hosts served by the ingress Gateway over TLS; Issuer names the
 	// ClusterIssuer for their certificate. No Gateway without hosts.
 	Hosts  []string
@@ -94,6 +98,10 @@ func (a *MeshArgs) validate() error {
 	}
 	if a.IstiodReplicas < 0 {
 		errs = append(errs, fmt.Errorf("IstiodReplicas: %d", a.IstiodReplicas))
+	}
+	if a.IstiodMaxReplicas != 0 && a.IstiodMaxReplicas < max(a.IstiodReplicas, 1) {
+		errs = append(errs, fmt.Errorf("IstiodMaxReplicas: %d is below IstiodReplicas %d (the autoscaler could never "+
+			"reach its minimum)", a.IstiodMaxReplicas, a.IstiodReplicas))
 	}
 	if a.LoadBalancerController == nil {
 		errs = append(errs, errors.New("LoadBalancerController: required (the ingress NLB Service waits for it)"))
@@ -175,6 +183,10 @@ func New(ctx *pulumi.Context, name string, args *MeshArgs, opts ...pulumi.Resour
 	if replicas == 0 {
 		replicas = 2
 	}
+	maxReplicas := args.IstiodMaxReplicas
+	if maxReplicas == 0 {
+		maxReplicas = max(5, replicas)
+	}
 	c := &Mesh{}
 	if err := ctx.RegisterComponentResource("eduai:mesh:Istio", name, c, opts...); err != nil {
 		return nil, err
@@ -197,7 +209,13 @@ func New(ctx *pulumi.Context, name string, args *MeshArgs, opts ...pulumi.Resour
 		return nil, err
 	}
 	istiodValues := pulumi.Map{
-		"pilot": pulumi.Map{"replicaCount": pulumi.Int(replicas), "autoscaleMin": pulumi.Int(replicas)},
+		// The istiod chart autoscales by default (pilot.autoscaleEnabled
+		// true, autoscaleMin 1, autoscaleMax 5 in istio/istio
+		// manifests/charts/istio-control/istio-discovery/values.yaml at
+		// 1.29.6), so replicaCount alone does nothing: the HPA's bounds
+		// decide, and both come from config.
+		"pilot": pulumi.Map{"autoscaleEnabled": pulumi.Bool(true), "replicaCount": pulumi.Int(replicas),
+			"autoscaleMin": pulumi.Int(replicas), "autoscaleMax": pulumi.Int(maxReplicas)},
 		// istiod keeps a PodDisruptionBudget so a node drain never takes the control plane away.
 		"global": pulumi.Map{"defaultPodDisruptionBudget": pulumi.Map{"enabled": pulumi.Bool(true)}},
 	}

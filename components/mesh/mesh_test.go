@@ -64,7 +64,8 @@ func TestMeshProd(t *testing.T) {
 		t.Fatalf("releases %v", releases)
 	}
 	pilot := releases["istiod"].Inputs["values"].Mappable().(map[string]any)["pilot"].(map[string]any)
-	if pilot["replicaCount"] != float64(2) {
+	if pilot["replicaCount"] != float64(2) || pilot["autoscaleMin"] != float64(2) || pilot["autoscaleMax"] != float64(5) ||
+		pilot["autoscaleEnabled"] != true {
 		t.Errorf("istiod replicas %v", pilot)
 	}
 	ns := rec.Named("kubernetes:core/v1:Namespace", "mesh-services")
@@ -158,6 +159,7 @@ func TestMeshBadArgs(t *testing.T) {
 		{func(a *MeshArgs) { a.Issuer = "" }, "Issuer: required with Hosts"},
 		{func(a *MeshArgs) { a.Tracing.SamplingPercent = 150 }, "Tracing.SamplingPercent: 150"},
 		{func(a *MeshArgs) { a.Hosts = []string{"https://api.eduai.com"} }, "is not a DNS name"},
+		{func(a *MeshArgs) { a.IstiodReplicas, a.IstiodMaxReplicas = 7, 5 }, "IstiodMaxReplicas: 5 is below IstiodReplicas 7"},
 	} {
 		args := prodArgs()
 		c.mutate(args)
@@ -168,6 +170,25 @@ func TestMeshBadArgs(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) || len(rec.Resources()) != 0 {
 			t.Errorf("got %v, want %q", err, c.want)
 		}
+	}
+}
+
+// Issue #17: the chart autoscales istiod, so the minimum and the maximum
+// are what count; 7 replicas without a maximum get a maximum of 7, not the
+// chart's 5 (which would render min 7 / max 5).
+func TestIstiodAutoscalerBounds(t *testing.T) {
+	args := prodArgs()
+	args.IstiodReplicas = 7
+	rec := runMesh(t, args)
+	pilot := rec.Named("kubernetes:helm.sh/v3:Release", "mesh-istiod").Inputs["values"].Mappable().(map[string]any)["pilot"].(map[string]any)
+	if pilot["autoscaleMin"] != float64(7) || pilot["autoscaleMax"] != float64(7) {
+		t.Errorf("istiod autoscaler %v, want min 7 max 7", pilot)
+	}
+	args.IstiodMaxReplicas = 10
+	rec = runMesh(t, args)
+	pilot = rec.Named("kubernetes:helm.sh/v3:Release", "mesh-istiod").Inputs["values"].Mappable().(map[string]any)["pilot"].(map[string]any)
+	if pilot["autoscaleMin"] != float64(7) || pilot["autoscaleMax"] != float64(10) {
+		t.Errorf("istiod autoscaler %v, want min 7 max 10", pilot)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 )
 
 // Tier names the three subnet tiers of the VPC.
@@ -52,11 +53,65 @@ type SubnetPlan struct {
 
 var zonePattern = regexp.MustCompile(`^([a-z]{2}(?:-gov)?-[a-z]+-[0-9]+)([a-z])$`)
 
-// ZoneRegion splits "us-west-2a" into its region "us-west-2" and letter index 0.
+// zoneIDPattern matches a zone ID: the region's short code and the zone's number.
+var zoneIDPattern = regexp.MustCompile(`^([a-z]+[0-9])-az([0-9]+)$`)
+
+// zoneIDRegions maps a zone ID's region code to its region. Zone names
+// (us-east-1a) are mapped to zones per account, zone IDs (use1-az1) are the
+// same zone in every account (AWS RAM user guide, "Availability Zone IDs
+// for your AWS resources"), which is what a service that refuses some
+// zones needs.
+var zoneIDRegions = map[string]string{
+	"use1": "us-east-1", "use2": "us-east-2", "usw1": "us-west-1", "usw2": "us-west-2",
+	"cac1": "ca-central-1", "sae1": "sa-east-1",
+	"euw1": "eu-west-1", "euw2": "eu-west-2", "euw3": "eu-west-3", "euc1": "eu-central-1", "eun1": "eu-north-1",
+	"aps1": "ap-south-1", "apse1": "ap-southeast-1", "apse2": "ap-southeast-2",
+	"apne1": "ap-northeast-1", "apne2": "ap-northeast-2", "apne3": "ap-northeast-3",
+}
+
+// ZoneIDs returns the first count zone IDs of region (az1, az2, …), leaving
+// out skip; nil when the region's code is unknown.
+func ZoneIDs(region string, count int, skip []string) []string {
+	code := ""
+	for c, r := range zoneIDRegions {
+		if r == region {
+			code = c
+		}
+	}
+	if code == "" {
+		return nil
+	}
+	var out []string
+	for n := 1; n <= MaxZones && len(out) < count; n++ {
+		id := fmt.Sprintf("%s-az%d", code, n)
+		if !slices.Contains(skip, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// IsZoneID tells whether zone is written as a zone ID (use1-az1), not a name.
+func IsZoneID(zone string) bool { return zoneIDPattern.MatchString(zone) }
+
+// ZoneRegion splits "us-west-2a" into its region "us-west-2" and letter
+// index 0, and a zone ID "use1-az2" into "us-east-1" and index 1.
 func ZoneRegion(zone string) (region string, letter int, err error) {
+	if m := zoneIDPattern.FindStringSubmatch(zone); m != nil {
+		region, ok := zoneIDRegions[m[1]]
+		if !ok {
+			return "", 0, fmt.Errorf("%q: the zone ID's region code %q is not one this program knows", zone, m[1])
+		}
+		n := 0
+		fmt.Sscanf(m[2], "%d", &n)
+		if n < 1 || n > MaxZones {
+			return "", 0, fmt.Errorf("%q: zone number %d is outside az1..az%d, the subnet plan's room", zone, n, MaxZones)
+		}
+		return region, n - 1, nil
+	}
 	m := zonePattern.FindStringSubmatch(zone)
 	if m == nil {
-		return "", 0, fmt.Errorf("%q is not an availability zone name like us-west-2a", zone)
+		return "", 0, fmt.Errorf("%q is not an availability zone name like us-west-2a or a zone ID like usw2-az1", zone)
 	}
 	letter = int(m[2][0] - 'a')
 	if letter >= MaxZones {
@@ -112,6 +167,10 @@ func PlanSubnets(vpcCIDR string, zones []string) ([]SubnetPlan, error) {
 		}
 		if seen[z] {
 			return nil, fmt.Errorf("zone %q is listed twice", z)
+		}
+		if IsZoneID(z) != IsZoneID(zones[0]) {
+			// us-east-1a may be use1-az1 in this account: names and IDs cannot be told apart.
+			return nil, fmt.Errorf("zones %q and %q: list zone names or zone IDs, not both", zones[0], z)
 		}
 		seen[z] = true
 		plans = append(plans, SubnetPlan{Zone: z, CIDRs: map[Tier]string{

@@ -98,7 +98,8 @@ func TestPlanSubnetsErrors(t *testing.T) {
 		{"10.0.0.0/16", []string{"us-west-2a", "us-east-1b"}, "zones span regions us-west-2 and us-east-1"},
 		{"10.0.0.0/16", []string{"us-west-2a", "us-west-2a"}, `zone "us-west-2a" is listed twice`},
 		{"10.0.0.0/16", []string{"us-west-2g"}, "the subnet plan has room for 6 zones"},
-		{"10.0.0.0/16", []string{"usw2-az1"}, "is not an availability zone name"},
+		{"10.0.0.0/16", []string{"us-west-2"}, "is not an availability zone name"},
+		{"10.0.0.0/16", []string{"xyz9-az1"}, "is not one this program knows"},
 		{"10.0.0.0/16", nil, "no availability zones"},
 	}
 	for _, c := range cases {
@@ -113,5 +114,19 @@ func TestZoneRegion(t *testing.T) {
 	region, letter, err := ZoneRegion("us-gov-west-1c")
 	if err != nil || region != "us-gov-west-1" || letter != 2 {
 		t.Errorf("ZoneRegion(us-gov-west-1c) = %q, %d, %v", region, letter, err)
+	}
+	// Issue #17: zone IDs, the same zone in every account.
+	region, letter, err = ZoneRegion("use1-az4")
+	if err != nil || region != "us-east-1" || letter != 3 || !IsZoneID("use1-az4") || IsZoneID("us-east-1a") {
+		t.Errorf("ZoneRegion(use1-az4) = %q, %d, %v", region, letter, err)
+	}
+	for _, bad := range []string{"xx9-az1", "use1-az7", "use1-az0"} {
+		if _, _, err := ZoneRegion(bad); err == nil {
+			t.Errorf("ZoneRegion(%s) accepted", bad)
+		}
+	}
+	if _, err := PlanSubnets("10.0.0.0/16", []string{"use1-az1", "us-east-1b"}); err == nil ||
+		!strings.Contains(err.Error(), "list zone names or zone IDs, not both") {
+		t.Errorf("names and IDs mixed: %v", err)
 	}
 }

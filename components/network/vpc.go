@@ -58,7 +58,9 @@ type VpcArgs struct {
 	NamePrefix string
 	// CIDR is the VPC's IPv4 block, /16../22. Required. See PlanSubnets for the subnet layout.
 	CIDR string
-	// AvailabilityZones, 2..6 distinct zones of one region (letters a-f). Required.
+	// AvailabilityZones, 2..6 distinct zones of one region: names (letters
+	// a-f, us-west-2a) or zone IDs (az1-az6, use1-az1), all of one kind.
+	// Subnets are placed by zone ID when IDs are given. Required.
 	AvailabilityZones []string
 	// NATStrategy defaults to NATPerAZ.
 	NATStrategy NATStrategy
@@ -221,13 +223,19 @@ func NewVpc(ctx *pulumi.Context, name string, args *VpcArgs, opts ...pulumi.Reso
 	for _, tier := range Tiers {
 		subnets[tier] = map[string]*ec2.Subnet{}
 		for _, p := range plans {
-			sn, err := ec2.NewSubnet(ctx, fmt.Sprintf("%s-%s-%s", name, tier, p.Zone), &ec2.SubnetArgs{
+			subnetArgs := &ec2.SubnetArgs{
 				VpcId:               vpc.ID(),
 				CidrBlock:           pulumi.String(p.CIDRs[tier]),
-				AvailabilityZone:    pulumi.String(p.Zone),
 				MapPublicIpOnLaunch: pulumi.Bool(false),
 				Tags:                nameTag(fmt.Sprintf("%s-%s", tier, p.Zone), tierTags(tier)),
-			}, parent)
+			}
+			// One of the two: the provider's schema has them conflict.
+			if IsZoneID(p.Zone) {
+				subnetArgs.AvailabilityZoneId = pulumi.String(p.Zone)
+			} else {
+				subnetArgs.AvailabilityZone = pulumi.String(p.Zone)
+			}
+			sn, err := ec2.NewSubnet(ctx, fmt.Sprintf("%s-%s-%s", name, tier, p.Zone), subnetArgs, parent)
 			if err != nil {
 				return nil, err
 			}
@@ -450,20 +458,35 @@ func newFlowLog(ctx *pulumi.Context, name, prefix string, f *FlowLogArgs, vpc *e
 	if err != nil {
 		return err
 	}
+	// The VPC's ARN gives the region and account the guards name.
+	regionAccount := vpc.Arn.ApplyT(func(arn string) []string {
+		region, account := secure.RegionAndAccount(arn)
+		return []string{region, account}
+	}).(pulumi.StringArrayOutput)
+	region, account := regionAccount.Index(pulumi.Int(0)), regionAccount.Index(pulumi.Int(1))
+	// The confused-deputy guard of the VPC user guide ("IAM role for
+	// publishing flow logs to CloudWatch Logs"): only flow logs of this
+	// account and region may assume the role.
 	role, err := iam.NewRole(ctx, name+"-flow-logs", &iam.RoleArgs{
 		Description: pulumi.String("Lets VPC Flow Logs write " + prefix + "'s flow logs to CloudWatch Logs"),
-		AssumeRolePolicy: pulumi.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
-			`"Principal":{"Service":"vpc-flow-logs.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
+		AssumeRolePolicy: pulumi.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",`+
+			`"Principal":{"Service":"vpc-flow-logs.amazonaws.com"},"Action":"sts:AssumeRole",`+
+			`"Condition":{"StringEquals":{"aws:SourceAccount":"%s"},`+
+			`"ArnLike":{"aws:SourceArn":"arn:aws:ec2:%s:%s:vpc-flow-log/*"}}}]}`, account, region, account),
 		Tags: nameTag("flow-logs", nil),
 	}, parent)
 	if err != nil {
 		return err
 	}
+	// Writing is allowed into this log group only. DescribeLogGroups is a
+	// list call that authorizes on the account's log-group:* ARN, not on one
+	// group, so it gets a statement of its own there.
 	if _, err := iam.NewRolePolicy(ctx, name+"-flow-logs", &iam.RolePolicyArgs{
 		Role: role.ID(),
 		Policy: pulumi.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":[`+
-			`"logs:CreateLogStream","logs:PutLogEvents","logs:DescribeLogGroups","logs:DescribeLogStreams"],`+
-			`"Resource":["%s","%s:*"]}]}`, group.Arn, group.Arn),
+			`"logs:CreateLogStream","logs:PutLogEvents","logs:DescribeLogStreams"],`+
+			`"Resource":["%s","%s:*"]},{"Effect":"Allow","Action":"logs:DescribeLogGroups",`+
+			`"Resource":"arn:aws:logs:%s:%s:log-group:*"}]}`, group.Arn, group.Arn, region, account),
 	}, parent); err != nil {
 		return err
 	}

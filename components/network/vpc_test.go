@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eduai/infra/components/internal/secure"
 	"github.com/eduai/infra/internal/mockstack"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -200,8 +201,23 @@ func TestVpcFlowLogs(t *testing.T) {
 	if got := group.Inputs["retentionInDays"].NumberValue(); got != 365 {
 		t.Errorf("retention: got %v, want 365", got)
 	}
-	if !strings.Contains(role.String("assumeRolePolicy"), "vpc-flow-logs.amazonaws.com") {
-		t.Errorf("role trust policy: %s", role.String("assumeRolePolicy"))
+	// Issue #17: the trust policy names the account and the flow logs of
+	// this region (confused deputy), and DescribeLogGroups is granted where
+	// it authorizes, the account's log-group:* ARN.
+	region, account := secure.RegionAndAccount(vpc.State["arn"].StringValue())
+	if account == "" || region == "" {
+		t.Fatalf("VPC ARN %q names no region or account", vpc.State["arn"].StringValue())
+	}
+	trust := role.String("assumeRolePolicy")
+	for _, want := range []string{`"Service":"vpc-flow-logs.amazonaws.com"`, `"aws:SourceAccount":"` + account + `"`,
+		`"aws:SourceArn":"arn:aws:ec2:` + region + `:` + account + `:vpc-flow-log/*"`} {
+		if !strings.Contains(trust, want) {
+			t.Errorf("role trust policy lacks %s: %s", want, trust)
+		}
+	}
+	policy := rec.Named("aws:iam/rolePolicy:RolePolicy", "network-flow-logs").String("policy")
+	if !strings.Contains(policy, `"Action":"logs:DescribeLogGroups","Resource":"arn:aws:logs:`+region+`:`+account+`:log-group:*"`) {
+		t.Errorf("DescribeLogGroups not on the account's log groups: %s", policy)
 	}
 }
 
@@ -327,6 +343,24 @@ func TestVpcBadArgs(t *testing.T) {
 		}
 		if n := len(rec.Resources()); n != 0 {
 			t.Errorf("%q: %d resources registered before the error", c.want, n)
+		}
+	}
+}
+
+// Issue #17: with zone IDs the subnets are placed by zone ID (the same zone
+// in every account), never by a name that maps differently per account.
+func TestVpcByZoneID(t *testing.T) {
+	args := &VpcArgs{NamePrefix: "eduai-dr", CIDR: "10.130.0.0/16", AvailabilityZones: []string{"use1-az1", "use1-az2", "use1-az4"}}
+	rec, _ := runVpc(t, args)
+	subnets := rec.ByType("aws:ec2/subnet:Subnet")
+	if len(subnets) != 9 {
+		t.Fatalf("%d subnets, want 9", len(subnets))
+	}
+	for _, sn := range subnets {
+		id := sn.String("availabilityZoneId")
+		if !slices.Contains(args.AvailabilityZones, id) || sn.Inputs.HasValue("availabilityZone") ||
+			!strings.HasSuffix(sn.Name, "-"+id) {
+			t.Errorf("%s: zone %q, id %q", sn.Name, sn.String("availabilityZone"), id)
 		}
 	}
 }

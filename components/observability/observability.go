@@ -268,6 +268,8 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, err
 	}
 	if _, err := release(FluentBit, LogsNamespace, true, pulumi.Map{
+		// The chart's default image predates Pod Identity (images.go).
+		"image":          pulumi.Map{"tag": pulumi.String(FluentBitImage)},
 		"serviceAccount": pulumi.Map{"create": pulumi.Bool(true), "name": pulumi.String(fluentBitServiceAccount)},
 		"cloudWatch":     pulumi.Map{"enabled": pulumi.Bool(false)},
 		"cloudWatchLogs": pulumi.Map{
@@ -388,6 +390,11 @@ func (c *Observability) full(ctx *pulumi.Context, name string, args *Args, paren
 				"userKey": pulumi.String("admin-user"), "passwordKey": pulumi.String("admin-password")},
 			"persistence": pulumi.Map{"enabled": pulumi.Bool(true), "type": pulumi.String("pvc"),
 				"storageClassName": pulumi.String(StorageClass), "size": pulumi.String("10Gi")},
+			// The volume is an EBS ReadWriteOnce claim: a rolling update's new
+			// pod on another node waits forever for the old pod's volume, so
+			// the old pod goes first (the grafana chart's deploymentStrategy,
+			// default RollingUpdate in grafana/helm-charts charts/grafana/values.yaml).
+			"deploymentStrategy": pulumi.Map{"type": pulumi.String("Recreate")},
 			"sidecar": pulumi.Map{"dashboards": pulumi.Map{"enabled": pulumi.Bool(true),
 				"label": pulumi.String(DashboardLabel), "labelValue": pulumi.String("1"),
 				"searchNamespace": pulumi.String("ALL")}},

@@ -151,6 +151,10 @@ func TestFull(t *testing.T) {
 	if dig(kps, "grafana", "admin", "existingSecret") != GrafanaAdminSecret || dig(kps, "grafana", "adminPassword") != nil {
 		t.Errorf("grafana admin %v", kps["grafana"])
 	}
+	// Issue #17: a ReadWriteOnce volume under a Deployment: Recreate, not a rolling update.
+	if dig(kps, "grafana", "persistence", "enabled") != true || dig(kps, "grafana", "deploymentStrategy", "type") != "Recreate" {
+		t.Errorf("grafana's persistent volume with strategy %v", dig(kps, "grafana", "deploymentStrategy"))
+	}
 	// No credential reaches the Helm values.
 	raw, _ := json.Marshal(kps)
 	for _, secret := range []string{"pd-routing-key-123", "hooks.slack.com"} {
@@ -308,5 +312,21 @@ func TestLogGroupEncrypted(t *testing.T) {
 		if !strings.Contains(policy, want) {
 			t.Errorf("key policy lacks %s: %s", want, policy)
 		}
+	}
+}
+
+func TestOlderImage(t *testing.T) {
+	for _, c := range []struct {
+		a, b  string
+		older bool
+	}{{"2.32.2.20240516", "2.32.5", true}, {"2.32.5", "2.32.5", false}, {"3.2.1", "2.32.5", false},
+		{"2.32.5.20250101", "2.32.5", false}, {"2.9.0", "2.32.5", true}} {
+		if got := OlderImage(c.a, c.b); got != c.older {
+			t.Errorf("OlderImage(%s, %s) = %v", c.a, c.b, got)
+		}
+	}
+	// The chart's own default is what the review found: older than Pod Identity.
+	if img := EffectiveImage(FluentBit, "0.1.35", map[string]any{}); !OlderImage(img, MinimumImages[FluentBit].Version) {
+		t.Errorf("chart 0.1.35 defaults to %s", img)
 	}
 }

@@ -57,6 +57,12 @@ type QueueArgs struct {
 }
 
 // BrokerCountError explains a Kafka broker count MSK cannot place.
+// RefusedZoneIDs are, per region, the zone IDs MSK places no brokers in:
+// MSK refuses client subnets in use1-az3 (Amazon MSK developer guide,
+// "Create an Amazon MSK Provisioned cluster"; the API's
+// BrokerNodeGroupInfo.ClientSubnets).
+var RefusedZoneIDs = map[string][]string{"us-east-1": {"use1-az3"}}
+
 func BrokerCountError(brokers, zones int) error {
 	if zones < 1 || brokers < zones || brokers%zones != 0 {
 		return fmt.Errorf("%d brokers cannot be spread evenly over %d zones: MSK needs a multiple of the zones "+

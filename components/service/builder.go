@@ -25,6 +25,8 @@ type builder struct {
 	parent, custom, owner pulumi.ResourceOption
 
 	config *corev1.ConfigMap
+	// secretEnv holds Args.SecretEnv; nil without it.
+	secretEnv *corev1.Secret
 }
 
 // User and group the containers run as.
@@ -85,7 +87,24 @@ func (b *builder) basics() ([]pulumi.Resource, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []pulumi.Resource{sa, b.config}, nil
+	out := []pulumi.Resource{sa, b.config}
+	if len(a.SecretEnv) > 0 {
+		secret := pulumi.StringMap{}
+		for k, v := range a.SecretEnv {
+			secret[k] = pulumi.ToSecret(pulumi.String(v)).(pulumi.StringOutput)
+		}
+		// Auto-named like the ConfigMap, so a changed secret rolls the pods.
+		b.secretEnv, err = corev1.NewSecret(b.ctx, b.name+"-env", &corev1.SecretArgs{
+			Metadata:   metav1.ObjectMetaArgs{Namespace: pulumi.String(a.Namespace), Labels: b.labels(nil)},
+			Type:       pulumi.String("Opaque"),
+			StringData: secret,
+		}, b.parent, pulumi.AdditionalSecretOutputs([]string{"data", "stringData"}))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b.secretEnv)
+	}
+	return out, nil
 }
 
 func httpProbe(path string, initialDelay, period, timeout, failures int) *corev1.ProbeArgs {
@@ -117,6 +136,9 @@ func containerSecurity() corev1.SecurityContextArgs {
 func (b *builder) envFrom() corev1.EnvFromSourceArray {
 	out := corev1.EnvFromSourceArray{corev1.EnvFromSourceArgs{
 		ConfigMapRef: corev1.ConfigMapEnvSourceArgs{Name: b.config.Metadata.Name()}}}
+	if b.secretEnv != nil {
+		out = append(out, corev1.EnvFromSourceArgs{SecretRef: corev1.SecretEnvSourceArgs{Name: b.secretEnv.Metadata.Name()}})
+	}
 	for _, s := range b.args.SecretEnvFrom {
 		out = append(out, corev1.EnvFromSourceArgs{SecretRef: corev1.SecretEnvSourceArgs{
 			Name: pulumi.String(s), Optional: pulumi.Bool(true)}})

@@ -115,6 +115,10 @@ type Args struct {
 	Resources   Resources
 	// Env is put in the service's ConfigMap.
 	Env map[string]string
+	// SecretEnv holds the env values that are secrets (a `secure:` value in
+	// the stack config): they go into the service's own Kubernetes Secret,
+	// marked secret in the plan and the state, never into the ConfigMap.
+	SecretEnv map[string]string
 	// Connections are endpoints of the data stores (outputs), added to the ConfigMap.
 	Connections map[string]pulumi.StringInput
 	// SecretEnvFrom names existing Secrets whose keys become env (optional ones).

@@ -110,7 +110,12 @@ func NewBuckets(ctx *pulumi.Context, name string, args *BucketsArgs, opts ...pul
 			days = 365
 		}
 		// Server access logs can only land in a bucket with SSE-S3 default encryption.
-		logs, _, err = newBucket(ctx, name+"-access-logs", args.NamePrefix+"-access-logs-", "AES256", nil, days, false, keep, parent)
+		// Current log objects expire after the retention; the noncurrent
+		// version an expiry leaves goes a day later, and with it the delete
+		// marker (S3 user guide, "Managing delete markers": a rule that
+		// expires current versions also removes expired delete markers).
+		logs, _, err = newBucket(ctx, name+"-access-logs", args.NamePrefix+"-access-logs-", "AES256", nil,
+			lifecycle{currentDays: days, noncurrentDays: 1}, false, keep, parent)
 		if err != nil {
 			return nil, err
 		}
@@ -123,7 +128,7 @@ func NewBuckets(ctx *pulumi.Context, name string, args *BucketsArgs, opts ...pul
 			noncurrent = 90
 		}
 		bucket, versioning, err := newBucket(ctx, name+"-"+b.Name, args.NamePrefix+"-"+b.Name+"-", "aws:kms", key.Arn,
-			noncurrent, true, keep, parent)
+			lifecycle{noncurrentDays: noncurrent}, true, keep, parent)
 		if err != nil {
 			return nil, err
 		}
@@ -150,7 +155,7 @@ func NewBuckets(ctx *pulumi.Context, name string, args *BucketsArgs, opts ...pul
 		for _, b := range args.Buckets {
 			arns = append(arns, c.ARNs[b.Name])
 		}
-		if err := logDeliveryPolicy(ctx, name, logs, arns, parent); err != nil {
+		if err := logDeliveryPolicy(ctx, name, logs, arns, key.Arn, parent); err != nil {
 			return nil, err
 		}
 	}
@@ -162,11 +167,15 @@ func NewBuckets(ctx *pulumi.Context, name string, args *BucketsArgs, opts ...pul
 	return c, ctx.RegisterResourceOutputs(c, outs)
 }
 
+// lifecycle is how long a bucket keeps objects: current versions for
+// currentDays (0: until deleted), replaced or deleted versions for noncurrentDays.
+type lifecycle struct{ currentDays, noncurrentDays int }
+
 // newBucket creates one bucket with its versioning, encryption, public
 // access block, TLS-only policy (except the log bucket, whose policy
 // logDeliveryPolicy writes) and lifecycle.
 // A bucket with backup set carries the eduai:backup tag AWS Backup selects by.
-func newBucket(ctx *pulumi.Context, name, prefix, sse string, kmsKey pulumi.StringInput, noncurrentDays int, backup bool,
+func newBucket(ctx *pulumi.Context, name, prefix, sse string, kmsKey pulumi.StringInput, keepFor lifecycle, backup bool,
 	keep, parent pulumi.ResourceOption, extra ...pulumi.ResourceOption) (*s3.BucketV2, *s3.BucketVersioningV2, error) {
 	parent = pulumi.Composite(append([]pulumi.ResourceOption{parent}, extra...)...)
 	bucketArgs := &s3.BucketV2Args{BucketPrefix: pulumi.String(prefix)}
@@ -216,17 +225,22 @@ func newBucket(ctx *pulumi.Context, name, prefix, sse string, kmsKey pulumi.Stri
 		}, parent); err != nil {
 		return nil, nil, err
 	}
+	rule := s3.BucketLifecycleConfigurationV2RuleArgs{
+		Id:     pulumi.String("expire-noncurrent-and-abort-uploads"),
+		Status: pulumi.String("Enabled"),
+		Filter: s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String("")},
+		NoncurrentVersionExpiration: s3.BucketLifecycleConfigurationV2RuleNoncurrentVersionExpirationArgs{
+			NoncurrentDays: pulumi.Int(keepFor.noncurrentDays)},
+		AbortIncompleteMultipartUpload: s3.BucketLifecycleConfigurationV2RuleAbortIncompleteMultipartUploadArgs{
+			DaysAfterInitiation: pulumi.Int(7)},
+	}
+	if keepFor.currentDays > 0 {
+		rule.Id = pulumi.String("expire-after-retention")
+		rule.Expiration = s3.BucketLifecycleConfigurationV2RuleExpirationArgs{Days: pulumi.Int(keepFor.currentDays)}
+	}
 	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, name, &s3.BucketLifecycleConfigurationV2Args{
 		Bucket: bucket.ID(),
-		Rules: s3.BucketLifecycleConfigurationV2RuleArray{s3.BucketLifecycleConfigurationV2RuleArgs{
-			Id:     pulumi.String("expire-noncurrent-and-abort-uploads"),
-			Status: pulumi.String("Enabled"),
-			Filter: s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String("")},
-			NoncurrentVersionExpiration: s3.BucketLifecycleConfigurationV2RuleNoncurrentVersionExpirationArgs{
-				NoncurrentDays: pulumi.Int(noncurrentDays)},
-			AbortIncompleteMultipartUpload: s3.BucketLifecycleConfigurationV2RuleAbortIncompleteMultipartUploadArgs{
-				DaysAfterInitiation: pulumi.Int(7)},
-		}},
+		Rules:  s3.BucketLifecycleConfigurationV2RuleArray{rule},
 	}, parent); err != nil {
 		return nil, nil, err
 	}
@@ -249,19 +263,24 @@ func tlsOnly(arn pulumi.StringOutput) pulumi.StringOutput {
 }
 
 // logDeliveryPolicy lets S3 write the application buckets' access logs, and
-// only theirs, into the log bucket.
-func logDeliveryPolicy(ctx *pulumi.Context, name string, logs *s3.BucketV2, sources []any,
+// only theirs, into the log bucket. Bucket ARNs name no account, so the
+// statement also requires the source account — the confused-deputy guard
+// of the S3 user guide ("Permissions for log delivery": aws:SourceArn and
+// aws:SourceAccount); the account is read off the buckets' key ARN.
+func logDeliveryPolicy(ctx *pulumi.Context, name string, logs *s3.BucketV2, sources []any, keyARN pulumi.StringOutput,
 	parent pulumi.ResourceOption) error {
 	sourceList := pulumi.All(sources...).ApplyT(func(arns []any) (string, error) {
 		b, err := json.Marshal(arns)
 		return string(b), err
 	}).(pulumi.StringOutput)
+	account := secure.AccountOf(keyARN)
 	_, err := s3.NewBucketPolicy(ctx, name+"-access-logs", &s3.BucketPolicyArgs{
 		Bucket: logs.ID(),
 		Policy: pulumi.Sprintf(`{"Version":"2012-10-17","Statement":[%s,`+
 			`{"Sid":"S3ServerAccessLogs","Effect":"Allow","Principal":{"Service":"logging.s3.amazonaws.com"},`+
-			`"Action":"s3:PutObject","Resource":"%s/*","Condition":{"ArnLike":{"aws:SourceArn":%s}}}]}`,
-			tlsOnly(logs.Arn), logs.Arn, sourceList),
+			`"Action":"s3:PutObject","Resource":"%s/*","Condition":{"ArnLike":{"aws:SourceArn":%s},`+
+			`"StringEquals":{"aws:SourceAccount":"%s"}}}]}`,
+			tlsOnly(logs.Arn), logs.Arn, sourceList, account),
 	}, parent)
 	return err
 }

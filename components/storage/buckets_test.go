@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eduai/infra/components/internal/secure"
 	"github.com/eduai/infra/internal/mockstack"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -67,8 +68,9 @@ func TestBucketsHardened(t *testing.T) {
 		lc := rec.Named("aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", n)
 		rule := lc.Inputs["rules"].ArrayValue()[0].ObjectValue()
 		if rule["noncurrentVersionExpiration"].ObjectValue()["noncurrentDays"].NumberValue() != b.noncurrent ||
-			rule["abortIncompleteMultipartUpload"].ObjectValue()["daysAfterInitiation"].NumberValue() != 7 {
-			t.Errorf("%s: lifecycle %v", b.name, rule)
+			rule["abortIncompleteMultipartUpload"].ObjectValue()["daysAfterInitiation"].NumberValue() != 7 ||
+			rule.HasValue("expiration") {
+			t.Errorf("%s: lifecycle %v (application objects never expire while current)", b.name, rule)
 		}
 		policy := rec.Named("aws:s3/bucketPolicy:BucketPolicy", n).String("policy")
 		if !strings.Contains(policy, `"aws:SecureTransport":"false"`) || !strings.Contains(policy, bucket.State["arn"].StringValue()) {
@@ -84,9 +86,21 @@ func TestBucketsHardened(t *testing.T) {
 	if logSSE.Inputs["rules"].ArrayValue()[0].ObjectValue()["applyServerSideEncryptionByDefault"].ObjectValue()["sseAlgorithm"].StringValue() != "AES256" {
 		t.Error("log bucket is not SSE-S3 (server access logs need it)")
 	}
+	// Issue #17: current log objects expire after accessLogDays (default
+	// 365), not only the noncurrent versions.
+	logRule := rec.Named("aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", "storage-access-logs").
+		Inputs["rules"].ArrayValue()[0].ObjectValue()
+	if !logRule["expiration"].IsObject() || logRule["expiration"].ObjectValue()["days"].NumberValue() != 365 ||
+		logRule["noncurrentVersionExpiration"].ObjectValue()["noncurrentDays"].NumberValue() != 1 {
+		t.Errorf("log bucket lifecycle: %v", logRule)
+	}
 	logPolicy := rec.Named("aws:s3/bucketPolicy:BucketPolicy", "storage-access-logs").String("policy")
+	_, account := secure.RegionAndAccount(rec.Named("aws:kms/key:Key", "storage").State["arn"].StringValue())
+	if account == "" {
+		t.Fatal("the key ARN names no account")
+	}
 	for _, want := range []string{"logging.s3.amazonaws.com", rec.Named("aws:s3/bucketV2:BucketV2", "storage-content").State["arn"].StringValue(),
-		`"aws:SecureTransport":"false"`} {
+		`"aws:SecureTransport":"false"`, `"StringEquals":{"aws:SourceAccount":"` + account + `"}`} {
 		if !strings.Contains(logPolicy, want) {
 			t.Errorf("log bucket policy lacks %s: %s", want, logPolicy)
 		}

@@ -43,8 +43,11 @@ func replicate(ctx *pulumi.Context, c *Buckets, name string, args *BucketsArgs, 
 	}
 	role, err := iam.NewRole(ctx, name+"-replication", &iam.RoleArgs{
 		Description: pulumi.String("S3 replication of " + args.NamePrefix + " to " + r.NamePrefix),
-		AssumeRolePolicy: pulumi.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
-			`"Principal":{"Service":"s3.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
+		// Only S3 acting for this account (S3 user guide, "Setting up
+		// permissions for live replication": aws:SourceAccount).
+		AssumeRolePolicy: pulumi.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",`+
+			`"Principal":{"Service":"s3.amazonaws.com"},"Action":"sts:AssumeRole",`+
+			`"Condition":{"StringEquals":{"aws:SourceAccount":"%s"}}}]}`, secure.AccountOf(key.Arn)),
 	}, parent)
 	if err != nil {
 		return err
@@ -52,7 +55,7 @@ func replicate(ctx *pulumi.Context, c *Buckets, name string, args *BucketsArgs, 
 	var grants []pulumi.StringOutput
 	for _, src := range sources {
 		replica, versioning, err := newBucket(ctx, ReplicaPrefix+name+"-"+src.name, r.NamePrefix+"-"+src.name+"-",
-			"aws:kms", key.Arn, src.noncurrent, true, keep, parent, there)
+			"aws:kms", key.Arn, lifecycle{noncurrentDays: src.noncurrent}, true, keep, parent, there)
 		if err != nil {
 			return err
 		}

@@ -33,6 +33,8 @@ type Resource struct {
 	Protect  bool
 	// IgnoreChanges lists the input paths later runs leave alone.
 	IgnoreChanges []string
+	// Aliases are the URNs the resource was known by before (pulumi.Aliases).
+	Aliases []string
 	// Dependencies are the URNs this resource depends on (explicit and through inputs).
 	Dependencies []string
 	// PropertyDependencies maps an input name to the URNs its value came from.
@@ -83,6 +85,25 @@ func (m *Recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 		r.Parent = rpc.GetParent()
 		r.Protect = rpc.GetProtect()
 		r.IgnoreChanges = rpc.GetIgnoreChanges()
+		r.Aliases = append(r.Aliases, rpc.GetAliasURNs()...)
+		for _, a := range rpc.GetAliases() {
+			if u := a.GetUrn(); u != "" {
+				r.Aliases = append(r.Aliases, u)
+			} else if spec := a.GetSpec(); spec != nil {
+				name, typ := spec.GetName(), spec.GetType()
+				if name == "" {
+					name = args.Name
+				}
+				if typ == "" {
+					typ = args.TypeToken
+				}
+				parent := spec.GetParentUrn()
+				if parent == "" && !spec.GetNoParent() {
+					parent = rpc.GetParent()
+				}
+				r.Aliases = append(r.Aliases, m.urn(parent, typ, name))
+			}
+		}
 		r.Dependencies = append([]string(nil), rpc.GetDependencies()...)
 		sort.Strings(r.Dependencies)
 		if pd := rpc.GetPropertyDependencies(); len(pd) > 0 {

@@ -145,6 +145,7 @@ func RunProgram(stack, projectFile, stackFile string, program pulumi.RunFunc) (*
 		pulumi.EnvConfig:           config,
 		pulumi.EnvConfigSecretKeys: secretKeys,
 		pulumi.EnvDryRun:           "false",
+		stackfile.PathEnv:          stackFile,
 	})
 	defer restore()
 

@@ -18,6 +18,11 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// PathEnv names the stack file a program reads its secret paths from
+// (SecretPaths); unset, Pulumi.<stack>.yaml in the working directory (the
+// engine runs a program in its project directory). The offline preview sets it.
+const PathEnv = "EDUAI_STACK_FILE"
+
 // SecretValue is the value the program sees for a `secure:` value offline.
 const SecretValue = "[secret]"
 
@@ -27,6 +32,11 @@ type Config struct {
 	Project    string
 	Values     map[string]string
 	SecretKeys []string
+	// SecretPaths are the config paths of the `secure:` values, in the
+	// engine's path syntax: "eduai:observability.alerting.receivers.oncall.credential",
+	// list items as "[0]". The engine only says which keys hold a secret;
+	// the stack file says where in them.
+	SecretPaths []string
 }
 
 // Keys returns the config keys, sorted.
@@ -80,7 +90,23 @@ func Load(projectPath, stackPath string) (*Config, error) {
 	}
 	c := &Config{Project: proj.Name, Values: map[string]string{}}
 	secret := map[string]bool{}
-	for key, raw := range stack.Config {
+	// One key may be spelled with and without the project's namespace
+	// (`network:` and `eduai:network:`); with both, which one won would
+	// depend on map order, so both spellings are a config error.
+	spelled := map[string]string{}
+	var twice []string
+	for _, key := range sortedKeys(stack.Config) {
+		full := qualify(proj.Name, key)
+		if other, ok := spelled[full]; ok {
+			twice = append(twice, fmt.Sprintf("config keys %q and %q are the same key %s: keep one", other, key, full))
+		}
+		spelled[full] = key
+	}
+	if len(twice) > 0 {
+		return nil, fmt.Errorf("%s: %s", stackPath, strings.Join(twice, "; "))
+	}
+	for _, key := range sortedKeys(stack.Config) {
+		raw := stack.Config[key]
 		full := qualify(proj.Name, key)
 		s, isSecret, err := encode(raw)
 		if err != nil {
@@ -89,8 +115,10 @@ func Load(projectPath, stackPath string) (*Config, error) {
 		c.Values[full] = s
 		if isSecret {
 			secret[full] = true
+			c.SecretPaths = append(c.SecretPaths, securePaths(raw, full)...)
 		}
 	}
+	sort.Strings(c.SecretPaths)
 	for key, pc := range proj.Config {
 		full := qualify(proj.Name, key)
 		if _, set := c.Values[full]; set {
@@ -114,6 +142,15 @@ func Load(projectPath, stackPath string) (*Config, error) {
 	}
 	sort.Strings(c.SecretKeys)
 	return c, nil
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func readYAML(path string, out any) error {
@@ -153,6 +190,44 @@ func encode(v any) (string, bool, error) {
 	}
 	b, err := json.Marshal(v)
 	return string(b), isSecret, err
+}
+
+// SecretPaths reads only the `secure:` paths of a stack file, for a program
+// that runs under the engine (which decrypts them) and must know which of a
+// key's fields were secret. Keys without a namespace are the project's.
+func SecretPaths(stackPath, project string) ([]string, error) {
+	var stack stackFile
+	if err := readYAML(stackPath, &stack); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, key := range sortedKeys(stack.Config) {
+		out = append(out, securePaths(stack.Config[key], qualify(project, key))...)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// securePaths lists the paths under path whose value is {secure: …}.
+func securePaths(v any, path string) []string {
+	switch x := v.(type) {
+	case map[string]any:
+		if _, ok := x["secure"]; ok && len(x) == 1 {
+			return []string{path}
+		}
+		var out []string
+		for _, k := range sortedKeys(x) {
+			out = append(out, securePaths(x[k], path+"."+k)...)
+		}
+		return out
+	case []any:
+		var out []string
+		for i, item := range x {
+			out = append(out, securePaths(item, path+"["+strconv.Itoa(i)+"]")...)
+		}
+		return out
+	}
+	return nil
 }
 
 // redactSecure replaces every {secure: <ciphertext>} with SecretValue.

@@ -3,6 +3,7 @@ package stackfile
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -89,5 +90,25 @@ func TestLoadErrors(t *testing.T) {
 	noName := write(t, dir, "P2.yaml", "runtime: go\n")
 	if _, err := Load(noName, bad); err == nil {
 		t.Error("project without a name accepted")
+	}
+	paths := write(t, dir, "paths.yaml", "config:\n  eduai:observability:\n    alerting:\n      receivers:\n"+
+		"        slack: {type: slack, credential: https://hooks.example/x}\n"+
+		"        oncall: {type: pagerduty, credential: {secure: v1:abc}}\n  eduai:list: [a, {secure: v1:def}]\n")
+	cfg, err := Load(proj, paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "eduai:list[1] eduai:observability.alerting.receivers.oncall.credential"
+	if got := strings.Join(cfg.SecretPaths, " "); got != want {
+		t.Errorf("secret paths %q, want %q", got, want)
+	}
+	if only, err := SecretPaths(paths, "eduai"); err != nil || strings.Join(only, " ") != want {
+		t.Errorf("SecretPaths: %v %v", only, err)
+	}
+	// Issue #17: one key in two spellings gave a VPC that depended on map order.
+	both := write(t, dir, "both.yaml", "config:\n  network: {cidr: 10.0.0.0/16}\n  eduai:network: {cidr: 10.9.0.0/16}\n")
+	_, err = Load(proj, both)
+	if err == nil || !strings.Contains(err.Error(), `config keys "eduai:network" and "network" are the same key eduai:network`) {
+		t.Errorf("both spellings of eduai:network: %v", err)
 	}
 }

@@ -56,6 +56,22 @@ func TestIAMRules(t *testing.T) {
 		{"anyone with a condition", checkRoleTrust, res(typeIAMRole, "r", map[string]any{"assumeRolePolicy": strings.Replace(trust,
 			`"Action"`, `"Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-1"}},"Action"`, 1)}), nil, ""},
 		{"trust not known yet", checkRoleTrust, res(typeIAMRole, "r", map[string]any{"assumeRolePolicy": unknown}), nil, ""},
+		// Issue #17: the confused-deputy guard on the services that send the keys.
+		{"flow logs without a source guard", checkServiceSourceGuard, res(typeIAMRole, "r", map[string]any{"assumeRolePolicy": strings.Replace(trust,
+			"backup.amazonaws.com", "vpc-flow-logs.amazonaws.com", 1)}), nil, `lets vpc-flow-logs.amazonaws.com in without aws:SourceAccount`},
+		{"flow logs held to the account", checkServiceSourceGuard, res(typeIAMRole, "r", map[string]any{"assumeRolePolicy": strings.Replace(strings.Replace(trust,
+			"backup.amazonaws.com", "vpc-flow-logs.amazonaws.com", 1), `"Action"`, `"Condition":{"StringEquals":{"aws:SourceAccount":"1"}},"Action"`, 1)}), nil, ""},
+		{"RDS monitoring held by source ARN", checkServiceSourceGuard, res(typeIAMRole, "r", map[string]any{"assumeRolePolicy": strings.Replace(strings.Replace(trust,
+			"backup.amazonaws.com", "monitoring.rds.amazonaws.com", 1), `"Action"`, `"Condition":{"ArnLike":{"AWS:SourceArn":"arn:aws:rds:us-west-2:1:db:*"}},"Action"`, 1)}), nil, ""},
+		{"a condition on something else", checkServiceSourceGuard, res(typeIAMRole, "r", map[string]any{"assumeRolePolicy": strings.Replace(strings.Replace(trust,
+			"backup.amazonaws.com", "s3.amazonaws.com", 1), `"Action"`, `"Condition":{"Bool":{"aws:SecureTransport":"true"}},"Action"`, 1)}), nil, "s3.amazonaws.com"},
+		{"a service that does not send the keys", checkServiceSourceGuard, res(typeIAMRole, "r", map[string]any{"assumeRolePolicy": trust}), nil, ""},
+		{"log delivery by source ARN only", checkServiceSourceGuard, res(typeBucketPolicy, "b", map[string]any{"policy": `{"Statement":[` +
+			`{"Effect":"Allow","Principal":{"Service":"logging.s3.amazonaws.com"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::l/*",` +
+			`"Condition":{"ArnLike":{"aws:SourceArn":["arn:aws:s3:::c"]}}}]}`}), nil, "bucket policy \"b\" lets logging.s3.amazonaws.com in"},
+		{"log delivery held to the account", checkServiceSourceGuard, res(typeBucketPolicy, "b", map[string]any{"policy": `{"Statement":[` +
+			`{"Effect":"Allow","Principal":{"Service":"logging.s3.amazonaws.com"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::l/*",` +
+			`"Condition":{"ArnLike":{"aws:SourceArn":["arn:aws:s3:::c"]},"StringEquals":{"aws:SourceAccount":"1"}}}]}`}), nil, ""},
 		{"scoped policy", checkPolicyNotAdmin, res(typeIAMRolePolicy, "p", map[string]any{"policy": `{"Statement":[` +
 			`{"Effect":"Allow","Action":["s3:GetObject"],"Resource":"arn:aws:s3:::b/*"}]}`}), nil, ""},
 		{"*:*", checkPolicyNotAdmin, res(typeIAMRolePolicy, "p", map[string]any{"policy": `{"Statement":` +

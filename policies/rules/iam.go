@@ -24,6 +24,10 @@ type statement struct {
 	Actions    []string
 	Resources  []string
 	Conditions bool
+	// ConditionKeys are the condition keys the statement tests, lower-cased ("aws:sourceaccount").
+	ConditionKeys []string
+	// Services are the service principals ("vpc-flow-logs.amazonaws.com").
+	Services []string
 }
 
 // asList reads a policy field that may be a string or a list of strings.
@@ -66,8 +70,20 @@ func parsePolicy(doc string) (stmts []statement, ok bool) {
 		case string:
 			st.Principals = []string{p}
 		case map[string]any:
-			for _, v := range p {
+			for k, v := range p {
 				st.Principals = append(st.Principals, asList(v)...)
+				if k == "Service" {
+					st.Services = append(st.Services, asList(v)...)
+				}
+			}
+		}
+		if cond, ok := s["Condition"].(map[string]any); ok {
+			for _, keys := range cond {
+				if m, ok := keys.(map[string]any); ok {
+					for k := range m {
+						st.ConditionKeys = append(st.ConditionKeys, strings.ToLower(k))
+					}
+				}
 			}
 		}
 		stmts = append(stmts, st)
@@ -103,6 +119,63 @@ func checkRoleTrust(args policyx.ResourceValidationArgs) error {
 			if p == "*" || p == "arn:aws:iam::*:root" {
 				args.Manager.ReportViolation(fmt.Sprintf("role %q may be assumed by any principal (%q) without a "+
 					"condition. Name the service, account or OIDC provider that assumes it.", r.Name, p), "")
+			}
+		}
+	}
+	return nil
+}
+
+// sourceGuarded are the service principals that, when they act for a
+// resource of ours, send aws:SourceAccount and aws:SourceArn, so a trust or
+// bucket policy can hold them to our account (the confused-deputy guard of
+// the IAM user guide, "The confused deputy problem"). Each service's own
+// guide documents the keys; services absent here (EC2 instance roles, AWS
+// Backup, EKS and EKS Pod Identity, which scopes by session tags) do not
+// document them for role assumption, and a condition on a key a service does
+// not send would lock the service out.
+var sourceGuarded = map[string]string{
+	"vpc-flow-logs.amazonaws.com":  "VPC user guide, IAM role for publishing flow logs to CloudWatch Logs",
+	"monitoring.rds.amazonaws.com": "RDS user guide, Enhanced Monitoring: protecting against the confused deputy problem",
+	"s3.amazonaws.com":             "S3 user guide, setting up permissions for live replication",
+	"logging.s3.amazonaws.com":     "S3 user guide, permissions for server access log delivery",
+	"delivery.logs.amazonaws.com":  "CloudWatch Logs user guide, logging that requires additional permissions",
+}
+
+// sourceKeys are the keys that hold a service to one account or organization.
+var sourceKeys = []string{"aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid", "aws:sourceorgpaths"}
+
+// checkServiceSourceGuard: a role trust policy or bucket policy that lets a
+// service principal of sourceGuarded in also tests the source account
+// (aws:SourceAccount, or aws:SourceOrgID/OrgPaths); a bucket ARN names no
+// account, so for a bucket policy aws:SourceArn alone is not enough. A trust
+// policy may use aws:SourceArn alone when it names the account.
+func checkServiceSourceGuard(args policyx.ResourceValidationArgs) error {
+	r := args.Resource
+	key, what := "assumeRolePolicy", "role"
+	if r.Type == typeBucketPolicy {
+		key, what = "policy", "bucket policy"
+	}
+	stmts, ok := docProp(r, key)
+	if !ok {
+		return nil
+	}
+	for _, s := range stmts {
+		if s.Effect != "Allow" {
+			continue
+		}
+		for _, svc := range s.Services {
+			source, guarded := sourceGuarded[svc]
+			if !guarded {
+				continue
+			}
+			keys := sourceKeys
+			if r.Type == typeBucketPolicy {
+				keys = []string{"aws:sourceaccount", "aws:sourceorgid", "aws:sourceorgpaths"}
+			}
+			if !slices.ContainsFunc(s.ConditionKeys, func(k string) bool { return slices.Contains(keys, k) }) {
+				args.Manager.ReportViolation(fmt.Sprintf("%s %q lets %s in without aws:SourceAccount (confused deputy): "+
+					"any account's %s could act through it. Add a StringEquals aws:SourceAccount condition (%s).",
+					what, r.Name, svc, svc, source), "")
 			}
 		}
 	}

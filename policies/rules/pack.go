@@ -18,7 +18,7 @@ import (
 const PackName = "eduai-policies"
 
 // PackVersion is bumped with every change of a rule's behaviour.
-var PackVersion = semver.MustParse("0.7.0")
+var PackVersion = semver.MustParse("0.8.0")
 
 // Policy names; they are the keys of policies/config/<stack>.json.
 const (
@@ -76,6 +76,7 @@ const (
 	S3TLSOnly             = "data-s3-policy-tls-only"
 	IAMRoleTrust          = "iam-role-trust-scoped"
 	IAMPolicyNotAdmin     = "iam-policy-not-admin"
+	IAMServiceSourceGuard = "iam-service-source-guarded"
 	EIPAttached           = "network-eip-attached"
 	SGAttached            = "network-sg-attached"
 	NodeGroupNoSSH        = "cluster-nodegroup-no-ssh"
@@ -259,6 +260,8 @@ func Rules() []Rule {
 				"description": "Oldest accepted version per engine (rabbitmq, kafka)."}})},
 		// iam
 		{Name: IAMRoleTrust, Description: "Role trust policies name their principals (CKV_AWS_60, CKV_AWS_61).", Types: types(typeIAMRole), Check: checkRoleTrust},
+		{Name: IAMServiceSourceGuard, Description: "Trust and bucket policies that let a service in hold it to our account (aws:SourceAccount; confused deputy).",
+			Types: types(typeIAMRole, typeBucketPolicy), Check: checkServiceSourceGuard},
 		{Name: IAMPolicyNotAdmin, Description: "No policy grants every action, every IAM action or an administrator managed policy (CKV_AWS_62, 63, 274, CKV2_AWS_40, 56).",
 			Types: types(typeIAMRole, typeIAMRolePolicy, typeIAMPolicy, typeIAMPolicyAttachment), Check: checkPolicyNotAdmin},
 		// dr

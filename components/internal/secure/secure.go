@@ -80,6 +80,15 @@ const (
 // arnParts are the region and account of an ARN ("arn:aws:kms:us-west-2:123456789012:key/…").
 var arnParts = regexp.MustCompile(`^arn:aws[a-z-]*:[^:]*:([a-z0-9-]*):([0-9]{12}):`)
 
+// AccountOf is the account an ARN output names (the guard of a policy that
+// lets a service in: aws:SourceAccount).
+func AccountOf(arn pulumi.StringOutput) pulumi.StringOutput {
+	return arn.ApplyT(func(a string) string {
+		_, account := RegionAndAccount(a)
+		return account
+	}).(pulumi.StringOutput)
+}
+
 // RegionAndAccount reads the region and account of an ARN ("" when absent).
 func RegionAndAccount(arn string) (region, account string) {
 	if m := arnParts.FindStringSubmatch(arn); m != nil {
