@@ -539,12 +539,15 @@ type IssuerConfig struct {
 // DefaultIssuerEmail is the platform team's address at the seed's domain (eduai.com).
 const DefaultIssuerEmail = "platform@eduai.com"
 
-// DefaultCharts are chart versions current for Kubernetes 1.34 (cert-manager
-// matches the CRDs the tests validate against).
+// DefaultCharts are chart versions for Kubernetes 1.35 (cert-manager
+// matches the CRDs the tests validate against). cluster-autoscaler must run
+// the cluster's minor version: chart 9.55.1 is the first whose default image
+// is v1.35.0 (kubernetes/autoscaler 3dd933cf, "CA: use 1.35.0 by default in
+// helm chart"; 9.53.0 ran v1.34.2).
 func DefaultCharts() map[string]string {
 	return map[string]string{
 		"metrics-server":               "3.13.0",
-		"cluster-autoscaler":           "9.53.0",
+		"cluster-autoscaler":           "9.55.1",
 		"aws-load-balancer-controller": "1.14.0",
 		"ingress-nginx":                "4.13.3",
 		"cert-manager":                 "v1.21.1",
@@ -556,7 +559,8 @@ var defaultIssuers = map[Environment]string{Dev: "selfSigned", Staging: "letsEnc
 
 // ClusterConfig is `eduai:cluster`. Every field is optional; the default is in its comment.
 type ClusterConfig struct {
-	// Version is the Kubernetes minor version. Default "1.34" (in EKS standard support).
+	// Version is the Kubernetes minor version. Default "1.35" (in EKS standard
+	// support until 2027-03-27; 1.34 left it on 2026-12-02).
 	Version string `json:"version"`
 	// PublicEndpoint opens the API endpoint to PublicAccessCIDRs (required then).
 	// Default false. The policy pack forbids it in prod.
@@ -576,16 +580,22 @@ type ClusterConfig struct {
 	Addons map[string]string `json:"addons"`
 }
 
-// DefaultAddons are add-on versions for Kubernetes 1.34. Check them against
-// `aws eks describe-addon-versions --kubernetes-version <version>` when the
-// cluster version changes.
+// DefaultAddons are add-on versions for Kubernetes 1.35. No AWS account is
+// reachable here, so each comes from a public record of
+// `aws eks describe-addon-versions --kubernetes-version 1.35`: vpc-cni,
+// coredns and aws-ebs-csi-driver from wandb/terraform-aws-wandb#380
+// (2026-05-12, its 1.35 add-on table), kube-proxy from
+// zalando-incubator/kubernetes-on-aws#11668 (2026-07-15, "latest version").
+// eks-pod-identity-agent keeps the 1.34 pin, v1.3.10-eksbuild.2: no record
+// for 1.35 was found; check it with that command before the first up
+// (docs/runbooks/cluster-upgrade.md).
 func DefaultAddons() map[string]string {
 	return map[string]string{
-		"vpc-cni":                "v1.20.4-eksbuild.2",
-		"kube-proxy":             "v1.34.0-eksbuild.2",
+		"vpc-cni":                "v1.21.1-eksbuild.1",
+		"kube-proxy":             "v1.35.3-eksbuild.13",
 		"eks-pod-identity-agent": "v1.3.10-eksbuild.2",
-		"coredns":                "v1.12.3-eksbuild.1",
-		"aws-ebs-csi-driver":     "v1.54.0-eksbuild.1",
+		"coredns":                "v1.13.2-eksbuild.4",
+		"aws-ebs-csi-driver":     "v1.59.0-eksbuild.1",
 	}
 }
 
@@ -614,7 +624,7 @@ type TaintConfig struct {
 }
 
 // DefaultClusterVersion is a Kubernetes version in EKS standard support.
-const DefaultClusterVersion = "1.34"
+const DefaultClusterVersion = "1.35"
 
 // DefaultCluster returns the documented cluster defaults.
 func DefaultCluster() ClusterConfig {

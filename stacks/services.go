@@ -66,6 +66,12 @@ func deployServices(ctx *pulumi.Context, cfg *Config, prefix string, eks *cluste
 		// Rollouts and AnalysisTemplates need Argo Rollouts' CRDs.
 		crds = append(crds, ctrl.Release)
 	}
+	// The services namespace denies every connection; each service opens
+	// what it needs (components/service/netpol.go; issue #17).
+	if _, err := service.DefaultDenyPolicy(ctx, prefix+"services-default-deny", ServicesNamespace,
+		append([]pulumi.ResourceOption{providers}, pulumi.DependsOn(prereqs))...); err != nil {
+		return err
+	}
 	for _, name := range slices.Sorted(maps.Keys(cfg.Services)) {
 		args := cfg.serviceArgs(name, eks, platform, stores)
 		args.Prerequisites, args.CRDs, args.DependsOn = prereqs, crds, eks.Nodes()
@@ -126,6 +132,23 @@ func (c *Config) serviceArgs(name string, eks *cluster.Cluster, platform *addons
 		args.Migration = &service.Migration{Command: m.Command}
 	}
 	args.Connections, args.AWSAccess = c.connections(s, eks, stores)
+	iso := &service.Isolation{Callers: s.Callers, DataStoreCIDRs: []string{c.Network.CIDR}}
+	if s.Ingress != nil {
+		iso.IngressNamespace = addons.IngressNginxNamespace
+		if c.Mesh.Enabled {
+			iso.IngressNamespace = mesh.IngressNamespace
+		}
+	}
+	if full {
+		iso.ScrapeNamespace = observability.MonitoringNamespace
+	}
+	if c.Mesh.Enabled {
+		iso.MeshNamespace = mesh.SystemNamespace
+		if full {
+			iso.CollectorNamespace = observability.MonitoringNamespace
+		}
+	}
+	args.Isolation = iso
 	return args
 }
 

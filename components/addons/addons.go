@@ -44,6 +44,9 @@ var charts = map[Chart]chartSpec{
 	CertManager:               {"https://charts.jetstack.io", "cert-manager", "cert-manager"},
 }
 
+// IngressNginxNamespace runs ingress-nginx (its Ingresses' traffic comes from there).
+var IngressNginxNamespace = charts[IngressNginx].namespace
+
 // Charts lists every chart, in a stable order.
 var Charts = []Chart{MetricsServer, ClusterAutoscaler, AWSLoadBalancerController, IngressNginx, CertManager}
 

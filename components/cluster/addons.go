@@ -74,6 +74,14 @@ func newAddon(ctx *pulumi.Context, name, clusterName, addon, version string, ext
 	return awseks.NewAddon(ctx, name+"-"+addon, args, opts...)
 }
 
+// enforceNetworkPolicy turns on the VPC CNI's network policy agent: without
+// it EKS stores NetworkPolicies and enforces none (EKS user guide, "Limit
+// Pod traffic with Kubernetes network policies": the managed add-on's
+// enableNetworkPolicy configuration value, VPC CNI 1.14 or later).
+func enforceNetworkPolicy(a *awseks.AddonArgs) {
+	a.ConfigurationValues = pulumi.String(`{"enableNetworkPolicy":"true"}`)
+}
+
 // newEbsCsiRole is the EBS CSI controller's role, handed to its service
 // account through EKS Pod Identity.
 func newEbsCsiRole(ctx *pulumi.Context, name string, tags pulumi.StringMap, parent pulumi.ResourceOption) (*iam.Role, error) {

@@ -224,7 +224,11 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	// Networking, service proxy and pod credentials come before any node joins.
 	var early []pulumi.Resource
 	for _, addon := range beforeNodes {
-		a, err := newAddon(ctx, name, args.Name, addon, args.Addons[addon], nil, parent,
+		var extra func(*awseks.AddonArgs)
+		if addon == AddonVpcCni {
+			extra = enforceNetworkPolicy
+		}
+		a, err := newAddon(ctx, name, args.Name, addon, args.Addons[addon], extra, parent,
 			pulumi.DependsOn([]pulumi.Resource{cluster}))
 		if err != nil {
 			return nil, err

@@ -263,6 +263,16 @@ func TestAddons(t *testing.T) {
 			t.Errorf("%s: %v", name, a.Inputs)
 		}
 	}
+	// Issue #17: node groups run the cluster's version, so an upgrade reaches them.
+	for _, ng := range rec.ByType(typeNodeGroup) {
+		if ng.String("version") != "1.34" {
+			t.Errorf("%s: version %q, want the cluster's 1.34", ng.Name, ng.String("version"))
+		}
+	}
+	// Issue #17: NetworkPolicies are enforced (the VPC CNI's agent), not only stored.
+	if cv := addons[AddonVpcCni].String("configurationValues"); cv != `{"enableNetworkPolicy":"true"}` {
+		t.Errorf("vpc-cni configuration %q", cv)
+	}
 	// Networking before the nodes; CoreDNS and EBS CSI after them.
 	for _, ng := range rec.ByType(typeNodeGroup) {
 		for _, early := range []string{AddonVpcCni, AddonKubeProxy, AddonPodIdentity} {

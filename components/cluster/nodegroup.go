@@ -121,6 +121,11 @@ func newNodeGroup(ctx *pulumi.Context, name string, args *ClusterArgs, g NodeGro
 		NodeRoleArn:   role.Arn,
 		SubnetIds:     args.PrivateSubnetIDs,
 		AmiType:       pulumi.String(ami),
+		// The nodes follow the control plane: without it a group keeps the
+		// version it was created with and a cluster upgrade never reaches
+		// the nodes (EKS user guide, "Update a managed node group": the
+		// version defaults to the cluster's only at creation).
+		Version:       pulumi.String(args.Version),
 		CapacityType:  pulumi.String("ON_DEMAND"),
 		InstanceTypes: pulumi.ToStringArray(g.InstanceTypes),
 		ScalingConfig: awseks.NodeGroupScalingConfigArgs{

@@ -29,12 +29,22 @@ type builder struct {
 	secretEnv *corev1.Secret
 }
 
+// EphemeralRequest and EphemeralLimit bound a container's scratch space
+// (its writable layer, logs and emptyDir volumes): the root filesystem is
+// read-only, so a container that fills the node's disk past its limit is
+// evicted instead of evicting its neighbours (Kubernetes, "Local ephemeral
+// storage"; kube-score flags containers without them).
+const (
+	EphemeralRequest = "256Mi"
+	EphemeralLimit   = "1Gi"
+)
+
 // User and group the containers run as.
 const runAs = 10001
 
 func (b *builder) labels(extra map[string]string) pulumi.StringMap {
 	m := pulumi.StringMap{"app": pulumi.String(b.args.Name), "app.kubernetes.io/part-of": pulumi.String("eduai"),
-		"app.kubernetes.io/managed-by": pulumi.String("pulumi")}
+		"app.kubernetes.io/managed-by": pulumi.String("pulumi"), ServiceLabel: pulumi.String(b.args.Name)}
 	for k, v := range extra {
 		m[k] = pulumi.String(v)
 	}
@@ -157,8 +167,10 @@ func (b *builder) podSpec(tag string) corev1.PodSpecArgs {
 			Name: pulumi.String("http"), ContainerPort: pulumi.Int(a.Port)}},
 		EnvFrom: b.envFrom(),
 		Resources: corev1.ResourceRequirementsArgs{
-			Requests: pulumi.StringMap{"cpu": pulumi.String(r.RequestCPU), "memory": pulumi.String(r.RequestMemory)},
-			Limits:   pulumi.StringMap{"cpu": pulumi.String(r.LimitCPU), "memory": pulumi.String(r.LimitMemory)},
+			Requests: pulumi.StringMap{"cpu": pulumi.String(r.RequestCPU), "memory": pulumi.String(r.RequestMemory),
+				"ephemeral-storage": pulumi.String(EphemeralRequest)},
+			Limits: pulumi.StringMap{"cpu": pulumi.String(r.LimitCPU), "memory": pulumi.String(r.LimitMemory),
+				"ephemeral-storage": pulumi.String(EphemeralLimit)},
 		},
 		SecurityContext: containerSecurity(),
 		VolumeMounts: corev1.VolumeMountArray{corev1.VolumeMountArgs{
@@ -303,7 +315,8 @@ func (b *builder) job(resource, name, image string, command []string, envFrom co
 			ActiveDeadlineSeconds: pulumi.Int(900),
 			Template: corev1.PodTemplateSpecArgs{
 				Metadata: metav1.ObjectMetaArgs{
-					Labels:      pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String("eduai"), "job": pulumi.String(name)},
+					Labels: pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String("eduai"), "job": pulumi.String(name),
+						ServiceLabel: pulumi.String(b.args.Name)},
 					Annotations: pulumi.StringMap{"sidecar.istio.io/inject": pulumi.String("false")},
 				},
 				Spec: corev1.PodSpecArgs{
@@ -315,8 +328,10 @@ func (b *builder) job(resource, name, image string, command []string, envFrom co
 						Name: pulumi.String("run"), Image: pulumi.String(image),
 						Command: pulumi.ToStringArray(command), EnvFrom: envFrom,
 						Resources: corev1.ResourceRequirementsArgs{
-							Requests: pulumi.StringMap{"cpu": pulumi.String("100m"), "memory": pulumi.String("128Mi")},
-							Limits:   pulumi.StringMap{"cpu": pulumi.String("500m"), "memory": pulumi.String("512Mi")},
+							Requests: pulumi.StringMap{"cpu": pulumi.String("100m"), "memory": pulumi.String("128Mi"),
+								"ephemeral-storage": pulumi.String(EphemeralRequest)},
+							Limits: pulumi.StringMap{"cpu": pulumi.String("500m"), "memory": pulumi.String("512Mi"),
+								"ephemeral-storage": pulumi.String(EphemeralLimit)},
 						},
 						SecurityContext: containerSecurity(),
 					}},

@@ -149,6 +149,9 @@ type Args struct {
 	CRDs []pulumi.Resource
 	// DependsOn: what the workloads also wait for (nodes: pods need them).
 	DependsOn []pulumi.Resource
+	// Isolation opens the service's pods to what they need in a namespace
+	// that denies everything (netpol.go); nil: no NetworkPolicy.
+	Isolation *Isolation
 }
 
 // AWSAccess is a service's AWS permissions.
@@ -301,6 +304,9 @@ func (b *builder) build() error {
 		err = b.canary(deps)
 	}
 	if err != nil {
+		return err
+	}
+	if err := b.networkPolicy(); err != nil {
 		return err
 	}
 	return b.extras()

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -501,5 +502,56 @@ func TestMeshRoutes(t *testing.T) {
 	ing := spec(run(t, args).ByType("kubernetes:networking.k8s.io/v1:Ingress")[0])
 	if rules := ing["rules"].([]any); len(rules) != 2 || len(m(m(rules[1])["http"])["paths"].([]any)) != 2 {
 		t.Errorf("ingress rules %v", rules)
+	}
+}
+
+// Issue #17: in a namespace that denies everything, a service is open to
+// its declared callers, its ingress controller and Prometheus, and reaches
+// DNS, istiod, the data stores, the Pod Identity agent and AWS APIs; its
+// Jobs carry the label the policy selects by; containers bound their
+// ephemeral storage.
+func TestNetworkPolicy(t *testing.T) {
+	args := baseArgs(Rolling)
+	args.Name, args.Mesh, args.Migration = "auth-service", true, &Migration{Command: []string{"/app/migrate", "up"}}
+	args.Isolation = &Isolation{Callers: []string{"istio-ingress/istio-ingress", "eduai/content-service"},
+		IngressNamespace: "istio-ingress", ScrapeNamespace: "monitoring", DataStoreCIDRs: []string{"10.30.0.0/16"},
+		MeshNamespace: "istio-system", CollectorNamespace: "monitoring"}
+	rec := run(t, args)
+	np := rec.Named("kubernetes:networking.k8s.io/v1:NetworkPolicy", "svc")
+	if np == nil {
+		t.Fatal("no NetworkPolicy")
+	}
+	text, _ := json.Marshal(spec(np))
+	s := string(text)
+	for _, want := range []string{
+		`"podSelector":{"matchLabels":{"eduai.com/service":"auth-service"}}`,
+		`{"podSelector":{"matchLabels":{"eduai.com/service":"content-service"}}}`,
+		`{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"istio-ingress"}}}`,
+		`"ports":[{"port":8080,"protocol":"TCP"},{"port":15090,"protocol":"TCP"}`,
+		`"ports":[{"port":53,"protocol":"UDP"},{"port":53,"protocol":"TCP"}],"to":[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"kube-system"}}}]`,
+		`{"port":5671,"protocol":"TCP"}],"to":[{"ipBlock":{"cidr":"10.30.0.0/16"}}]`,
+		`"ports":[{"port":80,"protocol":"TCP"}],"to":[{"ipBlock":{"cidr":"169.254.170.23/32"}}]`,
+		`{"port":15017,"protocol":"TCP"}],"to":[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"istio-system"}}}]`,
+		`"policyTypes":["Ingress","Egress"]`,
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("policy lacks %s:\n%s", want, s)
+		}
+	}
+	// With declared callers, the namespace as a whole is not let in.
+	if strings.Contains(s, `"from":[{"podSelector":{}}`) {
+		t.Errorf("every pod of the namespace may call a service with declared callers: %s", s)
+	}
+	job := rec.ByType("kubernetes:batch/v1:Job")[0]
+	labels := m(m(m(spec(job)["template"])["metadata"])["labels"])
+	if labels[ServiceLabel] != "auth-service" {
+		t.Errorf("migration Job pods %v: the policy would cut them off the database", labels)
+	}
+	for _, r := range append(rec.ByType("kubernetes:apps/v1:Deployment"), job) {
+		c := container(t, r)
+		res := m(c["resources"])
+		if m(res["requests"])["ephemeral-storage"] != EphemeralRequest || m(res["limits"])["ephemeral-storage"] != EphemeralLimit {
+			t.Errorf("%s: resources %v", r.Name, res)
+		}
 	}
 }

@@ -55,6 +55,7 @@ const (
 	WorkloadHardened       = "workload-container-hardened"
 	ImageTagPinned         = "workload-image-tag-pinned"
 	WorkloadPDB            = "workload-pdb-present"
+	WorkloadNetworkPolicy  = "workload-networkpolicy-default-deny"
 	CanaryAnalysis         = "delivery-rollout-analysis"
 	DRAuroraGlobal         = "dr-aurora-global-member"
 	DRBucketReplication    = "dr-s3-replicated"
@@ -300,6 +301,8 @@ func Rules() []Rule {
 			Types: workloadTypes, Stack: ServiceAccountFindings},
 		{Name: ImageTagPinned, Description: "Images are pinned to a version or digest, never latest or untagged (CKV_K8S_14).", Types: workloadTypes, Check: checkImageTagPinned},
 		{Name: ImageDigest, Description: "Images are referenced by digest (CKV_K8S_43).", Advisory: true, Types: workloadTypes, Check: checkImageDigest},
+		{Name: WorkloadNetworkPolicy, Description: "Every namespace with workloads has a default-deny NetworkPolicy (kube-score pod NetworkPolicy).",
+			Types: append(append([]string{}, servingTypes...), typeJob, typeNetworkPolicy), Stack: NetworkPolicyFindings},
 		{Name: WorkloadPDB, Description: "Every workload running more than one pod has a PodDisruptionBudget.", Types: servingTypes, Stack: PDBFindings},
 		{Name: HPAMinReplicas, Description: "Autoscaled workloads keep at least minReplicas pods (default 2).", Types: types(typeHPA), Check: checkHPAMinReplicas,
 			Schema: schema(map[string]map[string]any{"minReplicas": {"type": "integer", "description": "Fewest pods an HPA may keep (default 2)."}})},

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
@@ -334,4 +335,50 @@ func subset(sel, labels map[string]string) bool {
 		}
 	}
 	return true
+}
+
+const typeNetworkPolicy = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+
+// NetworkPolicyFindings: every namespace the plan runs workloads in has a
+// NetworkPolicy that selects all its pods (an empty podSelector) and lists
+// Ingress among its policy types, so a pod is reachable only through the
+// allows (kube-score's "pod NetworkPolicy" check; the allows themselves are
+// the services'). One finding per namespace, on its first workload.
+func NetworkPolicyFindings(rs []policyx.AnalyzerResource) []Finding {
+	nsOf := func(r policyx.AnalyzerResource) (string, bool) {
+		md, _, known := object(r.Properties, "metadata")
+		if !known {
+			return "", false
+		}
+		ns, _, known := str(md, "namespace")
+		return ns, known
+	}
+	denied := map[string]bool{}
+	unknown := map[string]bool{}
+	for _, p := range ofType(rs, typeNetworkPolicy) {
+		ns, known := nsOf(p)
+		spec, _, specKnown := object(p.Properties, "spec")
+		types, typesKnown := strList(spec, "policyTypes")
+		sel, _, selKnown := object(spec, "podSelector")
+		if !known || !specKnown || !typesKnown || !selKnown {
+			unknown[ns] = true
+			continue
+		}
+		if sel.Len() == 0 && slices.Contains(types, "Ingress") {
+			denied[ns] = true
+		}
+	}
+	var out []Finding
+	reported := map[string]bool{}
+	for _, r := range ofType(rs, typeDeployment, typeStatefulSet, typeDaemonSet, typeRollout, typeJob) {
+		ns, known := nsOf(r)
+		if !known || ns == "" || denied[ns] || unknown[ns] || reported[ns] {
+			continue
+		}
+		reported[ns] = true
+		out = append(out, Finding{URN: string(r.URN), Message: fmt.Sprintf("namespace %q runs %q but has no "+
+			"default-deny NetworkPolicy (podSelector {}, policyTypes [Ingress, Egress]): any pod in the cluster "+
+			"can reach it. The stack creates one for the services namespace (service.DefaultDenyPolicy).", ns, r.Name)})
+	}
+	return out
 }

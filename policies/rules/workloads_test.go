@@ -146,3 +146,31 @@ func TestPDBFindings(t *testing.T) {
 		}
 	}
 }
+
+// Issue #17: a namespace with workloads needs a default-deny NetworkPolicy.
+func TestNetworkPolicyFindings(t *testing.T) {
+	deny := func(ns string, sel map[string]any, types ...any) policyx.AnalyzerResource {
+		return res(typeNetworkPolicy, "p", map[string]any{"metadata": map[string]any{"namespace": ns},
+			"spec": map[string]any{"podSelector": sel, "policyTypes": types}})
+	}
+	w := workloadRes(typeDeployment, 3, goodContainer())
+	cases := []struct {
+		name string
+		rs   []policyx.AnalyzerResource
+		want int
+	}{
+		{"no policy", rs(w), 1},
+		{"default deny", rs(w, deny("eduai", map[string]any{}, "Ingress", "Egress")), 0},
+		{"a policy for one app only", rs(w, deny("eduai", map[string]any{"matchLabels": map[string]any{"app": "x"}}, "Ingress")), 1},
+		{"egress only", rs(w, deny("eduai", map[string]any{}, "Egress")), 1},
+		{"in another namespace", rs(w, deny("other", map[string]any{}, "Ingress")), 1},
+		{"policy not known yet", rs(w, res(typeNetworkPolicy, "p", map[string]any{"metadata": map[string]any{"namespace": "eduai"},
+			"spec": unknown})), 0},
+		{"two workloads, one finding", rs(w, workloadRes(typeRollout, 3, goodContainer())), 1},
+	}
+	for _, c := range cases {
+		if got := NetworkPolicyFindings(c.rs); len(got) != c.want {
+			t.Errorf("%s: %v", c.name, got)
+		}
+	}
+}
