@@ -301,8 +301,8 @@ func sharedClusterArgs(a *AuroraArgs, identifier string, subnetGroup pulumi.Stri
 	}
 }
 
-// instanceArgs is one Aurora PostgreSQL instance, private, taking minor
-// upgrades; with a monitoring role (outside dev) it sends Performance
+// instanceArgs is one Aurora PostgreSQL instance, private, at the pinned
+// engine version; with a monitoring role (outside dev) it sends Performance
 // Insights (encrypted with key) and enhanced monitoring.
 func instanceArgs(cluster pulumi.IDOutput, identifier, engineVersion, class string, tier int, role *iam.Role,
 	key pulumi.StringInput) *rds.ClusterInstanceArgs {
@@ -313,7 +313,11 @@ func instanceArgs(cluster pulumi.IDOutput, identifier, engineVersion, class stri
 		EngineVersion:           pulumi.String(engineVersion),
 		InstanceClass:           pulumi.String(class),
 		PubliclyAccessible:      pulumi.Bool(false),
-		AutoMinorVersionUpgrade: pulumi.Bool(true),
+		// The version is pinned exactly (EngineVersion) and raised by config
+		// (docs/runbooks/database-upgrade.md): with automatic upgrades AWS's
+		// upgrade becomes a drift the next up tries to undo, and RDS refuses
+		// the downgrade (issue #17; the pack's data-rds-minor-upgrades).
+		AutoMinorVersionUpgrade: pulumi.Bool(false),
 		PromotionTier:           pulumi.Int(tier),
 	}
 	if role != nil {

@@ -69,7 +69,9 @@ func TestAuroraProd(t *testing.T) {
 	for _, i := range instances {
 		if i.String("instanceClass") != "db.r6g.xlarge" || i.Inputs["publiclyAccessible"].BoolValue() ||
 			!i.Inputs["performanceInsightsEnabled"].BoolValue() || i.String("performanceInsightsKmsKeyId") != key.State["arn"].StringValue() ||
-			i.Inputs["monitoringInterval"].NumberValue() != 60 || i.String("monitoringRoleArn") == "" || !i.Protect {
+			i.Inputs["monitoringInterval"].NumberValue() != 60 || i.String("monitoringRoleArn") == "" || !i.Protect ||
+			// Issue #17: pinned exactly, upgraded by config, never by AWS behind the plan's back.
+			i.Inputs["autoMinorVersionUpgrade"].BoolValue() || i.String("engineVersion") != "16.6" {
 			t.Errorf("%s: %v", i.Name, i.Inputs)
 		}
 	}

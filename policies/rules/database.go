@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -211,9 +212,43 @@ func checkRDSInstanceMonitoring(args policyx.ResourceValidationArgs) error {
 	return nil
 }
 
-// checkRDSMinorUpgrades: database instances take minor engine upgrades in the maintenance window (CKV_AWS_226).
-var checkRDSMinorUpgrades = boolRule(typeRDSInstance, "autoMinorVersionUpgrade", true,
-	"database instance %q does not take minor engine upgrades (security fixes). Set autoMinorVersionUpgrade: true.")
+// exactEngineVersion matches a version that names its minor ("16.6"), not only its major ("16").
+var exactEngineVersion = regexp.MustCompile(`^[0-9]+\.[0-9]+`)
+
+// checkRDSMinorUpgrades: database instances get minor engine upgrades
+// (CKV_AWS_226), in a way that cannot drift (issue #17): either automatic
+// ones with a major-only engine version, or an exact version upgraded by
+// config with automatic upgrades off. Automatic upgrades under an exact pin
+// make AWS's upgrade a drift the next `up` tries to undo, and RDS refuses the
+// downgrade (the provider keeps a pin like "16" only while the running
+// version starts with it: terraform-provider-aws internal/service/rds/verify.go,
+// compareActualEngineVersion). autoMinorVersionUpgrade defaults to true.
+func checkRDSMinorUpgrades(args policyx.ResourceValidationArgs) error {
+	r := args.Resource
+	if r.Type != typeRDSInstance {
+		return nil
+	}
+	auto, set, autoKnown := boolProp(r.Properties, "autoMinorVersionUpgrade")
+	if !set {
+		auto = true
+	}
+	version, _, versionKnown := str(r.Properties, "engineVersion")
+	if !autoKnown || !versionKnown {
+		return nil
+	}
+	exact := exactEngineVersion.MatchString(version)
+	switch {
+	case auto && exact:
+		args.Manager.ReportViolation(fmt.Sprintf("database instance %q takes automatic minor upgrades but is pinned "+
+			"to %s: once AWS upgrades it, the next pulumi up tries a downgrade RDS refuses. Turn "+
+			"autoMinorVersionUpgrade off and upgrade by config (docs/runbooks/database-upgrade.md).", r.Name, version), "")
+	case !auto && !exact:
+		args.Manager.ReportViolation(fmt.Sprintf("database instance %q takes no minor engine upgrades (security "+
+			"fixes): automatic upgrades are off and no exact version is pinned. Pin eduai:database.engineVersion "+
+			"and raise it by config.", r.Name), "")
+	}
+	return nil
+}
 
 const typeClusterParams = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
 

@@ -245,7 +245,7 @@ func Rules() []Rule {
 		{Name: RDSNotPublic, Description: "No database instance is publicly accessible (CKV_AWS_17).", Types: types(typeRDSInstance), Check: checkRDSNotPublic},
 		{Name: RDSInstanceMonitoring, Description: "Database instances send Performance Insights (CMK) and enhanced monitoring (CKV_AWS_118, 353, 354).",
 			Types: types(typeRDSInstance), Check: checkRDSInstanceMonitoring},
-		{Name: RDSMinorUpgrades, Description: "Database instances take minor engine upgrades (CKV_AWS_226).", Types: types(typeRDSInstance), Check: checkRDSMinorUpgrades},
+		{Name: RDSMinorUpgrades, Description: "Database instances get minor engine upgrades without drift: automatic under a major-only version, or by config under an exact pin (CKV_AWS_226).", Types: types(typeRDSInstance), Check: checkRDSMinorUpgrades},
 		{Name: RDSLogging, Description: "Aurora exports its log, logs slow statements and copies tags to snapshots (CKV_AWS_324, CKV2_AWS_27, CKV_AWS_313).",
 			Types: types(typeRDSCluster), Stack: RDSLoggingFindings},
 		{Name: RDSInstanceCount, Description: fmt.Sprintf("Every writer Aurora cluster runs at least %d instances.", MinInstances),
