@@ -307,12 +307,12 @@ func sharedClusterArgs(a *AuroraArgs, identifier string, subnetGroup pulumi.Stri
 func instanceArgs(cluster pulumi.IDOutput, identifier, engineVersion, class string, tier int, role *iam.Role,
 	key pulumi.StringInput) *rds.ClusterInstanceArgs {
 	inst := &rds.ClusterInstanceArgs{
-		Identifier:              pulumi.String(identifier),
-		ClusterIdentifier:       cluster,
-		Engine:                  pulumi.String("aurora-postgresql"),
-		EngineVersion:           pulumi.String(engineVersion),
-		InstanceClass:           pulumi.String(class),
-		PubliclyAccessible:      pulumi.Bool(false),
+		Identifier:         pulumi.String(identifier),
+		ClusterIdentifier:  cluster,
+		Engine:             pulumi.String("aurora-postgresql"),
+		EngineVersion:      pulumi.String(engineVersion),
+		InstanceClass:      pulumi.String(class),
+		PubliclyAccessible: pulumi.Bool(false),
 		// The version is pinned exactly (EngineVersion) and raised by config
 		// (docs/runbooks/database-upgrade.md): with automatic upgrades AWS's
 		// upgrade becomes a drift the next up tries to undo, and RDS refuses
