@@ -367,16 +367,23 @@ func TestFailedUpConverges(t *testing.T) {
 		t.Fatalf("the failed up recorded %d resources, a clean one %d", len(partial), len(want))
 	}
 	writeFaults(t, env, `[]`)
+	upConverges(t, ctx, s, want, "the rerun")
+}
+
+// upConverges runs up and checks that it succeeds, replaces nothing, leaves
+// no pending operation and reaches want, a clean run's state.
+func upConverges(t *testing.T, ctx context.Context, s auto.Stack, want map[string]any, what string) {
+	t.Helper()
 	res, err := s.Up(ctx)
 	if err != nil {
-		t.Fatalf("rerun: %v", err)
+		t.Fatalf("%s: %v", what, err)
 	}
 	if n := replaced(res); n != 0 {
-		t.Errorf("the rerun replaced %d resources", n)
+		t.Errorf("%s replaced %d resources", what, n)
 	}
 	got, pending := state(t, ctx, s)
 	if pending != 0 {
-		t.Errorf("%d pending operations after convergence", pending)
+		t.Errorf("%s left %d pending operations", what, pending)
 	}
 	compareStates(t, got, want)
 }
@@ -543,18 +550,7 @@ func TestInterruptedUpRecovers(t *testing.T) {
 				}
 			}
 			recoverInterrupted(t, ctx, s, env)
-			res, err := s.Up(ctx)
-			if err != nil {
-				t.Fatalf("up after the recovery: %v", err)
-			}
-			if n := replaced(res); n != 0 {
-				t.Errorf("the recovery's up replaced %d resources", n)
-			}
-			got, pending := state(t, ctx, s)
-			if pending != 0 {
-				t.Errorf("%d pending operations left", pending)
-			}
-			compareStates(t, got, want)
+			upConverges(t, ctx, s, want, "the up after the recovery")
 		})
 	}
 }
