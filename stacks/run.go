@@ -19,6 +19,7 @@ import (
 	"github.com/eduai/infra/components/network"
 	"github.com/eduai/infra/components/observability"
 	"github.com/eduai/infra/components/queue"
+	"github.com/eduai/infra/components/service"
 	"github.com/eduai/infra/components/storage"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -409,8 +410,10 @@ func (c *Config) observabilityArgs(eks *cluster.Cluster) *observability.Args {
 			StorageGiB: o.Prometheus.StorageGiB, Replicas: o.Prometheus.Replicas},
 		Alerting:          observability.AlertingArgs{Critical: o.Alerting.Critical, Warning: o.Alerting.Warning},
 		ServicesNamespace: ServicesNamespace,
-		ScrapeIstio:       c.Mesh.Enabled,
-		Protect:           c.protectStateful(),
+		// The canary analysis queries Prometheus from Argo Rollouts' namespace.
+		QueryNamespaces: []string{service.RolloutsNamespace},
+		ScrapeIstio:     c.Mesh.Enabled,
+		Protect:         c.protectStateful(),
 		// Pods need nodes; the monitoring volumes need the EBS CSI driver.
 		DependsOn: eks.Nodes(),
 	}

@@ -174,7 +174,8 @@ var PlatformNamespaces = []string{"default", "kube-system", "kube-public", "kube
 func (c *Config) gitOpsArgs() *gitops.Args {
 	g := c.GitOps
 	args := &gitops.Args{ChartVersion: g.ChartVersion, Repos: g.Repos, AutoSync: on(g.AutoSync, c.Environment == Dev),
-		HA: c.Environment == Prod && !c.standbyTier, Reserved: PlatformNamespaces}
+		HA: c.Environment == Prod && !c.standbyTier, Reserved: PlatformNamespaces,
+		AdmitNamespaces: []string{addons.IngressNginxNamespace, mesh.IngressNamespace, observability.MonitoringNamespace}}
 	for _, name := range slices.Sorted(maps.Keys(g.Applications)) {
 		a := g.Applications[name]
 		args.Applications = append(args.Applications, gitops.Application{Name: name, RepoURL: a.RepoURL, Path: a.Path,

@@ -10,6 +10,8 @@ package gitops
 import (
 	"errors"
 	"fmt"
+	"github.com/eduai/infra/components/internal/netpol"
+	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"regexp"
 	"slices"
 	"sort"
@@ -56,6 +58,9 @@ type Args struct {
 	Repos []string
 	// Applications by GitOps.
 	Applications []Application
+	// AdmitNamespaces may reach the pods of the Applications' namespaces
+	// (the ingress gateways, Prometheus); everything else is denied.
+	AdmitNamespaces []string
 	// AutoSync: Argo CD applies every commit (dev); otherwise a person syncs (staging, prod).
 	AutoSync bool
 	// HA runs the controller, repo server and API server with two replicas each.
@@ -176,6 +181,20 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			return nil, err
 		}
 		namespaces[ns] = n
+		// A team namespace admits its own pods, the ingress gateways and
+		// Prometheus; the teams add allows for anything else (issue #17).
+		inNS := pulumi.DependsOn([]pulumi.Resource{n})
+		if _, err := netpol.DefaultDeny(ctx, name+"-ns-"+ns+"-default-deny", ns, []string{"Ingress"}, parent, inNS); err != nil {
+			return nil, err
+		}
+		from := networkingv1.NetworkPolicyPeerArray{netpol.SameNamespace()}
+		for _, peer := range args.AdmitNamespaces {
+			from = append(from, netpol.InNamespace(peer))
+		}
+		if _, err := netpol.Allow(ctx, name+"-ns-"+ns+"-allow", ns, nil, networkingv1.NetworkPolicyIngressRuleArray{
+			networkingv1.NetworkPolicyIngressRuleArgs{From: from}}, parent, inNS); err != nil {
+			return nil, err
+		}
 	}
 	afterRelease := pulumi.DependsOn([]pulumi.Resource{rel})
 	project, err := k8sobj.New(ctx, name+"-project", ProjectFor(args), parent, afterRelease)

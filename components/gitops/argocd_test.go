@@ -1,6 +1,7 @@
 package gitops
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -105,5 +106,39 @@ func TestBadGitOps(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) || len(rec.ByType("kubernetes:helm.sh/v3:Release")) != 0 {
 			t.Errorf("got %v, want %q", err, c.want)
 		}
+	}
+}
+
+// Issue #17: a team namespace denies ingress but from itself and the
+// namespaces the stack admits (the ingress gateways, Prometheus).
+func TestTeamNamespaceIsolated(t *testing.T) {
+	a := args(false)
+	a.AdmitNamespaces = []string{"istio-ingress", "monitoring"}
+	rec, err := run(t, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var deny, allow int
+	for _, p := range rec.ByType("kubernetes:networking.k8s.io/v1:NetworkPolicy") {
+		text, _ := json.Marshal(p.Inputs.Mappable())
+		s := string(text)
+		switch {
+		case strings.HasSuffix(p.Name, "-default-deny"):
+			if !strings.Contains(s, `"podSelector":{}`) || !strings.Contains(s, `"policyTypes":["Ingress"]`) {
+				t.Errorf("%s: %s", p.Name, s)
+			}
+			deny++
+		case strings.HasSuffix(p.Name, "-allow"):
+			for _, want := range []string{`{"podSelector":{}}`, `"kubernetes.io/metadata.name":"istio-ingress"`,
+				`"kubernetes.io/metadata.name":"monitoring"`} {
+				if !strings.Contains(s, want) {
+					t.Errorf("%s lacks %s: %s", p.Name, want, s)
+				}
+			}
+			allow++
+		}
+	}
+	if n := len(rec.ByType("kubernetes:core/v1:Namespace")); deny != n || allow != n || n == 0 {
+		t.Errorf("%d namespaces, %d default-deny and %d allow policies", n, deny, allow)
 	}
 }

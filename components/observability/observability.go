@@ -20,6 +20,8 @@ package observability
 import (
 	"errors"
 	"fmt"
+	"github.com/eduai/infra/components/internal/netpol"
+	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"maps"
 	"regexp"
 	"slices"
@@ -145,6 +147,9 @@ type Args struct {
 	Prometheus PrometheusArgs
 	// Alerting routes alerts to receivers (full mode).
 	Alerting AlertingArgs
+	// QueryNamespaces may query Prometheus (the canary analysis runs in
+	// Argo Rollouts' namespace); the monitoring namespace admits no one else on 9090.
+	QueryNamespaces []string
 	// ServicesNamespace is where the platform's services run; the alerts and
 	// dashboards watch it. Required in full mode.
 	ServicesNamespace string
@@ -306,6 +311,9 @@ func (c *Observability) full(ctx *pulumi.Context, name string, args *Args, paren
 	if err != nil {
 		return err
 	}
+	if err := isolateMonitoring(ctx, name, args, parent, pulumi.DependsOn([]pulumi.Resource{ns})); err != nil {
+		return err
+	}
 	reclaim := "Delete"
 	if args.Protect {
 		reclaim = "Retain"
@@ -436,4 +444,31 @@ func (c *Observability) full(ctx *pulumi.Context, name string, args *Args, paren
 		}
 	}
 	return nil
+}
+
+// isolateMonitoring denies connections into the monitoring namespace but
+// those its components need (issue #17): its own pods among themselves
+// (Grafana and the operator to Prometheus and Alertmanager), spans from any
+// namespace to the Jaeger collector (OTLP 4317/4318: the services' sidecars
+// and the ingress gateway), queries to Prometheus from QueryNamespaces (the
+// canary analysis), and the API server to the operator's admission webhook
+// (10250; the control plane's addresses are not pods, so by port alone).
+// Egress stays open: Prometheus scrapes every namespace.
+func isolateMonitoring(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) error {
+	if _, err := netpol.DefaultDeny(ctx, name+"-monitoring-default-deny", MonitoringNamespace, []string{"Ingress"}, opts...); err != nil {
+		return err
+	}
+	ingress := networkingv1.NetworkPolicyIngressRuleArray{
+		networkingv1.NetworkPolicyIngressRuleArgs{From: networkingv1.NetworkPolicyPeerArray{netpol.SameNamespace()}},
+		networkingv1.NetworkPolicyIngressRuleArgs{From: networkingv1.NetworkPolicyPeerArray{netpol.AnyNamespace()},
+			Ports: netpol.TCP(4317, 4318)},
+		networkingv1.NetworkPolicyIngressRuleArgs{From: networkingv1.NetworkPolicyPeerArray{netpol.IPBlock("0.0.0.0/0")},
+			Ports: netpol.TCP(10250)},
+	}
+	for _, q := range args.QueryNamespaces {
+		ingress = append(ingress, networkingv1.NetworkPolicyIngressRuleArgs{
+			From: networkingv1.NetworkPolicyPeerArray{netpol.InNamespace(q)}, Ports: netpol.TCP(9090)})
+	}
+	_, err := netpol.Allow(ctx, name+"-monitoring-allow", MonitoringNamespace, nil, ingress, opts...)
+	return err
 }

@@ -330,3 +330,25 @@ func TestOlderImage(t *testing.T) {
 		t.Errorf("chart 0.1.35 defaults to %s", img)
 	}
 }
+
+// Issue #17: the monitoring namespace denies ingress but from itself, spans
+// (OTLP) from anywhere, Prometheus queries from QueryNamespaces, and the
+// operator's webhook port.
+func TestMonitoringIsolated(t *testing.T) {
+	args := fullArgs()
+	args.QueryNamespaces = []string{"argo-rollouts"}
+	rec := run(t, args)
+	deny := rec.Named("kubernetes:networking.k8s.io/v1:NetworkPolicy", "observability-monitoring-default-deny")
+	allow := rec.Named("kubernetes:networking.k8s.io/v1:NetworkPolicy", "observability-monitoring-allow")
+	if deny == nil || allow == nil {
+		t.Fatalf("policies %v %v", deny, allow)
+	}
+	text, _ := json.Marshal(allow.Inputs.Mappable())
+	s := string(text)
+	for _, want := range []string{`{"from":[{"podSelector":{}}]}`, `"ports":[{"port":4317,"protocol":"TCP"},{"port":4318,"protocol":"TCP"}]`,
+		`"kubernetes.io/metadata.name":"argo-rollouts"}}}],"ports":[{"port":9090,"protocol":"TCP"}]`} {
+		if !strings.Contains(s, want) {
+			t.Errorf("allow lacks %s: %s", want, s)
+		}
+	}
+}

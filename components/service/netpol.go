@@ -3,6 +3,8 @@ package service
 import (
 	"strings"
 
+	"github.com/eduai/infra/components/internal/netpol"
+
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -21,15 +23,13 @@ import (
 // TLS and IAM 9094/9098, Amazon MQ AMQPS 5671; the EKS Pod Identity agent:
 // 169.254.170.23:80, EKS user guide "EKS Pod Identity").
 var (
-	meshEgressPorts     = []int{15012, 15017}
-	sidecarPorts        = []int{15090, 15020, 15021}
-	dataStorePorts      = []int{5432, 6379, 9094, 9098, 5671}
-	podIdentityAgent    = "169.254.170.23/32"
-	collectorOTLPPort   = 4317
-	dnsNamespace        = "kube-system"
-	awsAPIPort          = 443
-	nameLabel           = "kubernetes.io/metadata.name"
-	defaultDenyPolicyID = "default-deny"
+	meshEgressPorts   = []int{15012, 15017}
+	sidecarPorts      = []int{15090, 15020, 15021}
+	dataStorePorts    = []int{5432, 6379, 9094, 9098, 5671}
+	podIdentityAgent  = "169.254.170.23/32"
+	collectorOTLPPort = 4317
+	dnsNamespace      = "kube-system"
+	awsAPIPort        = 443
 )
 
 // Isolation says who may reach a service and what it reaches.
@@ -54,20 +54,7 @@ type Isolation struct {
 // DefaultDenyPolicy is the namespace-wide NetworkPolicy that denies every
 // connection in and out of the namespace's pods; the allows open the rest.
 func DefaultDenyPolicy(ctx *pulumi.Context, name, namespace string, opts ...pulumi.ResourceOption) (*networkingv1.NetworkPolicy, error) {
-	return networkingv1.NewNetworkPolicy(ctx, name, &networkingv1.NetworkPolicyArgs{
-		Metadata: metav1.ObjectMetaArgs{Name: pulumi.String(defaultDenyPolicyID), Namespace: pulumi.String(namespace),
-			Labels: pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String("eduai"),
-				"app.kubernetes.io/managed-by": pulumi.String("pulumi")}},
-		Spec: networkingv1.NetworkPolicySpecArgs{
-			PodSelector: metav1.LabelSelectorArgs{},
-			PolicyTypes: pulumi.StringArray{pulumi.String("Ingress"), pulumi.String("Egress")},
-		},
-	}, opts...)
-}
-
-func inNamespace(ns string) networkingv1.NetworkPolicyPeerArgs {
-	return networkingv1.NetworkPolicyPeerArgs{NamespaceSelector: metav1.LabelSelectorArgs{
-		MatchLabels: pulumi.StringMap{nameLabel: pulumi.String(ns)}}}
+	return netpol.DefaultDeny(ctx, name, namespace, []string{"Ingress", "Egress"}, opts...)
 }
 
 // ServiceLabel marks every pod of a service (its workloads and its Jobs,
@@ -75,16 +62,7 @@ func inNamespace(ns string) networkingv1.NetworkPolicyPeerArgs {
 const ServiceLabel = "eduai.com/service"
 
 func appPods(service string) networkingv1.NetworkPolicyPeerArgs {
-	return networkingv1.NetworkPolicyPeerArgs{PodSelector: metav1.LabelSelectorArgs{
-		MatchLabels: pulumi.StringMap{ServiceLabel: pulumi.String(service)}}}
-}
-
-func tcp(ports ...int) networkingv1.NetworkPolicyPortArray {
-	var out networkingv1.NetworkPolicyPortArray
-	for _, p := range ports {
-		out = append(out, networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String("TCP"), Port: pulumi.Int(p)})
-	}
-	return out
+	return netpol.Pods(map[string]string{ServiceLabel: service})
 }
 
 // networkPolicy opens the service's pods (every pod labelled
@@ -97,7 +75,7 @@ func (b *builder) networkPolicy() error {
 	}
 	var from networkingv1.NetworkPolicyPeerArray
 	if len(iso.Callers) == 0 {
-		from = append(from, networkingv1.NetworkPolicyPeerArgs{PodSelector: metav1.LabelSelectorArgs{}})
+		from = append(from, netpol.SameNamespace())
 	}
 	// Its own pods (a smoke Job calls the green pods).
 	from = append(from, appPods(a.Name))
@@ -106,18 +84,18 @@ func (b *builder) networkPolicy() error {
 		if ns == a.Namespace {
 			from = append(from, appPods(sa))
 		} else {
-			from = append(from, inNamespace(ns))
+			from = append(from, netpol.InNamespace(ns))
 		}
 	}
 	// With the mesh, a caller's packets still name the app's port (the
 	// sidecar takes them over inside the pod, after the policy has judged them).
 	servePorts := []int{a.Port}
 	ingress := networkingv1.NetworkPolicyIngressRuleArray{
-		networkingv1.NetworkPolicyIngressRuleArgs{From: from, Ports: tcp(servePorts...)},
+		networkingv1.NetworkPolicyIngressRuleArgs{From: from, Ports: netpol.TCP(servePorts...)},
 	}
 	if iso.IngressNamespace != "" {
 		ingress = append(ingress, networkingv1.NetworkPolicyIngressRuleArgs{
-			From: networkingv1.NetworkPolicyPeerArray{inNamespace(iso.IngressNamespace)}, Ports: tcp(servePorts...)})
+			From: networkingv1.NetworkPolicyPeerArray{netpol.InNamespace(iso.IngressNamespace)}, Ports: netpol.TCP(servePorts...)})
 	}
 	if iso.ScrapeNamespace != "" {
 		scrape := []int{a.Port}
@@ -125,38 +103,31 @@ func (b *builder) networkPolicy() error {
 			scrape = append(scrape, sidecarPorts...)
 		}
 		ingress = append(ingress, networkingv1.NetworkPolicyIngressRuleArgs{
-			From: networkingv1.NetworkPolicyPeerArray{inNamespace(iso.ScrapeNamespace)}, Ports: tcp(scrape...)})
+			From: networkingv1.NetworkPolicyPeerArray{netpol.InNamespace(iso.ScrapeNamespace)}, Ports: netpol.TCP(scrape...)})
 	}
 
-	dns := networkingv1.NetworkPolicyPortArray{
-		networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String("UDP"), Port: pulumi.Int(53)},
-		networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String("TCP"), Port: pulumi.Int(53)},
-	}
 	var stores networkingv1.NetworkPolicyPeerArray
 	for _, cidr := range iso.DataStoreCIDRs {
-		stores = append(stores, networkingv1.NetworkPolicyPeerArgs{IpBlock: networkingv1.IPBlockArgs{Cidr: pulumi.String(cidr)}})
+		stores = append(stores, netpol.IPBlock(cidr))
 	}
 	egress := networkingv1.NetworkPolicyEgressRuleArray{
-		networkingv1.NetworkPolicyEgressRuleArgs{To: networkingv1.NetworkPolicyPeerArray{inNamespace(dnsNamespace)}, Ports: dns},
+		networkingv1.NetworkPolicyEgressRuleArgs{To: networkingv1.NetworkPolicyPeerArray{netpol.InNamespace(dnsNamespace)}, Ports: netpol.DNS()},
 		// The namespace's other services (their own policies decide who gets in).
-		networkingv1.NetworkPolicyEgressRuleArgs{To: networkingv1.NetworkPolicyPeerArray{
-			networkingv1.NetworkPolicyPeerArgs{PodSelector: metav1.LabelSelectorArgs{}}}},
-		networkingv1.NetworkPolicyEgressRuleArgs{To: stores, Ports: tcp(dataStorePorts...)},
-		networkingv1.NetworkPolicyEgressRuleArgs{To: networkingv1.NetworkPolicyPeerArray{
-			networkingv1.NetworkPolicyPeerArgs{IpBlock: networkingv1.IPBlockArgs{Cidr: pulumi.String(podIdentityAgent)}}},
-			Ports: tcp(80)},
+		networkingv1.NetworkPolicyEgressRuleArgs{To: networkingv1.NetworkPolicyPeerArray{netpol.SameNamespace()}},
+		networkingv1.NetworkPolicyEgressRuleArgs{To: stores, Ports: netpol.TCP(dataStorePorts...)},
+		networkingv1.NetworkPolicyEgressRuleArgs{To: networkingv1.NetworkPolicyPeerArray{netpol.IPBlock(podIdentityAgent)},
+			Ports: netpol.TCP(80)},
 		// AWS APIs (S3, STS, Secrets Manager; through endpoints or NAT).
-		networkingv1.NetworkPolicyEgressRuleArgs{To: networkingv1.NetworkPolicyPeerArray{
-			networkingv1.NetworkPolicyPeerArgs{IpBlock: networkingv1.IPBlockArgs{Cidr: pulumi.String("0.0.0.0/0")}}},
-			Ports: tcp(awsAPIPort)},
+		networkingv1.NetworkPolicyEgressRuleArgs{To: networkingv1.NetworkPolicyPeerArray{netpol.IPBlock("0.0.0.0/0")},
+			Ports: netpol.TCP(awsAPIPort)},
 	}
 	if iso.MeshNamespace != "" {
 		egress = append(egress, networkingv1.NetworkPolicyEgressRuleArgs{
-			To: networkingv1.NetworkPolicyPeerArray{inNamespace(iso.MeshNamespace)}, Ports: tcp(meshEgressPorts...)})
+			To: networkingv1.NetworkPolicyPeerArray{netpol.InNamespace(iso.MeshNamespace)}, Ports: netpol.TCP(meshEgressPorts...)})
 	}
 	if iso.CollectorNamespace != "" {
 		egress = append(egress, networkingv1.NetworkPolicyEgressRuleArgs{
-			To: networkingv1.NetworkPolicyPeerArray{inNamespace(iso.CollectorNamespace)}, Ports: tcp(collectorOTLPPort)})
+			To: networkingv1.NetworkPolicyPeerArray{netpol.InNamespace(iso.CollectorNamespace)}, Ports: netpol.TCP(collectorOTLPPort)})
 	}
 	_, err := networkingv1.NewNetworkPolicy(b.ctx, b.name, &networkingv1.NetworkPolicyArgs{
 		Metadata: b.meta(a.Name, nil),
