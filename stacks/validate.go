@@ -430,16 +430,15 @@ func (c *Config) validateAlerting(errs *Errors) {
 			errs.add(key+".channel", "a slack receiver needs a channel like #alerts (got %q)", r.Channel)
 		}
 		setSecret := "pulumi config set --secret --path '" + key + ".credential' <value>"
+		// Each credential on its own: a plain one beside a secret one (or
+		// beside a secret unused field) is still plain.
+		secret, sure := c.secretAt(key + ".credential")
 		switch {
 		case r.Credential == "":
 			errs.add(key+".credential", "is required (the webhook URL or routing key); set it with %s", setSecret)
-		default:
-			// Each credential on its own: a plain one beside a secret one
-			// (or beside a secret unused field) is still plain.
-			if secret, sure := c.secretAt(key + ".credential"); sure && !secret {
-				// The value is not repeated: it is a credential.
-				errs.add(key+".credential", "is in plain text in the stack config; set it with %s", setSecret)
-			}
+		case sure && !secret:
+			// The value is not repeated: it is a credential.
+			errs.add(key+".credential", "is in plain text in the stack config; set it with %s", setSecret)
 		}
 	}
 	for _, route := range []struct{ key, name string }{{"critical", a.Critical}, {"warning", a.Warning}} {

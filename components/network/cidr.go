@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"regexp"
 	"slices"
+	"strconv"
 )
 
 // Tier names the three subnet tiers of the VPC.
@@ -102,9 +103,8 @@ func ZoneRegion(zone string) (region string, letter int, err error) {
 		if !ok {
 			return "", 0, fmt.Errorf("%q: the zone ID's region code %q is not one this program knows", zone, m[1])
 		}
-		n := 0
-		fmt.Sscanf(m[2], "%d", &n)
-		if n < 1 || n > MaxZones {
+		n, err := strconv.Atoi(m[2])
+		if err != nil || n < 1 || n > MaxZones {
 			return "", 0, fmt.Errorf("%q: zone number %d is outside az1..az%d, the subnet plan's room", zone, n, MaxZones)
 		}
 		return region, n - 1, nil
