@@ -113,6 +113,28 @@ func TestPipelinePerSource(t *testing.T) {
 	if !main["deploy-production"].needs("deploy-staging") {
 		t.Errorf("production does not wait for staging: needs %v", main["deploy-production"].Needs)
 	}
+	// Issue #18: a scheduled pipeline (on the default branch) checks every
+	// stack for drift and never deploys; no other pipeline runs the drift check.
+	schedule := list(t, bin, "CI_PIPELINE_SOURCE=schedule", "CI_DEFAULT_BRANCH=main", "CI_COMMIT_BRANCH=main")
+	drift := 0
+	for name := range schedule {
+		switch {
+		case strings.HasPrefix(name, "deploy-") || name == "preview":
+			t.Errorf("a scheduled pipeline runs %s", name)
+		case strings.HasPrefix(name, "drift"):
+			drift++
+		}
+	}
+	if drift != 3 {
+		t.Errorf("a scheduled pipeline runs %d drift jobs, want one per stack: %v", drift, names(schedule))
+	}
+	for _, other := range []map[string]job{mr, main} {
+		for name := range other {
+			if strings.HasPrefix(name, "drift") {
+				t.Errorf("%s runs outside a schedule", name)
+			}
+		}
+	}
 	// A feature branch never deploys (workflow rules, which GitLab applies, keep it to its merge request).
 	feature := list(t, bin, "CI_PIPELINE_SOURCE=push", "CI_DEFAULT_BRANCH=main", "CI_COMMIT_BRANCH=feature/x")
 	for name := range feature {

@@ -11,7 +11,9 @@
 // It needs the Pulumi CLI (PATH or --pulumi), the state backend and secrets
 // provider of the stacks in the environment (PULUMI_BACKEND_URL, AWS
 // credentials, …). Exit 0 when every preview passed, 1 when one was blocked
-// or failed (the note is written either way), 2 on a usage error.
+// or failed (the note is written either way), 2 on a usage error. With
+// --drift it runs the scheduled drift check instead (ci/drift.sh): exit 1
+// when a stack drifted or could not be checked.
 package main
 
 import (
@@ -43,7 +45,7 @@ var AllStacks = []string{"dev", "staging", "prod"}
 
 type options struct {
 	root, stacksList, changedFiles, policyPack, policyConfigDir, pulumi, cliVersion, secretsProvider, out string
-	post                                                                                                  bool
+	post, drift                                                                                           bool
 	tokenEnv                                                                                              string
 }
 
@@ -61,6 +63,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.secretsProvider, "secrets-provider", "", "secrets provider for stacks created by the preview (e.g. passphrase)")
 	fs.StringVar(&o.out, "out", "", "write the Markdown here (default stdout)")
 	fs.BoolVar(&o.post, "post", false, "post the summary as a note on the merge request (GitLab CI variables)")
+	fs.BoolVar(&o.drift, "drift", false, "check for drift instead: refresh from the providers, expect no changes, "+
+		"write the drifted resources; exit 1 on drift")
 	fs.StringVar(&o.tokenEnv, "token-env", "GITLAB_NOTE_TOKEN", "environment variable holding the API token for --post")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -88,6 +92,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			map[bool]string{true: ", failed", false: ""}[s.Err != ""])
 	}
 	note := mrsummary.Render(results)
+	if o.drift {
+		note = mrsummary.RenderDrift(results)
+		failed = mrsummary.Drifted(results)
+	}
 	if len(names) == 0 {
 		note = "## `pulumi preview` of this merge request\n\nNo stack is touched by this change (no Go code, stack file or policy changed).\n"
 	}
@@ -164,8 +172,13 @@ func previewStack(ctx context.Context, o options, name string) mrsummary.Stack {
 		}
 		close(done)
 	}()
-	_, err = st.Preview(ctx, optpreview.PolicyPacks(o.policyPack),
-		optpreview.PolicyPackConfigs(filepath.Join(o.policyConfigDir, name+".json")), optpreview.EventStreams(ch))
+	popts := []optpreview.Option{optpreview.PolicyPacks(o.policyPack),
+		optpreview.PolicyPackConfigs(filepath.Join(o.policyConfigDir, name+".json")), optpreview.EventStreams(ch)}
+	if o.drift {
+		// `pulumi preview --refresh --expect-no-changes`: what AWS holds now, against the program.
+		popts = append(popts, optpreview.Refresh(), optpreview.ExpectNoChanges())
+	}
+	_, err = st.Preview(ctx, popts...)
 	<-done
 	s := mrsummary.Collect(name, evs)
 	if err != nil {

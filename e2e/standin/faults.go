@@ -11,6 +11,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"google.golang.org/protobuf/types/known/structpb"
 )
 
 // A test tells the stand-ins to fail by writing $PULUMI_HOME/standin/faults.json:
@@ -104,4 +107,67 @@ func hang(urn string) {
 			os.Exit(1)
 		}
 	}
+}
+
+// A test changes what AWS holds behind the program's back by writing
+// $PULUMI_HOME/standin/drift.json: [{"match": "::network", "type":
+// "aws:ec2/vpc:Vpc", "property": "enableDnsHostnames", "value": false}].
+// Read (a refresh) then answers the resource's state and inputs with the
+// property changed, as AWS would after a change made by hand.
+type drift struct {
+	Match    string `json:"match"`
+	Type     string `json:"type"`
+	Property string `json:"property"`
+	Value    any    `json:"value"`
+}
+
+// drifted returns the drifts that apply to the resource urn of type typ.
+func drifted(urn, typ string) []drift {
+	dir := standinDir()
+	if dir == "" {
+		return nil
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "drift.json"))
+	if err != nil {
+		return nil
+	}
+	var all []drift
+	if json.Unmarshal(data, &all) != nil {
+		return nil
+	}
+	var out []drift
+	for _, d := range all {
+		if d.Type == typ && strings.HasSuffix(urn, d.Match) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// applyDrift sets each drift's property in the state and the inputs.
+func applyDrift(props, inputs *structpb.Struct, ds []drift) (*structpb.Struct, *structpb.Struct, error) {
+	state, err := unmarshal(props)
+	if err != nil {
+		return nil, nil, err
+	}
+	in, err := unmarshal(inputs)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, d := range ds {
+		v := resource.NewPropertyValue(d.Value)
+		state[resource.PropertyKey(d.Property)] = v
+		if in != nil {
+			in[resource.PropertyKey(d.Property)] = v
+		}
+	}
+	if props, err = marshal(state); err != nil {
+		return nil, nil, err
+	}
+	if inputs != nil {
+		if inputs, err = marshal(in); err != nil {
+			return nil, nil, err
+		}
+	}
+	return props, inputs, nil
 }

@@ -337,7 +337,14 @@ func (p *standin) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulumirp
 		return &pulumirpc.ReadResponse{}, nil
 	}
 	if len(req.GetProperties().GetFields()) > 0 {
-		return &pulumirpc.ReadResponse{Id: req.GetId(), Properties: req.GetProperties(), Inputs: req.GetInputs()}, nil
+		props, inputs := req.GetProperties(), req.GetInputs()
+		if ds := drifted(string(urn), typ); len(ds) > 0 {
+			var err error
+			if props, inputs, err = applyDrift(props, inputs, ds); err != nil {
+				return nil, err
+			}
+		}
+		return &pulumirpc.ReadResponse{Id: req.GetId(), Properties: props, Inputs: inputs}, nil
 	}
 	state, err := marshal(e.state())
 	if err != nil {

@@ -30,6 +30,8 @@ type Change struct {
 	Type string
 	// Keys are the properties that force a replacement.
 	Keys []string
+	// Diffs are the properties that differ.
+	Diffs []string
 }
 
 // Name is the resource's name (the URN's last part).
@@ -64,12 +66,15 @@ func Collect(name string, evs []events.EngineEvent) Stack {
 		case e.ResourcePreEvent != nil:
 			m := e.ResourcePreEvent.Metadata
 			// A replacement shows as create-replacement, replace and delete-replaced: keep "replace".
-			if m.Op == apitype.OpSame || m.Op == apitype.OpRead || m.Op == apitype.OpCreateReplacement ||
+			// A refresh step reads the resource from its provider; what the
+			// program then changes is the step after it.
+			if m.Op == apitype.OpSame || m.Op == apitype.OpRead || m.Op == apitype.OpRefresh ||
+				m.Op == apitype.OpCreateReplacement ||
 				m.Op == apitype.OpDeleteReplaced || strings.HasPrefix(m.Type, "pulumi:providers:") ||
 				m.Type == "pulumi:pulumi:Stack" {
 				continue
 			}
-			s.Changes = append(s.Changes, Change{Op: m.Op, URN: m.URN, Type: m.Type, Keys: m.Keys})
+			s.Changes = append(s.Changes, Change{Op: m.Op, URN: m.URN, Type: m.Type, Keys: m.Keys, Diffs: m.Diffs})
 		case e.PolicyEvent != nil:
 			p := e.PolicyEvent
 			msg := strings.TrimSpace(p.Message)
@@ -174,6 +179,47 @@ func Render(stacks []Stack) string {
 		b.WriteString("</details>\n")
 	}
 	return b.String()
+}
+
+// RenderDrift writes the report of a drift check (`preview --refresh
+// --expect-no-changes`): per stack, either no drift, or every resource whose
+// state in AWS no longer matches the program, with the properties that
+// differ and what the next `pulumi up` would do about it.
+func RenderDrift(stacks []Stack) string {
+	var b strings.Builder
+	b.WriteString("## Drift: the stacks refreshed from AWS against the program\n\n")
+	for _, s := range stacks {
+		switch {
+		case len(s.Changes) == 0 && s.Err == "":
+			fmt.Fprintf(&b, "- **%s**: no drift.\n", s.Name)
+		case len(s.Changes) == 0:
+			fmt.Fprintf(&b, "- **%s**: the check failed:\n\n```\n%s\n```\n", s.Name, truncate(s.Err, 2000))
+		default:
+			fmt.Fprintf(&b, "- **%s**: %d resource(s) drifted from the program:\n", s.Name, len(s.Changes))
+			var lines []string
+			for _, c := range s.Changes {
+				what := "differs"
+				if len(c.Diffs) > 0 {
+					what = strings.Join(c.Diffs, ", ") + " differ"
+				}
+				lines = append(lines, fmt.Sprintf("  - `%s` %s: %s (the next up would %s it)%s", c.Name(),
+					shortType(c.Type), what, c.Op, keys(c)))
+			}
+			sort.Strings(lines)
+			b.WriteString(strings.Join(limit(lines, 60), "\n") + "\n")
+		}
+	}
+	return b.String()
+}
+
+// Drifted tells whether any stack drifted or could not be checked.
+func Drifted(stacks []Stack) bool {
+	for _, s := range stacks {
+		if len(s.Changes) > 0 || s.Err != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func shortType(t string) string {

@@ -86,3 +86,28 @@ func TestStacksFor(t *testing.T) {
 		}
 	}
 }
+
+// Issue #18: a drift check's refresh steps are not changes; the update the
+// program would make afterwards is, with the properties that differ.
+func TestRenderDrift(t *testing.T) {
+	pre := func(op apitype.OpType, urn, typ string, diffs ...string) events.EngineEvent {
+		return events.EngineEvent{EngineEvent: apitype.EngineEvent{ResourcePreEvent: &apitype.ResourcePreEvent{
+			Metadata: apitype.StepEventMetadata{Op: op, URN: urn, Type: typ, Diffs: diffs}}}}
+	}
+	vpc := "urn:pulumi:dev::eduai::eduai:network:Vpc$aws:ec2/vpc:Vpc::network"
+	drifted := Collect("dev", []events.EngineEvent{
+		pre(apitype.OpRefresh, vpc, "aws:ec2/vpc:Vpc"),
+		pre(apitype.OpUpdate, vpc, "aws:ec2/vpc:Vpc", "enableDnsHostnames"),
+	})
+	clean := Collect("staging", []events.EngineEvent{pre(apitype.OpRefresh, vpc, "aws:ec2/vpc:Vpc"), pre(apitype.OpSame, vpc, "aws:ec2/vpc:Vpc")})
+	out := RenderDrift([]Stack{drifted, clean})
+	for _, want := range []string{"**dev**: 1 resource(s) drifted", "`network` aws:ec2/vpc/Vpc: enableDnsHostnames differ (the next up would update it)",
+		"**staging**: no drift."} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	if !Drifted([]Stack{drifted}) || Drifted([]Stack{clean}) {
+		t.Error("Drifted")
+	}
+}
