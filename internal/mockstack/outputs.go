@@ -274,7 +274,11 @@ func RemoteComponentOutputs(typ, name string, inputs resource.PropertyMap, regio
 }
 
 // FakeKubeconfig is a kubeconfig for a cluster that does not exist: its
-// server is an address nothing listens on, so no client can act on it.
+// server is an address nothing listens on, so no client can act on it. Its
+// credential is the one pulumi-eks writes (nodejs/eks/cluster.ts,
+// generateKubeconfig, v2.8.1): an exec of `aws eks get-token --cluster-name
+// <name> --output json`, so a test can check that the deploy image has what
+// the kubeconfig runs.
 func FakeKubeconfig(cluster, region string) string {
 	if region == "" {
 		region = defaultRegion
@@ -282,6 +286,8 @@ func FakeKubeconfig(cluster, region string) string {
 	server := fmt.Sprintf("https://%s.gr7.%s.eks.amazonaws.com.invalid", shortHash(cluster, 32), region)
 	return fmt.Sprintf(`{"apiVersion":"v1","kind":"Config","clusters":[{"name":%q,"cluster":{"server":%q}}],`+
 		`"contexts":[{"name":%q,"context":{"cluster":%q,"user":%q}}],"current-context":%q,`+
-		`"users":[{"name":%q,"user":{"token":"offline"}}]}`,
-		cluster, server, cluster, cluster, cluster, cluster, cluster)
+		`"users":[{"name":%q,"user":{"exec":{"apiVersion":"client.authentication.k8s.io/v1beta1","command":"aws",`+
+		`"args":["eks","get-token","--cluster-name",%q,"--output","json"],`+
+		`"env":[{"name":"KUBERNETES_EXEC_INFO","value":"{\"apiVersion\": \"client.authentication.k8s.io/v1beta1\"}"}]}}}]}`,
+		cluster, server, cluster, cluster, cluster, cluster, cluster, cluster)
 }
