@@ -10,14 +10,10 @@
 # its credentials); optional DRIFT_ROOT (the project directory), DRIFT_OUT
 # (default drift.md).
 set -euo pipefail
-repo="$(cd "$(dirname "$0")/.." && pwd)"
+source "$(dirname "$0")/tools.sh"
 root="${DRIFT_ROOT:-$repo}"
 out="${DRIFT_OUT:-$repo/drift.md}"
-bin="$repo/.tools/bin"
-mkdir -p "$bin"
 stacks="${1:-${DRIFT_STACKS:-dev,staging,prod}}"
-
-(cd "$repo" && go build -o "$bin/eduai-policy" ./policies && go build -o "$bin/mrsummary" ./cmd/mrsummary)
 
 status=0
 "$bin/mrsummary" --drift --root "$root" --stacks "$stacks" --policy-pack "$bin/eduai-policy" \

@@ -14,13 +14,9 @@
 # directory, default the repository), PULUMI_SECRETS_PROVIDER (for stacks
 # the preview creates), MR_PREVIEW_OUT (default preview.md).
 set -euo pipefail
-repo="$(cd "$(dirname "$0")/.." && pwd)"
+source "$(dirname "$0")/tools.sh"
 root="${MR_PREVIEW_ROOT:-$repo}"
 out="${MR_PREVIEW_OUT:-$repo/preview.md}"
-bin="$repo/.tools/bin"
-mkdir -p "$bin"
-
-(cd "$repo" && go build -o "$bin/eduai-policy" ./policies && go build -o "$bin/mrsummary" ./cmd/mrsummary)
 
 args=(--root "$root" --policy-pack "$bin/eduai-policy" --policy-config-dir "$repo/policies/config" --out "$out")
 if [ -n "${CI_MERGE_REQUEST_DIFF_BASE_SHA:-}" ]; then
