@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -54,7 +55,15 @@ func TestKubeconfigCommandRunsInTheJobImage(t *testing.T) {
 			continue // not an exec credential
 		}
 		seen++
+		// .ci/run names the CLI ci/aws-cli.sh installed (Debian's /usr/bin/aws),
+		// which another aws earlier in PATH must not stand in for.
 		path, err := exec.LookPath(e.Command)
+		if installed := os.Getenv("EDUAI_AWS_CLI"); installed != "" {
+			if filepath.Base(installed) != e.Command {
+				t.Fatalf("%s: the kubeconfig runs %q, ci/aws-cli.sh installs %s", r.Name, e.Command, installed)
+			}
+			path, err = installed, nil
+		}
 		if err != nil {
 			if os.Getenv("EDUAI_REQUIRE_AWS_CLI") != "" {
 				t.Fatalf("%s: the kubeconfig runs %q, which is not installed (ci/aws-cli.sh): %v", r.Name, e.Command, err)
