@@ -15,4 +15,4 @@ sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo=sudo; fi
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "awscli=$version" >/dev/null
-aws --version
+/usr/bin/aws --version  # (another aws may come first in PATH)
