@@ -151,17 +151,7 @@ func (w *world) exists(ref refs.Ref, scope string) bool {
 	}
 	anyScope := ref.Rule.By == "arn" || strings.HasPrefix(ref.Rule.By, "status.")
 	for _, e := range w.all() {
-		if len(ref.Rule.To) > 0 && !contains(ref.Rule.To, e.Type) {
-			continue
-		}
-		if !anyScope && e.Scope != scopeOf(e.Type, scope) {
-			continue
-		}
-		st := e.state()
-		if ref.Namespace != "" && refs.NamespaceOf(st) != ref.Namespace {
-			continue
-		}
-		if contains(refs.Identities(e.Type, ref.Rule.By, e.ID, st), ref.Value) {
+		if (anyScope || e.Scope == scopeOf(e.Type, scope)) && ref.Addresses(e.Type, e.ID, e.state()) {
 			return true
 		}
 	}
@@ -259,15 +249,6 @@ func (w *world) taken(typ, scope, name string) *entry {
 		}
 	}
 	return nil
-}
-
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
 
 // plain turns a property map into JSON-able values, secrets redacted: the

@@ -255,15 +255,6 @@ func Required(resources []*mockstack.Resource) []Edge {
 	return edges
 }
 
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
-}
-
 // DOT writes the plan's dependency graph for Graphviz: components as
 // clusters, resources as nodes labelled with type and modeled seconds, the
 // edges the engine waits on (providers left out, they only add noise), the

@@ -106,13 +106,7 @@ func (p *plan) sameScope(from, to *mockstack.Resource, rule *refs.Rule) bool {
 func (p *plan) referents(from *mockstack.Resource, ref refs.Ref) []*mockstack.Resource {
 	var out []*mockstack.Resource
 	for _, to := range p.leaves {
-		if to.URN == from.URN || to.IsProvider() || (len(ref.Rule.To) > 0 && !contains(ref.Rule.To, to.Type)) {
-			continue
-		}
-		if ref.Namespace != "" && refs.NamespaceOf(to.State) != ref.Namespace {
-			continue
-		}
-		if !contains(refs.Identities(to.Type, ref.Rule.By, to.ID, to.State), ref.Value) || !p.sameScope(from, to, ref.Rule) {
+		if to.URN == from.URN || to.IsProvider() || !ref.Addresses(to.Type, to.ID, to.State) || !p.sameScope(from, to, ref.Rule) {
 			continue
 		}
 		out = append(out, to)

@@ -1,6 +1,7 @@
 package refs
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -108,4 +109,18 @@ func NamespaceOf(state resource.PropertyMap) string {
 		return v[0].Value
 	}
 	return ""
+}
+
+// Addresses tells whether a resource of type typ, with id and state, is what
+// the reference names: a type the rule allows, the referrer's namespace for
+// a namespaced referent, and the identity. Where it must also be (region,
+// account, cluster) the caller judges, by its own model of scope.
+func (r Ref) Addresses(typ, id string, state resource.PropertyMap) bool {
+	if len(r.Rule.To) > 0 && !slices.Contains(r.Rule.To, typ) {
+		return false
+	}
+	if r.Namespace != "" && NamespaceOf(state) != r.Namespace {
+		return false
+	}
+	return slices.Contains(Identities(typ, r.Rule.By, id, state), r.Value)
 }
