@@ -59,19 +59,47 @@ func VpcsWithoutFlowLogs(rs []policyx.AnalyzerResource) []Finding {
 // DatabaseSubnetsWithInternetRoute returns a finding for each database-tier
 // subnet (tag Tier=database) whose route table has a route to an internet gateway.
 func DatabaseSubnetsWithInternetRoute(rs []policyx.AnalyzerResource) []Finding {
+	var out []Finding
+	for _, subnet := range ofType(rs, typeSubnet) {
+		tags, _ := strMap(subnet.Properties, "tags")
+		if tags["Tier"] != databaseTierTagValue {
+			continue
+		}
+		for _, rt := range subnetInternetRoutes(rs, subnet) {
+			out = append(out, Finding{URN: subnet.URN, Message: fmt.Sprintf(
+				"database subnet %q is associated with route table %q, which routes to an internet gateway. "+
+					"Associate database subnets only with the database route table (local routes only); "+
+					"data stores reach AWS services through VPC endpoints.", subnet.Name, rt)})
+		}
+	}
+	return out
+}
+
+// subnetInternetRoute tells whether the subnet is public: a route table
+// associated with it routes to an internet gateway (the first one's name).
+func subnetInternetRoute(rs []policyx.AnalyzerResource, subnet policyx.AnalyzerResource) (string, bool) {
+	if rts := subnetInternetRoutes(rs, subnet); len(rts) > 0 {
+		return rts[0], true
+	}
+	return "", false
+}
+
+// subnetInternetRoutes names the route tables associated with the subnet
+// that route to an internet gateway (inline routes or route resources).
+func subnetInternetRoutes(rs []policyx.AnalyzerResource, subnet policyx.AnalyzerResource) []string {
 	igws := ofType(rs, typeInternetGateway)
-	routesToIGW := func(rt policyx.AnalyzerResource) bool {
-		pointsAtIGW := func(r policyx.AnalyzerResource, prop string, gatewayID string) bool {
-			if strings.HasPrefix(gatewayID, "igw-") {
+	pointsAtIGW := func(r policyx.AnalyzerResource, prop string, gatewayID string) bool {
+		if strings.HasPrefix(gatewayID, "igw-") {
+			return true
+		}
+		for _, igw := range igws {
+			if refersTo(r, prop, igw) {
 				return true
 			}
-			for _, igw := range igws {
-				if refersTo(r, prop, igw) {
-					return true
-				}
-			}
-			return false
 		}
+		return false
+	}
+	routesToIGW := func(rt policyx.AnalyzerResource) bool {
 		// Inline routes on the route table.
 		if routes, _ := objList(rt.Properties, "routes"); len(routes) > 0 {
 			for _, route := range routes {
@@ -95,24 +123,14 @@ func DatabaseSubnetsWithInternetRoute(rs []policyx.AnalyzerResource) []Finding {
 		}
 		return false
 	}
-
-	var out []Finding
-	for _, subnet := range ofType(rs, typeSubnet) {
-		tags, _ := strMap(subnet.Properties, "tags")
-		if tags["Tier"] != databaseTierTagValue {
+	var out []string
+	for _, assoc := range ofType(rs, typeRTAssociation) {
+		if !refersTo(assoc, "subnetId", subnet) {
 			continue
 		}
-		for _, assoc := range ofType(rs, typeRTAssociation) {
-			if !refersTo(assoc, "subnetId", subnet) {
-				continue
-			}
-			for _, rt := range ofType(rs, typeRouteTable) {
-				if refersTo(assoc, "routeTableId", rt) && routesToIGW(rt) {
-					out = append(out, Finding{URN: subnet.URN, Message: fmt.Sprintf(
-						"database subnet %q is associated with route table %q, which routes to an internet gateway. "+
-							"Associate database subnets only with the database route table (local routes only); "+
-							"data stores reach AWS services through VPC endpoints.", subnet.Name, rt.Name)})
-				}
+		for _, rt := range ofType(rs, typeRouteTable) {
+			if refersTo(assoc, "routeTableId", rt) && routesToIGW(rt) {
+				out = append(out, rt.Name)
 			}
 		}
 	}

@@ -18,7 +18,7 @@ import (
 const PackName = "eduai-policies"
 
 // PackVersion is bumped with every change of a rule's behaviour.
-var PackVersion = semver.MustParse("0.8.0")
+var PackVersion = semver.MustParse("0.9.0")
 
 // Policy names; they are the keys of policies/config/<stack>.json.
 const (
@@ -101,6 +101,9 @@ const (
 	MeshDestRuleTLS       = "mesh-destinationrule-tls"
 	BrokerVersion         = "data-broker-version-supported"
 	LogGroupCMK           = "data-log-group-encrypted"
+	RunnerNoPublicIP      = "delivery-runner-no-public-ip"
+	RunnerIMDSv2          = "delivery-runner-imdsv2"
+	RunnerNoInbound       = "delivery-runner-no-inbound"
 
 	// PolicyExceptions carries the exceptions by URN (see exceptions.go); it judges nothing.
 	PolicyExceptions = "policy-exceptions"
@@ -320,6 +323,13 @@ func Rules() []Rule {
 		{Name: MeshDestRuleTLS, Description: "No DestinationRule turns TLS off.", Types: types(typeDestRule), Check: checkDestinationRuleTLS},
 		{Name: HelmChartPinned, Description: "Helm releases install an exact chart version.", Types: types(typeHelmRelease), Check: checkHelmPinned},
 		{Name: CanaryAnalysis, Description: "Canary rollouts are judged by an analysis.", Types: types(typeRollout), Check: checkCanaryAnalysis},
+		// The in-VPC CI runner (issue #18), and every other Auto Scaling group.
+		{Name: RunnerNoPublicIP, Description: "Auto Scaling groups launch no instance with a public IP or into a public subnet.",
+			Types: types(typeASG), Stack: RunnerPublicIPFindings},
+		{Name: RunnerIMDSv2, Description: "Auto Scaling groups launch instances that answer only IMDSv2, hop limit 1.",
+			Types: types(typeASG), Stack: RunnerIMDSv2Findings},
+		{Name: RunnerNoInbound, Description: "Auto Scaling groups launch instances with no key pair and no inbound security-group rule.",
+			Types: types(typeASG), Stack: RunnerInboundFindings},
 	}
 }
 
