@@ -69,6 +69,10 @@ type Config struct {
 	Rollouts RolloutsConfig
 	// GitOps comes from `eduai:gitops`: Argo CD and the teams' Applications.
 	GitOps GitOpsConfig
+	// Runner comes from `eduai:runner`: the GitLab Runner inside the VPC.
+	Runner RunnerConfig
+	// Bootstrap comes from `eduai:bootstrap`: the first phase of a new environment.
+	Bootstrap BootstrapConfig
 
 	// plainKeys are the config keys known to hold no secret value; nil when
 	// the runtime does not say (see ConfigSource.SecretKeys).
@@ -105,6 +109,50 @@ type GitOpsApp struct {
 	TargetRevision string `json:"targetRevision"`
 	Namespace      string `json:"namespace"`
 }
+
+// RunnerConfig is `eduai:runner`: the GitLab Runner that deploys the stack
+// from inside its VPC (the API endpoint is private), tagged eduai-<stack>.
+type RunnerConfig struct {
+	// Enabled runs the runner. Default true.
+	Enabled *bool `json:"enabled"`
+	// InstanceType of its instances. Default m7i.large.
+	InstanceType string `json:"instanceType"`
+	// Instances in its Auto Scaling group, 1..10. Default 1.
+	Instances int `json:"instances"`
+	// DiskSizeGiB of each instance's encrypted root volume, 30..16384. Default 100.
+	DiskSizeGiB int `json:"diskSizeGiB"`
+	// Version of GitLab Runner, exact. Default 18.11.2.
+	Version string `json:"version"`
+	// GitLabURL is the GitLab instance. Default https://gitlab.com.
+	GitLabURL string `json:"gitlabUrl"`
+	// Concurrent jobs per instance, 1..16. Default 2.
+	Concurrent int `json:"concurrent"`
+	// Token is the runner authentication token (glrt-…); secret config only.
+	// Default none: the runbook puts it into the token secret with the AWS CLI.
+	Token string `json:"token"`
+}
+
+// runnerOn tells whether the stack runs its in-VPC runner.
+func (c *Config) runnerOn() bool { return on(c.Runner.Enabled, true) }
+
+// RunnerTag is the runner tag the stack's deploy and preview jobs select.
+func RunnerTag(stack string) string { return Project + "-" + stack }
+
+// BootstrapConfig is `eduai:bootstrap`: the first `up` of a new environment
+// (docs/runbooks/new-environment.md). The API endpoint is private and the
+// account has no VPC yet, so nothing outside can reach the cluster, and no
+// runner can be inside. With Foundation on, the program creates only what
+// needs no Kubernetes API — the network(s), their peering and the runner(s) —
+// from a workstation or a shared runner with AWS credentials alone; the
+// endpoint is never public. The second `up`, without this key, runs on the
+// in-VPC runner and builds everything else.
+type BootstrapConfig struct {
+	// Foundation: create only the network, the peering and the runners. Default false.
+	Foundation bool `json:"foundation"`
+}
+
+// bootstrapping tells whether this run is the foundation phase.
+func (c *Config) bootstrapping() bool { return c.Bootstrap.Foundation }
 
 // DefaultGitOpsRepos are the seed's GitOps repositories.
 var DefaultGitOpsRepos = []string{"https://gitlab.com/eduai/k8s-manifests.git", "https://gitlab.com/eduai/helm-charts.git"}
@@ -724,7 +772,7 @@ func (c *Config) sections() []section {
 	return []section{{"network", &c.Network}, {"cluster", &c.Cluster}, {"addons", &c.Addons},
 		{"storage", &c.Storage}, {"database", &c.Database}, {"cache", &c.Cache}, {"queue", &c.Queue}, {"mesh", &c.Mesh},
 		{"dns", &c.DNS}, {"observability", &c.Observability}, {"services", &c.Services}, {"rollouts", &c.Rollouts}, {"dr", &c.DR},
-		{"backup", &c.Backup}, {"gitops", &c.GitOps}}
+		{"backup", &c.Backup}, {"gitops", &c.GitOps}, {"runner", &c.Runner}, {"bootstrap", &c.Bootstrap}}
 }
 
 // configKeys are the `eduai:` config keys the program reads.

@@ -19,6 +19,7 @@ import (
 	"github.com/eduai/infra/components/network"
 	"github.com/eduai/infra/components/observability"
 	"github.com/eduai/infra/components/queue"
+	"github.com/eduai/infra/components/runner"
 	"github.com/eduai/infra/components/service"
 	"github.com/eduai/infra/components/storage"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -52,6 +53,23 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 		if drNet, err = network.NewVpc(ctx, "dr-network", cfg.drNetworkArgs(), providers.DROptions()); err != nil {
 			return err
 		}
+	}
+
+	// The deploy runners, in each region's workload subnets, and the peering
+	// that lets a runner in either region reach both clusters' private endpoints.
+	runners, err := deployRunners(ctx, cfg, providers, net, drNet)
+	if err != nil {
+		return err
+	}
+	if cfg.bootstrapping() {
+		// The foundation phase ends here: nothing below needs the Kubernetes
+		// API, but nothing below is needed before the runner can run the rest.
+		ctx.Export("bootstrapPhase", pulumi.String("foundation"))
+		ctx.Export("environment", pulumi.String(string(cfg.Environment)))
+		ctx.Export("region", pulumi.String(cfg.Region))
+		ctx.Export("vpcId", net.VpcID)
+		ctx.Export("privateSubnetIds", net.PrivateSubnetIDs)
+		return nil
 	}
 
 	storageArgs := cfg.storageArgs()
@@ -149,14 +167,14 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 	}
 
 	primaryTier, err := (&tier{cfg: cfg.tierConfig(PrimaryRegion), aws: providers.AWS, net: net, stores: home,
-		zone: zone}).deploy(ctx, providers)
+		zone: zone, apiClients: runners.home, apiClientCIDRs: runners.homeCIDRs}).deploy(ctx, providers)
 	if err != nil {
 		return err
 	}
 	failover := false
 	if dr {
 		secondaryTier, err := (&tier{prefix: "dr-", cfg: cfg.tierConfig(SecondaryRegion), aws: providers.DR, net: drNet,
-			stores: standby, zone: zone}).deploy(ctx, providers)
+			stores: standby, zone: zone, apiClients: runners.standby, apiClientCIDRs: runners.standbyCIDRs}).deploy(ctx, providers)
 		if err != nil {
 			return err
 		}
@@ -222,6 +240,70 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 	ctx.Export("queueEndpoint", messages.Endpoint)
 	ctx.Export("queueSecretArn", messages.SecretARN)
 	return nil
+}
+
+// apiAccess is who may reach each region's cluster API: the runner of the
+// same region by security group, the other region's workload subnets (its
+// runner, through the peering) by CIDR.
+type apiAccess struct {
+	home, standby           map[string]pulumi.IDOutput
+	homeCIDRs, standbyCIDRs []string
+}
+
+// deployRunners creates the in-VPC GitLab Runner of each region (tag
+// eduai-<stack>, and eduai-<stack>-dr in the DR region, which runs the
+// failover when the primary region is down) and, with DR, the peering of the
+// two networks. It exports the token secrets the runbook fills.
+func deployRunners(ctx *pulumi.Context, cfg *Config, providers *Providers, net, drNet *network.Vpc) (apiAccess, error) {
+	access := apiAccess{home: map[string]pulumi.IDOutput{}, standby: map[string]pulumi.IDOutput{}}
+	if drNet != nil {
+		if _, err := network.NewPeering(ctx, "peering", network.PeeringArgs{
+			Name: cfg.namePrefix() + "-dr", Requester: net, Accepter: drNet, AccepterPrefix: "dr-",
+			RequesterCIDR: cfg.Network.CIDR, AccepterCIDR: cfg.DR.Network.CIDR,
+			AccepterRegion: cfg.DR.Region, AccepterProvider: providers.DR,
+		}, providers.Options()); err != nil {
+			return access, err
+		}
+	}
+	if !cfg.runnerOn() {
+		return access, nil
+	}
+	home, err := runner.New(ctx, "ci-runner", cfg.runnerArgs(net, ""), providers.Options())
+	if err != nil {
+		return access, err
+	}
+	access.home[runner.Role] = home.SecurityGroupID
+	ctx.Export("runnerTag", pulumi.String(RunnerTag(cfg.Stack)))
+	ctx.Export("runnerTokenSecretArn", home.TokenSecretARN)
+	if drNet == nil {
+		return access, nil
+	}
+	standby, err := runner.New(ctx, "dr-ci-runner", cfg.runnerArgs(drNet, "-dr"), providers.DROptions())
+	if err != nil {
+		return access, err
+	}
+	access.standby[runner.Role] = standby.SecurityGroupID
+	access.homeCIDRs, access.standbyCIDRs = drNet.PrivateSubnetCIDRs, net.PrivateSubnetCIDRs
+	ctx.Export("drRunnerTag", pulumi.String(RunnerTag(cfg.Stack)+"-dr"))
+	ctx.Export("drRunnerTokenSecretArn", standby.TokenSecretARN)
+	return access, nil
+}
+
+// runnerArgs converts eduai:runner for the runner in net; suffix "-dr" is the DR region's.
+func (c *Config) runnerArgs(net *network.Vpc, suffix string) runner.Args {
+	r := c.Runner
+	args := runner.Args{
+		Name: c.namePrefix() + suffix, Tag: RunnerTag(c.Stack) + suffix,
+		VpcID: net.VpcID.ToStringOutput(), SubnetIDs: net.PrivateSubnetIDs,
+		InstanceType: r.InstanceType, Instances: r.Instances, DiskSizeGiB: r.DiskSizeGiB, Version: r.Version,
+		GitLabURL: r.GitLabURL, Concurrent: r.Concurrent, DeployRoleARN: c.Cluster.DeployRoleARN,
+		Protect: c.protectStateful(),
+	}
+	// The DR runner is a separate runner in GitLab: its token is put by hand (runbook).
+	if r.Token != "" && suffix == "" {
+		args.Token = pulumi.ToSecret(pulumi.String(r.Token)).(pulumi.StringOutput)
+	}
+	return args
 }
 
 // namePrefix starts physical names and Name tags: "eduai-prod".

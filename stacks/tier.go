@@ -37,6 +37,9 @@ type tier struct {
 	stores dataStores
 	// zone is the public zone of the hosts (eduai:dns); nil without one.
 	zone *dns.Zone
+	// apiClients and apiClientCIDRs may reach the cluster's API endpoint (the runners).
+	apiClients     map[string]pulumi.IDOutput
+	apiClientCIDRs []string
 }
 
 // tierResult is what DNS and the exports need from a tier.
@@ -119,7 +122,9 @@ func (c *Config) regionalName() string {
 // plain namespace), observability and services, in dependency order.
 func (t *tier) deploy(ctx *pulumi.Context, p *Providers) (*tierResult, error) {
 	c := t.cfg
-	eks, err := cluster.NewCluster(ctx, t.prefix+"cluster", c.clusterArgs(t.net), pulumi.Providers(t.aws, p.EKS, p.Random))
+	clusterArgs := c.clusterArgs(t.net)
+	clusterArgs.APIClients, clusterArgs.APIClientCIDRs = t.apiClients, t.apiClientCIDRs
+	eks, err := cluster.NewCluster(ctx, t.prefix+"cluster", clusterArgs, pulumi.Providers(t.aws, p.EKS, p.Random))
 	if err != nil {
 		return nil, err
 	}

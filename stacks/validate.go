@@ -20,6 +20,7 @@ import (
 	"github.com/eduai/infra/components/network"
 	"github.com/eduai/infra/components/observability"
 	"github.com/eduai/infra/components/queue"
+	"github.com/eduai/infra/components/runner"
 	"github.com/eduai/infra/components/service"
 	"github.com/eduai/infra/components/storage"
 )
@@ -55,6 +56,8 @@ func (c *Config) validate() error {
 	c.validateDR(&errs)
 	c.validateBackup(&errs)
 	c.validateGitOps(&errs)
+	c.validateRunner(&errs)
+	c.validateBootstrap(&errs)
 	return errs.orNil()
 }
 
@@ -685,5 +688,50 @@ func (c *Config) validateBackup(errs *Errors) {
 	if b.LockDays < 0 || (b.LockDays > 0 && b.LockDays > b.DataDays) {
 		errs.add("backup.lockDays", "must be 0..backup.dataDays (%d), or recovery points outlive their retention (got %d)",
 			b.DataDays, b.LockDays)
+	}
+}
+
+// validateRunner checks eduai:runner (defaults applied in the component).
+func (c *Config) validateRunner(errs *Errors) {
+	r := c.Runner
+	if !c.runnerOn() {
+		if r.Token != "" {
+			errs.add("runner.token", "is set but runner.enabled is false")
+		}
+		return
+	}
+	if c.Network.NATStrategy == string(network.NATNone) {
+		errs.add("runner.enabled", "the runner polls GitLab through NAT: network.natStrategy %q leaves it no way out "+
+			"(set single or perAz, or runner.enabled: false)", c.Network.NATStrategy)
+	}
+	if r.Instances != 0 && (r.Instances < 1 || r.Instances > runner.MaxInstances) {
+		errs.add("runner.instances", "must be 1..%d (got %d)", runner.MaxInstances, r.Instances)
+	}
+	if r.DiskSizeGiB != 0 && (r.DiskSizeGiB < 30 || r.DiskSizeGiB > 16384) {
+		errs.add("runner.diskSizeGiB", "must be 30..16384 (got %d)", r.DiskSizeGiB)
+	}
+	if r.Version != "" && !runner.ValidVersion(r.Version) {
+		errs.add("runner.version", "must be an exact GitLab Runner release like %s (got %q)", runner.DefaultVersion, r.Version)
+	}
+	if r.GitLabURL != "" && (!strings.HasPrefix(r.GitLabURL, "https://") || strings.ContainsAny(r.GitLabURL, " '\"$`\\")) {
+		errs.add("runner.gitlabUrl", "must be an https:// URL (got %q)", r.GitLabURL)
+	}
+	if r.Concurrent != 0 && (r.Concurrent < 1 || r.Concurrent > 16) {
+		errs.add("runner.concurrent", "must be 1..16 (got %d)", r.Concurrent)
+	}
+	if t := r.InstanceType; t != "" && (!strings.Contains(t, ".") || strings.ContainsAny(t, " '\"$`\\")) {
+		errs.add("runner.instanceType", "must be an EC2 instance type like %s (got %q)", runner.DefaultInstanceType, t)
+	}
+	setSecret := "pulumi config set --secret --path 'eduai:runner.token' <glrt-…>"
+	if secret, sure := c.secretAt("runner.token"); r.Token != "" && sure && !secret {
+		// The value is not repeated: it is a credential.
+		errs.add("runner.token", "is in plain text in the stack config; set it with %s", setSecret)
+	}
+}
+
+// validateBootstrap checks eduai:bootstrap: the second phase runs on the runner.
+func (c *Config) validateBootstrap(errs *Errors) {
+	if c.Bootstrap.Foundation && !c.runnerOn() {
+		errs.add("bootstrap.foundation", "the second phase runs on the in-VPC runner, so runner.enabled must not be false")
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/eduai/infra/internal/mockstack"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -294,5 +295,66 @@ func TestAddons(t *testing.T) {
 	if len(assoc) != 1 || assoc[0].ObjectValue()["serviceAccount"].StringValue() != "ebs-csi-controller-sa" ||
 		assoc[0].ObjectValue()["roleArn"].StringValue() != role.State["arn"].StringValue() {
 		t.Errorf("EBS CSI pod identity: %v", assoc)
+	}
+}
+
+// The private endpoint admits the in-VPC runner (by its security group) and
+// the peered region's runner (by its subnets' CIDRs) on 443, through a
+// security group the cluster's API endpoint carries (issue #18).
+func TestAPIClients(t *testing.T) {
+	args := prodArgs()
+	var runnerSG pulumi.IDOutput
+	var rec *mockstack.Recorder
+	rec, err := mockstack.Run("eduai", "prod", func(ctx *pulumi.Context) error {
+		p, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{Region: pulumi.String("us-west-2")})
+		if err != nil {
+			return err
+		}
+		sg, err := ec2.NewSecurityGroup(ctx, "runner", &ec2.SecurityGroupArgs{VpcId: pulumi.String("vpc-1")}, pulumi.Provider(p))
+		if err != nil {
+			return err
+		}
+		runnerSG = sg.ID()
+		args.APIClients = map[string]pulumi.IDOutput{"ci-runner": runnerSG}
+		args.APIClientCIDRs = []string{"10.130.16.0/20", "10.130.0.0/20"}
+		_, err = NewCluster(ctx, "cluster", args, pulumi.Providers(p))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := rec.Named("aws:ec2/securityGroup:SecurityGroup", "cluster-api")
+	eks := rec.ByType(typeEKS)[0]
+	// A resource given as an input is a reference the SDK does not list as a
+	// dependency: the cluster names it in DependsOn too.
+	ref := eks.Inputs["clusterSecurityGroup"]
+	if api == nil || !ref.IsResourceReference() || string(ref.ResourceReferenceValue().URN) != api.URN ||
+		!slices.Contains(eks.Dependencies, api.URN) {
+		t.Fatalf("the cluster's API endpoint does not carry the API security group: %v", eks.Inputs["clusterSecurityGroup"])
+	}
+	runner := rec.Named("aws:ec2/securityGroup:SecurityGroup", "runner")
+	rules := rec.ByType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+	got := map[string]string{}
+	for _, r := range rules {
+		if !r.DependsOnURN("securityGroupId", api.URN) || r.Inputs["fromPort"].NumberValue() != 443 ||
+			r.Inputs["toPort"].NumberValue() != 443 || r.String("ipProtocol") != "tcp" {
+			t.Errorf("rule %s: %v", r.Name, r.Inputs)
+		}
+		switch {
+		case r.DependsOnURN("referencedSecurityGroupId", runner.URN):
+			got[r.Name] = "runner"
+		case r.String("cidrIpv4") != "":
+			got[r.Name] = r.String("cidrIpv4")
+		}
+	}
+	want := map[string]string{"cluster-api-ci-runner": "runner", "cluster-api-10-130-0-0-20": "10.130.0.0/20",
+		"cluster-api-10-130-16-0-20": "10.130.16.0/20"}
+	if len(got) != len(want) {
+		t.Errorf("API ingress rules %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("API ingress rules %v, want %v", got, want)
+		}
 	}
 }

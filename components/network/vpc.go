@@ -147,6 +147,9 @@ type Vpc struct {
 	// PrivateSubnetCIDRs are the workload tier's blocks, in the zones' order
 	// (known before anything is created: data stores admit clients from them).
 	PrivateSubnetCIDRs []string
+	// PrivateRouteTableIDs are the workload tier's route tables by zone (a
+	// peering adds its routes there).
+	PrivateRouteTableIDs map[string]pulumi.IDOutput
 }
 
 // tierTags are the tags that say what a subnet is for. The EKS discovery tags let
@@ -178,7 +181,7 @@ func NewVpc(ctx *pulumi.Context, name string, args *VpcArgs, opts ...pulumi.Reso
 	}
 	region := args.Region()
 
-	c := &Vpc{}
+	c := &Vpc{PrivateRouteTableIDs: map[string]pulumi.IDOutput{}}
 	if err := ctx.RegisterComponentResource("eduai:network:Vpc", name, c, opts...); err != nil {
 		return nil, err
 	}
@@ -307,6 +310,7 @@ func NewVpc(ctx *pulumi.Context, name string, args *VpcArgs, opts ...pulumi.Reso
 			return nil, err
 		}
 		privateRTs[p.Zone] = rt
+		c.PrivateRouteTableIDs[p.Zone] = rt.ID()
 		gatewayRTs = append(gatewayRTs, rt.ID().ToStringOutput())
 		nat := nats[p.Zone]
 		if nat == nil && len(natZones) > 0 {

@@ -5,14 +5,18 @@
 package mrsummary
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/sig"
 )
 
 // StatefulTypes hold data a replacement loses (the policy pack's list).
@@ -32,6 +36,17 @@ type Change struct {
 	Keys []string
 	// Diffs are the properties that differ.
 	Diffs []string
+	// Properties are the differing property paths with their old and new
+	// values, in path order (from the engine's detailed diff, else Diffs).
+	Properties []PropertyChange
+}
+
+// PropertyChange is one property of a changed resource: its path, what
+// happened to it, and its old and new values as the engine shows them
+// (secrets are "[secret]"; values not known before the update are "(known after up)").
+type PropertyChange struct {
+	Path, Kind string
+	Old, New   string
 }
 
 // Name is the resource's name (the URN's last part).
@@ -74,7 +89,8 @@ func Collect(name string, evs []events.EngineEvent) Stack {
 				m.Type == "pulumi:pulumi:Stack" {
 				continue
 			}
-			s.Changes = append(s.Changes, Change{Op: m.Op, URN: m.URN, Type: m.Type, Keys: m.Keys, Diffs: m.Diffs})
+			s.Changes = append(s.Changes, Change{Op: m.Op, URN: m.URN, Type: m.Type, Keys: m.Keys, Diffs: m.Diffs,
+				Properties: propertyChanges(m)})
 		case e.PolicyEvent != nil:
 			p := e.PolicyEvent
 			msg := strings.TrimSpace(p.Message)
@@ -116,11 +132,15 @@ func (s Stack) Mandatory() int {
 	return n
 }
 
+// NoteMarker starts the note, so that a later pipeline finds and updates it
+// instead of posting another.
+const NoteMarker = "<!-- eduai:pulumi-preview -->"
+
 // Render writes the note: stateful replacements first, in bold, then a table
 // of every stack, then each stack's changes and violations.
 func Render(stacks []Stack) string {
 	var b strings.Builder
-	b.WriteString("## `pulumi preview` of this merge request\n\n")
+	b.WriteString(NoteMarker + "\n## `pulumi preview` of this merge request\n\n")
 	var replaced []string
 	for _, s := range stacks {
 		for _, c := range s.Replaced() {
@@ -158,7 +178,7 @@ func Render(stacks []Stack) string {
 			var lines []string
 			for _, c := range s.Changes {
 				if c.Op == op {
-					lines = append(lines, fmt.Sprintf("- `%s` %s%s", c.Name(), shortType(c.Type), keys(c)))
+					lines = append(lines, fmt.Sprintf("- `%s` %s%s", c.Name(), shortType(c.Type), keys(c))+propertyLines(c, "  "))
 				}
 			}
 			if len(lines) == 0 {
@@ -203,7 +223,7 @@ func RenderDrift(stacks []Stack) string {
 					what = strings.Join(c.Diffs, ", ") + " differ"
 				}
 				lines = append(lines, fmt.Sprintf("  - `%s` %s: %s (the next up would %s it)%s", c.Name(),
-					shortType(c.Type), what, c.Op, keys(c)))
+					shortType(c.Type), what, c.Op, keys(c))+propertyLines(c, "    "))
 			}
 			sort.Strings(lines)
 			b.WriteString(strings.Join(limit(lines, 60), "\n") + "\n")
@@ -220,6 +240,135 @@ func Drifted(stacks []Stack) bool {
 		}
 	}
 	return false
+}
+
+// maxProperties bounds the property lines of one resource in a note.
+const maxProperties = 12
+
+// propertyLines renders a change's properties under its line: "path: old → new".
+func propertyLines(c Change, indent string) string {
+	if c.Op != apitype.OpUpdate && c.Op != apitype.OpReplace {
+		return ""
+	}
+	var b strings.Builder
+	for i, p := range c.Properties {
+		if i == maxProperties {
+			fmt.Fprintf(&b, "\n%s- … and %d more properties", indent, len(c.Properties)-maxProperties)
+			break
+		}
+		switch p.Kind {
+		case "add":
+			fmt.Fprintf(&b, "\n%s- `%s`: added `%s`", indent, p.Path, p.New)
+		case "delete":
+			fmt.Fprintf(&b, "\n%s- `%s`: removed (was `%s`)", indent, p.Path, p.Old)
+		default:
+			fmt.Fprintf(&b, "\n%s- `%s`: `%s` → `%s`", indent, p.Path, p.Old, p.New)
+		}
+		if strings.HasSuffix(p.Kind, "-replace") {
+			b.WriteString(" (forces replacement)")
+		}
+	}
+	return b.String()
+}
+
+// propertyChanges reads the step's differing properties with their values:
+// the detailed diff's paths when the provider gives one, else the top-level keys.
+func propertyChanges(m apitype.StepEventMetadata) []PropertyChange {
+	var oldIn, newIn map[string]any
+	if m.Old != nil {
+		oldIn = m.Old.Inputs
+	}
+	if m.New != nil {
+		newIn = m.New.Inputs
+	}
+	var out []PropertyChange
+	if len(m.DetailedDiff) > 0 {
+		for _, path := range slices.Sorted(maps.Keys(m.DetailedDiff)) {
+			kind := string(m.DetailedDiff[path].Kind)
+			out = append(out, PropertyChange{Path: path, Kind: kind, Old: valueAt(oldIn, path), New: valueAt(newIn, path)})
+		}
+		return out
+	}
+	for _, key := range slices.Sorted(slices.Values(m.Diffs)) {
+		kind := "update"
+		if _, ok := oldIn[key]; !ok {
+			kind = "add"
+		} else if _, ok := newIn[key]; !ok {
+			kind = "delete"
+		}
+		if slices.Contains(m.Keys, key) {
+			kind += "-replace"
+		}
+		out = append(out, PropertyChange{Path: key, Kind: kind, Old: valueAt(oldIn, key), New: valueAt(newIn, key)})
+	}
+	return out
+}
+
+// valueAt renders the value at a property path ("tags.Name",
+// "ingress[0].fromPort", `tags["kubernetes.io/role"]`) as short JSON.
+func valueAt(m map[string]any, path string) string {
+	var v any = m
+	for _, seg := range splitPath(path) {
+		switch x := v.(type) {
+		case map[string]any:
+			v = x[seg]
+		case []any:
+			i, err := strconv.Atoi(seg)
+			if err != nil || i < 0 || i >= len(x) {
+				return "(none)"
+			}
+			v = x[i]
+		default:
+			return "(none)"
+		}
+	}
+	switch x := v.(type) {
+	case nil:
+		return "(none)"
+	case string:
+		if x == unknownValue {
+			return "(known after up)"
+		}
+		return truncate(x, 80)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return truncate(strings.ReplaceAll(string(b), unknownValue, "(known after up)"), 80)
+}
+
+// unknownValue is how the engine's events show a value not known before the update.
+const unknownValue = sig.UnknownStringValue
+
+// splitPath splits a property path into keys and indexes.
+func splitPath(path string) []string {
+	var out []string
+	for len(path) > 0 {
+		switch {
+		case strings.HasPrefix(path, `["`):
+			end := strings.Index(path, `"]`)
+			if end < 0 {
+				return append(out, path)
+			}
+			out, path = append(out, path[2:end]), path[end+2:]
+		case path[0] == '[':
+			end := strings.IndexByte(path, ']')
+			if end < 0 {
+				return append(out, path)
+			}
+			out, path = append(out, path[1:end]), path[end+1:]
+		case path[0] == '.':
+			path = path[1:]
+		default:
+			end := strings.IndexAny(path, ".[")
+			if end < 0 {
+				end = len(path)
+			}
+			out, path = append(out, path[:end]), path[end:]
+		}
+	}
+	return out
 }
 
 func shortType(t string) string {
@@ -274,4 +423,32 @@ func StacksFor(changed, all []string) []string {
 		}
 	}
 	return out
+}
+
+// RenderDeploy writes the report of a deploy job's `pulumi up --plan`: what
+// it did per operation and, when the engine refused, why.
+func RenderDeploy(s Stack) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## `pulumi up --plan` of %s (the reviewed plan)\n\n", s.Name)
+	fmt.Fprintf(&b, "| create | update | replace | delete |\n|---:|---:|---:|---:|\n| %d | %d | %d | %d |\n\n",
+		s.Counts[apitype.OpCreate], s.Counts[apitype.OpUpdate], s.Counts[apitype.OpReplace], s.Counts[apitype.OpDelete])
+	if s.Err != "" {
+		fmt.Fprintf(&b, "**Refused or failed:**\n\n```\n%s\n```\n", truncate(PlanRefusal(s.Err), 4000))
+	}
+	return b.String()
+}
+
+// PlanRefusal picks, from an update's error, the lines where the engine says
+// what went beyond the plan ("… violates plan: …"); the whole text otherwise.
+func PlanRefusal(err string) string {
+	var lines []string
+	for _, l := range strings.Split(err, "\n") {
+		if strings.Contains(l, "violates plan") || strings.Contains(l, "plan:") {
+			lines = append(lines, strings.TrimSpace(l))
+		}
+	}
+	if len(lines) == 0 {
+		return strings.TrimSpace(err)
+	}
+	return strings.Join(slices.Compact(lines), "\n")
 }

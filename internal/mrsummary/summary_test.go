@@ -111,3 +111,61 @@ func TestRenderDrift(t *testing.T) {
 		t.Error("Drifted")
 	}
 }
+
+// The note shows each changed property with its old and new value: from the
+// engine's detailed diff, or from the top-level keys when a provider gives none.
+func TestPropertyLevelDiff(t *testing.T) {
+	pre := func(op apitype.OpType, urn string, m apitype.StepEventMetadata) events.EngineEvent {
+		m.Op, m.URN, m.Type = op, urn, "aws:ec2/securityGroup:SecurityGroup"
+		return events.EngineEvent{EngineEvent: apitype.EngineEvent{ResourcePreEvent: &apitype.ResourcePreEvent{Metadata: m}}}
+	}
+	sg := "urn:pulumi:prod::eduai::eduai:ci:Runner$aws:ec2/securityGroup:SecurityGroup::ci-runner"
+	detailed := pre(apitype.OpUpdate, sg, apitype.StepEventMetadata{
+		Old: &apitype.StepEventStateMetadata{Inputs: map[string]any{"egress": []any{map[string]any{"fromPort": 443.0}},
+			"tags": map[string]any{"Name": "a"}, "description": "same"}},
+		New: &apitype.StepEventStateMetadata{Inputs: map[string]any{"egress": []any{map[string]any{"fromPort": 80.0}},
+			"tags": map[string]any{"Name": "a", "Owner": "[secret]"}, "vpcId": "04da6b54-80e4-46f7-96ec-b56ff0331ba9"}},
+		DetailedDiff: map[string]apitype.PropertyDiff{"egress[0].fromPort": {Kind: apitype.DiffUpdate},
+			`tags["Owner"]`: {Kind: apitype.DiffAdd}, "description": {Kind: apitype.DiffDelete}, "vpcId": {Kind: apitype.DiffUpdateReplace}},
+	})
+	plain := pre(apitype.OpReplace, strings.Replace(sg, "ci-runner", "other", 1), apitype.StepEventMetadata{
+		Old:   &apitype.StepEventStateMetadata{Inputs: map[string]any{"name": "x"}},
+		New:   &apitype.StepEventStateMetadata{Inputs: map[string]any{"name": "y"}},
+		Diffs: []string{"name"}, Keys: []string{"name"},
+	})
+	s := Collect("prod", []events.EngineEvent{detailed, plain})
+	note := Render([]Stack{s})
+	for _, want := range []string{
+		"- `egress[0].fromPort`: `443` → `80`",
+		"- `tags[\"Owner\"]`: added `[secret]`",
+		"- `description`: removed (was `same`)",
+		"- `vpcId`: `(none)` → `(known after up)` (forces replacement)",
+		"- `name`: `x` → `y` (forces replacement)",
+	} {
+		if !strings.Contains(note, want) {
+			t.Errorf("note lacks %q:\n%s", want, note)
+		}
+	}
+	if !strings.HasPrefix(note, NoteMarker) {
+		t.Error("the note does not start with its marker, so a later pipeline cannot update it")
+	}
+	// The drift report shows the same detail.
+	if drift := RenderDrift([]Stack{s}); !strings.Contains(drift, "- `egress[0].fromPort`: `443` → `80`") {
+		t.Errorf("drift report lacks the property values:\n%s", drift)
+	}
+}
+
+func TestPlanRefusal(t *testing.T) {
+	err := "update failed\nerror: resource urn:pulumi:staging::eduai::aws:ec2/vpc:Vpc::network violates plan: properties changed: ~~enableDnsHostnames[{true}!={false}]\nmore"
+	if got := PlanRefusal(err); !strings.HasPrefix(got, "error: resource urn:pulumi:staging::eduai::aws:ec2/vpc:Vpc::network violates plan") ||
+		strings.Contains(got, "more") {
+		t.Errorf("PlanRefusal: %q", got)
+	}
+	if got := PlanRefusal("boom"); got != "boom" {
+		t.Errorf("PlanRefusal without a plan line: %q", got)
+	}
+	report := RenderDeploy(Stack{Name: "staging", Counts: map[apitype.OpType]int{apitype.OpCreate: 3}, Err: err})
+	if !strings.Contains(report, "| 3 | 0 | 0 | 0 |") || !strings.Contains(report, "violates plan") {
+		t.Errorf("deploy report:\n%s", report)
+	}
+}
