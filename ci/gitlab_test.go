@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"sigs.k8s.io/yaml"
 )
 
 // gitlabCILocal finds the pinned gitlab-ci-local (GITLAB_CI_LOCAL or .tools/npm).
@@ -98,13 +100,29 @@ func TestPipelinePerSource(t *testing.T) {
 	bin := gitlabCILocal(t)
 	mr := list(t, bin, "CI_PIPELINE_SOURCE=merge_request_event", "CI_DEFAULT_BRANCH=main", "-CI_COMMIT_BRANCH",
 		"CI_MERGE_REQUEST_IID=1")
-	if got, want := names(mr), []string{"gofmt-vet-lint", "policy-offline", "preview", "secret-scan", "unit-tests"}; !slices.Equal(got, want) {
+	if got, want := names(mr), []string{"gofmt-vet-lint", "policy-offline", "preview-note", "preview: [dev]", "preview: [prod]",
+		"preview: [staging]", "secret-scan", "unit-tests"}; !slices.Equal(got, want) {
 		t.Errorf("merge request jobs %v, want %v", got, want)
+	}
+	// The note job runs after every preview, failed ones too.
+	if n := mr["preview-note"]; n.When != "always" || !n.needs("preview") {
+		t.Errorf("preview-note: when %q, needs %v", n.When, n.Needs)
 	}
 	main := list(t, bin, "CI_PIPELINE_SOURCE=push", "CI_DEFAULT_BRANCH=main", "CI_COMMIT_BRANCH=main")
 	if got, want := names(main), []string{"deploy-dev", "deploy-production", "deploy-staging", "gofmt-vet-lint",
-		"policy-offline", "secret-scan", "unit-tests"}; !slices.Equal(got, want) {
+		"plan-dev", "plan-prod", "plan-staging", "policy-offline", "secret-scan", "unit-tests"}; !slices.Equal(got, want) {
 		t.Errorf("main jobs %v, want %v", got, want)
+	}
+	for _, stack := range []string{"dev", "staging", "prod"} {
+		deploy := map[string]string{"dev": "deploy-dev", "staging": "deploy-staging", "prod": "deploy-production"}[stack]
+		if !main[deploy].needs("plan-" + stack) {
+			t.Errorf("%s does not take the plan of plan-%s: needs %v", deploy, stack, main[deploy].Needs)
+		}
+	}
+	// A tag pipeline validates and tests; it neither plans nor deploys.
+	tag := list(t, bin, "CI_PIPELINE_SOURCE=push", "CI_DEFAULT_BRANCH=main", "-CI_COMMIT_BRANCH", "CI_COMMIT_TAG=v1.0.0")
+	if got, want := names(tag), []string{"gofmt-vet-lint", "policy-offline", "secret-scan", "unit-tests"}; !slices.Equal(got, want) {
+		t.Errorf("tag jobs %v, want %v", got, want)
 	}
 	if main["deploy-dev"].When == "manual" || main["deploy-staging"].When != "manual" || main["deploy-production"].When != "manual" {
 		t.Errorf("deploy gates: dev %q, staging %q, production %q", main["deploy-dev"].When, main["deploy-staging"].When,
@@ -119,7 +137,7 @@ func TestPipelinePerSource(t *testing.T) {
 	drift := 0
 	for name := range schedule {
 		switch {
-		case strings.HasPrefix(name, "deploy-") || name == "preview":
+		case strings.HasPrefix(name, "deploy-") || strings.HasPrefix(name, "plan-") || strings.HasPrefix(name, "preview"):
 			t.Errorf("a scheduled pipeline runs %s", name)
 		case strings.HasPrefix(name, "drift"):
 			drift++
@@ -138,9 +156,80 @@ func TestPipelinePerSource(t *testing.T) {
 	// A feature branch never deploys (workflow rules, which GitLab applies, keep it to its merge request).
 	feature := list(t, bin, "CI_PIPELINE_SOURCE=push", "CI_DEFAULT_BRANCH=main", "CI_COMMIT_BRANCH=feature/x")
 	for name := range feature {
-		if strings.HasPrefix(name, "deploy-") || name == "preview" {
+		if strings.HasPrefix(name, "deploy-") || strings.HasPrefix(name, "plan-") || strings.HasPrefix(name, "preview") {
 			t.Errorf("a feature branch push runs %s", name)
 		}
+	}
+}
+
+// Issue #18: every job that talks to a stack runs on that stack's runner in
+// its VPC (the private endpoint answers nowhere else), and every deploy
+// applies the plan its plan job saved. Read from the pipeline as GitLab
+// expands it (gitlab-ci-local --preview: extends, anchors and defaults resolved).
+func TestJobsRunInTheStacksVPC(t *testing.T) {
+	bin := gitlabCILocal(t)
+	cmd := exec.Command(bin, "--preview", "--cwd", "..")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("gitlab-ci-local --preview: %v", err)
+	}
+	type expanded struct {
+		Tags      []string          `json:"tags"`
+		Script    []string          `json:"script"`
+		Variables map[string]string `json:"variables"`
+		Parallel  struct {
+			Matrix []map[string][]string `json:"matrix"`
+		} `json:"parallel"`
+		IDTokens map[string]any `json:"id_tokens"`
+	}
+	var top map[string]json.RawMessage
+	if err := yaml.Unmarshal(out, &top); err != nil {
+		t.Fatalf("the expanded pipeline: %v", err)
+	}
+	pipeline := map[string]expanded{}
+	for name, raw := range top {
+		var j expanded
+		if json.Unmarshal(raw, &j) == nil {
+			pipeline[name] = j
+		}
+	}
+	deployScript, err := os.ReadFile("deploy.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(deployScript), `--deploy`) || !strings.Contains(string(deployScript), `--plan "$dir/plan-$stack.json"`) {
+		t.Error("ci/deploy.sh does not run up with the saved plan")
+	}
+	for _, stack := range []string{"dev", "staging", "prod"} {
+		for _, name := range []string{"plan-" + stack, map[string]string{"dev": "deploy-dev", "staging": "deploy-staging",
+			"prod": "deploy-production"}[stack]} {
+			j, ok := pipeline[name]
+			if !ok {
+				t.Errorf("no job %s", name)
+				continue
+			}
+			if !slices.Equal(j.Tags, []string{"eduai-" + stack}) || j.Variables["STACK"] != stack {
+				t.Errorf("%s: tags %v, STACK %q; want the runner eduai-%s", name, j.Tags, j.Variables["STACK"], stack)
+			}
+			want := "bash ci/plan.sh \"$STACK\""
+			if strings.HasPrefix(name, "deploy") {
+				want = "bash ci/deploy.sh \"$STACK\""
+			}
+			if !slices.Contains(j.Script, want) || slices.ContainsFunc(j.Script, func(l string) bool { return strings.Contains(l, "pulumi up") }) {
+				t.Errorf("%s: script %v, want %s and no other up", name, j.Script, want)
+			}
+		}
+	}
+	for _, name := range []string{"preview", "drift"} {
+		j := pipeline[name]
+		if !slices.Equal(j.Tags, []string{"eduai-$STACK"}) || len(j.Parallel.Matrix) != 1 ||
+			!slices.Equal(j.Parallel.Matrix[0]["STACK"], []string{"dev", "staging", "prod"}) {
+			t.Errorf("%s: tags %v, matrix %v; want one job per stack on its runner", name, j.Tags, j.Parallel.Matrix)
+		}
+	}
+	// The note job talks to GitLab only: no cloud credentials, no stack runner.
+	if j := pipeline["preview-note"]; len(j.Tags) != 0 || j.IDTokens != nil {
+		t.Errorf("preview-note: tags %v, id tokens %v", j.Tags, j.IDTokens)
 	}
 }
 
