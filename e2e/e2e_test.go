@@ -13,9 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
+
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -485,62 +483,6 @@ func TestExceptionThroughEngine(t *testing.T) {
 	}
 	if _, err := s.Preview(ctx, optpreview.PolicyPacks(h.policyPack), optpreview.PolicyPackConfigs(config)); err != nil {
 		t.Errorf("the excepted VPC still blocks the preview: %v", err)
-	}
-}
-
-// The merge-request preview job's script (ci/mr-preview.sh, what
-// .gitlab-ci.yml runs) previews the three stacks through the Automation API
-// with the pack binary against the stand-ins, writes the summary and posts
-// it as the merge request's note to a fake GitLab API.
-func TestMergeRequestPreviewJob(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "project")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{"Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.staging.yaml", "Pulumi.prod.yaml"} {
-		if err := copyFile(filepath.Join(h.root, f), filepath.Join(dir, f), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var posted struct{ path, token, body string }
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		var m map[string]string
-		_ = json.Unmarshal(b, &m)
-		posted.path, posted.token, posted.body = r.URL.Path, r.Header.Get("PRIVATE-TOKEN"), m["body"]
-		w.WriteHeader(http.StatusCreated)
-	}))
-	defer srv.Close()
-	out := filepath.Join(dir, "preview.md")
-	env := engineEnv(t)
-	env["PATH"] = filepath.Dir(h.cliPath) + string(os.PathListSeparator) + env["PATH"]
-	for k, v := range map[string]string{"MR_PREVIEW_ROOT": dir, "MR_PREVIEW_OUT": out, "PULUMI_SECRETS_PROVIDER": "passphrase",
-		"CI_API_V4_URL": srv.URL + "/api/v4", "CI_PROJECT_ID": "1", "CI_MERGE_REQUEST_IID": "2", "GITLAB_NOTE_TOKEN": "e2e-token"} {
-		env[k] = v
-	}
-	cmd := exec.Command("bash", filepath.Join(h.root, "ci", "mr-preview.sh"))
-	cmd.Env = os.Environ()
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	logs, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("the preview job failed: %v\n%s", err, logs)
-	}
-	note, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"| dev | ", "| staging | ", "| prod | ", "passed"} {
-		if !strings.Contains(string(note), want) {
-			t.Errorf("summary lacks %q:\n%s", want, note)
-		}
-	}
-	if strings.Contains(string(note), "**blocked**") || strings.Contains(string(note), ":warning:") {
-		t.Errorf("a fresh preview of the shipped stacks is blocked or replaces data:\n%s", note)
-	}
-	if posted.path != "/api/v4/projects/1/merge_requests/2/notes" || posted.token != "e2e-token" || posted.body != string(note) {
-		t.Errorf("note posted to %q with token %q (%d bytes)", posted.path, posted.token, len(posted.body))
 	}
 }
 

@@ -142,12 +142,15 @@ func RunnerTag(stack string) string { return Project + "-" + stack }
 // (docs/runbooks/new-environment.md). The API endpoint is private and the
 // account has no VPC yet, so nothing outside can reach the cluster, and no
 // runner can be inside. With Foundation on, the program creates only what
-// needs no Kubernetes API — the network(s), their peering and the runner(s) —
-// from a workstation or a shared runner with AWS credentials alone; the
+// needs no Kubernetes API — the network(s), their peering, the runner(s), the
+// clusters' API security groups and the EKS clusters (cluster.APIAccess says
+// why the clusters) — from a workstation or a shared runner with AWS
+// credentials alone; the
 // endpoint is never public. The second `up`, without this key, runs on the
 // in-VPC runner and builds everything else.
 type BootstrapConfig struct {
-	// Foundation: create only the network, the peering and the runners. Default false.
+	// Foundation: create only the networks, the peering, the runners, the
+	// clusters' API security groups and the EKS clusters. Default false.
 	Foundation bool `json:"foundation"`
 }
 

@@ -62,8 +62,23 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 		return err
 	}
 	if cfg.bootstrapping() {
-		// The foundation phase ends here: nothing below needs the Kubernetes
-		// API, but nothing below is needed before the runner can run the rest.
+		// The foundation phase: the clusters too (AWS APIs only), so that the
+		// engine has read pulumi-eks' API security group once before any
+		// saved plan (cluster.APIAccess); nothing else is needed before the
+		// runner can run the rest.
+		home := &tier{cfg: cfg.tierConfig(PrimaryRegion), aws: providers.AWS, net: net, apiAccess: runners.home}
+		eks, err := home.cluster(ctx, providers)
+		if err != nil {
+			return err
+		}
+		ctx.Export("clusterName", pulumi.String(eks.Name))
+		if dr {
+			standby := &tier{prefix: "dr-", cfg: cfg.tierConfig(SecondaryRegion), aws: providers.DR, net: drNet,
+				apiAccess: runners.standby}
+			if _, err := standby.cluster(ctx, providers); err != nil {
+				return err
+			}
+		}
 		ctx.Export("bootstrapPhase", pulumi.String("foundation"))
 		ctx.Export("environment", pulumi.String(string(cfg.Environment)))
 		ctx.Export("region", pulumi.String(cfg.Region))
@@ -167,14 +182,14 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 	}
 
 	primaryTier, err := (&tier{cfg: cfg.tierConfig(PrimaryRegion), aws: providers.AWS, net: net, stores: home,
-		zone: zone, apiClients: runners.home, apiClientCIDRs: runners.homeCIDRs}).deploy(ctx, providers)
+		zone: zone, apiAccess: runners.home}).deploy(ctx, providers)
 	if err != nil {
 		return err
 	}
 	failover := false
 	if dr {
 		secondaryTier, err := (&tier{prefix: "dr-", cfg: cfg.tierConfig(SecondaryRegion), aws: providers.DR, net: drNet,
-			stores: standby, zone: zone, apiClients: runners.standby, apiClientCIDRs: runners.standbyCIDRs}).deploy(ctx, providers)
+			stores: standby, zone: zone, apiAccess: runners.standby}).deploy(ctx, providers)
 		if err != nil {
 			return err
 		}
@@ -242,20 +257,21 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 	return nil
 }
 
-// apiAccess is who may reach each region's cluster API: the runner of the
-// same region by security group, the other region's workload subnets (its
-// runner, through the peering) by CIDR.
+// apiAccess is each region's cluster API endpoint security group: it
+// admits the runner of the same region by security group and the other
+// region's workload subnets (its runner, through the peering) by CIDR.
 type apiAccess struct {
-	home, standby           map[string]pulumi.IDOutput
-	homeCIDRs, standbyCIDRs []string
+	home, standby *cluster.APIAccess
 }
 
 // deployRunners creates the in-VPC GitLab Runner of each region (tag
 // eduai-<stack>, and eduai-<stack>-dr in the DR region, which runs the
-// failover when the primary region is down) and, with DR, the peering of the
-// two networks. It exports the token secrets the runbook fills.
+// failover when the primary region is down), with DR the peering of the two
+// networks, and each region's cluster API security group that admits them
+// (cluster.APIAccess: created here, in the foundation phase, so that every
+// later preview knows it). It exports the token secrets the runbook fills.
 func deployRunners(ctx *pulumi.Context, cfg *Config, providers *Providers, net, drNet *network.Vpc) (apiAccess, error) {
-	access := apiAccess{home: map[string]pulumi.IDOutput{}, standby: map[string]pulumi.IDOutput{}}
+	var access apiAccess
 	if drNet != nil {
 		if _, err := network.NewPeering(ctx, "peering", network.PeeringArgs{
 			Name: cfg.namePrefix() + "-dr", Requester: net, Accepter: drNet, AccepterPrefix: "dr-",
@@ -265,27 +281,39 @@ func deployRunners(ctx *pulumi.Context, cfg *Config, providers *Providers, net, 
 			return access, err
 		}
 	}
-	if !cfg.runnerOn() {
-		return access, nil
+	home := cluster.APIAccessArgs{Name: cfg.namePrefix(), VpcID: net.VpcID.ToStringOutput(), Clients: map[string]pulumi.IDOutput{}}
+	standby := cluster.APIAccessArgs{Name: cfg.namePrefix() + "-dr", Clients: map[string]pulumi.IDOutput{}}
+	if drNet != nil {
+		standby.VpcID = drNet.VpcID.ToStringOutput()
 	}
-	home, err := runner.New(ctx, "ci-runner", cfg.runnerArgs(net, ""), providers.Options())
-	if err != nil {
+	if cfg.runnerOn() {
+		r, err := runner.New(ctx, "ci-runner", cfg.runnerArgs(net, ""), providers.Options())
+		if err != nil {
+			return access, err
+		}
+		home.Clients[runner.Role] = r.SecurityGroupID
+		ctx.Export("runnerTag", pulumi.String(RunnerTag(cfg.Stack)))
+		ctx.Export("runnerTokenSecretArn", r.TokenSecretARN)
+		if drNet != nil {
+			dr, err := runner.New(ctx, "dr-ci-runner", cfg.runnerArgs(drNet, "-dr"), providers.DROptions())
+			if err != nil {
+				return access, err
+			}
+			standby.Clients[runner.Role] = dr.SecurityGroupID
+			home.ClientCIDRs, standby.ClientCIDRs = drNet.PrivateSubnetCIDRs, net.PrivateSubnetCIDRs
+			ctx.Export("drRunnerTag", pulumi.String(RunnerTag(cfg.Stack)+"-dr"))
+			ctx.Export("drRunnerTokenSecretArn", dr.TokenSecretARN)
+		}
+	}
+	var err error
+	if access.home, err = cluster.NewAPIAccess(ctx, "cluster-api", home, providers.Options()); err != nil {
 		return access, err
 	}
-	access.home[runner.Role] = home.SecurityGroupID
-	ctx.Export("runnerTag", pulumi.String(RunnerTag(cfg.Stack)))
-	ctx.Export("runnerTokenSecretArn", home.TokenSecretARN)
-	if drNet == nil {
-		return access, nil
+	if drNet != nil {
+		if access.standby, err = cluster.NewAPIAccess(ctx, "dr-cluster-api", standby, providers.DROptions()); err != nil {
+			return access, err
+		}
 	}
-	standby, err := runner.New(ctx, "dr-ci-runner", cfg.runnerArgs(drNet, "-dr"), providers.DROptions())
-	if err != nil {
-		return access, err
-	}
-	access.standby[runner.Role] = standby.SecurityGroupID
-	access.homeCIDRs, access.standbyCIDRs = drNet.PrivateSubnetCIDRs, net.PrivateSubnetCIDRs
-	ctx.Export("drRunnerTag", pulumi.String(RunnerTag(cfg.Stack)+"-dr"))
-	ctx.Export("drRunnerTokenSecretArn", standby.TokenSecretARN)
 	return access, nil
 }
 

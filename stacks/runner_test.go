@@ -132,7 +132,8 @@ func TestRunnerToken(t *testing.T) {
 
 // The foundation phase of a new environment registers only what needs no
 // Kubernetes API and what the runner needs to run the rest: the networks,
-// their peering and the runners — with the same URNs the full stack has, so
+// their peering, the runners, the clusters' API security groups and the EKS
+// clusters — with the same URNs the full stack has, so
 // the second phase adds to them and replaces nothing. It passes the pack.
 func TestBootstrapFoundation(t *testing.T) {
 	phase1 := runStack(t, "prod", bootstrapFixture)
@@ -144,7 +145,7 @@ func TestBootstrapFoundation(t *testing.T) {
 	if phase1.Outputs["bootstrapPhase"].Value != "foundation" {
 		t.Errorf("outputs %v", phase1.Outputs)
 	}
-	allowed := []string{"eduai:network:Vpc", "eduai:network:Peering", "eduai:ci:Runner", "pulumi:providers:aws",
+	allowed := []string{"eduai:network:Vpc", "eduai:network:Peering", "eduai:ci:Runner", "eduai:cluster:APIAccess", "eduai:cluster:Cluster", "pulumi:providers:aws",
 		"pulumi:providers:eks", "pulumi:providers:random", "pulumi:pulumi:Stack"}
 	byURN := map[string]*mockstack.Resource{}
 	for _, r := range phase1.Resources {
@@ -164,7 +165,7 @@ func TestBootstrapFoundation(t *testing.T) {
 		}
 		components[top(r)]++
 	}
-	for _, c := range []string{"eduai:network:Vpc", "eduai:network:Peering", "eduai:ci:Runner"} {
+	for _, c := range []string{"eduai:network:Vpc", "eduai:network:Peering", "eduai:ci:Runner", "eduai:cluster:APIAccess", "eduai:cluster:Cluster"} {
 		if components[c] == 0 {
 			t.Errorf("the foundation phase lacks %s", c)
 		}

@@ -37,9 +37,8 @@ type tier struct {
 	stores dataStores
 	// zone is the public zone of the hosts (eduai:dns); nil without one.
 	zone *dns.Zone
-	// apiClients and apiClientCIDRs may reach the cluster's API endpoint (the runners).
-	apiClients     map[string]pulumi.IDOutput
-	apiClientCIDRs []string
+	// apiAccess is the cluster's API endpoint security group (it admits the runners).
+	apiAccess *cluster.APIAccess
 }
 
 // tierResult is what DNS and the exports need from a tier.
@@ -118,13 +117,19 @@ func (c *Config) regionalName() string {
 	return dns.RegionalName(c.Region, c.DR.DNS.RecordName)
 }
 
+// cluster builds the tier's EKS cluster (with its node groups and managed
+// add-ons: AWS APIs only, so the bootstrap's foundation phase builds it too).
+func (t *tier) cluster(ctx *pulumi.Context, p *Providers) (*cluster.Cluster, error) {
+	args := t.cfg.clusterArgs(t.net)
+	args.APIAccess = t.apiAccess
+	return cluster.NewCluster(ctx, t.prefix+"cluster", args, pulumi.Providers(t.aws, p.EKS, p.Random))
+}
+
 // deploy builds the tier: cluster, Kubernetes provider, add-ons, mesh (or a
 // plain namespace), observability and services, in dependency order.
 func (t *tier) deploy(ctx *pulumi.Context, p *Providers) (*tierResult, error) {
 	c := t.cfg
-	clusterArgs := c.clusterArgs(t.net)
-	clusterArgs.APIClients, clusterArgs.APIClientCIDRs = t.apiClients, t.apiClientCIDRs
-	eks, err := cluster.NewCluster(ctx, t.prefix+"cluster", clusterArgs, pulumi.Providers(t.aws, p.EKS, p.Random))
+	eks, err := t.cluster(ctx, p)
 	if err != nil {
 		return nil, err
 	}

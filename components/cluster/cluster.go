@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/eduai/infra/components/internal/secure"
 
@@ -19,7 +18,6 @@ import (
 	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/vpc"
 	"github.com/pulumi/pulumi-eks/sdk/v2/go/eks"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -73,16 +71,10 @@ type ClusterArgs struct {
 	NodeGroups []NodeGroupArgs
 	// Addons pins the version of each managed add-on (every name in Addons). Required.
 	Addons map[string]string
-	// APIClients are security groups whose members may reach the API
-	// endpoint on 443, by a stable name (the CI runner: "ci-runner"). The
-	// private endpoint takes connections only from the groups on its network
-	// interfaces, so a client in the VPC needs a rule here. Default none.
-	APIClients map[string]pulumi.IDOutput
-	// APIClientCIDRs may reach the API endpoint on 443 as well: the peered
-	// region's workload subnets (its runner), where a security group of another
-	// region cannot be named (VPC user guide, "Update your security groups to
-	// reference peer security groups": same region only). Default none.
-	APIClientCIDRs []string
+	// APIAccess is the API endpoint's security group with its clients
+	// (NewAPIAccess); nil lets pulumi-eks create one that admits only its
+	// node security group.
+	APIAccess *APIAccess
 	// Protect guards the secrets-encryption key against deletion and replacement (staging, prod).
 	Protect bool
 }
@@ -209,48 +201,13 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		access["deploy"] = eks.AccessEntryArgs{PrincipalArn: pulumi.String(args.DeployRoleARN), AccessPolicies: admin}
 	}
 
-	// The API endpoint's security group, ours rather than pulumi-eks' own
-	// (nodejs/eks/cluster.ts v2.8.1 creates one with all egress and no way to
-	// add ingress by input) so that the API clients' rules can name it. The
-	// managed nodes reach the API through the EKS cluster security group.
-	apiSG, err := ec2.NewSecurityGroup(ctx, name+"-api", &ec2.SecurityGroupArgs{
-		VpcId:               args.VpcID,
-		Description:         pulumi.String("API endpoint of EKS cluster " + args.Name),
-		RevokeRulesOnDelete: pulumi.Bool(true),
-		Egress: ec2.SecurityGroupEgressArray{ec2.SecurityGroupEgressArgs{
-			Description: pulumi.String("The control plane reaches kubelets and webhooks on the nodes"),
-			Protocol:    pulumi.String("-1"), FromPort: pulumi.Int(0), ToPort: pulumi.Int(0),
-			CidrBlocks: pulumi.StringArray{pulumi.String("0.0.0.0/0")},
-		}},
-		Tags: pulumi.StringMap{"Name": pulumi.String(args.Name + "-api")},
-	}, parent)
-	if err != nil {
-		return nil, err
-	}
-	for _, client := range slices.Sorted(maps.Keys(args.APIClients)) {
-		if _, err := vpc.NewSecurityGroupIngressRule(ctx, name+"-api-"+client, &vpc.SecurityGroupIngressRuleArgs{
-			SecurityGroupId:           apiSG.ID(),
-			ReferencedSecurityGroupId: args.APIClients[client],
-			IpProtocol:                pulumi.String("tcp"),
-			FromPort:                  pulumi.Int(443),
-			ToPort:                    pulumi.Int(443),
-			Description:               pulumi.String("Kubernetes API from " + client),
-		}, parent); err != nil {
-			return nil, err
-		}
-	}
-	for _, cidr := range slices.Sorted(slices.Values(args.APIClientCIDRs)) {
-		if _, err := vpc.NewSecurityGroupIngressRule(ctx, name+"-api-"+strings.NewReplacer(".", "-", "/", "-").Replace(cidr),
-			&vpc.SecurityGroupIngressRuleArgs{
-				SecurityGroupId: apiSG.ID(),
-				CidrIpv4:        pulumi.String(cidr),
-				IpProtocol:      pulumi.String("tcp"),
-				FromPort:        pulumi.Int(443),
-				ToPort:          pulumi.Int(443),
-				Description:     pulumi.String("Kubernetes API from the peered region's workload subnet " + cidr),
-			}, parent); err != nil {
-			return nil, err
-		}
+	// A resource given as an input is a reference the SDK does not list as a
+	// dependency: the cluster names its API security group in DependsOn too.
+	dependsOn := []pulumi.Resource{logGroup}
+	var apiSG ec2.SecurityGroupInput
+	if args.APIAccess != nil {
+		apiSG = args.APIAccess.SecurityGroup
+		dependsOn = append(dependsOn, args.APIAccess.SecurityGroup)
 	}
 
 	skipDefault, defaultCni := true, true
@@ -274,7 +231,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		// The vpc-cni managed add-on is the only CNI: pulumi-eks installs none of its own.
 		UseDefaultVpcCni: &defaultCni,
 		Tags:             tags,
-	}, parent, pulumi.DependsOn([]pulumi.Resource{logGroup, apiSG}))
+	}, parent, pulumi.DependsOn(dependsOn))
 	if err != nil {
 		return nil, err
 	}

@@ -315,8 +315,13 @@ func TestAPIClients(t *testing.T) {
 			return err
 		}
 		runnerSG = sg.ID()
-		args.APIClients = map[string]pulumi.IDOutput{"ci-runner": runnerSG}
-		args.APIClientCIDRs = []string{"10.130.16.0/20", "10.130.0.0/20"}
+		access, err := NewAPIAccess(ctx, "cluster-api", APIAccessArgs{Name: "eduai-prod", VpcID: pulumi.String("vpc-1"),
+			Clients: map[string]pulumi.IDOutput{"ci-runner": runnerSG}, ClientCIDRs: []string{"10.130.16.0/20", "10.130.0.0/20"}},
+			pulumi.Providers(p))
+		if err != nil {
+			return err
+		}
+		args.APIAccess = access
 		_, err = NewCluster(ctx, "cluster", args, pulumi.Providers(p))
 		return err
 	})

@@ -150,6 +150,9 @@ func (w *world) exists(ref refs.Ref, scope string) bool {
 		return true
 	}
 	anyScope := ref.Rule.By == "arn" || strings.HasPrefix(ref.Rule.By, "status.")
+	if ref.Region != "" && strings.HasPrefix(scope, "aws:") {
+		scope = "aws:" + ref.Region
+	}
 	for _, e := range w.all() {
 		if (anyScope || e.Scope == scopeOf(e.Type, scope)) && ref.Addresses(e.Type, e.ID, e.state()) {
 			return true

@@ -58,6 +58,17 @@ type Ref struct {
 	Value string
 	// Namespace is the referrer's namespace, for a namespaced referent.
 	Namespace string
+	// Region is the referent's region when it is not the referrer's (a
+	// cross-region peering's peer VPC); "" for the referrer's own.
+	Region string
+}
+
+// CrossRegion names, per type, the inputs that address a resource in
+// another region and the input that names that region: a VPC peering
+// requested from one region names the peer VPC in PeerRegion (EC2 API,
+// CreateVpcPeeringConnection).
+var CrossRegion = map[string]map[string]string{
+	"aws:ec2/vpcPeeringConnection:VpcPeeringConnection": {"peerVpcId": "peerRegion"},
 }
 
 const (
@@ -281,6 +292,14 @@ func Of(typ string, inputs resource.PropertyMap) []Ref {
 	}
 	if strings.HasPrefix(typ, "aws:") || typ == eksComponent {
 		out = append(out, generic(root, "")...)
+	}
+	for path, regionInput := range CrossRegion[typ] {
+		region := unwrap(inputs[resource.PropertyKey(regionInput)])
+		for i := range out {
+			if out[i].Path == path && region.IsString() {
+				out[i].Region = region.StringValue()
+			}
+		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out

@@ -73,3 +73,16 @@ func TestIdentities(t *testing.T) {
 		t.Error("CRD charts")
 	}
 }
+
+// A cross-region peering addresses its peer VPC in the peer region.
+func TestCrossRegionReference(t *testing.T) {
+	in := resource.NewPropertyMapFromMap(map[string]any{"vpcId": "vpc-0123456789abcdef0",
+		"peerVpcId": "vpc-0fedcba9876543210", "peerRegion": "us-east-1"})
+	got := map[string]string{}
+	for _, r := range Of("aws:ec2/vpcPeeringConnection:VpcPeeringConnection", in) {
+		got[r.Path] = r.Region
+	}
+	if len(got) != 2 || got["vpcId"] != "" || got["peerVpcId"] != "us-east-1" {
+		t.Errorf("references and their regions: %v", got)
+	}
+}
