@@ -268,6 +268,55 @@ func previewStack(ctx context.Context, o options, name string) mrsummary.Stack {
 	return s
 }
 
+// withoutBuiltinProviderDelete copies a saved plan, leaving out one entry:
+// the engine's own builtin provider (pulumi:providers:pulumi::default,
+// which serves pulumi:pulumi:getResource and manages nothing in any cloud)
+// planned for deletion. Every update of this program uses that provider,
+// because pulumi-eks is handed a resource, and no preview does, so the
+// preview plans its deletion and the engine would refuse the update
+// ("resource unexpectedly not deleted"; README "The test doubles"). Without
+// the entry the engine allows it to stay. Every resource of the program keeps
+// its planned steps.
+func withoutBuiltinProviderDelete(file string) (string, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	var plan map[string]json.RawMessage
+	if err := json.Unmarshal(data, &plan); err != nil {
+		return "", fmt.Errorf("not a saved plan: %w", err)
+	}
+	var resources map[string]struct {
+		Steps []string `json:"steps"`
+	}
+	if raw, ok := plan["resourcePlans"]; ok {
+		if err := json.Unmarshal(raw, &resources); err != nil {
+			return "", fmt.Errorf("not a saved plan: %w", err)
+		}
+		var all map[string]json.RawMessage
+		_ = json.Unmarshal(raw, &all)
+		for urn, r := range resources {
+			if strings.HasSuffix(urn, "::pulumi:providers:pulumi::default") && slices.Equal(r.Steps, []string{"delete"}) {
+				delete(all, urn)
+			}
+		}
+		if plan["resourcePlans"], err = json.Marshal(all); err != nil {
+			return "", err
+		}
+	}
+	out, err := os.CreateTemp("", "plan-*.json")
+	if err != nil {
+		return "", err
+	}
+	defer out.Close()
+	data, err = json.Marshal(plan)
+	if err != nil {
+		return "", err
+	}
+	_, err = out.Write(data)
+	return out.Name(), err
+}
+
 // planFile is where --save-plans keeps a stack's plan.
 func planFile(dir, stack string) string { return filepath.Join(dir, "plan-"+stack+".json") }
 
@@ -332,7 +381,13 @@ func deploy(ctx context.Context, o options, stdout, stderr io.Writer) int {
 		}
 		close(done)
 	}()
-	_, err = st.Up(ctx, optup.Plan(o.plan), optup.PolicyPacks(o.policyPack),
+	plan, err := withoutBuiltinProviderDelete(o.plan)
+	if err != nil {
+		fmt.Fprintf(stderr, "mrsummary: %s: %v\n", o.plan, err)
+		return 1
+	}
+	defer os.Remove(plan)
+	_, err = st.Up(ctx, optup.Plan(plan), optup.PolicyPacks(o.policyPack),
 		optup.PolicyPackConfigs(filepath.Join(o.policyConfigDir, name+".json")), optup.EventStreams(ch),
 		optup.ProgressStreams(stderr))
 	<-done

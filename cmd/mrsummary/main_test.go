@@ -127,3 +127,33 @@ func TestUsage(t *testing.T) {
 		t.Errorf("exit %d: %s", code, out.String())
 	}
 }
+
+// Only the builtin provider's planned deletion leaves a plan; every other entry stays as saved.
+func TestWithoutBuiltinProviderDelete(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "plan-dev.json")
+	plan := `{"manifest":{"time":"x"},"resourcePlans":{` +
+		`"urn:pulumi:dev::eduai::pulumi:providers:pulumi::default":{"steps":["delete"]},` +
+		`"urn:pulumi:dev::eduai::aws:ec2/vpc:Vpc::network":{"goal":{"type":"aws:ec2/vpc:Vpc"},"steps":["delete"]},` +
+		`"urn:pulumi:dev::eduai::pulumi:providers:aws::aws-primary":{"steps":["same"]}},"config":{"a":"b"}}`
+	if err := os.WriteFile(file, []byte(plan), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := withoutBuiltinProviderDelete(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(got)
+	data, _ := os.ReadFile(got)
+	var p struct {
+		ResourcePlans map[string]json.RawMessage `json:"resourcePlans"`
+		Config        map[string]string          `json:"config"`
+	}
+	if err := json.Unmarshal(data, &p); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := p.ResourcePlans["urn:pulumi:dev::eduai::pulumi:providers:pulumi::default"]; ok || len(p.ResourcePlans) != 2 ||
+		p.Config["a"] != "b" || !strings.Contains(string(p.ResourcePlans["urn:pulumi:dev::eduai::aws:ec2/vpc:Vpc::network"]), `"delete"`) {
+		t.Errorf("adjusted plan: %s", data)
+	}
+}

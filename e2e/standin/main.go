@@ -153,7 +153,44 @@ func (p *standin) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulumi
 		failures = append(failures, &pulumirpc.CheckFailure{Property: f.Property,
 			Reason: f.Message + " (provider schema: " + f.Rule + "; the AWS provider refuses this)"})
 	}
-	return &pulumirpc.CheckResponse{Inputs: req.GetNews(), Failures: failures}, nil
+	inputs := req.GetNews()
+	if p.pkg == "kubernetes" && autoName(req, news) {
+		if inputs, err = marshal(news); err != nil {
+			return nil, err
+		}
+	}
+	return &pulumirpc.CheckResponse{Inputs: inputs, Failures: failures}, nil
+}
+
+// autoName gives a Kubernetes object without metadata.name the name
+// pulumi-kubernetes gives it in Check, so that it is known at preview: the
+// old one, else "<logical name>-<8 hex>" (mockstack.KubernetesAutoName).
+// A Helm release names itself. It tells whether it named the object.
+func autoName(req *pulumirpc.CheckRequest, news resource.PropertyMap) bool {
+	urn := resource.URN(req.GetUrn())
+	if urn.Type() == refs.HelmRelease {
+		return false
+	}
+	md := resource.PropertyMap{}
+	if v := news["metadata"]; v.IsObject() {
+		md = v.ObjectValue().Copy()
+	} else if v.IsComputed() {
+		return false
+	}
+	if n := md["name"]; n.IsComputed() || (n.IsString() && n.StringValue() != "") {
+		return false
+	}
+	name := mockstack.KubernetesAutoName(urn.Name(), string(urn))
+	if olds, err := unmarshal(req.GetOlds()); err == nil {
+		if omd := olds["metadata"]; omd.IsObject() {
+			if n := omd.ObjectValue()["name"]; n.IsString() && n.StringValue() != "" {
+				name = n.StringValue()
+			}
+		}
+	}
+	md["name"] = resource.NewStringProperty(name)
+	news["metadata"] = resource.NewObjectProperty(md)
+	return true
 }
 
 // Diff reports the changed inputs, and a replacement when one of them is

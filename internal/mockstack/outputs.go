@@ -190,7 +190,7 @@ func kubernetesName(r *Resource, state resource.PropertyMap) (name, namespace st
 	if n, has := md["name"]; has && n.IsString() && n.StringValue() != "" {
 		name = n.StringValue()
 	} else {
-		name = r.Name + "-" + shortHash(r.URN, 8)
+		name = KubernetesAutoName(r.Name, r.URN)
 		md["name"] = resource.NewStringProperty(name)
 		state["metadata"] = resource.NewObjectProperty(md)
 	}
@@ -199,6 +199,12 @@ func kubernetesName(r *Resource, state resource.PropertyMap) (name, namespace st
 	}
 	return name, namespace, true
 }
+
+// KubernetesAutoName is the name an object without metadata.name gets:
+// pulumi-kubernetes names it "<logical name>-<8 hex>" in its Check, so the
+// name is known at preview already (provider.go, metadata.AssignNameIfAutonamable);
+// here the hex is derived from the URN, so previews and updates agree.
+func KubernetesAutoName(name, urn string) string { return name + "-" + shortHash(urn, 8) }
 
 // splitType splits "aws:ec2/vpc:Vpc" into ("aws", "ec2").
 func splitType(typ string) (pkg, module string) {
