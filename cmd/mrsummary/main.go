@@ -237,15 +237,7 @@ func previewStack(ctx context.Context, o options, name string) mrsummary.Stack {
 	if err != nil {
 		return mrsummary.Stack{Name: name, Err: err.Error()}
 	}
-	ch := make(chan events.EngineEvent)
-	var evs []events.EngineEvent
-	done := make(chan struct{})
-	go func() {
-		for e := range ch {
-			evs = append(evs, e)
-		}
-		close(done)
-	}()
+	ch, collected := collect()
 	popts := []optpreview.Option{optpreview.PolicyPacks(o.policyPack),
 		optpreview.PolicyPackConfigs(filepath.Join(o.policyConfigDir, name+".json")), optpreview.EventStreams(ch)}
 	if o.savePlans != "" {
@@ -256,8 +248,7 @@ func previewStack(ctx context.Context, o options, name string) mrsummary.Stack {
 		popts = append(popts, optpreview.Refresh(), optpreview.ExpectNoChanges())
 	}
 	_, err = st.Preview(ctx, popts...)
-	<-done
-	s := mrsummary.Collect(name, evs)
+	s := mrsummary.Collect(name, collected())
 	if err != nil {
 		s.Err = err.Error()
 	} else if o.savePlans != "" {
@@ -317,6 +308,22 @@ func withoutBuiltinProviderDelete(file string) (string, error) {
 	return out.Name(), err
 }
 
+// collect gathers an operation's engine events: pass ch to the operation's
+// EventStreams; collected, called once the operation returned (the
+// Automation API closes ch then), waits for the last event and returns them.
+func collect() (ch chan events.EngineEvent, collected func() []events.EngineEvent) {
+	ch = make(chan events.EngineEvent)
+	var evs []events.EngineEvent
+	done := make(chan struct{})
+	go func() {
+		for e := range ch {
+			evs = append(evs, e)
+		}
+		close(done)
+	}()
+	return ch, func() []events.EngineEvent { <-done; return evs }
+}
+
 // planFile is where --save-plans keeps a stack's plan.
 func planFile(dir, stack string) string { return filepath.Join(dir, "plan-"+stack+".json") }
 
@@ -372,15 +379,7 @@ func deploy(ctx context.Context, o options, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mrsummary: %s: %v\n", name, err)
 		return 1
 	}
-	ch := make(chan events.EngineEvent)
-	var evs []events.EngineEvent
-	done := make(chan struct{})
-	go func() {
-		for e := range ch {
-			evs = append(evs, e)
-		}
-		close(done)
-	}()
+	ch, collected := collect()
 	plan, err := withoutBuiltinProviderDelete(o.plan)
 	if err != nil {
 		fmt.Fprintf(stderr, "mrsummary: %s: %v\n", o.plan, err)
@@ -390,8 +389,7 @@ func deploy(ctx context.Context, o options, stdout, stderr io.Writer) int {
 	_, err = st.Up(ctx, optup.Plan(plan), optup.PolicyPacks(o.policyPack),
 		optup.PolicyPackConfigs(filepath.Join(o.policyConfigDir, name+".json")), optup.EventStreams(ch),
 		optup.ProgressStreams(stderr))
-	<-done
-	s := mrsummary.Collect(name, evs)
+	s := mrsummary.Collect(name, collected())
 	if err != nil {
 		s.Err = err.Error()
 	}

@@ -317,10 +317,9 @@ var nodePolicies = map[string]string{
 
 func newNodeRole(ctx *pulumi.Context, name string, tags pulumi.StringMap, parent pulumi.ResourceOption) (*iam.Role, error) {
 	role, err := iam.NewRole(ctx, name+"-node", &iam.RoleArgs{
-		Description: pulumi.String("Managed nodes of the EKS cluster " + name),
-		AssumeRolePolicy: pulumi.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
-			`"Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
-		Tags: tags,
+		Description:      pulumi.String("Managed nodes of the EKS cluster " + name),
+		AssumeRolePolicy: pulumi.String(secure.EC2Trust),
+		Tags:             tags,
 	}, parent)
 	if err != nil {
 		return nil, err

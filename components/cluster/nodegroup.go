@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/eduai/infra/components/internal/secure"
+
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
@@ -74,30 +76,9 @@ func newNodeGroup(ctx *pulumi.Context, name string, args *ClusterArgs, g NodeGro
 	dependsOn []pulumi.Resource, parent pulumi.ResourceOption) (*awseks.NodeGroup, error) {
 	physical := args.Name + "-" + g.Name
 	tags := pulumi.StringMap{"Name": pulumi.String(physical)}
-	lt, err := ec2.NewLaunchTemplate(ctx, name+"-"+g.Name, &ec2.LaunchTemplateArgs{
+	lt, err := ec2.NewLaunchTemplate(ctx, name+"-"+g.Name, secure.Hardened(&ec2.LaunchTemplateArgs{
 		Description: pulumi.String("Nodes of " + physical + ": IMDSv2 only, encrypted root volume"),
-		MetadataOptions: ec2.LaunchTemplateMetadataOptionsArgs{
-			HttpEndpoint: pulumi.String("enabled"),
-			HttpTokens:   pulumi.String("required"),
-			// Hop limit 1: pods (one hop further) cannot reach the node's credentials.
-			HttpPutResponseHopLimit: pulumi.Int(1),
-		},
-		BlockDeviceMappings: ec2.LaunchTemplateBlockDeviceMappingArray{ec2.LaunchTemplateBlockDeviceMappingArgs{
-			DeviceName: pulumi.String("/dev/xvda"),
-			Ebs: ec2.LaunchTemplateBlockDeviceMappingEbsArgs{
-				VolumeSize:          pulumi.Int(g.DiskSizeGiB),
-				VolumeType:          pulumi.String("gp3"),
-				Encrypted:           pulumi.String("true"),
-				DeleteOnTermination: pulumi.String("true"),
-			},
-		}},
-		TagSpecifications: ec2.LaunchTemplateTagSpecificationArray{
-			ec2.LaunchTemplateTagSpecificationArgs{ResourceType: pulumi.String("instance"), Tags: tags},
-			ec2.LaunchTemplateTagSpecificationArgs{ResourceType: pulumi.String("volume"), Tags: tags},
-		},
-		UpdateDefaultVersion: pulumi.Bool(true),
-		Tags:                 tags,
-	}, parent)
+	}, g.DiskSizeGiB, tags), parent)
 	if err != nil {
 		return nil, err
 	}

@@ -204,10 +204,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 
 	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{
-		Description: pulumi.String("Instances of " + physical + ": read the runner token, Session Manager, assume the deploy role"),
-		AssumeRolePolicy: pulumi.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
-			`"Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
-		Tags: tags,
+		Description:      pulumi.String("Instances of " + physical + ": read the runner token, Session Manager, assume the deploy role"),
+		AssumeRolePolicy: pulumi.String(secure.EC2Trust),
+		Tags:             tags,
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -250,25 +249,14 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	userData := secret.Arn.ApplyT(func(arn string) string {
 		return base64.StdEncoding.EncodeToString([]byte(UserData(args, arn)))
 	}).(pulumi.StringOutput)
-	lt, err := ec2.NewLaunchTemplate(ctx, name, &ec2.LaunchTemplateArgs{
+	// IMDSv2 only with hop limit 1 (job containers cannot take the instance's
+	// credentials), an encrypted gp3 root volume (secure.Hardened); no public
+	// IP, no key pair.
+	lt, err := ec2.NewLaunchTemplate(ctx, name, secure.Hardened(&ec2.LaunchTemplateArgs{
 		Description:        pulumi.String(physical + ": IMDSv2 only, encrypted root volume, no public IP, no key pair"),
 		ImageId:            pulumi.String("resolve:ssm:" + AMIParameter),
 		InstanceType:       pulumi.String(args.InstanceType),
 		IamInstanceProfile: ec2.LaunchTemplateIamInstanceProfileArgs{Arn: profile.Arn},
-		MetadataOptions: ec2.LaunchTemplateMetadataOptionsArgs{
-			HttpEndpoint: pulumi.String("enabled"),
-			HttpTokens:   pulumi.String("required"),
-			// Hop limit 1: job containers (a hop further) cannot take the instance's credentials.
-			HttpPutResponseHopLimit: pulumi.Int(1),
-		},
-		BlockDeviceMappings: ec2.LaunchTemplateBlockDeviceMappingArray{ec2.LaunchTemplateBlockDeviceMappingArgs{
-			// The root device of Amazon Linux 2023 AMIs.
-			DeviceName: pulumi.String("/dev/xvda"),
-			Ebs: ec2.LaunchTemplateBlockDeviceMappingEbsArgs{
-				VolumeSize: pulumi.Int(args.DiskSizeGiB), VolumeType: pulumi.String("gp3"),
-				Encrypted: pulumi.String("true"), DeleteOnTermination: pulumi.String("true"),
-			},
-		}},
 		NetworkInterfaces: ec2.LaunchTemplateNetworkInterfaceArray{ec2.LaunchTemplateNetworkInterfaceArgs{
 			DeviceIndex:              pulumi.Int(0),
 			AssociatePublicIpAddress: pulumi.String("false"),
@@ -276,13 +264,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			DeleteOnTermination:      pulumi.String("true"),
 		}},
 		UserData: userData,
-		TagSpecifications: ec2.LaunchTemplateTagSpecificationArray{
-			ec2.LaunchTemplateTagSpecificationArgs{ResourceType: pulumi.String("instance"), Tags: tags},
-			ec2.LaunchTemplateTagSpecificationArgs{ResourceType: pulumi.String("volume"), Tags: tags},
-		},
-		UpdateDefaultVersion: pulumi.Bool(true),
-		Tags:                 tags,
-	}, parent)
+	}, args.DiskSizeGiB, tags), parent)
 	if err != nil {
 		return nil, err
 	}
