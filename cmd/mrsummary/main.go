@@ -385,7 +385,7 @@ func deploy(ctx context.Context, o options, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mrsummary: %s: %v\n", o.plan, err)
 		return 1
 	}
-	defer os.Remove(plan)
+	defer func() { _ = os.Remove(plan) }()
 	_, err = st.Up(ctx, optup.Plan(plan), optup.PolicyPacks(o.policyPack),
 		optup.PolicyPackConfigs(filepath.Join(o.policyConfigDir, name+".json")), optup.EventStreams(ch),
 		optup.ProgressStreams(stderr))

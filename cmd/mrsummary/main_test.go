@@ -143,7 +143,7 @@ func TestWithoutBuiltinProviderDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer os.Remove(got)
+	defer func() { _ = os.Remove(got) }()
 	data, _ := os.ReadFile(got)
 	var p struct {
 		ResourcePlans map[string]json.RawMessage `json:"resourcePlans"`
