@@ -119,7 +119,12 @@ func NewGlobal(ctx *pulumi.Context, name string, args *GlobalArgs, opts ...pulum
 		global.NumNodeGroups = pulumi.Int(p.Shards)
 	}
 	// It waits for the primary group through primaryReplicationGroupId (the group's output).
-	grg, err := elasticache.NewGlobalReplicationGroup(ctx, name, global, parent, keep)
+	// After a failover AWS answers the other member as the primary, and the
+	// attribute is Required + ForceNew (terraform-provider-aws
+	// global_replication_group.go): without ignoring it, the next refresh
+	// would plan to replace the datastore (issue #19).
+	grg, err := elasticache.NewGlobalReplicationGroup(ctx, name, global, parent, keep,
+		pulumi.IgnoreChanges([]string{"primaryReplicationGroupId"}))
 	if err != nil {
 		return nil, err
 	}

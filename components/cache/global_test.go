@@ -82,6 +82,11 @@ func TestGlobal(t *testing.T) {
 			t.Errorf("the primary does not leave %s to the global group: %v", f, primary.IgnoreChanges)
 		}
 	}
+	// After a failover AWS reads the other member back as the primary (Required + ForceNew): left alone (issue #19).
+	if grg := rec.ByType("aws:elasticache/globalReplicationGroup:GlobalReplicationGroup"); len(grg) != 1 ||
+		!contains(grg[0].IgnoreChanges, "primaryReplicationGroupId") {
+		t.Errorf("the global group would be replaced after a failover: %v", grg)
+	}
 }
 
 func TestGlobalRefusesWhatCannotJoin(t *testing.T) {
