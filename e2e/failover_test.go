@@ -83,3 +83,95 @@ func TestRefreshAfterCacheFailover(t *testing.T) {
 		t.Errorf("after a failover the next preview plans changes to the cache: %v", steps)
 	}
 }
+
+// Issue #19, item 4: dr.activeRegion flips the failover name between the
+// regions, and back, through the engine against a stand-in that refuses, as
+// Route 53 does, a second record of one failover role for a name. The
+// records keep their roles and swap their targets, so both ups converge;
+// flipping the roles in place was refused. The DR database keeps three
+// instances both ways here (dr.databaseReaders: 3): scaling the promoted
+// secondary back down on fail-back deletes protected instances, which the
+// engine refuses — the runbook's part of issue #19, not this test's.
+func TestRoute53FailoverFlip(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	env := engineEnv(t)
+	dir := project(t, "prod", filepath.Join(h.root, "Pulumi.prod.yaml"))
+	stackFile := filepath.Join(dir, "Pulumi.prod.yaml")
+	s := newStackIn(t, ctx, "prod", dir, stacks.Run, env)
+	// use switches the stack file (with three DR database instances, see
+	// above), keeping the salt the engine wrote into it.
+	use := func(file string) {
+		t.Helper()
+		current, err := os.ReadFile(stackFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var salt string
+		for _, line := range strings.Split(string(current), "\n") {
+			if strings.HasPrefix(line, "encryptionsalt:") {
+				salt = line + "\n"
+			}
+		}
+		three := strings.Replace(string(body), "databaseReaders: 1", "databaseReaders: 3", 1)
+		if three == string(body) {
+			t.Fatalf("%s has no dr.databaseReaders: 1 to raise", file)
+		}
+		if err := os.WriteFile(stackFile, []byte(salt+three), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	primaryTarget := func() string {
+		t.Helper()
+		dep, err := s.Export(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d struct {
+			Resources []struct {
+				URN    string         `json:"urn"`
+				Inputs map[string]any `json:"inputs"`
+			} `json:"resources"`
+		}
+		if err := json.Unmarshal(dep.Deployment, &d); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range d.Resources {
+			if strings.HasSuffix(r.URN, "aws:route53/record:Record::dns-primary") {
+				aliases, _ := r.Inputs["aliases"].([]any)
+				if len(aliases) == 1 {
+					zone, _ := aliases[0].(map[string]any)["zoneId"].(string)
+					return zone
+				}
+			}
+		}
+		t.Fatal("no PRIMARY failover record in the state")
+		return ""
+	}
+	use(filepath.Join(h.root, "Pulumi.prod.yaml"))
+	if _, err := s.Up(ctx); err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	// NLB hosted zones: us-west-2 Z18D5FSROUN65G, us-east-1 Z26RNL4JYFTOTI (components/dns).
+	if got := primaryTarget(); got != "Z18D5FSROUN65G" {
+		t.Errorf("before the failover PRIMARY aliases zone %s, want us-west-2's", got)
+	}
+	use(filepath.Join(h.root, "stacks", "testdata", "prod-dr-active-secondary.yaml"))
+	if _, err := s.Up(ctx); err != nil {
+		t.Fatalf("the failover (dr.activeRegion: secondary) did not converge: %v", err)
+	}
+	if got := primaryTarget(); got != "Z26RNL4JYFTOTI" {
+		t.Errorf("after the failover PRIMARY aliases zone %s, want us-east-1's", got)
+	}
+	use(filepath.Join(h.root, "Pulumi.prod.yaml"))
+	if _, err := s.Up(ctx); err != nil {
+		t.Fatalf("the fail-back (dr.activeRegion: primary) did not converge: %v", err)
+	}
+	if got := primaryTarget(); got != "Z18D5FSROUN65G" {
+		t.Errorf("after the fail-back PRIMARY aliases zone %s, want us-west-2's", got)
+	}
+}

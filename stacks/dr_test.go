@@ -135,23 +135,26 @@ func TestGlobalDatastore(t *testing.T) {
 // health service answers through the mesh.
 func TestFailoverRecords(t *testing.T) {
 	for _, c := range []struct {
-		file          string
-		home, standby string
-	}{{"", "PRIMARY", "SECONDARY"}, {promotedFixture, "SECONDARY", "PRIMARY"}} {
+		file             string
+		primary, standby string
+	}{{"", "home", "standby"}, {promotedFixture, "standby", "home"}} {
 		res := runStack(t, "prod", c.file)
-		for side, want := range map[string]struct{ role, region, lb string }{
-			"home": {c.home, "us-west-2", "mesh-ingress-lb"}, "standby": {c.standby, "us-east-1", "dr-mesh-ingress-lb"}} {
-			record, check := find(res, "aws:route53/record:Record", "dns-"+side), find(res, "aws:route53/healthCheck:HealthCheck", "dns-"+side)
+		sides := map[string]struct{ region, lb string }{
+			"home": {"us-west-2", "mesh-ingress-lb"}, "standby": {"us-east-1", "dr-mesh-ingress-lb"}}
+		// The records keep their roles; the failover swaps their targets (issue #19).
+		for role, side := range map[string]string{"primary": c.primary, "secondary": c.standby} {
+			want := sides[side]
+			record, check := find(res, "aws:route53/record:Record", "dns-"+role), find(res, "aws:route53/healthCheck:HealthCheck", "dns-"+side)
 			if record == nil || check == nil {
-				t.Fatalf("%s: no %s record or health check", c.file, side)
+				t.Fatalf("%s: no %s record or %s health check", c.file, role, side)
 			}
-			if failoverOf(record) != want.role || record.String("setIdentifier") != want.region ||
+			if failoverOf(record) != strings.ToUpper(role) || record.String("setIdentifier") != role ||
 				record.String("name") != "api.eduai.com" || !record.DependsOnURN("healthCheckId", check.URN) {
-				t.Errorf("%s %s record: %v", c.file, side, record.Inputs)
+				t.Errorf("%s %s record: %v", c.file, role, record.Inputs)
 			}
 			lb := find(res, "kubernetes:core/v1:Service", want.lb)
 			if lb == nil || !record.DependsOnURN("aliases", lb.URN) {
-				t.Errorf("%s %s record does not alias the %s NLB", c.file, side, want.lb)
+				t.Errorf("%s %s record does not alias the %s NLB", c.file, role, want.lb)
 			}
 			if check.String("fqdn") != want.region+".api.eduai.com" || check.String("resourcePath") != "/health" ||
 				check.String("type") != "HTTPS" {

@@ -198,3 +198,21 @@ func TestBootstrapFixture(t *testing.T) {
 		t.Error("the bootstrap fixture drifted from Pulumi.prod.yaml: regenerate it (copy, add eduai:bootstrap.foundation: true)")
 	}
 }
+
+// Every URN a golden list loses is the alias of a URN it gains: the
+// resource keeps its identity (issue #19 renamed the failover records by role).
+func TestRenamesAreAliased(t *testing.T) {
+	res := runStack(t, "prod", "")
+	aliases := map[string]bool{}
+	for _, r := range res.Resources {
+		for _, a := range r.Aliases {
+			aliases[a] = true
+		}
+	}
+	for _, old := range []string{"dns-home", "dns-home-eduai.com", "dns-standby", "dns-standby-eduai.com"} {
+		urn := "urn:pulumi:prod::eduai::eduai:dns:Failover$aws:route53/record:Record::" + old
+		if !aliases[urn] {
+			t.Errorf("%s is no resource's alias: the failover record would be replaced", urn)
+		}
+	}
+}

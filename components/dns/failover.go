@@ -140,10 +140,12 @@ func NewFailover(ctx *pulumi.Context, name string, args *FailoverArgs, opts ...p
 		return nil, err
 	}
 	parent := pulumi.Parent(f)
-	roles := map[string]Role{"home": Primary, "standby": Secondary}
-	if args.StandbyActive {
-		roles = map[string]Role{"home": Secondary, "standby": Primary}
+	// Each region: its own name (an alias to its ingress) and a health check on it.
+	type target struct {
+		alias route53.RecordAliasArray
+		check pulumi.IDOutput
 	}
+	targets := map[string]target{}
 	for _, side := range []struct {
 		key string
 		e   Endpoint
@@ -171,20 +173,39 @@ func NewFailover(ctx *pulumi.Context, name string, args *FailoverArgs, opts ...p
 		if err != nil {
 			return nil, err
 		}
-		// The set identifier is the region: a failover flips the type in place.
-		names := map[string]string{name + "-" + side.key: args.RecordName}
+		targets[side.key] = target{alias, check.ID()}
+	}
+	// The failover records keep their roles; a failover swaps their targets.
+	// Route 53 allows one PRIMARY and one SECONDARY record per name
+	// (boto/boto3#1347), and the provider changes each record in a change
+	// batch of its own: flipping the roles in place would hold two records
+	// of one role between the two batches, and Route 53 refuses that.
+	active, other := targets["home"], targets["standby"]
+	if args.StandbyActive {
+		active, other = other, active
+	}
+	for _, role := range []struct {
+		role   Role
+		key    string
+		target target
+		was    string
+	}{{Primary, "primary", active, "home"}, {Secondary, "secondary", other, "standby"}} {
+		names := map[string]string{name + "-" + role.key: args.RecordName}
 		for _, h := range args.Hosts {
-			names[name+"-"+side.key+"-"+h] = h
+			names[name+"-"+role.key+"-"+h] = h
 		}
 		for _, resourceName := range slices.Sorted(maps.Keys(names)) {
 			host := names[resourceName]
+			// Until issue #19 the records were named by region ("-home",
+			// "-standby") and set the region as their identifier.
+			was := strings.Replace(resourceName, name+"-"+role.key, name+"-"+role.was, 1)
 			if _, err := route53.NewRecord(ctx, resourceName, &route53.RecordArgs{
 				ZoneId: args.ZoneID, Name: pulumi.String(host), Type: pulumi.String("A"),
-				SetIdentifier:           pulumi.String(side.e.Region),
-				FailoverRoutingPolicies: route53.RecordFailoverRoutingPolicyArray{route53.RecordFailoverRoutingPolicyArgs{Type: pulumi.String(string(roles[side.key]))}},
-				HealthCheckId:           check.ID(),
-				Aliases:                 alias,
-			}, parent); err != nil {
+				SetIdentifier:           pulumi.String(role.key),
+				FailoverRoutingPolicies: route53.RecordFailoverRoutingPolicyArray{route53.RecordFailoverRoutingPolicyArgs{Type: pulumi.String(string(role.role))}},
+				HealthCheckId:           role.target.check,
+				Aliases:                 role.target.alias,
+			}, parent, pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String(was)}})); err != nil {
 				return nil, err
 			}
 		}

@@ -43,11 +43,14 @@ func roleOf(r *mockstack.Resource) string {
 	return r.Inputs.Mappable()["failoverRoutingPolicies"].([]any)[0].(map[string]any)["type"].(string)
 }
 
+// The failover records keep their roles (PRIMARY, SECONDARY: one each per
+// name, as Route 53 requires at every moment); a failover swaps their
+// targets, the alias and the health check, in place (issue #19).
 func TestFailover(t *testing.T) {
 	for _, c := range []struct {
-		standbyActive bool
-		home, standby string
-	}{{false, "PRIMARY", "SECONDARY"}, {true, "SECONDARY", "PRIMARY"}} {
+		standbyActive    bool
+		primary, standby string
+	}{{false, "home", "standby"}, {true, "standby", "home"}} {
 		a := args()
 		a.StandbyActive = c.standbyActive
 		rec, err := run(t, a)
@@ -58,17 +61,27 @@ func TestFailover(t *testing.T) {
 		if zone == nil || !zone.Protect || zone.String("name") != "eduai.com" {
 			t.Fatalf("zone %v", zone)
 		}
-		for side, want := range map[string]struct{ role, region, lb, zone string }{
-			"home":    {c.home, "us-west-2", "k8s-home.elb.us-west-2.amazonaws.com", "Z18D5FSROUN65G"},
-			"standby": {c.standby, "us-east-1", "k8s-standby.elb.us-east-1.amazonaws.com", "Z26RNL4JYFTOTI"},
-		} {
-			record, check := rec.Named("aws:route53/record:Record", "dns-"+side), rec.Named("aws:route53/healthCheck:HealthCheck", "dns-"+side)
+		sides := map[string]struct{ region, lb, zone string }{
+			"home":    {"us-west-2", "k8s-home.elb.us-west-2.amazonaws.com", "Z18D5FSROUN65G"},
+			"standby": {"us-east-1", "k8s-standby.elb.us-east-1.amazonaws.com", "Z26RNL4JYFTOTI"},
+		}
+		for role, side := range map[string]string{"primary": c.primary, "secondary": c.standby} {
+			want := sides[side]
+			record, check := rec.Named("aws:route53/record:Record", "dns-"+role), rec.Named("aws:route53/healthCheck:HealthCheck", "dns-"+side)
 			alias := record.Inputs.Mappable()["aliases"].([]any)[0].(map[string]any)
-			if roleOf(record) != want.role || record.String("setIdentifier") != want.region || record.String("name") != "api.eduai.com" ||
+			if roleOf(record) != strings.ToUpper(role) || record.String("setIdentifier") != role || record.String("name") != "api.eduai.com" ||
 				!record.DependsOnURN("healthCheckId", check.URN) || !record.DependsOnURN("zoneId", zone.URN) ||
 				alias["name"] != want.lb || alias["zoneId"] != want.zone || alias["evaluateTargetHealth"] != true {
-				t.Errorf("%s record %v", side, record.Inputs)
+				t.Errorf("standby active %v: %s record %v", c.standbyActive, role, record.Inputs)
 			}
+			// The records were named by region before: the alias keeps them in place.
+			old := map[string]string{"primary": "dns-home", "secondary": "dns-standby"}[role]
+			if len(record.Aliases) != 1 || !strings.HasSuffix(record.Aliases[0], "::"+old) {
+				t.Errorf("%s record aliases %v, want the former %s", role, record.Aliases, old)
+			}
+		}
+		for side, want := range sides {
+			check := rec.Named("aws:route53/healthCheck:HealthCheck", "dns-"+side)
 			regional := rec.Named("aws:route53/record:Record", "dns-"+side+"-regional")
 			if regional.String("name") != want.region+".api.eduai.com" {
 				t.Errorf("%s regional record %v", side, regional.Inputs)
@@ -90,7 +103,7 @@ func TestExistingZone(t *testing.T) {
 	if rec.Named("aws:route53/zone:Zone", "dns") != nil {
 		t.Error("a zone was created though one was given")
 	}
-	if z := rec.Named("aws:route53/record:Record", "dns-home").String("zoneId"); z != "Z0123456789ABC" {
+	if z := rec.Named("aws:route53/record:Record", "dns-primary").String("zoneId"); z != "Z0123456789ABC" {
 		t.Errorf("record in zone %q", z)
 	}
 }
@@ -127,11 +140,13 @@ func TestFailoverOfEveryHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for side, role := range map[string]string{"home": "PRIMARY", "standby": "SECONDARY"} {
-		apex := rec.Named("aws:route53/record:Record", "dns-"+side+"-eduai.com")
+	for side, role := range map[string]string{"home": "primary", "standby": "secondary"} {
+		apex := rec.Named("aws:route53/record:Record", "dns-"+role+"-eduai.com")
 		check := rec.Named("aws:route53/healthCheck:HealthCheck", "dns-"+side)
-		if apex == nil || apex.String("name") != "eduai.com" || roleOf(apex) != role || !apex.DependsOnURN("healthCheckId", check.URN) {
-			t.Errorf("%s: apex record %v", side, apex)
+		if apex == nil || apex.String("name") != "eduai.com" || roleOf(apex) != strings.ToUpper(role) ||
+			!apex.DependsOnURN("healthCheckId", check.URN) || len(apex.Aliases) != 1 ||
+			!strings.HasSuffix(apex.Aliases[0], "::dns-"+side+"-eduai.com") {
+			t.Errorf("%s: apex record %v", role, apex)
 		}
 	}
 }

@@ -297,6 +297,9 @@ func (p *standin) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*pu
 		if e := p.world.taken(typ, p.home(), nameOf(typ, inputs)); e != nil {
 			return nil, fmt.Errorf("creating %s: AlreadyExists: %q is taken by %s (id %s)", typ, nameOf(typ, inputs), e.URN, e.ID)
 		}
+		if e := p.world.failoverClash(string(urn), inputs); e != nil {
+			return nil, failoverRefusal(inputs, e)
+		}
 	}
 	if d := delays[typ]; d > 0 {
 		select {
@@ -331,6 +334,14 @@ func (p *standin) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*pu
 	return &pulumirpc.CreateResponse{Id: id, Properties: out}, nil
 }
 
+// failoverRefusal is Route 53's answer to a second record of one failover role.
+func failoverRefusal(inputs resource.PropertyMap, holder *entry) error {
+	role := refs.Values(resource.NewObjectProperty(inputs), "failoverRoutingPolicies[*].type")[0].Value
+	return fmt.Errorf("InvalidChangeBatch: [RRSet with DNS name %s, type %s and failover %s cannot be created "+
+		"because a record set with the same failover type already exists: %s]", inputs["name"].StringValue(),
+		inputs["type"].StringValue(), role, holder.URN)
+}
+
 func (p *standin) Update(_ context.Context, req *pulumirpc.UpdateRequest) (*pulumirpc.UpdateResponse, error) {
 	urn := resource.URN(req.GetUrn())
 	typ := string(urn.Type())
@@ -344,6 +355,11 @@ func (p *standin) Update(_ context.Context, req *pulumirpc.UpdateRequest) (*pulu
 		}
 		if err := p.admit(typ, news); err != nil {
 			return nil, fmt.Errorf("updating %s %s: %w", typ, urn.Name(), err)
+		}
+		if p.world != nil {
+			if e := p.world.failoverClash(string(urn), news); e != nil {
+				return nil, failoverRefusal(news, e)
+			}
 		}
 	}
 	_, state := mockstack.FakeState(string(urn), typ, urn.Name(), news, p.region)

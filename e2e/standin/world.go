@@ -254,6 +254,30 @@ func (w *world) taken(typ, scope, name string) *entry {
 	return nil
 }
 
+// failoverClash returns the record that already holds the failover role
+// (PRIMARY or SECONDARY) the record urn would take for its zone, name and
+// type: Route 53 allows one of each per name, and refuses the change batch
+// that would make a second (boto/boto3#1347).
+func (w *world) failoverClash(urn string, inputs resource.PropertyMap) *entry {
+	key := func(in resource.PropertyMap) string {
+		role := refs.Values(resource.NewObjectProperty(in), "failoverRoutingPolicies[*].type")
+		if len(role) != 1 || !in["zoneId"].IsString() || !in["name"].IsString() || !in["type"].IsString() {
+			return ""
+		}
+		return in["zoneId"].StringValue() + "|" + in["name"].StringValue() + "|" + in["type"].StringValue() + "|" + role[0].Value
+	}
+	want := key(inputs)
+	if want == "" {
+		return nil
+	}
+	for _, e := range w.all() {
+		if e.Type == "aws:route53/record:Record" && e.URN != urn && key(e.inputs()) == want {
+			return e
+		}
+	}
+	return nil
+}
+
 // plain turns a property map into JSON-able values, secrets redacted: the
 // world file is the model's, and secrets never go to disk in plain text.
 func plain(m resource.PropertyMap) map[string]any {

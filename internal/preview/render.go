@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -309,8 +310,17 @@ func (r *Result) writeRegions(w io.Writer) {
 			continue
 		}
 		name, _ := in["name"].(string)
-		set, _ := in["setIdentifier"].(string)
-		records = append(records, fmt.Sprintf("  %s %-9s -> the %s ingress (%s)", name, typ, set, res.Name))
+		// The target's region: the first label of its health check's name
+		// ("us-west-2.api.eduai.com"); the set identifier is the role.
+		region := "?"
+		for _, c := range r.Resources {
+			if slices.Contains(res.PropertyDependencies["healthCheckId"], c.URN) {
+				if fqdn, _ := c.Inputs.Mappable()["fqdn"].(string); fqdn != "" {
+					region, _, _ = strings.Cut(fqdn, ".")
+				}
+			}
+		}
+		records = append(records, fmt.Sprintf("  %s %-9s -> the %s ingress (%s)", name, typ, region, res.Name))
 	}
 	if len(records) > 0 {
 		sort.Strings(records)
