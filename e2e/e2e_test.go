@@ -263,26 +263,37 @@ func newStackIn(t *testing.T, ctx context.Context, stack, dir string, program pu
 	return s
 }
 
-// customURNs is the comparison set of DECISIONS.md: custom resources the
-// program registers itself, without the root stack and default providers.
-func stateURNs(t *testing.T, ctx context.Context, s auto.Stack) []string {
+// deployedResource is a resource of the engine's state.
+type deployedResource struct {
+	URN     string         `json:"urn"`
+	Type    string         `json:"type"`
+	Custom  bool           `json:"custom"`
+	Inputs  map[string]any `json:"inputs"`
+	Outputs map[string]any `json:"outputs"`
+}
+
+// deployed reads the resources of the stack's state (pulumi stack export).
+func deployed(t *testing.T, ctx context.Context, s auto.Stack) []deployedResource {
 	t.Helper()
 	dep, err := s.Export(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var d struct {
-		Resources []struct {
-			URN    string `json:"urn"`
-			Type   string `json:"type"`
-			Custom bool   `json:"custom"`
-		} `json:"resources"`
+		Resources []deployedResource `json:"resources"`
 	}
 	if err := json.Unmarshal(dep.Deployment, &d); err != nil {
 		t.Fatal(err)
 	}
+	return d.Resources
+}
+
+// stateURNs is the comparison set of DECISIONS.md: custom resources the
+// program registers itself, without the root stack and default providers.
+func stateURNs(t *testing.T, ctx context.Context, s auto.Stack) []string {
+	t.Helper()
 	var urns []string
-	for _, r := range d.Resources {
+	for _, r := range deployed(t, ctx, s) {
 		// Children of a remote component are the provider's, not the program's
 		// (the stand-in creates pulumi-eks' aws:eks/cluster:Cluster). The
 		// engine's builtin provider, which an update uses because pulumi-eks is

@@ -34,21 +34,8 @@ func TestRefreshAfterCacheFailover(t *testing.T) {
 		t.Fatalf("up: %v", err)
 	}
 	// The DR member's id, as the world holds it.
-	dep, err := s.Export(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var d struct {
-		Resources []struct {
-			URN     string         `json:"urn"`
-			Outputs map[string]any `json:"outputs"`
-		} `json:"resources"`
-	}
-	if err := json.Unmarshal(dep.Deployment, &d); err != nil {
-		t.Fatal(err)
-	}
 	drMember := ""
-	for _, r := range d.Resources {
+	for _, r := range deployed(t, ctx, s) {
 		if strings.HasSuffix(r.URN, "aws:elasticache/replicationGroup:ReplicationGroup::dr-cache-global") {
 			drMember, _ = r.Outputs["replicationGroupId"].(string)
 		}
@@ -74,7 +61,7 @@ func TestRefreshAfterCacheFailover(t *testing.T) {
 		}
 		close(done)
 	}()
-	_, err = s.Preview(ctx, optpreview.Refresh(), optpreview.EventStreams(ch))
+	_, err := s.Preview(ctx, optpreview.Refresh(), optpreview.EventStreams(ch))
 	<-done
 	if err != nil {
 		t.Errorf("the preview after the failover failed: %v", err)
@@ -127,20 +114,7 @@ func TestRoute53FailoverFlip(t *testing.T) {
 	}
 	primaryTarget := func() string {
 		t.Helper()
-		dep, err := s.Export(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var d struct {
-			Resources []struct {
-				URN    string         `json:"urn"`
-				Inputs map[string]any `json:"inputs"`
-			} `json:"resources"`
-		}
-		if err := json.Unmarshal(dep.Deployment, &d); err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range d.Resources {
+		for _, r := range deployed(t, ctx, s) {
 			if strings.HasSuffix(r.URN, "aws:route53/record:Record::dns-primary") {
 				aliases, _ := r.Inputs["aliases"].([]any)
 				if len(aliases) == 1 {
