@@ -218,8 +218,8 @@ func TestPlanShowsMeshAndObservability(t *testing.T) {
 func TestPlanShowsRollouts(t *testing.T) {
 	_, prod, _ := runPreview("--stack", "prod")
 	for _, want := range []string{
-		"content-service: canary Rollout, 5% for 5m, 25% for 10m, 50% for 15m, 75% for 10m, then all; analysis content-service-analysis from step 2; Istio traffic routing",
-		"error-rate-increase (pass result[0] < 0.001, fail result[0] >= 0.01); error-rate (pass result[0] <= 0.01, fail result[0] > 0.01); latency-ratio (pass result[0] < 1.1, fail result[0] > 2)",
+		"content-service: canary Rollout, 5% for 5m, 25% for 10m, 50% for 15m, 75% for 10m, then all; analysis content-service-analysis from the 5% stage (step 1); Istio traffic routing over content-service-stable and content-service-canary",
+		"error-rate-increase (pass len(result) > 0 && result[0] < 0.001, fail len(result) > 0 && result[0] >= 0.01); error-rate (pass len(result) > 0 && result[0] <= 0.01, fail len(result) > 0 && result[0] > 0.01); latency-ratio (pass len(result) > 0 && result[0] < 1.1, fail len(result) > 0 && result[0] > 2)",
 		"auth-service: Deployment registry.gitlab.com/eduai/auth-service:v1.1.0, surge 25%, unavailable 25%, deadline 600s; startup /startup delay 0s every 10s x30; liveness /health delay 30s every 10s x3; readiness /ready delay 5s every 5s x3",
 		"media-service: VirtualService public: blue 100 / green 0; primary: blue 100 / green 0",
 	} {

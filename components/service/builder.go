@@ -379,7 +379,7 @@ func (b *builder) extras() error {
 	}
 	if a.Ingress != nil && a.Strategy == Rolling {
 		// From the mesh's gateway to the one Service (the other strategies route by subset).
-		_, err := k8sobj.New(b.ctx, b.name+"-routes", VirtualServiceFor(a, map[string]int{"": 100}, []string{""}), b.custom)
+		_, err := k8sobj.New(b.ctx, b.name+"-routes", VirtualServiceFor(a, SubsetDestinations(a, map[string]int{"": 100}, []string{""})), b.custom)
 		return err
 	}
 	return nil

@@ -37,70 +37,131 @@ const (
 	FailLatencyRatio = 2.0
 )
 
-// Analysis arguments: the service and the two pod-template hashes.
+// The analysis reads the mesh's own telemetry (issue #19): the sidecars'
+// istio_requests_total and istio_request_duration_milliseconds histogram
+// (Istio, "Standard Metrics"), which the observability stack's envoy-stats
+// PodMonitor scrapes from every proxy on its own port, outside mTLS. The
+// application's /metrics sits behind STRICT mTLS, where Prometheus (not in
+// the mesh) cannot reach it, so nothing is read from it here.
+//
+// reporter="source" is the calling proxy (a caller's sidecar or the ingress
+// gateway); it labels each request with the Service it was routed to. The
+// Rollout splits traffic by host (the canary and the stable Service, Argo
+// Rollouts "Istio: host-level traffic splitting"), so destination_service_name
+// tells the canary's requests from the stable pods'. (The workload label
+// cannot: Istio names every pod of a Rollout after the Rollout, istio/istio#49256.)
+//
+// Empty results are outcomes, chosen per metric and written into the
+// conditions (Argo Rollouts passes a vector as a list of floats, and
+// result[0] of an empty list is an error, which aborts the rollout after
+// consecutiveErrorLimit):
+//   - no requests to the canary in the window: every metric is
+//     inconclusive (nothing to judge; past inconclusiveLimit the rollout
+//     pauses for a person);
+//   - requests but no 5xx series: an error share of 0 (the default is
+//     applied to the 5xx operand alone, so a one-sided 5xx series still
+//     counts);
+//   - no stable requests: the stable error share is 0 (the increase is the
+//     canary's whole share: the stricter reading) and the latency ratio is
+//     inconclusive (no baseline);
+//   - a histogram without observations (NaN): inconclusive.
+
+// Analysis arguments: the namespace and the two Services traffic is split over.
 const (
-	argService    = "service-name"
-	argCanaryHash = "canary-hash"
-	argStableHash = "stable-hash"
+	argNamespace     = "namespace"
+	argCanaryService = "canary-service"
+	argStableService = "stable-service"
 )
 
-func ratio(hash string) string {
-	sel := `service="{{args.` + argService + `}}", rollouts_pod_template_hash="{{args.` + hash + `}}"`
-	return `sum(rate(http_requests_total{` + sel + `, status=~"5.."}[2m])) / sum(rate(http_requests_total{` + sel + `}[2m]))`
+// analysisWindow is the rate window: four 30 s scrapes of the sidecars.
+const analysisWindow = "2m"
+
+// istioSelector picks the requests the source proxies routed to the Service named by arg.
+func istioSelector(arg string) string {
+	return `reporter="source", destination_service_namespace="{{args.` + argNamespace +
+		`}}", destination_service_name="{{args.` + arg + `}}"`
 }
 
-func quantile(hash string) string {
-	return `histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{service="{{args.` +
-		argService + `}}", rollouts_pod_template_hash="{{args.` + hash + `}}"}[2m])))`
+func requestRate(sel, extra string) string {
+	return `sum(rate(istio_requests_total{` + sel + extra + `}[` + analysisWindow + `]))`
+}
+
+// errorShare is the 5xx share of the requests: no 5xx series is 0, no requests is empty.
+func errorShare(sel string) string {
+	return "((" + requestRate(sel, `, response_code=~"5.."`) + ") or on() vector(0)) / (" +
+		requestRate(sel, "") + " > 0)"
+}
+
+// p95 is the 95th percentile of the request durations (NaN without observations, empty without series).
+func p95(sel string) string {
+	return `histogram_quantile(0.95, sum by (le) (rate(istio_request_duration_milliseconds_bucket{` + sel +
+		`}[` + analysisWindow + `])))`
 }
 
 // AnalysisQueries are the three measurements, by metric name.
 func AnalysisQueries() map[string]string {
+	canary, stable := istioSelector(argCanaryService), istioSelector(argStableService)
 	return map[string]string{
-		// The canary's error rate above the stable pods' own (no traffic: no increase).
-		"error-rate-increase": "(" + ratio(argCanaryHash) + " - " + ratio(argStableHash) + ") or on() vector(0)",
-		"error-rate":          "(" + ratio(argCanaryHash) + ") or on() vector(0)",
-		"latency-ratio":       quantile(argCanaryHash) + " / " + quantile(argStableHash),
+		// The canary's error share above the stable pods' (stable without requests: 0).
+		"error-rate-increase": errorShare(canary) + " - (" + errorShare(stable) + " or on() vector(0))",
+		"error-rate":          errorShare(canary),
+		"latency-ratio":       p95(canary) + " / " + p95(stable),
 	}
 }
 
+// measured guards a condition: an empty result is neither success nor failure (inconclusive).
+func measured(cond string) string { return "len(result) > 0 && " + cond }
+
+// AnalysisConditions are each metric's successCondition and failureCondition
+// (Argo Rollouts' expr language; between the two a measurement is inconclusive).
+func AnalysisConditions() map[string][2]string {
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	return map[string][2]string{
+		"error-rate-increase": {measured("result[0] < " + f(MaxErrorRateIncrease)), measured("result[0] >= " + f(FailErrorRate))},
+		"error-rate":          {measured("result[0] <= " + f(FailErrorRate)), measured("result[0] > " + f(FailErrorRate))},
+		// NaN compares false both ways: inconclusive.
+		"latency-ratio": {measured("result[0] < " + f(MaxLatencyRatio)), measured("result[0] > " + f(FailLatencyRatio))},
+	}
+}
+
+// analysisMetrics are measured every minute, from one window after the analysis starts.
+var analysisMetrics = []string{"error-rate-increase", "error-rate", "latency-ratio"}
+
 // AnalysisTemplateFor measures the canary against the stable pods every minute.
 func AnalysisTemplateFor(a *Args) Object {
-	q := AnalysisQueries()
-	metric := func(name, success, failure string) Metric {
-		return Metric{Name: name, Interval: "1m", FailureLimit: 1, InconclusiveLimit: 2,
-			SuccessCondition: success, FailureCondition: failure,
-			Provider: MetricProvider{Prometheus: PrometheusMetric{Address: a.PrometheusURL, Query: q[name]}}}
+	q, c := AnalysisQueries(), AnalysisConditions()
+	var metrics []Metric
+	for _, name := range analysisMetrics {
+		metrics = append(metrics, Metric{Name: name, Interval: "1m", InitialDelay: analysisWindow,
+			FailureLimit: 1, InconclusiveLimit: 2, SuccessCondition: c[name][0], FailureCondition: c[name][1],
+			Provider: MetricProvider{Prometheus: PrometheusMetric{Address: a.PrometheusURL, Query: q[name]}}})
 	}
 	return Object{APIVersion: "argoproj.io/v1alpha1", Kind: "AnalysisTemplate",
 		Metadata: Meta{Name: a.Name + "-analysis", Namespace: a.Namespace, Labels: crLabels(a.Name)},
 		Spec: AnalysisTemplateSpec{
-			Args: []AnalysisArg{{Name: argService}, {Name: argCanaryHash}, {Name: argStableHash}},
-			Metrics: []Metric{
-				metric("error-rate-increase", "result[0] < 0.001", "result[0] >= 0.01"),
-				metric("error-rate", "result[0] <= 0.01", "result[0] > 0.01"),
-				// No stable latency (no traffic yet) is NaN: neither passes nor fails.
-				metric("latency-ratio", "result[0] < 1.1", "result[0] > 2"),
-			},
+			Args:    []AnalysisArg{{Name: argNamespace}, {Name: argCanaryService}, {Name: argStableService}},
+			Metrics: metrics,
 		}}
 }
+
+// analysisStartingStep is the index of the first pause (after setWeight 5):
+// the analysis runs through every stage, the 5 % one included.
+const analysisStartingStep = 1
 
 // RolloutFor is the canary Rollout over the service's Deployment.
 func RolloutFor(a *Args, replicas *int) Object {
 	c := CanaryStrategy{MaxSurge: "25%", MaxUnavailable: 0, Steps: CanarySteps(),
 		CanaryService: a.Name + "-canary", StableService: a.Name + "-stable"}
 	if a.Monitoring && !a.NoAnalysis {
-		// Analysis from the second step on (after the first 5 % pause has started).
-		c.Analysis = &RolloutAnalysis{Templates: []TemplateRef{{TemplateName: a.Name + "-analysis"}}, StartingStep: 2,
-			Args: []AnalysisArg{{Name: argService, Value: a.Name},
-				{Name: argCanaryHash, ValueFrom: &ArgValueFrom{PodTemplateHashValue: "Latest"}},
-				{Name: argStableHash, ValueFrom: &ArgValueFrom{PodTemplateHashValue: "Stable"}}}}
+		c.Analysis = &RolloutAnalysis{Templates: []TemplateRef{{TemplateName: a.Name + "-analysis"}},
+			StartingStep: analysisStartingStep,
+			Args: []AnalysisArg{{Name: argNamespace, Value: a.Namespace},
+				{Name: argCanaryService, Value: c.CanaryService}, {Name: argStableService, Value: c.StableService}}}
 	}
 	if a.Mesh {
+		// Host-level splitting: Argo Rollouts weighs the routes' two destinations, the stable and the canary Service.
 		c.TrafficRouting = &TrafficRouting{Istio: IstioRouting{
-			VirtualService:  VirtualServiceRef{Name: a.Name, Routes: canaryRoutes(a)},
-			DestinationRule: DestinationRuleRef{Name: a.Name, CanarySubsetName: "canary", StableSubsetName: "stable"},
-		}}
+			VirtualService: VirtualServiceRef{Name: a.Name, Routes: canaryRoutes(a)}}}
 	}
 	return Object{APIVersion: "argoproj.io/v1alpha1", Kind: "Rollout",
 		Metadata: Meta{Name: a.Name, Namespace: a.Namespace, Labels: crLabels(a.Name)},
@@ -141,24 +202,19 @@ func (b *builder) canary(deps []pulumi.Resource) error {
 	}
 	var routing []pulumi.Resource
 	if a.Mesh {
-		// Argo Rollouts rewrites the route weights and the subsets' labels; the program ignores those.
-		order := []string{"stable", "canary"}
-		subsets := map[string]map[string]string{"stable": {"app": a.Name}, "canary": {"app": a.Name}}
-		dr, err := k8sobj.New(b.ctx, b.name+"-destinations", DestinationRuleFor(a, subsets, order), b.custom,
-			pulumi.IgnoreChanges([]string{"spec.subsets"}))
-		if err != nil {
-			return err
-		}
+		// The routes start all on the stable Service; Argo Rollouts rewrites their weights, which the program ignores.
 		var ignore []string
 		for i := range canaryRoutes(a) {
 			ignore = append(ignore, "spec.http["+strconv.Itoa(i)+"].route")
 		}
-		vs, err := k8sobj.New(b.ctx, b.name+"-routes", VirtualServiceFor(a, map[string]int{"stable": 100}, order),
+		vs, err := k8sobj.New(b.ctx, b.name+"-routes", VirtualServiceFor(a, []RouteDestination{
+			{Destination: Destination{Host: a.Name + "-stable"}, Weight: 100},
+			{Destination: Destination{Host: a.Name + "-canary"}, Weight: 0}}),
 			b.custom, pulumi.IgnoreChanges(ignore))
 		if err != nil {
 			return err
 		}
-		routing = append(routing, dr, vs)
+		routing = append(routing, vs)
 	}
 	if a.Monitoring && !a.NoAnalysis {
 		at, err := k8sobj.New(b.ctx, b.name+"-analysis", AnalysisTemplateFor(a), b.custom)

@@ -48,12 +48,17 @@ func (a *Args) publicRoutes(dests []RouteDestination) []HTTPRoute {
 	return routes
 }
 
-// VirtualServiceFor routes the service's traffic over the given subsets and weights.
-func VirtualServiceFor(a *Args, weights map[string]int, order []string) Object {
+// SubsetDestinations are the service's subsets (in order) with their weights.
+func SubsetDestinations(a *Args, weights map[string]int, order []string) []RouteDestination {
 	var dests []RouteDestination
 	for _, subset := range order {
 		dests = append(dests, RouteDestination{Destination: Destination{Host: a.Name, Subset: subset}, Weight: weights[subset]})
 	}
+	return dests
+}
+
+// VirtualServiceFor routes the service's traffic to the given destinations.
+func VirtualServiceFor(a *Args, dests []RouteDestination) Object {
 	hosts, gateways, route := a.httpRoute(dests)
 	spec := VirtualServiceSpec{Hosts: hosts, Gateways: gateways, HTTP: []HTTPRoute{route}}
 	if a.Ingress != nil {
@@ -149,7 +154,7 @@ func (b *builder) blueGreen(deps []pulumi.Resource) error {
 	if _, err := k8sobj.New(b.ctx, b.name+"-destinations", DestinationRuleFor(a, subsets, order), b.custom); err != nil {
 		return err
 	}
-	_, err = k8sobj.New(b.ctx, b.name+"-routes", VirtualServiceFor(a, BlueGreenWeights(active), order), b.custom, afterSmoke)
+	_, err = k8sobj.New(b.ctx, b.name+"-routes", VirtualServiceFor(a, SubsetDestinations(a, BlueGreenWeights(active), order)), b.custom, afterSmoke)
 	return err
 }
 

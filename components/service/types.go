@@ -98,28 +98,18 @@ type (
 		TemplateName string `json:"templateName"`
 	}
 	AnalysisArg struct {
-		Name      string        `json:"name"`
-		Value     string        `json:"value,omitempty"`
-		ValueFrom *ArgValueFrom `json:"valueFrom,omitempty"`
-	}
-	ArgValueFrom struct {
-		PodTemplateHashValue string `json:"podTemplateHashValue"`
+		Name  string `json:"name"`
+		Value string `json:"value,omitempty"`
 	}
 	TrafficRouting struct {
 		Istio IstioRouting `json:"istio"`
 	}
 	IstioRouting struct {
-		VirtualService  VirtualServiceRef  `json:"virtualService"`
-		DestinationRule DestinationRuleRef `json:"destinationRule"`
+		VirtualService VirtualServiceRef `json:"virtualService"`
 	}
 	VirtualServiceRef struct {
 		Name   string   `json:"name"`
 		Routes []string `json:"routes"`
-	}
-	DestinationRuleRef struct {
-		Name             string `json:"name"`
-		CanarySubsetName string `json:"canarySubsetName"`
-		StableSubsetName string `json:"stableSubsetName"`
 	}
 
 	AnalysisTemplateSpec struct {
@@ -129,6 +119,7 @@ type (
 	Metric struct {
 		Name              string         `json:"name"`
 		Interval          string         `json:"interval"`
+		InitialDelay      string         `json:"initialDelay,omitempty"`
 		Count             int            `json:"count,omitempty"`
 		FailureLimit      int            `json:"failureLimit"`
 		InconclusiveLimit int            `json:"inconclusiveLimit,omitempty"`

@@ -442,12 +442,12 @@ func (r *Result) writeRollouts(w io.Writer) {
 			}
 			line := fmt.Sprintf("  %s: canary Rollout, %s, then all", name, strings.Join(steps, ", "))
 			if an, ok := canary["analysis"].(map[string]any); ok {
-				line += fmt.Sprintf("; analysis %v from step %v", dig(an, "templates", "0", "templateName"), an["startingStep"])
+				line += fmt.Sprintf("; analysis %v %s", dig(an, "templates", "0", "templateName"), analysisStart(canary, an))
 			} else {
 				line += "; no analysis"
 			}
 			if _, ok := canary["trafficRouting"]; ok {
-				line += "; Istio traffic routing"
+				line += fmt.Sprintf("; Istio traffic routing over %v and %v", canary["stableService"], canary["canaryService"])
 			} else {
 				line += "; replica-weighted"
 			}
@@ -523,4 +523,25 @@ func orZero(v any) any {
 		return 0
 	}
 	return v
+}
+
+// analysisStart names the stage a canary's background analysis starts in:
+// startingStep indexes the steps, so the weight in effect there is the last
+// setWeight at or before it.
+func analysisStart(canary, analysis map[string]any) string {
+	start, _ := analysis["startingStep"].(float64)
+	steps, _ := canary["steps"].([]any)
+	weight := any(nil)
+	for i, st := range steps {
+		if i > int(start) {
+			break
+		}
+		if w, ok := st.(map[string]any)["setWeight"]; ok {
+			weight = w
+		}
+	}
+	if weight == nil {
+		return "from the start"
+	}
+	return fmt.Sprintf("from the %v%% stage (step %v)", weight, start)
 }
