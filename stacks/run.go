@@ -490,8 +490,13 @@ func (c *Config) meshArgs(eks *cluster.Cluster, platform *addons.ClusterAddons) 
 		Callers: map[string][]string{},
 	}
 	for name, s := range c.Services {
-		if len(s.Callers) > 0 {
-			args.Callers[name] = s.Callers
+		callers := slices.Clone(s.Callers)
+		// A blue-green service's smoke test calls it from inside the mesh before each switch.
+		if s.Strategy == string(service.BlueGreen) {
+			callers = append(callers, service.SmokeCaller(ServicesNamespace, name))
+		}
+		if len(callers) > 0 {
+			args.Callers[name] = callers
 		}
 	}
 	// The region's own name, which the DNS health check calls, is served too.

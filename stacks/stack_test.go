@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -701,6 +702,12 @@ func TestServicesPerEnvironment(t *testing.T) {
 		for _, r := range res.Resources {
 			if r.Type == "kubernetes:security.istio.io/v1:AuthorizationPolicy" && strings.HasPrefix(r.Name, "mesh-allow-") {
 				allows++
+			}
+		}
+		// Issue #19: under default deny, media-service (blue-green) admits its smoke test, which runs in the mesh.
+		if ap := find(res, "kubernetes:security.istio.io/v1:AuthorizationPolicy", "mesh-allow-media-service"); c.allows > 0 {
+			if ap == nil || !strings.Contains(fmt.Sprint(ap.Inputs["spec"]), "cluster.local/ns/eduai/sa/media-service-smoke") {
+				t.Errorf("%s: media-service's ALLOW policy does not name the smoke test: %v", c.stack, ap)
 			}
 		}
 		if allows != c.allows {

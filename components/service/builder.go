@@ -304,21 +304,30 @@ func jobName(prefix, tag string) string {
 }
 
 // job registers a run-once Job; Pulumi waits for it to complete, so what
-// depends on it waits too, and a failed Job stops the deploy. Jobs opt out
-// of sidecar injection (a sidecar would keep them from completing).
+// depends on it waits too, and a failed Job stops the deploy. A Job outside
+// the mesh opts out of sidecar injection. A Job in the mesh (meshed) gets
+// its sidecar as a Kubernetes native sidecar (an init container with
+// restartPolicy Always, Kubernetes 1.29+; Istio's pod annotation
+// sidecar.istio.io/nativeSidecar, which takes precedence over istiod's
+// ENABLE_NATIVE_SIDECARS): the proxy starts before the Job's container and
+// is stopped when it exits, so the Job completes; an ordinary sidecar would
+// keep it running for ever.
 func (b *builder) job(resource, name, image string, command []string, envFrom corev1.EnvFromSourceArray,
-	serviceAccount string, deps []pulumi.Resource) (*batchv1.Job, error) {
+	serviceAccount string, deps []pulumi.Resource, meshed bool) (*batchv1.Job, error) {
+	podLabels := pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String("eduai"), "job": pulumi.String(name),
+		ServiceLabel: pulumi.String(b.args.Name)}
+	annotations := pulumi.StringMap{"sidecar.istio.io/inject": pulumi.String("false")}
+	if meshed {
+		podLabels["sidecar.istio.io/inject"] = pulumi.String("true")
+		annotations = pulumi.StringMap{"sidecar.istio.io/nativeSidecar": pulumi.String("true")}
+	}
 	return batchv1.NewJob(b.ctx, resource, &batchv1.JobArgs{
 		Metadata: b.meta(name, map[string]string{"app.kubernetes.io/component": "job"}),
 		Spec: batchv1.JobSpecArgs{
 			BackoffLimit:          pulumi.Int(2),
 			ActiveDeadlineSeconds: pulumi.Int(900),
 			Template: corev1.PodTemplateSpecArgs{
-				Metadata: metav1.ObjectMetaArgs{
-					Labels: pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String("eduai"), "job": pulumi.String(name),
-						ServiceLabel: pulumi.String(b.args.Name)},
-					Annotations: pulumi.StringMap{"sidecar.istio.io/inject": pulumi.String("false")},
-				},
+				Metadata: metav1.ObjectMetaArgs{Labels: podLabels, Annotations: annotations},
 				Spec: corev1.PodSpecArgs{
 					RestartPolicy:      pulumi.String("Never"),
 					ServiceAccountName: pulumi.String(serviceAccount),
@@ -345,7 +354,7 @@ func (b *builder) job(resource, name, image string, command []string, envFrom co
 func (b *builder) migrationJob(deps []pulumi.Resource) (*batchv1.Job, error) {
 	a := b.args
 	return b.job(b.name+"-migrate", jobName(a.Name+"-migrate", a.Tag), image(a.Repository, a.Tag),
-		a.Migration.Command, b.envFrom(), a.Name, deps)
+		a.Migration.Command, b.envFrom(), a.Name, deps, false)
 }
 
 // SmokeImage runs the blue-green smoke test (curl, pinned).

@@ -9,8 +9,9 @@
 //     its keep-until time has passed;
 //   - canary: an Argo Rollouts Rollout over the Deployment's pod template
 //     (workloadRef) with the seed's steps, canary and stable Services,
-//     Istio traffic routing with the mesh, and an AnalysisTemplate comparing
-//     the canary's error rate and p95 latency with the stable pods'.
+//     Istio host-level traffic routing over those two Services with the mesh,
+//     and an AnalysisTemplate comparing, on the mesh's telemetry, the
+//     canary's error rate and p95 latency with the stable pods'.
 //
 // Every service gets its ConfigMap (env and connection endpoints), probes,
 // requests and limits, a locked-down security context, an HPA or fixed

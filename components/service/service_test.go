@@ -194,6 +194,7 @@ func TestBlueGreen(t *testing.T) {
 	} {
 		args := baseArgs(BlueGreen)
 		args.BlueGreen.ActiveColor = c.active
+		args.Migration = &Migration{Command: []string{"/app/migrate", "up"}}
 		rec := run(t, args)
 		w := weights(t, rec)
 		if w[Blue] != c.blue || w[Green] != c.green {
@@ -224,8 +225,33 @@ func TestBlueGreen(t *testing.T) {
 		if !strings.Contains(jobName, c.active) || !strings.Contains(jobName, strings.ReplaceAll(c.activeImage, ".", "-")) {
 			t.Errorf("smoke job name %s", jobName)
 		}
-		if m(m(m(spec(smoke)["template"])["metadata"])["annotations"])["sidecar.istio.io/inject"] != "false" {
-			t.Error("the smoke test Job gets a sidecar and never completes")
+		// Issue #19, item 2: in the mesh the smoke test has a sidecar (STRICT
+		// mTLS refuses a plain-text caller) that exits with it (native
+		// sidecar), runs as the account the ALLOW policy names, and starts
+		// once the color it tests is rolled out at its full size.
+		pod := m(m(spec(smoke)["template"])["metadata"])
+		if m(pod["labels"])["sidecar.istio.io/inject"] != "true" || m(pod["annotations"])["sidecar.istio.io/nativeSidecar"] != "true" ||
+			m(pod["annotations"])["sidecar.istio.io/inject"] != nil {
+			t.Errorf("the smoke test Job is not in the mesh with a native sidecar: %v", pod)
+		}
+		if sa := m(m(spec(smoke)["template"])["spec"])["serviceAccountName"]; sa != SmokeAccount("content-service") ||
+			SmokeCaller("eduai", "content-service") != "eduai/"+sa.(string) {
+			t.Errorf("smoke account %v", sa)
+		}
+		if !slices.Contains(smoke.Dependencies, active.URN) {
+			t.Error("the smoke test does not wait for the color it tests")
+		}
+		if slices.Contains(smoke.Dependencies, idleDep.URN) {
+			t.Error("the smoke test waits for the other color")
+		}
+		// Both colors carry their replicas: server-side apply never drops the
+		// field to its default of 1 at a switch.
+		if spec(active)["replicas"] != float64(3) {
+			t.Errorf("active replicas %v", spec(active)["replicas"])
+		}
+		mig := rec.Named("kubernetes:batch/v1:Job", "svc-migrate")
+		if mig == nil || m(m(m(spec(mig)["template"])["metadata"])["annotations"])["sidecar.istio.io/inject"] != "false" {
+			t.Error("the migration Job gets a sidecar")
 		}
 		hpa := spec(rec.ByType("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")[0])
 		if m(hpa["scaleTargetRef"])["name"] != "content-service-"+c.active {
@@ -264,8 +290,13 @@ func TestBlueGreenWithoutMesh(t *testing.T) {
 		if m(spec(main)["selector"])["version"] != active {
 			t.Errorf("service selects %v with %s active", spec(main)["selector"], active)
 		}
-		if !slices.Contains(main.Dependencies, rec.Named("kubernetes:batch/v1:Job", "svc-smoke").URN) {
+		smoke := rec.Named("kubernetes:batch/v1:Job", "svc-smoke")
+		if !slices.Contains(main.Dependencies, smoke.URN) {
 			t.Error("the selector switch does not wait for the smoke test")
+		}
+		// No mesh: no sidecar to wait for.
+		if a := m(m(m(spec(smoke)["template"])["metadata"])["annotations"]); a["sidecar.istio.io/inject"] != "false" || a["sidecar.istio.io/nativeSidecar"] != nil {
+			t.Errorf("smoke test annotations without the mesh %v", a)
 		}
 	}
 }

@@ -106,12 +106,23 @@ func (b *builder) blueGreen(deps []pulumi.Resource) error {
 	if !g.KeepIdleUntil.IsZero() && g.Now.After(g.KeepIdleUntil) {
 		idleReplicas = 0
 	}
-	replicas := map[string]pulumi.IntPtrInput{active: b.replicas(), standby: pulumi.IntPtr(idleReplicas)}
+	// Both colors carry explicit replicas. Leaving the active color's field to
+	// its HPA would, at a switch, make server-side apply drop the field the
+	// program owned (the idle color's count) and the Deployment fall back to
+	// its default of 1 pod (Kubernetes, "Server-Side Apply": a field no
+	// manager owns any more is reset to its default). So the color that is
+	// to serve starts at the autoscaler's minimum and the HPA scales it from
+	// there; its inputs change only at a switch or a new tag, so an unchanged
+	// `pulumi up` does not reset the HPA's count.
+	replicas := map[string]pulumi.IntPtrInput{active: pulumi.IntPtr(b.minReplicas()), standby: pulumi.IntPtr(idleReplicas)}
+	deployments := map[string]pulumi.Resource{}
 	for _, color := range []string{Blue, Green} {
-		if _, err := b.deployment(b.name+"-"+color, a.Name+"-"+color, map[string]string{"version": color},
-			tags[color], replicas[color], deps); err != nil {
+		dep, err := b.deployment(b.name+"-"+color, a.Name+"-"+color, map[string]string{"version": color},
+			tags[color], replicas[color], deps)
+		if err != nil {
 			return err
 		}
+		deployments[color] = dep
 		// Each color has its own Service: the smoke test reaches a color directly.
 		if err := b.service(b.name+"-"+color, a.Name+"-"+color, map[string]string{"version": color}, nil); err != nil {
 			return err
@@ -126,16 +137,20 @@ func (b *builder) blueGreen(deps []pulumi.Resource) error {
 	}
 	// The smoke test runs as an account of its own: no API token, no AWS access.
 	smokeSA, err := corev1.NewServiceAccount(b.ctx, b.name+"-smoke", &corev1.ServiceAccountArgs{
-		Metadata:                     b.meta(a.Name+"-smoke", nil),
+		Metadata:                     b.meta(SmokeAccount(a.Name), nil),
 		AutomountServiceAccountToken: pulumi.Bool(false),
 	}, b.parent)
 	if err != nil {
 		return err
 	}
-	// The switch waits for the smoke test of the color that is to serve, in its image version.
+	// The switch waits for the smoke test of the color that is to serve, in
+	// its image version; the test starts once that color's Deployment is
+	// fully rolled out and scaled (Pulumi awaits a Deployment until its
+	// updated replicas are all available). With the mesh it runs in the mesh
+	// (a sidecar, and the service's ALLOW policy names its account: see SmokeCaller).
 	smoke, err := b.job(b.name+"-smoke", jobName(a.Name+"-smoke-"+active, tags[active]), SmokeImage,
 		[]string{"sh", "-c", smokeScript("http://" + a.Name + "-" + active + "." + a.Namespace + ".svc.cluster.local")},
-		nil, a.Name+"-smoke", append(slices.Clone(deps), smokeSA))
+		nil, SmokeAccount(a.Name), append(slices.Clone(deps), smokeSA, deployments[active]), a.Mesh)
 	if err != nil {
 		return err
 	}
@@ -158,14 +173,24 @@ func (b *builder) blueGreen(deps []pulumi.Resource) error {
 	return err
 }
 
+// SmokeAccount is the service account of a blue-green service's smoke test.
+func SmokeAccount(service string) string { return service + "-smoke" }
+
+// SmokeCaller is the smoke test as a caller ("namespace/serviceAccount"),
+// which the service's Istio ALLOW policy must name: under the mesh's
+// allow-nothing default a caller not named is refused (403).
+func SmokeCaller(namespace, service string) string { return namespace + "/" + SmokeAccount(service) }
+
 // smokeScript waits up to 2.5 minutes for the target to be ready and healthy.
 func smokeScript(base string) string {
 	return "for i in $(seq 1 30); do curl -fsS " + base + ReadinessPath + " && curl -fsS " + base + LivenessPath +
 		" && exit 0; sleep 5; done; echo 'smoke test failed: " + base + "'; exit 1"
 }
 
-// serviceMonitor scrapes the service's metrics, with the pods' version and
-// Argo Rollouts' pod-template hash as labels (the canary analysis compares them).
+// serviceMonitor scrapes the service's own metrics, with the pods' version and
+// Argo Rollouts' pod-template hash as labels, for the dashboards and alerts
+// where Prometheus reaches the pods (no STRICT mTLS). The canary analysis
+// does not read them: it reads the sidecars' telemetry (canary.go).
 func (b *builder) serviceMonitor() error {
 	a := b.args
 	obj := Object{APIVersion: "monitoring.coreos.com/v1", Kind: "ServiceMonitor",
