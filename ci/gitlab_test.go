@@ -12,7 +12,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/eduai/infra/components/service"
 	"sigs.k8s.io/yaml"
 )
 
@@ -181,6 +183,7 @@ func TestJobsRunInTheStacksVPC(t *testing.T) {
 			Matrix []map[string][]string `json:"matrix"`
 		} `json:"parallel"`
 		IDTokens map[string]any `json:"id_tokens"`
+		Timeout  string         `json:"timeout"`
 	}
 	var top map[string]json.RawMessage
 	if err := yaml.Unmarshal(out, &top); err != nil {
@@ -214,6 +217,11 @@ func TestJobsRunInTheStacksVPC(t *testing.T) {
 			want := "bash ci/plan.sh \"$STACK\""
 			if strings.HasPrefix(name, "deploy") {
 				want = "bash ci/deploy.sh \"$STACK\""
+				// Issue #19: the deploy outlasts what pulumi up may wait for a release.
+				limit, err := time.ParseDuration(j.Timeout)
+				if release := service.RolloutTimeout() + 2*service.JobTimeout(); err != nil || limit < release+30*time.Minute {
+					t.Errorf("%s: timeout %q; pulumi up may wait %v for a canary release alone", name, j.Timeout, release)
+				}
 			}
 			if !slices.Contains(j.Script, want) || slices.ContainsFunc(j.Script, func(l string) bool { return strings.Contains(l, "pulumi up") }) {
 				t.Errorf("%s: script %v, want %s and no other up", name, j.Script, want)

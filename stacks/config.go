@@ -326,10 +326,13 @@ type BlueGreenConfig struct {
 	KeepIdleUntil string `json:"keepIdleUntil"`
 }
 
-// MigrationsConfig is a service's migration Job.
+// MigrationsConfig is a service's expand/contract migration Jobs.
 type MigrationsConfig struct {
-	// Command runs in the service's image with its environment.
+	// Command (expand) runs in the new image with the service's environment
+	// before the new version.
 	Command []string `json:"command"`
+	// Contract runs in the new image once the new version serves alone. Default none.
+	Contract []string `json:"contract"`
 }
 
 // RolloutsConfig is `eduai:rollouts`: the Argo Rollouts controller, installed when a service is a canary.

@@ -129,7 +129,7 @@ func (c *Config) serviceArgs(name string, eks *cluster.Cluster, platform *addons
 		args.BlueGreen.KeepIdleUntil, _ = time.Parse(time.RFC3339, b.KeepIdleUntil)
 	}
 	if m := s.Migrations; m != nil {
-		args.Migration = &service.Migration{Command: m.Command}
+		args.Migration = &service.Migration{Command: m.Command, Contract: m.Contract}
 	}
 	args.Connections, args.AWSAccess = c.connections(s, eks, stores)
 	iso := &service.Isolation{Callers: s.Callers, DataStoreCIDRs: []string{c.Network.CIDR}}

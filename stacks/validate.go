@@ -549,6 +549,9 @@ func (c *Config) validateServices(errs *Errors) {
 		if m := s.Migrations; m != nil && len(m.Command) == 0 {
 			errs.add(key+".migrations.command", "must name the command to run")
 		}
+		if m := s.Migrations; m != nil && m.Contract != nil && len(m.Contract) == 0 {
+			errs.add(key+".migrations.contract", "must name the command to run (omit it for no contract step)")
+		}
 	}
 }
 

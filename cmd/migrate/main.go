@@ -1,9 +1,19 @@
 // Command migrate applies a service's versioned SQL migrations to its
 // PostgreSQL database (internal/migrate: goose, one transaction per
 // migration, an advisory lock for the whole run). A service's migration Job
-// runs it before the service's new version rolls out:
+// runs it before the service's new version rolls out (expand), and the
+// contract Job after it serves alone, with a folder and version table of
+// its own:
 //
-//	migrate [-dir /migrations] [-lock-wait 10m] up|status
+//	migrate [-dir /migrations] [-table goose_db_version] [-lock-wait 10m] up|status
+//	migrate -dir /migrations/contract -table goose_contract_version up
+//
+// Both are idempotent: applied versions are recorded and skipped. The
+// session's lock_timeout and statement_timeout come from PGOPTIONS (the
+// service component sets them on the Jobs), which pgx reads like libpq.
+// SIGTERM (Kubernetes stopping the pod: a deadline, a drain) and SIGINT
+// cancel the running statement; its transaction rolls back, the version
+// stays at the last applied migration, and the exit status is 1.
 //
 // The database comes from DATABASE_URL; else from DATABASE_SECRET_ARN, the
 // connection secret the database component keeps in Secrets Manager (which
@@ -19,6 +29,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/eduai/infra/internal/migrate"
@@ -26,7 +37,7 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
@@ -55,11 +66,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.SetOutput(stderr)
 	dir := fs.String("dir", "/migrations", "folder of NNNNN_name.sql migrations")
 	wait := fs.Duration("lock-wait", 10*time.Minute, "how long to wait for another runner")
+	table := fs.String("table", "goose_db_version", "the table recording applied versions (one per folder)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() != 1 || (fs.Arg(0) != "up" && fs.Arg(0) != "status") {
-		fmt.Fprintln(stderr, "usage: migrate [-dir DIR] [-lock-wait D] up|status")
+		fmt.Fprintln(stderr, "usage: migrate [-dir DIR] [-table TABLE] [-lock-wait D] up|status")
 		return 2
 	}
 	if info, err := os.Stat(*dir); err != nil || !info.IsDir() {
@@ -77,7 +89,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 1
 	}
 	defer db.Close()
-	opts := migrate.Options{LockWait: *wait}
+	opts := migrate.Options{LockWait: *wait, Table: *table}
 	if fs.Arg(0) == "status" {
 		lines, err := migrate.Status(ctx, db, os.DirFS(*dir), opts)
 		if err != nil {

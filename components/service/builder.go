@@ -1,9 +1,12 @@
 package service
 
 import (
-	"github.com/eduai/infra/components/internal/k8sobj"
 	"regexp"
+	"slices"
 	"strings"
+	"time"
+
+	"github.com/eduai/infra/components/internal/k8sobj"
 
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	autoscalingv2 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/autoscaling/v2"
@@ -27,6 +30,12 @@ type builder struct {
 	config *corev1.ConfigMap
 	// secretEnv holds Args.SecretEnv; nil without it.
 	secretEnv *corev1.Secret
+	// released is ready once the new version serves alone (set by the
+	// strategy); nil while the old version may still serve (a blue-green
+	// idle color that keeps its pods).
+	released []pulumi.Resource
+	// activeTag is the serving blue-green color's tag.
+	activeTag string
 }
 
 // EphemeralRequest and EphemeralLimit bound a container's scratch space
@@ -266,11 +275,18 @@ func (b *builder) autoscaler(kind, target string) error {
 // service registers a Service on port 80 to the pods matching selector.
 func (b *builder) service(resource, name string, selector map[string]string, extraLabels map[string]string,
 	opts ...pulumi.ResourceOption) error {
+	_, err := b.newService(resource, name, selector, extraLabels, opts...)
+	return err
+}
+
+// newService is service, returning the Service.
+func (b *builder) newService(resource, name string, selector map[string]string, extraLabels map[string]string,
+	opts ...pulumi.ResourceOption) (*corev1.Service, error) {
 	sel := pulumi.StringMap{"app": pulumi.String(b.args.Name)}
 	for k, v := range selector {
 		sel[k] = pulumi.String(v)
 	}
-	_, err := corev1.NewService(b.ctx, resource, &corev1.ServiceArgs{
+	return corev1.NewService(b.ctx, resource, &corev1.ServiceArgs{
 		Metadata: b.meta(name, extraLabels),
 		Spec: corev1.ServiceSpecArgs{
 			Selector: sel,
@@ -278,7 +294,6 @@ func (b *builder) service(resource, name string, selector map[string]string, ext
 				Port: pulumi.Int(80), TargetPort: pulumi.String("http")}},
 		},
 	}, append([]pulumi.ResourceOption{b.parent}, opts...)...)
-	return err
 }
 
 // image is repository:tag, or the repository alone without a tag.
@@ -312,7 +327,7 @@ func jobName(prefix, tag string) string {
 // ENABLE_NATIVE_SIDECARS): the proxy starts before the Job's container and
 // is stopped when it exits, so the Job completes; an ordinary sidecar would
 // keep it running for ever.
-func (b *builder) job(resource, name, image string, command []string, envFrom corev1.EnvFromSourceArray,
+func (b *builder) job(resource, name, image string, command []string, env corev1.EnvVarArray, envFrom corev1.EnvFromSourceArray,
 	serviceAccount string, deps []pulumi.Resource, meshed bool) (*batchv1.Job, error) {
 	podLabels := pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String("eduai"), "job": pulumi.String(name),
 		ServiceLabel: pulumi.String(b.args.Name)}
@@ -324,8 +339,8 @@ func (b *builder) job(resource, name, image string, command []string, envFrom co
 	return batchv1.NewJob(b.ctx, resource, &batchv1.JobArgs{
 		Metadata: b.meta(name, map[string]string{"app.kubernetes.io/component": "job"}),
 		Spec: batchv1.JobSpecArgs{
-			BackoffLimit:          pulumi.Int(2),
-			ActiveDeadlineSeconds: pulumi.Int(900),
+			BackoffLimit:          pulumi.Int(jobBackoffLimit),
+			ActiveDeadlineSeconds: pulumi.Int(int(jobDeadline / time.Second)),
 			Template: corev1.PodTemplateSpecArgs{
 				Metadata: metav1.ObjectMetaArgs{Labels: podLabels, Annotations: annotations},
 				Spec: corev1.PodSpecArgs{
@@ -335,7 +350,7 @@ func (b *builder) job(resource, name, image string, command []string, envFrom co
 						SeccompProfile: corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")}},
 					Containers: corev1.ContainerArray{corev1.ContainerArgs{
 						Name: pulumi.String("run"), Image: pulumi.String(image),
-						Command: pulumi.ToStringArray(command), EnvFrom: envFrom,
+						Command: pulumi.ToStringArray(command), Env: env, EnvFrom: envFrom,
 						Resources: corev1.ResourceRequirementsArgs{
 							Requests: pulumi.StringMap{"cpu": pulumi.String("100m"), "memory": pulumi.String("128Mi"),
 								"ephemeral-storage": pulumi.String(EphemeralRequest)},
@@ -347,14 +362,63 @@ func (b *builder) job(resource, name, image string, command []string, envFrom co
 				},
 			},
 		},
-	}, b.parent, pulumi.DependsOn(deps), pulumi.DeleteBeforeReplace(true))
+	}, b.parent, pulumi.DependsOn(deps), pulumi.DeleteBeforeReplace(true),
+		// Pulumi waits as long as Kubernetes may still retry the Job (its
+		// default for a Job is 10 minutes, shorter than the deadline).
+		pulumi.Timeouts(&pulumi.CustomTimeouts{Create: JobTimeout().String(), Update: JobTimeout().String()}))
 }
 
-// migrationJob runs the service's migration command in the new image.
+// A Job's budget: three attempts (backoffLimit 2; Kubernetes waits 10 s,
+// then 20 s, between them) within activeDeadlineSeconds, after which
+// Kubernetes fails the Job whatever is left.
+const (
+	jobBackoffLimit = 2
+	jobDeadline     = 15 * time.Minute
+)
+
+// JobTimeout is how long Pulumi waits for a Job: its deadline and a minute
+// for the pod's scheduling and the Job controller to report.
+func JobTimeout() time.Duration { return jobDeadline + time.Minute }
+
+// A migration's session limits (PostgreSQL lock_timeout and
+// statement_timeout), passed as PGOPTIONS, which libpq and pgx send as the
+// session's options: a DDL statement waiting behind the serving pods'
+// transactions gives up after LockTimeout instead of queueing every query
+// behind it, and no statement outlives StatementTimeout; both well inside
+// the Job's deadline, so a retry has time left.
+const (
+	LockTimeout      = 10 * time.Second
+	StatementTimeout = 4 * time.Minute
+)
+
+// migrationEnv is the session limits for a migration Job.
+func migrationEnv() corev1.EnvVarArray {
+	return corev1.EnvVarArray{corev1.EnvVarArgs{Name: pulumi.String("PGOPTIONS"),
+		Value: pulumi.Sprintf("-c lock_timeout=%dms -c statement_timeout=%dms", LockTimeout.Milliseconds(), StatementTimeout.Milliseconds())}}
+}
+
+// migrationJob runs the service's expand migration in the new image.
 func (b *builder) migrationJob(deps []pulumi.Resource) (*batchv1.Job, error) {
 	a := b.args
 	return b.job(b.name+"-migrate", jobName(a.Name+"-migrate", a.Tag), image(a.Repository, a.Tag),
-		a.Migration.Command, b.envFrom(), a.Name, deps, false)
+		a.Migration.Command, migrationEnv(), b.envFrom(), a.Name, deps, false)
+}
+
+// contractJob runs the contract migration once the new version serves
+// alone; while the old version may still serve (a blue-green idle color with
+// pods), it is not registered, and runs at the first update after.
+func (b *builder) contractJob(deps []pulumi.Resource) error {
+	a := b.args
+	if a.Migration == nil || len(a.Migration.Contract) == 0 || len(b.released) == 0 {
+		return nil
+	}
+	tag := a.Tag
+	if a.Strategy == BlueGreen {
+		tag = b.activeTag
+	}
+	_, err := b.job(b.name+"-contract", jobName(a.Name+"-contract", tag), image(a.Repository, tag),
+		a.Migration.Contract, migrationEnv(), b.envFrom(), a.Name, append(slices.Clone(deps), b.released...), false)
+	return err
 }
 
 // SmokeImage runs the blue-green smoke test (curl, pinned).

@@ -1,7 +1,10 @@
 package service
 
 import (
+	"encoding/json"
+	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/eduai/infra/components/internal/k8sobj"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -165,7 +168,7 @@ func RolloutFor(a *Args, replicas *int) Object {
 	}
 	return Object{APIVersion: "argoproj.io/v1alpha1", Kind: "Rollout",
 		Metadata: Meta{Name: a.Name, Namespace: a.Namespace, Labels: crLabels(a.Name)},
-		Spec: RolloutSpec{Replicas: replicas, RevisionHistoryLimit: 10, ProgressDeadlineSeconds: 600,
+		Spec: RolloutSpec{Replicas: replicas, RevisionHistoryLimit: 10, ProgressDeadlineSeconds: int(progressDeadline / time.Second),
 			Selector:    LabelSelector{MatchLabels: map[string]string{"app": a.Name}},
 			WorkloadRef: WorkloadRef{APIVersion: "apps/v1", Kind: "Deployment", Name: a.Name, ScaleDown: "never"},
 			Strategy:    RolloutStrategy{Canary: c}}}
@@ -228,9 +231,62 @@ func (b *builder) canary(deps []pulumi.Resource) error {
 		r := a.Replicas
 		replicas = &r
 	}
-	if _, err := k8sobj.New(b.ctx, b.name+"-rollout", RolloutFor(a, replicas), b.custom,
-		pulumi.DependsOn(append(append([]pulumi.Resource{dep}, deps...), routing...))); err != nil {
+	// Pulumi waits for the release: the Rollout is ready once Argo Rollouts
+	// has seen this Deployment generation and the Rollout is Healthy (every
+	// step done, fully promoted). The annotation changes with every new pod
+	// template, so each release updates the Rollout and is awaited.
+	waitFor := dep.Metadata.Generation().ApplyT(func(g *int) string {
+		if g == nil {
+			return RolloutWaitFor(0)
+		}
+		return RolloutWaitFor(*g)
+	}).(pulumi.StringOutput)
+	timeout := RolloutTimeout().String()
+	rollout, err := k8sobj.NewAnnotated(b.ctx, b.name+"-rollout", RolloutFor(a, replicas), pulumi.StringMap{WaitForAnnotation: waitFor},
+		b.custom, pulumi.DependsOn(append(append([]pulumi.Resource{dep}, deps...), routing...)),
+		pulumi.Timeouts(&pulumi.CustomTimeouts{Create: timeout, Update: timeout}))
+	if err != nil {
 		return err
 	}
+	b.released = []pulumi.Resource{rollout}
 	return b.autoscaler("Rollout", a.Name)
 }
+
+// WaitForAnnotation is pulumi-kubernetes' custom readiness (v4.18+): a JSON
+// list of jsonpath conditions that must hold at once on one observed object
+// (provider/pkg/metadata/overrides.go, await/condition/all.go).
+const WaitForAnnotation = "pulumi.com/waitFor"
+
+// RolloutWaitFor is the Rollout's readiness for the Deployment's generation.
+// Argo Rollouts writes status.workloadObservedGeneration (the Deployment
+// generation it has seen) in the same status patch as status.phase
+// (rollout/sync.go persistRolloutStatus, v1.9.1), so "Healthy" cannot be
+// the previous release's: status.observedGeneration is a string there, and
+// pulumi-kubernetes' own generation check reads only integers. A Rollout
+// that aborts (Degraded) or pauses on an inconclusive analysis never gets
+// there, and the update fails at RolloutTimeout, before the contract
+// migration runs.
+func RolloutWaitFor(generation int) string {
+	conds := []string{`jsonpath={.status.phase}=Healthy`}
+	if generation > 0 {
+		conds = append([]string{fmt.Sprintf(`jsonpath={.status.workloadObservedGeneration}=%d`, generation)}, conds...)
+	}
+	out, _ := json.Marshal(conds)
+	return string(out)
+}
+
+// RolloutTimeout is how long Pulumi waits for a release: the steps' pauses
+// (40 minutes) plus one progress deadline (10 minutes) for the pods the
+// steps start. Argo Rollouts aborts a step whose pods do not come up
+// within the deadline, so a healthy release takes less.
+func RolloutTimeout() time.Duration {
+	var total time.Duration
+	for _, s := range canarySteps {
+		d, _ := time.ParseDuration(s.pause)
+		total += d
+	}
+	return total + progressDeadline
+}
+
+// progressDeadline is the Rollout's progressDeadlineSeconds.
+const progressDeadline = 600 * time.Second

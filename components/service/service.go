@@ -93,10 +93,16 @@ type BlueGreenArgs struct {
 	Now time.Time
 }
 
-// Migration is a Job run before each new version: Command in the service's
-// image with the service's environment.
+// Migration is the expand/contract pair of a release's schema change, each a
+// Job in the new image with the service's environment. Command (expand) runs
+// before the new version and must leave the schema usable by the old one;
+// Contract, optional, runs once the new version serves alone (the Rollout
+// healthy, the Deployment rolled out, the idle blue-green color scaled to
+// zero) and removes what only the old version used. Both must be
+// idempotent: a Job is retried and rerun per tag.
 type Migration struct {
-	Command []string
+	Command  []string
+	Contract []string
 }
 
 // Args configures one service.
@@ -234,6 +240,9 @@ func (a *Args) validate() error {
 	if m := a.Migration; m != nil && len(m.Command) == 0 {
 		errs = append(errs, errors.New("Migration.Command: empty"))
 	}
+	if m := a.Migration; m != nil && m.Contract != nil && len(m.Contract) == 0 {
+		errs = append(errs, errors.New("Migration.Contract: empty (omit it for no contract step)"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -292,7 +301,9 @@ func (b *builder) build() error {
 	}
 	switch a.Strategy {
 	case Rolling:
-		_, err = b.deployment(b.name, a.Name, nil, a.Tag, b.replicas(), deps)
+		var dep pulumi.Resource
+		dep, err = b.deployment(b.name, a.Name, nil, a.Tag, b.replicas(), deps)
+		b.released = []pulumi.Resource{dep}
 		if err == nil {
 			err = b.autoscaler("Deployment", a.Name)
 		}
@@ -305,6 +316,9 @@ func (b *builder) build() error {
 		err = b.canary(deps)
 	}
 	if err != nil {
+		return err
+	}
+	if err := b.contractJob(deps); err != nil {
 		return err
 	}
 	if err := b.networkPolicy(); err != nil {

@@ -150,15 +150,25 @@ func (b *builder) blueGreen(deps []pulumi.Resource) error {
 	// (a sidecar, and the service's ALLOW policy names its account: see SmokeCaller).
 	smoke, err := b.job(b.name+"-smoke", jobName(a.Name+"-smoke-"+active, tags[active]), SmokeImage,
 		[]string{"sh", "-c", smokeScript("http://" + a.Name + "-" + active + "." + a.Namespace + ".svc.cluster.local")},
-		nil, SmokeAccount(a.Name), append(slices.Clone(deps), smokeSA, deployments[active]), a.Mesh)
+		nil, nil, SmokeAccount(a.Name), append(slices.Clone(deps), smokeSA, deployments[active]), a.Mesh)
 	if err != nil {
 		return err
 	}
 	afterSmoke := pulumi.DependsOn([]pulumi.Resource{smoke})
 	metrics := map[string]string{metricsLabel: "true"}
+	// The new version serves alone once the switch is made and the idle
+	// color has no pods left: then the contract migration may run.
+	b.activeTag = tags[active]
+	released := func(sw pulumi.Resource) {
+		if idleReplicas == 0 {
+			b.released = []pulumi.Resource{sw, deployments[standby]}
+		}
+	}
 	if !a.Mesh {
 		// Without the mesh the Service's selector is the switch.
-		return b.service(b.name, a.Name, map[string]string{"version": active}, metrics, afterSmoke)
+		sw, err := b.newService(b.name, a.Name, map[string]string{"version": active}, metrics, afterSmoke)
+		released(sw)
+		return err
 	}
 	// With the mesh the Service selects both colors; the VirtualService's weights are the switch.
 	if err := b.service(b.name, a.Name, nil, metrics); err != nil {
@@ -169,7 +179,8 @@ func (b *builder) blueGreen(deps []pulumi.Resource) error {
 	if _, err := k8sobj.New(b.ctx, b.name+"-destinations", DestinationRuleFor(a, subsets, order), b.custom); err != nil {
 		return err
 	}
-	_, err = k8sobj.New(b.ctx, b.name+"-routes", VirtualServiceFor(a, SubsetDestinations(a, BlueGreenWeights(active), order)), b.custom, afterSmoke)
+	sw, err := k8sobj.New(b.ctx, b.name+"-routes", VirtualServiceFor(a, SubsetDestinations(a, BlueGreenWeights(active), order)), b.custom, afterSmoke)
+	released(sw)
 	return err
 }
 

@@ -197,6 +197,11 @@ func kubernetesName(r *Resource, state resource.PropertyMap) (name, namespace st
 	if n, has := md["namespace"]; has && n.IsString() {
 		namespace = n.StringValue()
 	}
+	// The API server counts spec changes from 1 (metadata.generation).
+	if _, has := md["generation"]; !has {
+		md["generation"] = resource.NewNumberProperty(1)
+		state["metadata"] = resource.NewObjectProperty(md)
+	}
 	return name, namespace, true
 }
 

@@ -33,6 +33,8 @@ type Resource struct {
 	Protect  bool
 	// IgnoreChanges lists the input paths later runs leave alone.
 	IgnoreChanges []string
+	// CreateTimeout and UpdateTimeout are the customTimeouts ("" unset).
+	CreateTimeout, UpdateTimeout string
 	// Aliases are the URNs the resource was known by before (pulumi.Aliases).
 	Aliases []string
 	// Dependencies are the URNs this resource depends on (explicit and through inputs).
@@ -85,6 +87,9 @@ func (m *Recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 		r.Parent = rpc.GetParent()
 		r.Protect = rpc.GetProtect()
 		r.IgnoreChanges = rpc.GetIgnoreChanges()
+		if ct := rpc.GetCustomTimeouts(); ct != nil {
+			r.CreateTimeout, r.UpdateTimeout = ct.GetCreate(), ct.GetUpdate()
+		}
 		r.Aliases = append(r.Aliases, rpc.GetAliasURNs()...)
 		for _, a := range rpc.GetAliases() {
 			if u := a.GetUrn(); u != "" {

@@ -42,11 +42,20 @@ func ToUntyped(v any) (map[string]any, error) {
 
 // New registers the object as a CustomResource.
 func New(ctx *pulumi.Context, name string, obj Object, opts ...pulumi.ResourceOption) (*apiextensions.CustomResource, error) {
+	return NewAnnotated(ctx, name, obj, nil, opts...)
+}
+
+// NewAnnotated registers the object with annotations that may depend on
+// other resources' outputs (a Rollout's pulumi.com/waitFor names its
+// Deployment's generation).
+func NewAnnotated(ctx *pulumi.Context, name string, obj Object, annotations pulumi.StringMapInput,
+	opts ...pulumi.ResourceOption) (*apiextensions.CustomResource, error) {
 	spec, err := ToUntyped(obj.Spec)
 	if err != nil {
 		return nil, err
 	}
-	md := metav1.ObjectMetaArgs{Name: pulumi.String(obj.Metadata.Name), Labels: pulumi.ToStringMap(obj.Metadata.Labels)}
+	md := metav1.ObjectMetaArgs{Name: pulumi.String(obj.Metadata.Name), Labels: pulumi.ToStringMap(obj.Metadata.Labels),
+		Annotations: annotations}
 	if obj.Metadata.Namespace != "" {
 		md.Namespace = pulumi.String(obj.Metadata.Namespace)
 	}
