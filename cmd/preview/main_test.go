@@ -222,6 +222,8 @@ func TestPlanShowsRollouts(t *testing.T) {
 		"error-rate-increase (pass len(result) > 0 && result[0] < 0.001, fail len(result) > 0 && result[0] >= 0.01); error-rate (pass len(result) > 0 && result[0] <= 0.01, fail len(result) > 0 && result[0] > 0.01); latency-ratio (pass len(result) > 0 && result[0] < 1.1, fail len(result) > 0 && result[0] > 2)",
 		"auth-service: Deployment registry.gitlab.com/eduai/auth-service:v1.1.0, surge 25%, unavailable 25%, deadline 600s; startup /startup delay 0s every 10s x30; liveness /health delay 30s every 10s x3; readiness /ready delay 5s every 5s x3",
 		"media-service: VirtualService public: blue 100 / green 0; primary: blue 100 / green 0",
+		"content-service: VirtualService public: content-service-stable 100 / content-service-canary 0; primary: content-service-stable 100 / content-service-canary 0",
+		"media-service-blue-v1-2-0: AnalysisRun after the switch, measuring media-service-blue: error-rate x5 every 1m (pass len(result) > 0 && result[0] <= 0.01, fail len(result) > 0 && result[0] > 0.01)",
 	} {
 		if !strings.Contains(prod, want) {
 			t.Errorf("prod plan lacks %q", want)

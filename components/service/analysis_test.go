@@ -120,16 +120,21 @@ func parseLE(le string) (float64, error) {
 	return v, err
 }
 
-// measure runs every metric of the template on the series at minute 10 and
-// returns each one's phase and value.
+// measure runs every metric of the canary's template on the series at
+// minute 10 and returns each one's phase and value.
 func measure(t *testing.T, series string) (map[string]string, map[string][]float64) {
+	t.Helper()
+	at := AnalysisTemplateFor(baseArgs(Canary))
+	return measureMetrics(t, series, at.Spec.(AnalysisTemplateSpec).Metrics, canaryArgs)
+}
+
+func measureMetrics(t *testing.T, series string, metrics []Metric, args map[string]string) (map[string]string, map[string][]float64) {
 	t.Helper()
 	storage := promqltest.LoadedStorage(t, "load 1m\n"+series)
 	engine := promqltest.NewTestEngineWithOpts(t, promql.EngineOpts{MaxSamples: 1_000_000, Timeout: time.Minute})
-	at := AnalysisTemplateFor(baseArgs(Canary))
 	phases, values := map[string]string{}, map[string][]float64{}
-	for _, metric := range at.Spec.(AnalysisTemplateSpec).Metrics {
-		q := substitute(metric.Provider.Prometheus.Query, canaryArgs)
+	for _, metric := range metrics {
+		q := substitute(metric.Provider.Prometheus.Query, args)
 		query, err := engine.NewInstantQuery(context.Background(), storage, nil, q, time.Unix(0, 0).Add(10*time.Minute))
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", metric.Name, err, q)
@@ -269,6 +274,38 @@ func TestAnalysisQueriesParse(t *testing.T) {
 					t.Errorf("%s reads %s", name, m.Value)
 				}
 			}
+		}
+	}
+}
+
+// The blue-green run measures the color that took the traffic, by its
+// workload (Deployment <name>-<color>), and nothing else.
+func TestBlueGreenAnalysisOnIstioTelemetry(t *testing.T) {
+	run := BlueGreenAnalysisRunFor(baseArgs(BlueGreen), Green, "v1.3.0")
+	spec := run.Spec.(AnalysisRunSpec)
+	args := map[string]string{}
+	for _, a := range spec.Args {
+		args[a.Name] = a.Value
+	}
+	if args[argWorkload] != "content-service-green" || run.Metadata.Name != "content-service-green-v1-3-0" ||
+		spec.Metrics[0].Count != BlueGreenChecks {
+		t.Fatalf("run %s args %v", run.Metadata.Name, args)
+	}
+	color := func(c string, perMinute, errors float64) string {
+		return strings.ReplaceAll(traffic("source", "content-service", perMinute, errors, 40),
+			`destination_workload="content-service"`, `destination_workload="content-service-`+c+`"`)
+	}
+	for _, c := range []struct {
+		name, series, want string
+	}{
+		{"healthy green", color(Green, 600, 1), successful},
+		{"failing green", color(Green, 600, 30), failed},
+		{"the old color's errors are not the new one's", color(Green, 600, 0) + color(Blue, 60, 30), successful},
+		{"no requests to green", color(Blue, 600, 0), inconclusive},
+	} {
+		got, values := measureMetrics(t, c.series, spec.Metrics, args)
+		if got["error-rate"] != c.want {
+			t.Errorf("%s: %s (result %v), want %s", c.name, got["error-rate"], values["error-rate"], c.want)
 		}
 	}
 }

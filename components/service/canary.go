@@ -147,6 +147,48 @@ func AnalysisTemplateFor(a *Args) Object {
 		}}
 }
 
+// Blue-green analysis: once a switch has moved the traffic, the color now
+// serving is measured on the same telemetry, by its workload (each color is
+// a Deployment, <name>-<color>, which Istio reports as destination_workload).
+// The other color serves nothing then, so there is no baseline: the
+// measure is the error rate against the seed's 1 % rollback trigger.
+const argWorkload = "workload"
+
+// BlueGreenChecks are the measurements of the color that took the traffic.
+const BlueGreenChecks = 5
+
+// blueGreenSelector picks the requests the source proxies sent to the workload.
+func blueGreenSelector() string {
+	return `reporter="source", destination_workload_namespace="{{args.` + argNamespace +
+		`}}", destination_workload="{{args.` + argWorkload + `}}"`
+}
+
+// BlueGreenAnalysisRunFor measures the serving color after a switch, five
+// times a minute apart after one rate window; Pulumi waits for it to
+// succeed (AnalysisRunWaitFor), so a bad color fails the update and the
+// runbook's answer is to flip activeColor back.
+func BlueGreenAnalysisRunFor(a *Args, color, tag string) Object {
+	c := AnalysisConditions()["error-rate"]
+	return Object{APIVersion: "argoproj.io/v1alpha1", Kind: "AnalysisRun",
+		Metadata: Meta{Name: jobName(a.Name+"-"+color, tag), Namespace: a.Namespace, Labels: crLabels(a.Name)},
+		Spec: AnalysisRunSpec{
+			Args: []AnalysisArg{{Name: argNamespace, Value: a.Namespace}, {Name: argWorkload, Value: a.Name + "-" + color}},
+			Metrics: []Metric{{Name: "error-rate", Interval: "1m", InitialDelay: analysisWindow, Count: BlueGreenChecks,
+				FailureLimit: 1, InconclusiveLimit: 2, SuccessCondition: c[0], FailureCondition: c[1],
+				Provider: MetricProvider{Prometheus: PrometheusMetric{Address: a.PrometheusURL, Query: errorShare(blueGreenSelector())}}}},
+		}}
+}
+
+// AnalysisRunWaitFor: the run is ready when it succeeded (Failed, Error
+// and Inconclusive never do, and the update fails at AnalysisRunTimeout).
+const AnalysisRunWaitFor = `jsonpath={.status.phase}=Successful`
+
+// AnalysisRunTimeout covers the run: one window, the checks, and margin.
+func AnalysisRunTimeout() time.Duration {
+	window, _ := time.ParseDuration(analysisWindow)
+	return window + BlueGreenChecks*time.Minute + 3*time.Minute
+}
+
 // analysisStartingStep is the index of the first pause (after setWeight 5):
 // the analysis runs through every stage, the 5 % one included.
 const analysisStartingStep = 1

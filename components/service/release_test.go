@@ -174,8 +174,9 @@ func TestBlueGreenContractAfterIdleScaledDown(t *testing.T) {
 			t.Errorf("the contract step does not wait for %s", name)
 		}
 	}
-	if !slices.Contains(contract.Dependencies, rec.Named("kubernetes:networking.istio.io/v1:VirtualService", "svc-routes").URN) {
-		t.Error("the contract step does not follow the switch")
+	if !slices.Contains(contract.Dependencies, rec.Named("kubernetes:networking.istio.io/v1:VirtualService", "svc-routes").URN) ||
+		!slices.Contains(contract.Dependencies, rec.Named("kubernetes:argoproj.io/v1alpha1:AnalysisRun", "svc-analysis").URN) {
+		t.Error("the contract step does not follow the switch and its analysis")
 	}
 	// The serving color's tag.
 	if n := m(obj(contract)["metadata"])["name"]; n != "content-service-contract-v1-3-0" {

@@ -257,7 +257,16 @@ func TestBlueGreen(t *testing.T) {
 		if m(hpa["scaleTargetRef"])["name"] != "content-service-"+c.active {
 			t.Errorf("HPA targets %v", hpa["scaleTargetRef"])
 		}
-		if kinds := checkCRDs(t, rec); kinds["VirtualService"] != 1 || kinds["DestinationRule"] != 1 {
+		// After the switch the serving color is measured, and Pulumi waits for the verdict.
+		run := rec.Named("kubernetes:argoproj.io/v1alpha1:AnalysisRun", "svc-analysis")
+		if run == nil || !slices.Contains(run.Dependencies, vs.URN) ||
+			m(m(obj(run)["metadata"])["annotations"])[WaitForAnnotation] != AnalysisRunWaitFor || run.UpdateTimeout != "10m0s" {
+			t.Fatalf("no awaited analysis of the switch: %v", run)
+		}
+		if fmt.Sprint(m(spec(run)["args"].([]any)[1])["value"]) != "content-service-"+c.active {
+			t.Errorf("the analysis measures %v", spec(run)["args"])
+		}
+		if kinds := checkCRDs(t, rec); kinds["VirtualService"] != 1 || kinds["DestinationRule"] != 1 || kinds["AnalysisRun"] != 1 {
 			t.Errorf("custom resources %v", kinds)
 		}
 	}

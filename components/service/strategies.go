@@ -180,7 +180,22 @@ func (b *builder) blueGreen(deps []pulumi.Resource) error {
 		return err
 	}
 	sw, err := k8sobj.New(b.ctx, b.name+"-routes", VirtualServiceFor(a, SubsetDestinations(a, BlueGreenWeights(active), order)), b.custom, afterSmoke)
+	if err != nil {
+		return err
+	}
 	released(sw)
+	if !a.Monitoring || a.NoAnalysis {
+		return nil
+	}
+	// After the switch, the serving color is measured; the contract step waits for it too.
+	timeout := AnalysisRunTimeout().String()
+	run, err := k8sobj.NewAnnotated(b.ctx, b.name+"-analysis", BlueGreenAnalysisRunFor(a, active, tags[active]),
+		pulumi.StringMap{WaitForAnnotation: pulumi.String(AnalysisRunWaitFor)}, b.custom,
+		pulumi.DependsOn([]pulumi.Resource{sw}), pulumi.DeleteBeforeReplace(true),
+		pulumi.Timeouts(&pulumi.CustomTimeouts{Create: timeout, Update: timeout}))
+	if len(b.released) > 0 {
+		b.released = append(b.released, run)
+	}
 	return err
 }
 

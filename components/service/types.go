@@ -112,6 +112,10 @@ type (
 		Routes []string `json:"routes"`
 	}
 
+	AnalysisRunSpec struct {
+		Args    []AnalysisArg `json:"args"`
+		Metrics []Metric      `json:"metrics"`
+	}
 	AnalysisTemplateSpec struct {
 		Args    []AnalysisArg `json:"args"`
 		Metrics []Metric      `json:"metrics"`

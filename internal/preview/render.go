@@ -452,6 +452,20 @@ func (r *Result) writeRollouts(w io.Writer) {
 				line += "; replica-weighted"
 			}
 			lines = append(lines, line)
+		case "kubernetes:argoproj.io/v1alpha1:AnalysisRun":
+			var workload any
+			for _, a := range asList(spec["args"]) {
+				if am, _ := a.(map[string]any); am["name"] == "workload" {
+					workload = am["value"]
+				}
+			}
+			var parts []string
+			for _, m := range asList(spec["metrics"]) {
+				mm, _ := m.(map[string]any)
+				parts = append(parts, fmt.Sprintf("%v x%v every %v (pass %v, fail %v)", mm["name"], mm["count"], mm["interval"],
+					mm["successCondition"], mm["failureCondition"]))
+			}
+			lines = append(lines, fmt.Sprintf("  %s: AnalysisRun after the switch, measuring %v: %s", name, workload, strings.Join(parts, "; ")))
 		case "kubernetes:argoproj.io/v1alpha1:AnalysisTemplate":
 			metrics, _ := spec["metrics"].([]any)
 			var parts []string
@@ -486,7 +500,12 @@ func (r *Result) writeRollouts(w io.Writer) {
 				var ws []string
 				for _, d := range dests {
 					dm, _ := d.(map[string]any)
-					ws = append(ws, fmt.Sprintf("%v %v", dig(dm, "destination", "subset"), dm["weight"]))
+					// A subset (blue-green), else the host (a canary's Services, a rolling service).
+					to := dig(dm, "destination", "subset")
+					if to == nil || to == "" {
+						to = dig(dm, "destination", "host")
+					}
+					ws = append(ws, fmt.Sprintf("%v %v", to, dm["weight"]))
 				}
 				parts = append(parts, fmt.Sprintf("%v: %s", route["name"], strings.Join(ws, " / ")))
 			}
@@ -544,4 +563,10 @@ func analysisStart(canary, analysis map[string]any) string {
 		return "from the start"
 	}
 	return fmt.Sprintf("from the %v%% stage (step %v)", weight, start)
+}
+
+// asList is v as a list, or nil.
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
 }
