@@ -130,6 +130,55 @@ func TestGlobalDatastore(t *testing.T) {
 	}
 }
 
+// Issue #19: replication lag is watched in both directions, and the
+// replica's alarm treats a missing metric as breaching (no metric, no
+// replication); after activeRegion flips, the primary region's stores are
+// the replicas and their alarms take that role.
+func TestLagAlarmsBothDirections(t *testing.T) {
+	for _, c := range []struct {
+		fixture  string
+		replicas string // the region whose stores must report lag
+	}{{"", "dr"}, {promotedFixture, "home"}} {
+		res := runStack(t, "prod", c.fixture)
+		homeTopic := find(res, "aws:sns/topic:Topic", "replication-alarms")
+		drTopic := find(res, "aws:sns/topic:Topic", "dr-alarms")
+		if homeTopic == nil || strings.HasSuffix(homeTopic.Provider, "::aws-dr") {
+			t.Fatalf("no alarm topic in the primary region: %v", homeTopic)
+		}
+		for _, a := range []struct {
+			name, region, metric, dimension, value string
+		}{
+			{"dr-database-global-replication-lag", "dr", "AuroraGlobalDBReplicationLag", "DBClusterIdentifier", ""},
+			{"database-global-replication-lag", "home", "AuroraGlobalDBReplicationLag", "DBClusterIdentifier", "eduai-prod"},
+			{"dr-cache-global-replication-lag", "dr", "GlobalDatastoreReplicationLag", "ReplicationGroupId", ""},
+			{"cache-global-replication-lag", "home", "GlobalDatastoreReplicationLag", "ReplicationGroupId", ""},
+		} {
+			alarm := find(res, "aws:cloudwatch/metricAlarm:MetricAlarm", a.name)
+			if alarm == nil {
+				t.Fatalf("%s: no alarm %s", c.fixture, a.name)
+			}
+			topic, inDR := homeTopic, strings.HasSuffix(alarm.Provider, "::aws-dr")
+			if a.region == "dr" {
+				topic = drTopic
+			}
+			if inDR != (a.region == "dr") || !alarm.DependsOnURN("alarmActions", topic.URN) || alarm.String("metricName") != a.metric {
+				t.Errorf("%s: %s in the DR region %v, metric %s", c.fixture, a.name, inDR, alarm.String("metricName"))
+			}
+			want := "notBreaching"
+			if a.region == c.replicas {
+				want = "breaching"
+			}
+			if got := alarm.String("treatMissingData"); got != want {
+				t.Errorf("%s: %s treats missing data as %s, want %s", c.fixture, a.name, got, want)
+			}
+			dims := alarm.Inputs["dimensions"].ObjectValue()
+			if v := dims[resourceKey(a.dimension)]; a.value != "" && (!v.IsString() || v.StringValue() != a.value) {
+				t.Errorf("%s: %s watches %v", c.fixture, a.name, v)
+			}
+		}
+	}
+}
+
 // api.eduai.com fails over between the regions' ingress NLBs; each record
 // has a health check calling /health on the region's own name, which the
 // health service answers through the mesh.

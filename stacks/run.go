@@ -106,21 +106,27 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 		return err
 	}
 	home.db = endpointsOf(db.WriterEndpoint, db.ReaderEndpoint, db.SecretARN)
-	var drAlarms *alarms.Topic
+	var drAlarms, homeAlarms *alarms.Topic
 	if dr {
 		// The DR region's alarms (replication lag) notify this topic, in their region.
 		if drAlarms, err = alarms.NewTopic(ctx, "dr-alarms", alarms.TopicArgs{Name: cfg.namePrefix() + "-dr-alarms",
 			AccountARN: db.ClusterARN, Emails: cfg.DR.AlarmEmails, Protect: cfg.protectStateful()}, providers.DROptions()); err != nil {
 			return err
 		}
+		// The primary region's: the lag its stores report once they are the replicas (after a failover).
+		if homeAlarms, err = alarms.NewTopic(ctx, "replication-alarms", alarms.TopicArgs{Name: cfg.namePrefix() + "-replication-alarms",
+			AccountARN: db.ClusterARN, Emails: cfg.DR.AlarmEmails, Protect: cfg.protectStateful()}, withProviders); err != nil {
+			return err
+		}
 	}
+	secondaryActive := cfg.DR.ActiveRegion == SecondaryRegion
 	if dr {
 		// Aurora Global Database: the primary here, a secondary in the DR region.
 		global, err := database.NewGlobal(ctx, "database-global", &database.GlobalArgs{
 			Name: cfg.namePrefix(), Primary: db, Provider: providers.DR,
 			SubnetGroupName: drNet.DBSubnetGroupName, VpcID: drNet.VpcID.ToStringOutput(), ClientCIDRs: drNet.PrivateSubnetCIDRs,
 			Readers: cfg.drDatabaseReaders(), InstanceClass: cfg.Database.InstanceClass, Protect: cfg.protectStateful(),
-			AlarmTopic: drAlarms.ARN,
+			AlarmTopic: drAlarms.ARN, HomeAlarmTopic: homeAlarms.ARN, SecondaryActive: secondaryActive,
 		}, withProviders)
 		if err != nil {
 			return err
@@ -140,7 +146,8 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 		global, err := cache.NewGlobal(ctx, "cache-global", &cache.GlobalArgs{
 			Name: cfg.namePrefix() + "-dr", Primary: redis, Provider: providers.DR,
 			SubnetGroupName: drNet.CacheSubnetGroupName, VpcID: drNet.VpcID.ToStringOutput(), ClientCIDRs: drNet.PrivateSubnetCIDRs,
-			Protect: cfg.protectStateful(), AlarmTopic: drAlarms.ARN,
+			Protect: cfg.protectStateful(), AlarmTopic: drAlarms.ARN, HomeAlarmTopic: homeAlarms.ARN,
+			SecondaryActive: secondaryActive,
 		}, withProviders)
 		if err != nil {
 			return err

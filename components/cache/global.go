@@ -55,6 +55,12 @@ type GlobalArgs struct {
 	// LagAlarmSeconds raises an alarm when the secondary lags longer. Default 30.
 	LagAlarmSeconds int // AlarmTopic is the SNS topic (in the secondary's region) the lag alarm notifies. Required.
 	AlarmTopic      pulumi.StringInput
+	// HomeAlarmTopic is the topic in the primary's region, for the lag the
+	// primary group reports once it is the secondary (after a failover). Required.
+	HomeAlarmTopic pulumi.StringInput
+	// SecondaryActive: the secondary group was promoted (dr.activeRegion
+	// secondary), so the primary group is the one that must report lag.
+	SecondaryActive bool
 }
 
 // Global is the Global Datastore and its secondary group.
@@ -78,8 +84,8 @@ func NewGlobal(ctx *pulumi.Context, name string, args *GlobalArgs, opts ...pulum
 	}
 	var errs []error
 	if args.Name == "" || args.Primary == nil || args.Provider == nil || args.SubnetGroupName == nil || args.VpcID == nil ||
-		args.AlarmTopic == nil {
-		errs = append(errs, errors.New("Name, Primary, Provider, SubnetGroupName, VpcID and AlarmTopic are required"))
+		args.AlarmTopic == nil || args.HomeAlarmTopic == nil {
+		errs = append(errs, errors.New("Name, Primary, Provider, SubnetGroupName, VpcID, AlarmTopic and HomeAlarmTopic are required"))
 	} else {
 		p := args.Primary.args
 		if !p.InGlobalDatastore {
@@ -180,19 +186,40 @@ func NewGlobal(ctx *pulumi.Context, name string, args *GlobalArgs, opts ...pulum
 		return nil, err
 	}
 	g.SecretARN = secret.Arn
-	if _, err := cloudwatch.NewMetricAlarm(ctx, dr+"-replication-lag", &cloudwatch.MetricAlarmArgs{
-		AlarmDescription: pulumi.Sprintf("Global Datastore replication of %s lags more than %d s", p.Name, lag),
-		Namespace:        pulumi.String("AWS/ElastiCache"),
-		MetricName:       pulumi.String("GlobalDatastoreReplicationLag"),
-		Dimensions:       pulumi.StringMap{"ReplicationGroupId": rg.ID().ToStringOutput()},
-		Statistic:        pulumi.String("Maximum"), Period: pulumi.Int(60), EvaluationPeriods: pulumi.Int(3),
-		Threshold:          pulumi.Float64(float64(lag)), // the metric is in seconds
-		ComparisonOperator: pulumi.String("GreaterThanThreshold"),
-		TreatMissingData:   pulumi.String("notBreaching"),
-		AlarmActions:       pulumi.Array{args.AlarmTopic},
-		OkActions:          pulumi.Array{args.AlarmTopic},
-	}, parent, there); err != nil {
-		return nil, err
+	// Replication lag, in both directions: ElastiCache reports
+	// GlobalDatastoreReplicationLag for the secondary group (ElastiCache User
+	// Guide, "Metrics for Global Datastore"), the DR group until a failover
+	// and the primary group after one. The expected secondary's alarm treats
+	// missing data as breaching (no metric, no replication); the other's not.
+	for _, w := range []struct {
+		name    string
+		group   pulumi.StringInput
+		topic   pulumi.StringInput
+		replica bool
+		opts    []pulumi.ResourceOption
+	}{
+		{dr + "-replication-lag", rg.ID().ToStringOutput(), args.AlarmTopic, !args.SecondaryActive, []pulumi.ResourceOption{parent, there}},
+		{name + "-replication-lag", args.Primary.GroupID, args.HomeAlarmTopic, args.SecondaryActive, []pulumi.ResourceOption{parent}},
+	} {
+		missing := "notBreaching"
+		if w.replica {
+			missing = "breaching"
+		}
+		if _, err := cloudwatch.NewMetricAlarm(ctx, w.name, &cloudwatch.MetricAlarmArgs{
+			AlarmDescription: pulumi.Sprintf("Global Datastore replication of %s into %s lags more than %d s, or is not reported",
+				p.Name, w.group, lag),
+			Namespace:        pulumi.String("AWS/ElastiCache"),
+			MetricName:       pulumi.String("GlobalDatastoreReplicationLag"),
+			Dimensions:       pulumi.StringMap{"ReplicationGroupId": w.group},
+			Statistic:        pulumi.String("Maximum"), Period: pulumi.Int(60), EvaluationPeriods: pulumi.Int(3),
+			Threshold:          pulumi.Float64(float64(lag)), // the metric is in seconds
+			ComparisonOperator: pulumi.String("GreaterThanThreshold"),
+			TreatMissingData:   pulumi.String(missing),
+			AlarmActions:       pulumi.Array{w.topic},
+			OkActions:          pulumi.Array{w.topic},
+		}, w.opts...); err != nil {
+			return nil, err
+		}
 	}
 	return g, ctx.RegisterResourceOutputs(g, pulumi.Map{"globalId": g.GlobalID, "endpoint": g.Endpoint, "secretArn": g.SecretARN})
 }

@@ -48,7 +48,8 @@ func runGlobal(t *testing.T, mutate func(*RedisArgs)) (*mockstack.Recorder, erro
 		_, err = NewGlobal(ctx, "cache-global", &GlobalArgs{Name: "eduai-prod-dr", Primary: primary, Provider: dr,
 			SubnetGroupName: pulumi.String("eduai-prod-dr-cache"), VpcID: pulumi.String("vpc-2"),
 			ClientCIDRs: []string{"10.130.0.0/19"}, Protect: true,
-			AlarmTopic: pulumi.String("arn:aws:sns:us-east-1:123456789012:eduai-prod-dr-alarms")}, pulumi.Providers(home))
+			AlarmTopic:     pulumi.String("arn:aws:sns:us-east-1:123456789012:eduai-prod-dr-alarms"),
+			HomeAlarmTopic: pulumi.String("arn:aws:sns:us-west-2:123456789012:eduai-prod-replication-alarms")}, pulumi.Providers(home))
 		return err
 	})
 }

@@ -31,6 +31,12 @@ type GlobalArgs struct {
 	// LagAlarmSeconds raises an alarm when replication lags longer. Default 30 (the seed's threshold).
 	LagAlarmSeconds int // AlarmTopic is the SNS topic (in the secondary's region) the lag alarm notifies. Required.
 	AlarmTopic      pulumi.StringInput
+	// HomeAlarmTopic is the topic in the primary's region, for the lag the
+	// primary cluster reports once it is the replica (after a failover). Required.
+	HomeAlarmTopic pulumi.StringInput
+	// SecondaryActive: the secondary is the writer (dr.activeRegion
+	// secondary), so the primary cluster is the replica whose lag must exist.
+	SecondaryActive bool
 }
 
 // Global is the global database: the global cluster and its secondary.
@@ -57,8 +63,8 @@ func NewGlobal(ctx *pulumi.Context, name string, args *GlobalArgs, opts ...pulum
 	}
 	var errs []error
 	if args.Name == "" || args.Primary == nil || args.Provider == nil || args.SubnetGroupName == nil || args.VpcID == nil ||
-		args.AlarmTopic == nil {
-		errs = append(errs, errors.New("Name, Primary, Provider, SubnetGroupName, VpcID and AlarmTopic are required"))
+		args.AlarmTopic == nil || args.HomeAlarmTopic == nil {
+		errs = append(errs, errors.New("Name, Primary, Provider, SubnetGroupName, VpcID, AlarmTopic and HomeAlarmTopic are required"))
 	}
 	if args.Readers < 0 || args.Readers > 15 || (args.Readers > 0 && args.InstanceClass == "") {
 		errs = append(errs, fmt.Errorf("Readers: %d (0..15, with an InstanceClass)", args.Readers))
@@ -144,23 +150,53 @@ func NewGlobal(ctx *pulumi.Context, name string, args *GlobalArgs, opts ...pulum
 			return nil, err
 		}
 	}
-	if _, err := cloudwatch.NewMetricAlarm(ctx, dr+"-replication-lag", &cloudwatch.MetricAlarmArgs{
-		AlarmDescription: pulumi.Sprintf("Aurora global replication of %s lags more than %d s (the seed's threshold)",
-			args.Name, lag),
-		Namespace:          pulumi.String("AWS/RDS"),
-		MetricName:         pulumi.String("AuroraGlobalDBReplicationLag"),
-		Dimensions:         pulumi.StringMap{"DBClusterIdentifier": secondary.ClusterIdentifier},
-		Statistic:          pulumi.String("Maximum"),
-		Period:             pulumi.Int(60),
-		EvaluationPeriods:  pulumi.Int(3),
-		Threshold:          pulumi.Float64(float64(lag * 1000)), // the metric is in milliseconds
-		ComparisonOperator: pulumi.String("GreaterThanThreshold"),
-		TreatMissingData:   pulumi.String("notBreaching"),
-		AlarmActions:       pulumi.Array{args.AlarmTopic},
-		OkActions:          pulumi.Array{args.AlarmTopic},
-	}, parent, there); err != nil {
-		return nil, err
+	// Replication lag, in both directions. Aurora reports
+	// AuroraGlobalDBReplicationLag from the secondary cluster (Aurora User
+	// Guide, "Monitoring Aurora Global Database": the metric of a secondary
+	// DB cluster), so the DR cluster reports it until a failover and the
+	// primary cluster after one. The expected replica's alarm treats missing
+	// data as breaching: no metric means no replication, the worst lag there
+	// is. The other alarm treats it as not breaching (a writer reports none).
+	for _, w := range []struct {
+		name, cluster string
+		topic         pulumi.StringInput
+		replica       bool
+		opts          []pulumi.ResourceOption
+	}{
+		{dr + "-replication-lag", "", args.AlarmTopic, !args.SecondaryActive, []pulumi.ResourceOption{parent, there}},
+		{name + "-replication-lag", args.Name, args.HomeAlarmTopic, args.SecondaryActive, []pulumi.ResourceOption{parent}},
+	} {
+		cluster := pulumi.StringInput(secondary.ClusterIdentifier)
+		if w.cluster != "" {
+			cluster = pulumi.String(w.cluster)
+		}
+		if _, err := cloudwatch.NewMetricAlarm(ctx, w.name, &cloudwatch.MetricAlarmArgs{
+			AlarmDescription: pulumi.Sprintf("Aurora global replication of %s into %s lags more than %d s, or is not reported (the seed's threshold)",
+				args.Name, cluster, lag),
+			Namespace:          pulumi.String("AWS/RDS"),
+			MetricName:         pulumi.String("AuroraGlobalDBReplicationLag"),
+			Dimensions:         pulumi.StringMap{"DBClusterIdentifier": cluster},
+			Statistic:          pulumi.String("Maximum"),
+			Period:             pulumi.Int(60),
+			EvaluationPeriods:  pulumi.Int(3),
+			Threshold:          pulumi.Float64(float64(lag * 1000)), // the metric is in milliseconds
+			ComparisonOperator: pulumi.String("GreaterThanThreshold"),
+			TreatMissingData:   pulumi.String(missingLag(w.replica)),
+			AlarmActions:       pulumi.Array{w.topic},
+			OkActions:          pulumi.Array{w.topic},
+		}, w.opts...); err != nil {
+			return nil, err
+		}
 	}
 	return g, ctx.RegisterResourceOutputs(g, pulumi.Map{"globalClusterId": g.GlobalClusterID, "secondaryArn": g.SecondaryARN,
 		"writerEndpoint": g.WriterEndpoint, "secretArn": g.SecretARN})
+}
+
+// missingLag is how a lag alarm reads a minute without the metric: the
+// replica's is breaching, the writer's (which reports none) not.
+func missingLag(replica bool) string {
+	if replica {
+		return "breaching"
+	}
+	return "notBreaching"
 }
