@@ -208,10 +208,10 @@ func NewGlobal(ctx *pulumi.Context, name string, args *GlobalArgs, opts ...pulum
 		if _, err := cloudwatch.NewMetricAlarm(ctx, w.name, &cloudwatch.MetricAlarmArgs{
 			AlarmDescription: pulumi.Sprintf("Global Datastore replication of %s into %s lags more than %d s, or is not reported",
 				p.Name, w.group, lag),
-			Namespace:        pulumi.String("AWS/ElastiCache"),
-			MetricName:       pulumi.String("GlobalDatastoreReplicationLag"),
-			Dimensions:       pulumi.StringMap{"ReplicationGroupId": w.group},
-			Statistic:        pulumi.String("Maximum"), Period: pulumi.Int(60), EvaluationPeriods: pulumi.Int(3),
+			Namespace:  pulumi.String("AWS/ElastiCache"),
+			MetricName: pulumi.String("GlobalDatastoreReplicationLag"),
+			Dimensions: pulumi.StringMap{"ReplicationGroupId": w.group},
+			Statistic:  pulumi.String("Maximum"), Period: pulumi.Int(60), EvaluationPeriods: pulumi.Int(3),
 			Threshold:          pulumi.Float64(float64(lag)), // the metric is in seconds
 			ComparisonOperator: pulumi.String("GreaterThanThreshold"),
 			TreatMissingData:   pulumi.String(missing),
