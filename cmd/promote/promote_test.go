@@ -46,7 +46,10 @@ func newWorld(primaryUp bool) *world {
 func (w *world) clock() time.Time { return w.now }
 
 // call records a call; each takes AWS a few seconds.
-func (w *world) call(name string) { w.calls = append(w.calls, name); w.now = w.now.Add(3 * time.Second) }
+func (w *world) call(name string) {
+	w.calls = append(w.calls, name)
+	w.now = w.now.Add(3 * time.Second)
+}
 
 func (w *world) arn(region string) string {
 	name := map[string]string{"us-west-2": "eduai-prod", "us-east-1": "eduai-prod-secondary"}[region]
