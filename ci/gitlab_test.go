@@ -112,8 +112,12 @@ func TestPipelinePerSource(t *testing.T) {
 	}
 	main := list(t, bin, "CI_PIPELINE_SOURCE=push", "CI_DEFAULT_BRANCH=main", "CI_COMMIT_BRANCH=main")
 	if got, want := names(main), []string{"deploy-dev", "deploy-production", "deploy-staging", "gofmt-vet-lint",
-		"plan-dev", "plan-prod", "plan-staging", "policy-offline", "secret-scan", "unit-tests"}; !slices.Equal(got, want) {
+		"plan-dev", "plan-prod", "plan-staging", "policy-offline", "promote-prod", "secret-scan", "unit-tests"}; !slices.Equal(got, want) {
 		t.Errorf("main jobs %v, want %v", got, want)
+	}
+	// Issue #19: the promotion is manual, waits for nothing, and may fail without failing the pipeline.
+	if p := main["promote-prod"]; p.When != "manual" || len(p.Needs) != 0 {
+		t.Errorf("promote-prod: when %q, needs %v", p.When, p.Needs)
 	}
 	for _, stack := range []string{"dev", "staging", "prod"} {
 		deploy := map[string]string{"dev": "deploy-dev", "staging": "deploy-staging", "prod": "deploy-production"}[stack]
@@ -227,6 +231,13 @@ func TestJobsRunInTheStacksVPC(t *testing.T) {
 				t.Errorf("%s: script %v, want %s and no other up", name, j.Script, want)
 			}
 		}
+	}
+	// Issue #19: the promotion runs on the DR region's runner against the DR region alone.
+	if j := pipeline["promote-prod"]; !slices.Equal(j.Tags, []string{"eduai-prod-dr"}) || j.Variables["AWS_REGION"] != "us-east-1" ||
+		!slices.ContainsFunc(j.Script, func(l string) bool {
+			return strings.Contains(l, "go run ./cmd/promote -stack prod -region us-east-1") && strings.HasPrefix(l, "set -o pipefail;")
+		}) {
+		t.Errorf("promote-prod: tags %v, variables %v, script %v", j.Tags, j.Variables, j.Script)
 	}
 	for _, name := range []string{"preview", "drift"} {
 		j := pipeline[name]

@@ -3,6 +3,7 @@ package stacks_test
 import (
 	"encoding/json"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -302,4 +303,42 @@ func resourceKey(k string) resource.PropertyKey { return resource.PropertyKey(k)
 func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// Issue #19: the runbook's data check finds the DR service's ConfigMap by
+// label (its name is generated: `kubectl get configmap content-service`
+// found nothing), and exactly one ConfigMap answers, carrying the secret.
+func TestRunbookFindsTheConfigMap(t *testing.T) {
+	book, err := os.ReadFile("../docs/runbooks/region-failover.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`get configmap -l ([^= ]+)=([^ ]+) -o jsonpath='\{\.items\[0\]\.data\.([A-Z_]+)\}'`).FindSubmatch(book)
+	if m == nil {
+		t.Fatal("the runbook does not find the ConfigMap by label")
+	}
+	label, value, key := string(m[1]), string(m[2]), string(m[3])
+	res := runStack(t, "prod", promotedFixture)
+	var found []string
+	for _, r := range res.Resources {
+		if r.Type != "kubernetes:core/v1:ConfigMap" || !strings.HasPrefix(r.Name, "dr-") {
+			continue
+		}
+		md := specOrNil(r, "metadata")
+		labels, _ := md["labels"].(map[string]any)
+		if labels[label] == value && md["namespace"] == "eduai" {
+			found = append(found, r.Name)
+			if _, ok := specOrNil(r, "data")[key]; !ok {
+				t.Errorf("%s has no %s", r.Name, key)
+			}
+		}
+	}
+	if len(found) != 1 {
+		t.Errorf("%s=%s selects %v in the DR cluster's eduai namespace, want one ConfigMap", label, value, found)
+	}
+}
+
+func specOrNil(r *mockstack.Resource, key string) map[string]any {
+	v, _ := r.Inputs.Mappable()[key].(map[string]any)
+	return v
 }

@@ -14,6 +14,14 @@ import (
 // rule per bucket with Replication Time Control (15 minutes) and its
 // metrics. Delete markers are replicated, so a failover serves the same view
 // of the data; deleted versions stay recoverable by versioning on both sides.
+//
+// Replication runs both ways (issue #19; S3 user guide, "Replicating objects
+// bidirectionally": a rule on each bucket, and S3 does not replicate a
+// replica again): what the DR region writes while it serves, deletes
+// included, flows back to the primary's buckets with its version ids, so a
+// fail-back copies nothing by hand (an `aws s3 sync` loses deletes and
+// versions). Objects whose replication failed while the primary region was
+// down are re-driven by S3 Batch Replication (runbook, fail-back).
 type Replication struct {
 	// Provider of the replica region. Required.
 	Provider pulumi.ProviderResource
@@ -52,7 +60,16 @@ func replicate(ctx *pulumi.Context, c *Buckets, name string, args *BucketsArgs, 
 	if err != nil {
 		return err
 	}
-	var grants []pulumi.StringOutput
+	back, err := iam.NewRole(ctx, name+"-replication-back", &iam.RoleArgs{
+		Description: pulumi.String("S3 replication of " + r.NamePrefix + " back to " + args.NamePrefix),
+		AssumeRolePolicy: pulumi.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",`+
+			`"Principal":{"Service":"s3.amazonaws.com"},"Action":"sts:AssumeRole",`+
+			`"Condition":{"StringEquals":{"aws:SourceAccount":"%s"}}}]}`, secure.AccountOf(key.Arn)),
+	}, parent)
+	if err != nil {
+		return err
+	}
+	var grants, backGrants []pulumi.StringOutput
 	for _, src := range sources {
 		replica, versioning, err := newBucket(ctx, ReplicaPrefix+name+"-"+src.name, r.NamePrefix+"-"+src.name+"-",
 			"aws:kms", key.Arn, lifecycle{noncurrentDays: src.noncurrent}, true, keep, parent, there)
@@ -65,37 +82,65 @@ func replicate(ctx *pulumi.Context, c *Buckets, name string, args *BucketsArgs, 
 			`{"Effect":"Allow","Action":["s3:GetObjectVersionForReplication","s3:GetObjectVersionAcl","s3:GetObjectVersionTagging"],"Resource":"%s/*"},`+
 			`{"Effect":"Allow","Action":["s3:ReplicateObject","s3:ReplicateDelete","s3:ReplicateTags"],"Resource":"%s/*"}`,
 			src.bucket.Arn, src.bucket.Arn, replica.Arn))
-		fifteen := s3.BucketReplicationConfigRuleDestinationReplicationTimeTimeArgs{Minutes: pulumi.Int(15)}
+		// And back: the replica's writes to this source.
+		backGrants = append(backGrants, pulumi.Sprintf(`{"Effect":"Allow","Action":["s3:GetReplicationConfiguration","s3:ListBucket"],"Resource":"%s"},`+
+			`{"Effect":"Allow","Action":["s3:GetObjectVersionForReplication","s3:GetObjectVersionAcl","s3:GetObjectVersionTagging"],"Resource":"%s/*"},`+
+			`{"Effect":"Allow","Action":["s3:ReplicateObject","s3:ReplicateDelete","s3:ReplicateTags"],"Resource":"%s/*"}`,
+			replica.Arn, replica.Arn, src.bucket.Arn))
+		versions := pulumi.DependsOn([]pulumi.Resource{src.versioning, versioning})
 		if _, err := s3.NewBucketReplicationConfig(ctx, name+"-"+src.name, &s3.BucketReplicationConfigArgs{
-			Bucket: src.bucket.ID(),
-			Role:   role.Arn,
-			Rules: s3.BucketReplicationConfigRuleArray{s3.BucketReplicationConfigRuleArgs{
-				Id:       pulumi.String("to-" + r.NamePrefix),
-				Status:   pulumi.String("Enabled"),
-				Priority: pulumi.Int(1),
-				Filter:   s3.BucketReplicationConfigRuleFilterArgs{Prefix: pulumi.String("")},
-				DeleteMarkerReplication: s3.BucketReplicationConfigRuleDeleteMarkerReplicationArgs{
-					Status: pulumi.String("Enabled")},
-				SourceSelectionCriteria: s3.BucketReplicationConfigRuleSourceSelectionCriteriaArgs{
-					SseKmsEncryptedObjects: s3.BucketReplicationConfigRuleSourceSelectionCriteriaSseKmsEncryptedObjectsArgs{
-						Status: pulumi.String("Enabled")}},
-				Destination: s3.BucketReplicationConfigRuleDestinationArgs{
-					Bucket:                  replica.Arn,
-					EncryptionConfiguration: s3.BucketReplicationConfigRuleDestinationEncryptionConfigurationArgs{ReplicaKmsKeyId: key.Arn},
-					ReplicationTime:         s3.BucketReplicationConfigRuleDestinationReplicationTimeArgs{Status: pulumi.String("Enabled"), Time: fifteen},
-					Metrics: s3.BucketReplicationConfigRuleDestinationMetricsArgs{Status: pulumi.String("Enabled"),
-						EventThreshold: s3.BucketReplicationConfigRuleDestinationMetricsEventThresholdArgs{Minutes: pulumi.Int(15)}},
-				},
-			}},
-		}, parent, pulumi.DependsOn([]pulumi.Resource{src.versioning, versioning})); err != nil {
+			Bucket: src.bucket.ID(), Role: role.Arn, Rules: replicationRule("to-"+r.NamePrefix, replica.Arn, key.Arn),
+		}, parent, versions); err != nil {
+			return err
+		}
+		if _, err := s3.NewBucketReplicationConfig(ctx, ReplicaPrefix+name+"-"+src.name, &s3.BucketReplicationConfigArgs{
+			Bucket: replica.ID(), Role: back.Arn, Rules: replicationRule("to-"+args.NamePrefix, src.bucket.Arn, sourceKey.Arn),
+		}, parent, there, versions); err != nil {
 			return err
 		}
 	}
+	if _, err := iam.NewRolePolicy(ctx, name+"-replication", &iam.RolePolicyArgs{Role: role.ID(),
+		Policy: replicationPolicy(grants, sourceKey.Arn, key.Arn)}, parent); err != nil {
+		return err
+	}
+	_, err = iam.NewRolePolicy(ctx, name+"-replication-back", &iam.RolePolicyArgs{Role: back.ID(),
+		Policy: replicationPolicy(backGrants, key.Arn, sourceKey.Arn)}, parent)
+	return err
+}
+
+// replicationRule replicates everything, delete markers and SSE-KMS objects
+// included, to dest under its region's key, with Replication Time Control
+// (15 minutes) and its metrics.
+func replicationRule(id string, dest, destKey pulumi.StringInput) s3.BucketReplicationConfigRuleArray {
+	fifteen := s3.BucketReplicationConfigRuleDestinationReplicationTimeTimeArgs{Minutes: pulumi.Int(15)}
+	return s3.BucketReplicationConfigRuleArray{s3.BucketReplicationConfigRuleArgs{
+		Id:       pulumi.String(id),
+		Status:   pulumi.String("Enabled"),
+		Priority: pulumi.Int(1),
+		Filter:   s3.BucketReplicationConfigRuleFilterArgs{Prefix: pulumi.String("")},
+		DeleteMarkerReplication: s3.BucketReplicationConfigRuleDeleteMarkerReplicationArgs{
+			Status: pulumi.String("Enabled")},
+		SourceSelectionCriteria: s3.BucketReplicationConfigRuleSourceSelectionCriteriaArgs{
+			SseKmsEncryptedObjects: s3.BucketReplicationConfigRuleSourceSelectionCriteriaSseKmsEncryptedObjectsArgs{
+				Status: pulumi.String("Enabled")}},
+		Destination: s3.BucketReplicationConfigRuleDestinationArgs{
+			Bucket:                  dest,
+			EncryptionConfiguration: s3.BucketReplicationConfigRuleDestinationEncryptionConfigurationArgs{ReplicaKmsKeyId: destKey},
+			ReplicationTime:         s3.BucketReplicationConfigRuleDestinationReplicationTimeArgs{Status: pulumi.String("Enabled"), Time: fifteen},
+			Metrics: s3.BucketReplicationConfigRuleDestinationMetricsArgs{Status: pulumi.String("Enabled"),
+				EventThreshold: s3.BucketReplicationConfigRuleDestinationMetricsEventThresholdArgs{Minutes: pulumi.Int(15)}},
+		},
+	}}
+}
+
+// replicationPolicy is a replication role's policy: the per-bucket grants,
+// decrypting with the source side's key and encrypting with the destination's.
+func replicationPolicy(grants []pulumi.StringOutput, decryptKey, encryptKey pulumi.StringOutput) pulumi.StringOutput {
 	all := make([]any, len(grants))
 	for i, g := range grants {
 		all[i] = g
 	}
-	policy := pulumi.All(append(all, sourceKey.Arn, key.Arn)...).ApplyT(func(v []any) string {
+	return pulumi.All(append(all, decryptKey, encryptKey)...).ApplyT(func(v []any) string {
 		out := `{"Version":"2012-10-17","Statement":[`
 		for _, g := range v[:len(v)-2] {
 			out += g.(string) + ","
@@ -103,6 +148,4 @@ func replicate(ctx *pulumi.Context, c *Buckets, name string, args *BucketsArgs, 
 		return out + `{"Effect":"Allow","Action":"kms:Decrypt","Resource":"` + v[len(v)-2].(string) + `"},` +
 			`{"Effect":"Allow","Action":"kms:Encrypt","Resource":"` + v[len(v)-1].(string) + `"}]}`
 	}).(pulumi.StringOutput)
-	_, err = iam.NewRolePolicy(ctx, name+"-replication", &iam.RolePolicyArgs{Role: role.ID(), Policy: policy}, parent)
-	return err
 }

@@ -58,9 +58,34 @@ func TestReplication(t *testing.T) {
 			t.Errorf("no %s in the DR region", typ)
 		}
 	}
+	// Both ways (issue #19): each bucket replicates to its replica, and each
+	// replica back, so what the DR region writes during a failover (deletes
+	// included) reaches the primary's buckets without a copy by hand.
 	configs := rec.ByType("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
-	if len(configs) != 2 {
-		t.Fatalf("%d replication configs", len(configs))
+	if len(configs) != 4 {
+		t.Fatalf("%d replication configs, want one each way per bucket", len(configs))
+	}
+	buckets := map[string]*mockstack.Resource{}
+	for _, b := range rec.ByType("aws:s3/bucketV2:BucketV2") {
+		buckets[b.URN] = b
+	}
+	for _, c := range configs {
+		on := buckets[c.PropertyDependencies["bucket"][0]]
+		dest := c.Inputs["rules"].Mappable().([]any)[0].(map[string]any)["destination"].(map[string]any)
+		to := buckets[c.PropertyDependencies["rules"][0]]
+		for _, u := range c.PropertyDependencies["rules"] {
+			if b, ok := buckets[u]; ok {
+				to = b
+			}
+		}
+		if on == nil || to == nil || (on.Provider == drProvider) == (to.Provider == drProvider) ||
+			(c.Provider == drProvider) != (on.Provider == drProvider) || dest["bucket"] == nil {
+			t.Errorf("%s: replicates %v to %v", c.Name, on, to)
+		}
+	}
+	back := rec.Named("aws:iam/rolePolicy:RolePolicy", "storage-replication-back")
+	if back == nil || !strings.Contains(back.String("policy"), "s3:ReplicateDelete") {
+		t.Errorf("no policy for the way back: %v", back)
 	}
 	for _, c := range configs {
 		rule := c.Inputs["rules"].Mappable().([]any)[0].(map[string]any)
