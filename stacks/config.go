@@ -278,6 +278,9 @@ type ServiceConfig struct {
 	BlueGreen BlueGreenConfig `json:"blueGreen"`
 	// Migrations run before each new version. Default none.
 	Migrations *MigrationsConfig `json:"migrations"`
+	// follows: a standby tier's copy, which takes each version after the
+	// active tier has released it (set by standby, never by config).
+	follows bool
 }
 
 // ImageConfig is a service's image.

@@ -51,7 +51,7 @@ func TestStandbyTier(t *testing.T) {
 			t.Errorf("standby lacks %s", name)
 		}
 	}
-	// Services: rolling, two pods, no migrations, no canary machinery.
+	// Services: two pods, no migrations, no analysis; a canary keeps its Rollout (below).
 	for _, svc := range []string{"auth-service", "content-service", "media-service"} {
 		dep := find(res, "kubernetes:apps/v1:Deployment", "dr-service-"+svc)
 		hpa := find(res, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "dr-service-"+svc)
@@ -64,8 +64,39 @@ func TestStandbyTier(t *testing.T) {
 		t.Errorf("standby media-service runs %v, want the active (blue) v1.2.0", image)
 	}
 	for _, r := range res.Resources {
-		if strings.HasPrefix(r.Name, "dr-") && (r.Type == "kubernetes:batch/v1:Job" || strings.Contains(r.Type, "argoproj.io/v1alpha1:Rollout") || strings.Contains(r.Type, "AnalysisTemplate")) {
+		if strings.HasPrefix(r.Name, "dr-") && (r.Type == "kubernetes:batch/v1:Job" || strings.Contains(r.Type, "AnalysisTemplate") ||
+			strings.Contains(r.Type, "AnalysisRun")) {
 			t.Errorf("standby has %s %s", r.Type, r.Name)
+		}
+	}
+	// Issue #19: the canary keeps its Rollout in the standby (activation only
+	// scales it), without steps or analysis, and takes each version only
+	// after the active region's Rollout has released it.
+	standbyRollout := find(res, "kubernetes:argoproj.io/v1alpha1:Rollout", "dr-service-content-service-rollout")
+	active := find(res, "kubernetes:argoproj.io/v1alpha1:Rollout", "service-content-service-rollout")
+	if standbyRollout == nil || active == nil {
+		t.Fatal("no standby or active content-service Rollout")
+	}
+	canary := specOf(standbyRollout)["strategy"].(map[string]any)["canary"].(map[string]any)
+	if steps, _ := canary["steps"].([]any); len(steps) != 0 || canary["analysis"] != nil {
+		t.Errorf("standby canary %v", canary)
+	}
+	for _, name := range []string{"dr-service-content-service-rollout", "dr-service-content-service", "dr-service-auth-service",
+		"dr-service-media-service"} {
+		r := find(res, "kubernetes:argoproj.io/v1alpha1:Rollout", name)
+		if r == nil {
+			r = find(res, "kubernetes:apps/v1:Deployment", name)
+		}
+		activeName := strings.TrimPrefix(name, "dr-")
+		if name == "dr-service-media-service" {
+			activeName = "service-media-service-routes" // the blue-green switch
+		}
+		var waits bool
+		for _, d := range r.Dependencies {
+			waits = waits || strings.HasSuffix(d, "::"+activeName)
+		}
+		if !waits {
+			t.Errorf("%s does not wait for the active region's %s", name, activeName)
 		}
 	}
 	// Connections point at the DR region's stores.
@@ -251,8 +282,13 @@ func TestPromotedLayout(t *testing.T) {
 		!hasPrefixed(res, "kubernetes:argoproj.io/v1alpha1:Rollout", "dr-") {
 		t.Error("the promoted region runs no canary Rollout")
 	}
-	if hasUnprefixed(res, "kubernetes:argoproj.io/v1alpha1:Rollout") || hasUnprefixed(res, "kubernetes:batch/v1:Job") {
-		t.Error("the standby primary region still runs canaries or migrations")
+	if hasUnprefixed(res, "kubernetes:argoproj.io/v1alpha1:AnalysisTemplate") || hasUnprefixed(res, "kubernetes:batch/v1:Job") {
+		t.Error("the standby primary region still runs analyses or migrations")
+	}
+	// The standby primary keeps content-service's Rollout, following the DR region's release.
+	if r := find(res, "kubernetes:argoproj.io/v1alpha1:Rollout", "service-content-service-rollout"); r == nil ||
+		!slices.ContainsFunc(r.Dependencies, func(d string) bool { return strings.HasSuffix(d, "::dr-service-content-service-rollout") }) {
+		t.Error("the standby primary's Rollout does not follow the DR region's")
 	}
 	plan := find(res, "aws:backup/plan:Plan", "dr-backup")
 	if plan == nil || find(res, "aws:backup/plan:Plan", "backup") != nil || !strings.HasSuffix(plan.Provider, "::aws-dr") {

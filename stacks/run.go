@@ -188,18 +188,19 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 		ctx.Export("dnsNameServers", zone.NameServers)
 	}
 
-	primaryTier, err := (&tier{cfg: cfg.tierConfig(PrimaryRegion), aws: providers.AWS, net: net, stores: home,
-		zone: zone, apiAccess: runners.home}).deploy(ctx, providers)
+	primary := &tier{cfg: cfg.tierConfig(PrimaryRegion), aws: providers.AWS, net: net, stores: home,
+		zone: zone, apiAccess: runners.home}
+	var secondary *tier
+	if dr {
+		secondary = &tier{prefix: "dr-", cfg: cfg.tierConfig(SecondaryRegion), aws: providers.DR, net: drNet,
+			stores: standby, zone: zone, apiAccess: runners.standby}
+	}
+	primaryTier, secondaryTier, err := deployTiers(ctx, providers, primary, secondary, cfg.DR.ActiveRegion == SecondaryRegion)
 	if err != nil {
 		return err
 	}
 	failover := false
 	if dr {
-		secondaryTier, err := (&tier{prefix: "dr-", cfg: cfg.tierConfig(SecondaryRegion), aws: providers.DR, net: drNet,
-			stores: standby, zone: zone, apiAccess: runners.standby}).deploy(ctx, providers)
-		if err != nil {
-			return err
-		}
 		if d := cfg.DR.DNS; d != nil && zone != nil {
 			// Every other host fails over with the record name.
 			var others []string
@@ -609,4 +610,31 @@ func (c *Config) drBrokerCount() int {
 		return c.brokerCount()
 	}
 	return len(c.DR.Network.AvailabilityZones)
+}
+
+// deployTiers deploys the active region's tier first and then the standby's,
+// whose services wait for the active tier's (tier.after); secondary is nil
+// without DR.
+func deployTiers(ctx *pulumi.Context, p *Providers, primary, secondary *tier, secondaryActive bool) (*tierResult, *tierResult, error) {
+	if secondary == nil {
+		r, err := primary.deploy(ctx, p)
+		return r, nil, err
+	}
+	active, standby := primary, secondary
+	if secondaryActive {
+		active, standby = secondary, primary
+	}
+	activeResult, err := active.deploy(ctx, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	standby.after = activeResult.services
+	standbyResult, err := standby.deploy(ctx, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	if secondaryActive {
+		return standbyResult, activeResult, nil
+	}
+	return activeResult, standbyResult, nil
 }

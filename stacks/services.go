@@ -38,9 +38,9 @@ var Now = time.Now
 // canary, then every service of eduai:services.
 func deployServices(ctx *pulumi.Context, cfg *Config, prefix string, eks *cluster.Cluster, platform *addons.ClusterAddons,
 	stores dataStores, namespace pulumi.Resource, mesh *mesh.Mesh, watch *observability.Observability,
-	providers pulumi.ResourceOption) error {
+	after map[string]pulumi.Resource, providers pulumi.ResourceOption) (map[string]pulumi.Resource, error) {
 	if len(cfg.Services) == 0 {
-		return nil
+		return nil, nil
 	}
 	// Every object needs its namespace, and the custom resources their CRDs:
 	// the mesh's (VirtualService, DestinationRule) come with the namespace's mesh.
@@ -61,7 +61,7 @@ func deployServices(ctx *pulumi.Context, cfg *Config, prefix string, eks *cluste
 	if canary {
 		ctrl, err := service.NewController(ctx, prefix+"rollouts", cfg.Rollouts.Version, cfg.Rollouts.Replicas, eks.Nodes(), providers)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		// Rollouts and AnalysisTemplates need Argo Rollouts' CRDs.
 		crds = append(crds, ctrl.Release)
@@ -70,16 +70,23 @@ func deployServices(ctx *pulumi.Context, cfg *Config, prefix string, eks *cluste
 	// what it needs (components/service/netpol.go; issue #17).
 	if _, err := service.DefaultDenyPolicy(ctx, prefix+"services-default-deny", ServicesNamespace,
 		append([]pulumi.ResourceOption{providers}, pulumi.DependsOn(prereqs))...); err != nil {
-		return err
+		return nil, err
 	}
+	out := map[string]pulumi.Resource{}
 	for _, name := range slices.Sorted(maps.Keys(cfg.Services)) {
 		args := cfg.serviceArgs(name, eks, platform, stores)
 		args.Prerequisites, args.CRDs, args.DependsOn = prereqs, crds, eks.Nodes()
-		if _, err := service.New(ctx, prefix+"service-"+name, args, providers); err != nil {
-			return err
+		if active, ok := after[name]; ok {
+			// Depending on a component waits for all its resources (the Rollout, its analysis).
+			args.DependsOn = append(slices.Clone(args.DependsOn), active)
 		}
+		svc, err := service.New(ctx, prefix+"service-"+name, args, providers)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = svc
 	}
-	return nil
+	return out, nil
 }
 
 // serviceArgs converts one service's config.
@@ -92,7 +99,7 @@ func (c *Config) serviceArgs(name string, eks *cluster.Cluster, platform *addons
 		Resources: service.Resources{RequestCPU: s.Resources.Requests.CPU, RequestMemory: s.Resources.Requests.Memory,
 			LimitCPU: s.Resources.Limits.CPU, LimitMemory: s.Resources.Limits.Memory},
 		SecretEnvFrom: s.SecretEnvFrom, Mesh: c.Mesh.Enabled, Monitoring: full,
-		NoProbes: !on(s.Probes, true), NoAnalysis: !on(s.Analysis, true),
+		NoProbes: !on(s.Probes, true), NoAnalysis: !on(s.Analysis, true), Follows: s.follows && s.Strategy == string(service.Canary),
 		PrometheusURL: observability.PrometheusURL,
 	}
 	// A `secure:` env value goes into the service's Secret, never its

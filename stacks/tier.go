@@ -39,6 +39,11 @@ type tier struct {
 	zone *dns.Zone
 	// apiAccess is the cluster's API endpoint security group (it admits the runners).
 	apiAccess *cluster.APIAccess
+	// after holds the active tier's services, by name, which a standby tier's
+	// services wait for (issue #19): the standby takes a version only once
+	// the active region has released it (its Rollout Healthy, its analysis
+	// passed), so it runs the stable version, never one under analysis.
+	after map[string]pulumi.Resource
 }
 
 // tierResult is what DNS and the exports need from a tier.
@@ -48,6 +53,8 @@ type tierResult struct {
 	platform *addons.ClusterAddons
 	mesh     *mesh.Mesh
 	watch    *observability.Observability
+	// services are the tier's service components, by name.
+	services map[string]pulumi.Resource
 }
 
 // StandbyPods is how many pods each service runs in the standby region: two,
@@ -71,8 +78,12 @@ func (c *Config) tierConfig(role string) *Config {
 // standby shrinks the tier to a pilot light that can take over: every node
 // group at dr.standby.nodesPerGroup nodes (same groups, so activation only
 // scales), the platform add-ons and the mesh as configured, logs only, and
-// each service at StandbyPods pods running its stable version with the rolling
-// strategy: no canary analysis, no blue-green pair and no migrations (the
+// each service at StandbyPods pods running its stable version (its workloads
+// wait for the active tier's release of it): a canary keeps its Rollout (so
+// activation only scales it: turning a rolling Deployment into a Rollout's
+// template would drop it to 0 pods before the Rollout had any, issue #19),
+// without analysis (no Prometheus); a blue-green service runs its active
+// color's tag with the rolling strategy (no pair); no migrations (the
 // standby database is read-only).
 func (c *Config) standby() {
 	n := c.DR.Standby.NodesPerGroup
@@ -88,7 +99,10 @@ func (c *Config) standby() {
 		if s.Strategy == string(service.BlueGreen) {
 			s.Image.Tag = s.activeTag()
 		}
-		s.Strategy, s.Replicas, s.Migrations, s.BlueGreen = string(service.Rolling), StandbyPods, nil, BlueGreenConfig{}
+		if s.Strategy != string(service.Canary) {
+			s.Strategy = string(service.Rolling)
+		}
+		s.Replicas, s.Migrations, s.BlueGreen, s.follows = StandbyPods, nil, BlueGreenConfig{}, true
 		s.Autoscaling.Min = min(StandbyPods, s.Autoscaling.Max)
 		services[name] = s
 	}
@@ -158,8 +172,8 @@ func (t *tier) deploy(ctx *pulumi.Context, p *Providers) (*tierResult, error) {
 		pulumi.Providers(t.aws, k8s, p.Random)); err != nil {
 		return nil, err
 	}
-	if err := deployServices(ctx, c, t.prefix, eks, platform, t.stores, servicesNS, out.mesh, out.watch,
-		pulumi.Providers(t.aws, k8s)); err != nil {
+	if out.services, err = deployServices(ctx, c, t.prefix, eks, platform, t.stores, servicesNS, out.mesh, out.watch,
+		t.after, pulumi.Providers(t.aws, k8s)); err != nil {
 		return nil, err
 	}
 	if c.gitOpsOn() {

@@ -197,7 +197,11 @@ const analysisStartingStep = 1
 func RolloutFor(a *Args, replicas *int) Object {
 	c := CanaryStrategy{MaxSurge: "25%", MaxUnavailable: 0, Steps: CanarySteps(),
 		CanaryService: a.Name + "-canary", StableService: a.Name + "-stable"}
-	if a.Monitoring && !a.NoAnalysis {
+	if a.Follows {
+		// A standby's copy: the version passed the active region's steps and analysis already.
+		c.Steps = []CanaryStep{}
+	}
+	if a.Monitoring && !a.NoAnalysis && !a.Follows {
 		c.Analysis = &RolloutAnalysis{Templates: []TemplateRef{{TemplateName: a.Name + "-analysis"}},
 			StartingStep: analysisStartingStep,
 			Args: []AnalysisArg{{Name: argNamespace, Value: a.Namespace},
@@ -261,7 +265,7 @@ func (b *builder) canary(deps []pulumi.Resource) error {
 		}
 		routing = append(routing, vs)
 	}
-	if a.Monitoring && !a.NoAnalysis {
+	if a.Monitoring && !a.NoAnalysis && !a.Follows {
 		at, err := k8sobj.New(b.ctx, b.name+"-analysis", AnalysisTemplateFor(a), b.custom)
 		if err != nil {
 			return err

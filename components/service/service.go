@@ -142,7 +142,12 @@ type Args struct {
 	NoProbes bool
 	// NoAnalysis runs a canary without its analysis; the pack blocks that in prod.
 	NoAnalysis bool
-	BlueGreen  BlueGreenArgs
+	// Follows marks a DR standby's copy of a canary: it depends (DependsOn)
+	// on the active region's release of the same version, so its Rollout runs
+	// no steps and no analysis and takes the version at once (the pack
+	// accepts that only with the dependency in the plan).
+	Follows   bool
+	BlueGreen BlueGreenArgs
 	Migration  *Migration
 	// AWS access through EKS Pod Identity: the cluster and the role's policy. Nil: none.
 	AWSAccess *AWSAccess

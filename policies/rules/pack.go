@@ -322,7 +322,8 @@ func Rules() []Rule {
 		{Name: MeshDefaultDeny, Description: "Every meshed namespace has an allow-nothing AuthorizationPolicy.", Types: types(typeNamespace), Stack: MeshDefaultDenyFindings},
 		{Name: MeshDestRuleTLS, Description: "No DestinationRule turns TLS off.", Types: types(typeDestRule), Check: checkDestinationRuleTLS},
 		{Name: HelmChartPinned, Description: "Helm releases install an exact chart version.", Types: types(typeHelmRelease), Check: checkHelmPinned},
-		{Name: CanaryAnalysis, Description: "Canary rollouts are judged by an analysis.", Types: types(typeRollout), Check: checkCanaryAnalysis},
+		{Name: CanaryAnalysis, Description: "Canary rollouts are judged by an analysis, or follow one that is (a DR standby's stepless copy).",
+			Types: types(typeRollout), Stack: CanaryAnalysisFindings},
 		// The in-VPC CI runner (issue #18), and every other Auto Scaling group.
 		{Name: RunnerNoPublicIP, Description: "Auto Scaling groups launch no instance with a public IP or into a public subnet.",
 			Types: types(typeASG), Stack: RunnerPublicIPFindings},

@@ -200,36 +200,79 @@ func checkImageTagPinned(args policyx.ResourceValidationArgs) error {
 	return nil
 }
 
-// checkCanaryAnalysis: a canary Rollout is judged by an analysis, in the
-// background (strategy.canary.analysis) or as a step.
-func checkCanaryAnalysis(args policyx.ResourceValidationArgs) error {
-	r := args.Resource
-	if r.Type != typeRollout {
-		return nil
+// CanaryAnalysisFindings: a canary Rollout is judged by an analysis, in the
+// background (strategy.canary.analysis) or as a step; or it follows one
+// that is: a Rollout with no steps that depends on an analysed Rollout of the
+// same workload name (a DR standby's copy, which takes a version only after
+// the active region's Rollout released it, issue #19). The dependency is
+// read from the plan, not from a label: a copy that does not wait is judged
+// like any other canary.
+func CanaryAnalysisFindings(rs []policyx.AnalyzerResource) []Finding {
+	analysed := map[string]string{} // URN -> workload name, for Rollouts with an analysis
+	var bare []policyx.AnalyzerResource
+	for _, r := range ofType(rs, typeRollout) {
+		canary, present, known := path(r.Properties, "spec", "strategy", "canary")
+		if !present || !known {
+			continue
+		}
+		has, ok := canaryAnalysed(canary)
+		if !ok {
+			continue // not known yet
+		}
+		if has {
+			analysed[r.URN] = workloadRefName(r)
+		} else {
+			bare = append(bare, r)
+		}
 	}
-	canary, present, known := path(r.Properties, "spec", "strategy", "canary")
-	if !present || !known {
-		return nil
+	var out []Finding
+	for _, r := range bare {
+		canary, _, _ := path(r.Properties, "spec", "strategy", "canary")
+		steps, _ := objList(canary, "steps")
+		follows := false
+		if len(steps) == 0 {
+			for _, d := range r.Dependencies {
+				if name, ok := analysed[d]; ok && name == workloadRefName(r) {
+					follows = true
+				}
+			}
+		}
+		if !follows {
+			out = append(out, Finding{URN: r.URN, Message: fmt.Sprintf("canary Rollout %q has no analysis: nothing stops a bad version "+
+				"at 5 %% before it reaches everyone. Turn eduai:services.<name>.analysis on (it needs "+
+				"eduai:observability.mode: full).", r.Name)})
+		}
 	}
+	return out
+}
+
+// canaryAnalysed tells whether a canary strategy has an analysis (ok false: not known yet).
+func canaryAnalysed(canary property.Map) (has, ok bool) {
 	an, anPresent, anKnown := object(canary, "analysis")
 	steps, stepsKnown := objList(canary, "steps")
 	if !anKnown || !stepsKnown {
-		return nil
+		return false, false
 	}
 	if anPresent {
-		if templates, tKnown := objList(an, "templates"); !tKnown || len(templates) > 0 {
-			return nil
+		if templates, tKnown := objList(an, "templates"); !tKnown {
+			return false, false
+		} else if len(templates) > 0 {
+			return true, true
 		}
 	}
 	for _, s := range steps {
 		if _, has, _ := object(s, "analysis"); has {
-			return nil
+			return true, true
 		}
 	}
-	args.Manager.ReportViolation(fmt.Sprintf("canary Rollout %q has no analysis: nothing stops a bad version "+
-		"at 5 %% before it reaches everyone. Turn eduai:services.<name>.analysis on (it needs "+
-		"eduai:observability.mode: full).", r.Name), "")
-	return nil
+	return false, true
+}
+
+// workloadRefName is the Deployment a Rollout takes its pod template from ("" without one).
+func workloadRefName(r policyx.AnalyzerResource) string {
+	ref, _, _ := path(r.Properties, "spec", "workloadRef")
+	name, _, _ := str(ref, "name")
+	return name
 }
 
 // workload is a serving workload's replica floor and pod labels.

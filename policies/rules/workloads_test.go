@@ -87,28 +87,43 @@ func TestWorkloadResourceRules(t *testing.T) {
 }
 
 func TestCanaryAnalysis(t *testing.T) {
-	rollout := func(canary map[string]any) policyx.AnalyzerResource {
-		return res(typeRollout, "content-service", map[string]any{"spec": map[string]any{
-			"strategy": map[string]any{"canary": canary}}})
+	rollout := func(name string, canary map[string]any) policyx.AnalyzerResource {
+		return res(typeRollout, name, map[string]any{"spec": map[string]any{
+			"workloadRef": map[string]any{"name": "content-service"}, "strategy": map[string]any{"canary": canary}}})
 	}
 	steps := []any{map[string]any{"setWeight": 5}, map[string]any{"pause": map[string]any{"duration": "5m"}}}
+	analysed := rollout("content-service", map[string]any{"steps": steps,
+		"analysis": map[string]any{"templates": []any{map[string]any{"templateName": "a"}}}})
+	follower := rollout("dr-content-service", map[string]any{"steps": []any{}})
+	follower.Dependencies = []string{analysed.URN}
+	other := res(typeRollout, "other", map[string]any{"spec": map[string]any{
+		"workloadRef": map[string]any{"name": "auth-service"}, "strategy": map[string]any{"canary": map[string]any{"steps": steps,
+			"analysis": map[string]any{"templates": []any{map[string]any{"templateName": "a"}}}}}}})
+	followsOther := rollout("dr-content-service", map[string]any{"steps": []any{}})
+	followsOther.Dependencies = []string{other.URN}
+	stepsFollower := rollout("dr-content-service", map[string]any{"steps": steps})
+	stepsFollower.Dependencies = []string{analysed.URN}
 	cases := []struct {
 		name string
-		r    policyx.AnalyzerResource
+		rs   []policyx.AnalyzerResource
 		want string
 	}{
-		{"background analysis", rollout(map[string]any{"steps": steps,
-			"analysis": map[string]any{"templates": []any{map[string]any{"templateName": "a"}}}}), ""},
-		{"analysis step", rollout(map[string]any{"steps": append(steps, map[string]any{"analysis": map[string]any{}})}), ""},
-		{"none", rollout(map[string]any{"steps": steps}), "has no analysis"},
-		{"empty templates", rollout(map[string]any{"steps": steps, "analysis": map[string]any{"templates": []any{}}}), "has no analysis"},
-		{"not known yet", rollout(map[string]any{"steps": steps, "analysis": unknown}), ""},
-		{"blue-green rollout", res(typeRollout, "r", map[string]any{"spec": map[string]any{
-			"strategy": map[string]any{"blueGreen": map[string]any{}}}}), ""},
+		{"background analysis", []policyx.AnalyzerResource{analysed}, ""},
+		{"analysis step", []policyx.AnalyzerResource{rollout("r", map[string]any{"steps": append(steps, map[string]any{"analysis": map[string]any{}})})}, ""},
+		{"none", []policyx.AnalyzerResource{rollout("r", map[string]any{"steps": steps})}, "has no analysis"},
+		{"empty templates", []policyx.AnalyzerResource{rollout("r", map[string]any{"steps": steps, "analysis": map[string]any{"templates": []any{}}})}, "has no analysis"},
+		{"not known yet", []policyx.AnalyzerResource{rollout("r", map[string]any{"steps": steps, "analysis": unknown})}, ""},
+		{"blue-green rollout", []policyx.AnalyzerResource{res(typeRollout, "r", map[string]any{"spec": map[string]any{
+			"strategy": map[string]any{"blueGreen": map[string]any{}}}})}, ""},
+		// Issue #19: a standby's stepless copy waiting for the analysed Rollout of its workload.
+		{"follows the analysed release", []policyx.AnalyzerResource{analysed, follower}, ""},
+		{"stepless but waits for nothing", []policyx.AnalyzerResource{analysed, rollout("dr-content-service", map[string]any{"steps": []any{}})}, "has no analysis"},
+		{"waits for another workload's Rollout", []policyx.AnalyzerResource{other, followsOther}, "has no analysis"},
+		{"waits, but runs its own steps unjudged", []policyx.AnalyzerResource{analysed, stepsFollower}, "has no analysis"},
 	}
 	for _, c := range cases {
-		got := runResourceRule(checkCanaryAnalysis, c.r, nil)
-		if (c.want == "") != (len(got) == 0) || (c.want != "" && !strings.Contains(got[0], c.want)) {
+		got := CanaryAnalysisFindings(c.rs)
+		if (c.want == "") != (len(got) == 0) || (c.want != "" && !strings.Contains(got[0].Message, c.want)) {
 			t.Errorf("%s: %v", c.name, got)
 		}
 	}
