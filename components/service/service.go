@@ -148,7 +148,7 @@ type Args struct {
 	// accepts that only with the dependency in the plan).
 	Follows   bool
 	BlueGreen BlueGreenArgs
-	Migration  *Migration
+	Migration *Migration
 	// AWS access through EKS Pod Identity: the cluster and the role's policy. Nil: none.
 	AWSAccess *AWSAccess
 	// Prerequisites: what every Kubernetes object of the service waits for:
