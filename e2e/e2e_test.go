@@ -266,8 +266,10 @@ func newStackIn(t *testing.T, ctx context.Context, stack, dir string, program pu
 // deployedResource is a resource of the engine's state.
 type deployedResource struct {
 	URN     string         `json:"urn"`
+	ID      string         `json:"id"`
 	Type    string         `json:"type"`
 	Custom  bool           `json:"custom"`
+	Protect bool           `json:"protect"`
 	Inputs  map[string]any `json:"inputs"`
 	Outputs map[string]any `json:"outputs"`
 }

@@ -90,27 +90,13 @@ func TestRoute53FailoverFlip(t *testing.T) {
 	// above), keeping the salt the engine wrote into it.
 	use := func(file string) {
 		t.Helper()
-		current, err := os.ReadFile(stackFile)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var salt string
-		for _, line := range strings.Split(string(current), "\n") {
-			if strings.HasPrefix(line, "encryptionsalt:") {
-				salt = line + "\n"
+		useStackFile(t, stackFile, file, func(body string) string {
+			three := strings.Replace(body, "databaseReaders: 1", "databaseReaders: 3", 1)
+			if three == body {
+				t.Fatalf("%s has no dr.databaseReaders: 1 to raise", file)
 			}
-		}
-		three := strings.Replace(string(body), "databaseReaders: 1", "databaseReaders: 3", 1)
-		if three == string(body) {
-			t.Fatalf("%s has no dr.databaseReaders: 1 to raise", file)
-		}
-		if err := os.WriteFile(stackFile, []byte(salt+three), 0o644); err != nil {
-			t.Fatal(err)
-		}
+			return three
+		})
 	}
 	primaryTarget := func() string {
 		t.Helper()
@@ -147,5 +133,32 @@ func TestRoute53FailoverFlip(t *testing.T) {
 	}
 	if got := primaryTarget(); got != "Z18D5FSROUN65G" {
 		t.Errorf("after the fail-back PRIMARY aliases zone %s, want us-west-2's", got)
+	}
+}
+
+// useStackFile puts file's config (changed by edit, when given) in the
+// project's stack file, keeping the salt the engine wrote into it.
+func useStackFile(t *testing.T, stackFile, file string, edit func(string) string) {
+	t.Helper()
+	current, err := os.ReadFile(stackFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var salt string
+	for _, line := range strings.Split(string(current), "\n") {
+		if strings.HasPrefix(line, "encryptionsalt:") {
+			salt = line + "\n"
+		}
+	}
+	text := string(body)
+	if edit != nil {
+		text = edit(text)
+	}
+	if err := os.WriteFile(stackFile, []byte(salt+text), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

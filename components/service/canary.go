@@ -281,11 +281,17 @@ func (b *builder) canary(deps []pulumi.Resource) error {
 	// has seen this Deployment generation and the Rollout is Healthy (every
 	// step done, fully promoted). The annotation changes with every new pod
 	// template, so each release updates the Rollout and is awaited.
-	waitFor := dep.Metadata.Generation().ApplyT(func(g *int) string {
-		if g == nil {
-			return RolloutWaitFor(0)
+	waitFor := dep.Metadata.Generation().ApplyT(func(g *int) pulumi.StringOutput {
+		if g == nil && b.ctx.DryRun() {
+			// A preview of a new or changed Deployment may not know its next
+			// generation: the annotation is unknown then, so a saved plan
+			// accepts the value `up` computes (a known guess would violate it).
+			return pulumi.UnsafeUnknownOutput(nil).ApplyT(func(any) string { return "" }).(pulumi.StringOutput)
 		}
-		return RolloutWaitFor(*g)
+		if g == nil {
+			return pulumi.String(RolloutWaitFor(0)).ToStringOutput()
+		}
+		return pulumi.String(RolloutWaitFor(*g)).ToStringOutput()
 	}).(pulumi.StringOutput)
 	timeout := RolloutTimeout().String()
 	rollout, err := k8sobj.NewAnnotated(b.ctx, b.name+"-rollout", RolloutFor(a, replicas), pulumi.StringMap{WaitForAnnotation: waitFor},

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/eduai/infra/internal/refs"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"google.golang.org/protobuf/types/known/structpb"
 )
@@ -170,4 +171,56 @@ func applyDrift(props, inputs *structpb.Struct, ds []drift) (*structpb.Struct, *
 		}
 	}
 	return props, inputs, nil
+}
+
+// A test takes a whole region down by writing $PULUMI_HOME/standin/outage.json:
+// {"regions": ["us-west-2"]}. Every call that reaches that region's APIs
+// then fails as a call to an unreachable endpoint does: the AWS provider's
+// calls for regional resources (IAM, Route 53 and the other global services
+// answer from elsewhere: refs.Global), and a Kubernetes provider's calls to
+// a cluster whose API server is in the region. Check and Diff are the
+// providers' own work and still answer.
+type outage struct {
+	Regions []string `json:"regions"`
+}
+
+// eksRegion finds the region in an EKS API server's address.
+var eksRegion = regexp.MustCompile(`\.([a-z]{2}(?:-[a-z]+)+-\d)\.eks\.amazonaws\.com`)
+
+// down fails a call this provider would make into a region that is down.
+func (p *standin) down(typ string) error {
+	dir := standinDir()
+	if dir == "" {
+		return nil
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "outage.json"))
+	if err != nil {
+		return nil
+	}
+	var o outage
+	if json.Unmarshal(data, &o) != nil {
+		return nil
+	}
+	region, endpoint := "", ""
+	switch p.pkg {
+	case "aws":
+		if refs.Global(typ) {
+			return nil
+		}
+		region = p.region
+		if region == "" {
+			region = "us-west-2"
+		}
+		endpoint = strings.SplitN(strings.TrimPrefix(typ, "aws:"), "/", 2)[0] + "." + region + ".amazonaws.com"
+	case "kubernetes":
+		region, endpoint = p.clusterRegion, p.cluster+" API server"
+	default:
+		return nil
+	}
+	for _, r := range o.Regions {
+		if r == region {
+			return fmt.Errorf("RequestError: send request failed: dial tcp: lookup %s: i/o timeout (%s is down)", endpoint, region)
+		}
+	}
+	return nil
 }

@@ -48,10 +48,11 @@ var versions string
 type standin struct {
 	pulumirpc.UnimplementedResourceProviderServer
 	pkg, version string
-	// region is the AWS provider's; cluster the EKS cluster a Kubernetes provider reaches.
-	region, cluster string
-	host            *provider.HostClient
-	world           *world
+	// region is the AWS provider's; cluster the EKS cluster a Kubernetes
+	// provider reaches, and clusterRegion the region its API server is in.
+	region, cluster, clusterRegion string
+	host                           *provider.HostClient
+	world                          *world
 }
 
 func main() {
@@ -112,10 +113,16 @@ func (p *standin) Configure(_ context.Context, req *pulumirpc.ConfigureRequest) 
 			}
 			if k.IsString() {
 				var cfg struct {
-					Clusters []struct{ Name string } `json:"clusters"`
+					Clusters []struct {
+						Name    string
+						Cluster struct{ Server string }
+					} `json:"clusters"`
 				}
 				if json.Unmarshal([]byte(k.StringValue()), &cfg) == nil && len(cfg.Clusters) > 0 {
 					p.cluster = cfg.Clusters[0].Name
+					if m := eksRegion.FindStringSubmatch(cfg.Clusters[0].Cluster.Server); m != nil {
+						p.clusterRegion = m[1]
+					}
 				}
 			}
 		}
@@ -283,6 +290,9 @@ func (p *standin) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*pu
 		out, err := marshal(state)
 		return &pulumirpc.CreateResponse{Id: id, Properties: out}, err
 	}
+	if err := p.down(typ); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", typ, err)
+	}
 	f := injected("create", string(urn))
 	if f != nil && f.Error != "" {
 		return nil, fmt.Errorf("creating %s: %s", typ, f.Error)
@@ -350,6 +360,9 @@ func (p *standin) Update(_ context.Context, req *pulumirpc.UpdateRequest) (*pulu
 		return nil, err
 	}
 	if !req.GetPreview() {
+		if err := p.down(typ); err != nil {
+			return nil, fmt.Errorf("updating %s: %w", typ, err)
+		}
 		if f := injected("update", string(urn)); f != nil && f.Error != "" {
 			return nil, fmt.Errorf("updating %s: %s", typ, f.Error)
 		}
@@ -382,6 +395,9 @@ func (p *standin) Update(_ context.Context, req *pulumirpc.UpdateRequest) (*pulu
 func (p *standin) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulumirpc.ReadResponse, error) {
 	urn := resource.URN(req.GetUrn())
 	typ := string(urn.Type())
+	if err := p.down(typ); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", typ, err)
+	}
 	if p.world == nil {
 		return &pulumirpc.ReadResponse{Id: req.GetId(), Properties: req.GetProperties(), Inputs: req.GetInputs()}, nil
 	}
@@ -411,6 +427,9 @@ func (p *standin) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulumirp
 }
 
 func (p *standin) Delete(_ context.Context, req *pulumirpc.DeleteRequest) (*emptypb.Empty, error) {
+	if err := p.down(string(resource.URN(req.GetUrn()).Type())); err != nil {
+		return nil, fmt.Errorf("deleting %s: %w", req.GetUrn(), err)
+	}
 	if p.world != nil {
 		typ := string(resource.URN(req.GetUrn()).Type())
 		p.world.remove(typ, p.scope(typ), req.GetId())
@@ -430,6 +449,12 @@ func (p *standin) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, error
 type component struct{ pulumi.ResourceState }
 
 type custom struct{ pulumi.CustomResourceState }
+
+// eksCluster is the aws:eks/cluster:Cluster a Cluster component makes, with its ARN.
+type eksCluster struct {
+	pulumi.CustomResourceState
+	Arn pulumi.StringOutput `pulumi:"arn"`
+}
 
 // Construct builds a remote component (pulumi-eks Cluster, ManagedNodeGroup):
 // it registers the component itself and, for a Cluster, the children AWS
@@ -467,17 +492,21 @@ func (p *standin) Construct(ctx context.Context, req *pulumirpc.ConstructRequest
 			roleARN := role.ID().ApplyT(func(id pulumi.ID) string {
 				return "arn:aws:iam::" + mockstack.FakeAccount + ":role/" + string(id)
 			}).(pulumi.StringOutput)
-			cluster := &custom{}
+			cluster := &eksCluster{}
 			if err := pctx.RegisterResource("aws:eks/cluster:Cluster", name+"-eksCluster", eksClusterArgs(in, roleARN),
 				cluster, pulumi.Parent(c)); err != nil {
 				return nil, err
 			}
-			// The kubeconfig names the EKS cluster and resolves once it exists.
-			region := p.region
+			// The kubeconfig names the EKS cluster and its region (the region
+			// of the AWS provider that made it: its ARN's), and resolves once it exists.
 			for k := range state {
 				key := resource.PropertyKey(k)
-				state[k] = pulumi.All(cluster.ID(), pulumi.ToOutput(in["name"])).ApplyT(func(args []any) string {
+				state[k] = pulumi.All(cluster.ID(), pulumi.ToOutput(in["name"]), cluster.Arn).ApplyT(func(args []any) string {
 					n, _ := args[1].(string)
+					region := p.region
+					if parts := strings.SplitN(args[2].(string), ":", 5); len(parts) == 5 && parts[3] != "" {
+						region = parts[3]
+					}
 					out := mockstack.RemoteComponentOutputs(typ, name,
 						resource.PropertyMap{"name": resource.NewStringProperty(n)}, region)
 					return out[key].StringValue()
