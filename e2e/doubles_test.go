@@ -471,14 +471,7 @@ func recoverInterrupted(t *testing.T, ctx context.Context, s auto.Stack, env map
 	if err := s.Cancel(ctx); err != nil {
 		t.Fatalf("pulumi cancel: %v", err)
 	}
-	dep, err := s.Export(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var d map[string]any
-	if err := json.Unmarshal(dep.Deployment, &d); err != nil {
-		t.Fatal(err)
-	}
+	dep, d := exportedState(t, ctx, s)
 	ops, _ := d["pending_operations"].([]any)
 	resources, _ := d["resources"].([]any)
 	var keep []any
@@ -496,6 +489,7 @@ func recoverInterrupted(t *testing.T, ctx context.Context, s auto.Stack, env map
 	}
 	if adopted > 0 {
 		d["resources"], d["pending_operations"] = resources, keep
+		var err error
 		if dep.Deployment, err = json.Marshal(d); err != nil {
 			t.Fatal(err)
 		}

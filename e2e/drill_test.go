@@ -225,14 +225,7 @@ func count(rs []deployedResource, typ, prefix string) int {
 // unprotect` does: through an export and an import of the state.
 func unprotect(t *testing.T, ctx context.Context, s auto.Stack, match func(urn string) bool) {
 	t.Helper()
-	dep, err := s.Export(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var d map[string]any
-	if err := json.Unmarshal(dep.Deployment, &d); err != nil {
-		t.Fatal(err)
-	}
+	dep, d := exportedState(t, ctx, s)
 	n := 0
 	for _, r := range d["resources"].([]any) {
 		r := r.(map[string]any)
@@ -244,10 +237,25 @@ func unprotect(t *testing.T, ctx context.Context, s auto.Stack, match func(urn s
 	if n == 0 {
 		t.Fatal("nothing to unprotect")
 	}
+	var err error
 	if dep.Deployment, err = json.Marshal(d); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Import(ctx, dep); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// exportedState is the stack's state, exported, and its deployment as plain JSON.
+func exportedState(t *testing.T, ctx context.Context, s auto.Stack) (apitype.UntypedDeployment, map[string]any) {
+	t.Helper()
+	dep, err := s.Export(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d map[string]any
+	if err := json.Unmarshal(dep.Deployment, &d); err != nil {
+		t.Fatal(err)
+	}
+	return dep, d
 }

@@ -20,12 +20,7 @@ func TestUsage(t *testing.T) {
 
 func TestUpThenStatus(t *testing.T) {
 	dsn := pgtest.Start(t)
-	env := func(k string) string {
-		if k == "DATABASE_URL" {
-			return dsn
-		}
-		return ""
-	}
+	env := databaseEnv(dsn)
 	dir := "../../internal/migrate/testdata/ok"
 	var out, errOut bytes.Buffer
 	if code := run(context.Background(), []string{"-dir", dir, "up"}, env, &out, &errOut); code != 0 {

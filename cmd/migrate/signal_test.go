@@ -80,12 +80,7 @@ func TestLockTimeoutFromPGOPTIONS(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("PGOPTIONS", "-c lock_timeout=500ms -c statement_timeout=30000ms")
-	env := func(k string) string {
-		if k == "DATABASE_URL" {
-			return dsn
-		}
-		return ""
-	}
+	env := databaseEnv(dsn)
 	var out, errOut strings.Builder
 	start := time.Now()
 	code := run(context.Background(), []string{"-dir", "testdata/alter", "up"}, env, &out, &errOut)
@@ -107,12 +102,7 @@ func TestLockTimeoutFromPGOPTIONS(t *testing.T) {
 // folders number their files independently, and each rerun does nothing.
 func TestContractTable(t *testing.T) {
 	dsn := pgtest.Start(t)
-	env := func(k string) string {
-		if k == "DATABASE_URL" {
-			return dsn
-		}
-		return ""
-	}
+	env := databaseEnv(dsn)
 	dir := "../../internal/migrate/testdata/ok"
 	for _, table := range []string{"goose_db_version", "goose_contract_version", "goose_contract_version"} {
 		var out, errOut strings.Builder
@@ -150,4 +140,14 @@ func waitFor(t *testing.T, limit time.Duration, cond func() bool) {
 		}
 	}
 	t.Fatal("timed out")
+}
+
+// databaseEnv is an environment with DATABASE_URL alone.
+func databaseEnv(dsn string) func(string) string {
+	return func(k string) string {
+		if k == "DATABASE_URL" {
+			return dsn
+		}
+		return ""
+	}
 }

@@ -49,23 +49,12 @@ func replicate(ctx *pulumi.Context, c *Buckets, name string, args *BucketsArgs, 
 	if err != nil {
 		return err
 	}
-	role, err := iam.NewRole(ctx, name+"-replication", &iam.RoleArgs{
-		Description: pulumi.String("S3 replication of " + args.NamePrefix + " to " + r.NamePrefix),
-		// Only S3 acting for this account (S3 user guide, "Setting up
-		// permissions for live replication": aws:SourceAccount).
-		AssumeRolePolicy: pulumi.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",`+
-			`"Principal":{"Service":"s3.amazonaws.com"},"Action":"sts:AssumeRole",`+
-			`"Condition":{"StringEquals":{"aws:SourceAccount":"%s"}}}]}`, secure.AccountOf(key.Arn)),
-	}, parent)
+	role, err := replicationRole(ctx, name+"-replication", "S3 replication of "+args.NamePrefix+" to "+r.NamePrefix, key.Arn, parent)
 	if err != nil {
 		return err
 	}
-	back, err := iam.NewRole(ctx, name+"-replication-back", &iam.RoleArgs{
-		Description: pulumi.String("S3 replication of " + r.NamePrefix + " back to " + args.NamePrefix),
-		AssumeRolePolicy: pulumi.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",`+
-			`"Principal":{"Service":"s3.amazonaws.com"},"Action":"sts:AssumeRole",`+
-			`"Condition":{"StringEquals":{"aws:SourceAccount":"%s"}}}]}`, secure.AccountOf(key.Arn)),
-	}, parent)
+	back, err := replicationRole(ctx, name+"-replication-back", "S3 replication of "+r.NamePrefix+" back to "+args.NamePrefix,
+		key.Arn, parent)
 	if err != nil {
 		return err
 	}
@@ -148,4 +137,16 @@ func replicationPolicy(grants []pulumi.StringOutput, decryptKey, encryptKey pulu
 		return out + `{"Effect":"Allow","Action":"kms:Decrypt","Resource":"` + v[len(v)-2].(string) + `"},` +
 			`{"Effect":"Allow","Action":"kms:Encrypt","Resource":"` + v[len(v)-1].(string) + `"}]}`
 	}).(pulumi.StringOutput)
+}
+
+// replicationRole is a role only S3, acting for this account, may assume
+// (S3 user guide, "Setting up permissions for live replication": aws:SourceAccount).
+func replicationRole(ctx *pulumi.Context, name, description string, accountKey pulumi.StringOutput,
+	parent pulumi.ResourceOption) (*iam.Role, error) {
+	return iam.NewRole(ctx, name, &iam.RoleArgs{
+		Description: pulumi.String(description),
+		AssumeRolePolicy: pulumi.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",`+
+			`"Principal":{"Service":"s3.amazonaws.com"},"Action":"sts:AssumeRole",`+
+			`"Condition":{"StringEquals":{"aws:SourceAccount":"%s"}}}]}`, secure.AccountOf(accountKey)),
+	}, parent)
 }
