@@ -331,6 +331,9 @@ func TestWorkloadRules(t *testing.T) {
 		{"account token left to the default", rs(good, sa(nil)), 1},
 		{"the pod opts out", rs(pod(map[string]any{"automountServiceAccountToken": false}, nil), sa(true)), 0},
 		{"default account", rs(pod(map[string]any{"serviceAccountName": "default"}, nil)), 1},
+		// Issue #20: each cluster's workloads are judged by that cluster's account.
+		{"the DR account mounts a token", clusters(good, "k8s", sa(false), "k8s", good, "dr-k8s", sa(true), "dr-k8s"), 1},
+		{"both accounts without a token", clusters(good, "k8s", sa(false), "k8s", good, "dr-k8s", sa(false), "dr-k8s"), 0},
 	})
 
 	ns := func(injected bool) policyx.AnalyzerResource {
@@ -347,6 +350,9 @@ func TestWorkloadRules(t *testing.T) {
 		{"deny-all", rs(ns(true), deny, allow), 0},
 		{"only allows", rs(ns(true), allow), 1},
 		{"not meshed", rs(ns(false)), 0},
+		// Issue #20: the DR cluster's deny-all does not cover the primary's namespace.
+		{"deny-all in the other cluster only", clusters(ns(true), "k8s", ns(true), "dr-k8s", deny, "dr-k8s"), 1},
+		{"deny-all in each cluster", clusters(ns(true), "k8s", deny, "k8s", ns(true), "dr-k8s", deny, "dr-k8s"), 0},
 	})
 }
 

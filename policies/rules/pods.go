@@ -156,7 +156,7 @@ func ServiceAccountFindings(rs []policyx.AnalyzerResource) []Finding {
 		meta, _, _ := object(sa.Properties, "metadata")
 		name, _, _ := str(meta, "name")
 		ns, _ := namespaceOf(sa)
-		accounts[ns+"/"+name] = sa
+		accounts[inCluster(sa, ns+"/"+name)] = sa
 	}
 	for _, w := range ofType(rs, workloadTypes...) {
 		pod, _, ok, known := podTemplate(w)
@@ -176,7 +176,7 @@ func ServiceAccountFindings(rs []policyx.AnalyzerResource) []Finding {
 			continue
 		}
 		ns, _ := namespaceOf(w)
-		sa, found := accounts[ns+"/"+name]
+		sa, found := accounts[inCluster(w, ns+"/"+name)]
 		if !found {
 			continue // an account the program does not manage: nothing to judge it by
 		}
@@ -363,7 +363,7 @@ func MeshDefaultDenyFindings(rs []policyx.AnalyzerResource) []Finding {
 		for _, p := range policies {
 			pns, _ := namespaceOf(p)
 			spec, present, specKnown := object(p.Properties, "spec")
-			if pns == name && (!specKnown || !present || spec.Len() == 0) {
+			if inCluster(p, pns) == inCluster(ns, name) && (!specKnown || !present || spec.Len() == 0) {
 				denied = true
 			}
 		}
@@ -404,4 +404,13 @@ func checkDestinationRuleTLS(args policyx.ResourceValidationArgs) error {
 		}
 	}
 	return nil
+}
+
+// inCluster qualifies a key of a Kubernetes object (a namespace, a
+// namespace/name) with the cluster the object is in, which is its
+// Kubernetes provider: a companion object (a PDB, a deny-all policy, a
+// service account) must be in the same cluster as what it covers, or one
+// region's copy covers for the other's absence (issue #20).
+func inCluster(r policyx.AnalyzerResource, key string) string {
+	return r.Provider.URN + "|" + key
 }

@@ -322,3 +322,21 @@ func TestShippedPolicyConfigs(t *testing.T) {
 		}
 	}
 }
+
+// inClusterOf puts a Kubernetes object in a cluster: its Kubernetes provider
+// (the primary's "k8s", the DR region's "dr-k8s").
+func inClusterOf(r policyx.AnalyzerResource, provider string) policyx.AnalyzerResource {
+	r.Provider = policyx.AnalyzerProviderResource{Type: "pulumi:providers:kubernetes", Name: provider,
+		URN: "urn:pulumi:test::eduai::pulumi:providers:kubernetes::" + provider}
+	r.URN += "@" + provider
+	return r
+}
+
+// clusters puts each object in the cluster of the same index.
+func clusters(pairs ...any) []policyx.AnalyzerResource {
+	var out []policyx.AnalyzerResource
+	for i := 0; i < len(pairs); i += 2 {
+		out = append(out, inClusterOf(pairs[i].(policyx.AnalyzerResource), pairs[i+1].(string)))
+	}
+	return out
+}

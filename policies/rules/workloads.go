@@ -305,7 +305,7 @@ func PDBFindings(rs []policyx.AnalyzerResource) []Finding {
 		} else if !set {
 			min = 1
 		}
-		hpaMin[ns+"/"+kind+"/"+name] = min
+		hpaMin[inCluster(h, ns+"/"+kind+"/"+name)] = min
 	}
 	kinds := map[string]string{typeDeployment: "Deployment", typeStatefulSet: "StatefulSet", typeRollout: "Rollout"}
 	var workloads []workload
@@ -319,7 +319,7 @@ func PDBFindings(rs []policyx.AnalyzerResource) []Finding {
 		if !set {
 			min = 1
 		}
-		if h, ok := hpaMin[ns+"/"+kinds[r.Type]+"/"+name]; ok {
+		if h, ok := hpaMin[inCluster(r, ns+"/"+kinds[r.Type]+"/"+name)]; ok {
 			min = h
 		}
 		labels, lKnown := strMap(mapOf(spec, "selector"), "matchLabels")
@@ -340,7 +340,7 @@ func PDBFindings(rs []policyx.AnalyzerResource) []Finding {
 			ns       string
 			selector map[string]string
 			known    bool
-		}{ns, sel, known})
+		}{inCluster(p, ns), sel, known})
 	}
 	var out []Finding
 	for _, w := range workloads {
@@ -350,7 +350,7 @@ func PDBFindings(rs []policyx.AnalyzerResource) []Finding {
 				covered = true // not known yet: no verdict
 				break
 			}
-			if p.ns == w.ns && len(p.selector) > 0 && subset(p.selector, w.labels) {
+			if p.ns == inCluster(w.r, w.ns) && len(p.selector) > 0 && subset(p.selector, w.labels) {
 				covered = true
 				break
 			}
@@ -404,21 +404,22 @@ func NetworkPolicyFindings(rs []policyx.AnalyzerResource) []Finding {
 		types, typesKnown := strList(spec, "policyTypes")
 		sel, _, selKnown := object(spec, "podSelector")
 		if !known || !specKnown || !typesKnown || !selKnown {
-			unknown[ns] = true
+			unknown[inCluster(p, ns)] = true
 			continue
 		}
 		if sel.Len() == 0 && slices.Contains(types, "Ingress") {
-			denied[ns] = true
+			denied[inCluster(p, ns)] = true
 		}
 	}
 	var out []Finding
 	reported := map[string]bool{}
 	for _, r := range ofType(rs, typeDeployment, typeStatefulSet, typeDaemonSet, typeRollout, typeJob) {
 		ns, known := nsOf(r)
-		if !known || ns == "" || denied[ns] || unknown[ns] || reported[ns] {
+		key := inCluster(r, ns)
+		if !known || ns == "" || denied[key] || unknown[key] || reported[key] {
 			continue
 		}
-		reported[ns] = true
+		reported[key] = true
 		out = append(out, Finding{URN: string(r.URN), Message: fmt.Sprintf("namespace %q runs %q but has no "+
 			"default-deny NetworkPolicy (podSelector {}, policyTypes [Ingress, Egress]): any pod in the cluster "+
 			"can reach it. The stack creates one for the services namespace (service.DefaultDenyPolicy).", ns, r.Name)})

@@ -154,6 +154,12 @@ func TestPDBFindings(t *testing.T) {
 		{"rollout with its PDB", []policyx.AnalyzerResource{workloadRes(typeRollout, nil, goodContainer()), hpa("Rollout", 3), pdb}, 0},
 		{"template Deployment of a Rollout", []policyx.AnalyzerResource{workloadRes(typeDeployment, 0, goodContainer())}, 0},
 		{"replicas not known yet", []policyx.AnalyzerResource{workloadRes(typeDeployment, unknown, goodContainer())}, 0},
+		// Issue #20: the DR cluster's PDB does not cover the primary's workload.
+		{"PDB in the other cluster only", clusters(workloadRes(typeDeployment, 3, goodContainer()), "k8s",
+			workloadRes(typeDeployment, 3, goodContainer()), "dr-k8s", pdb, "dr-k8s"), 1},
+		{"PDB in each cluster", clusters(workloadRes(typeDeployment, 3, goodContainer()), "k8s", pdb, "k8s",
+			workloadRes(typeDeployment, 3, goodContainer()), "dr-k8s", pdb, "dr-k8s"), 0},
+		{"the other cluster's HPA", clusters(workloadRes(typeDeployment, nil, goodContainer()), "k8s", hpa("Deployment", 3), "dr-k8s"), 0},
 	}
 	for _, c := range cases {
 		if got := PDBFindings(c.rs); len(got) != c.want {
@@ -182,6 +188,9 @@ func TestNetworkPolicyFindings(t *testing.T) {
 		{"policy not known yet", rs(w, res(typeNetworkPolicy, "p", map[string]any{"metadata": map[string]any{"namespace": "eduai"},
 			"spec": unknown})), 0},
 		{"two workloads, one finding", rs(w, workloadRes(typeRollout, 3, goodContainer())), 1},
+		// Issue #20: one finding per cluster's namespace; the DR cluster's policy does not cover the primary's.
+		{"default deny in the other cluster only", clusters(w, "k8s", w, "dr-k8s", deny("eduai", map[string]any{}, "Ingress"), "dr-k8s"), 1},
+		{"no default deny in either cluster", clusters(w, "k8s", w, "dr-k8s"), 2},
 	}
 	for _, c := range cases {
 		if got := NetworkPolicyFindings(c.rs); len(got) != c.want {
