@@ -80,7 +80,7 @@ func BucketReplicationFindings(rs []policyx.AnalyzerResource) []Finding {
 		}
 		covered := false
 		for _, r := range repl {
-			if refersTo(r, "bucket", b) || refersTo(r, "rules", b) {
+			if (refersTo(r, "bucket", b) || refersTo(r, "rules", b)) && replicates(r) {
 				covered = true
 			}
 		}
@@ -91,6 +91,22 @@ func BucketReplicationFindings(rs []policyx.AnalyzerResource) []Finding {
 		}
 	}
 	return out
+}
+
+// replicates tells whether a replication configuration has a rule that is
+// on (status Enabled, or not known yet): a configuration whose every rule is
+// Disabled replicates nothing (issue #20).
+func replicates(r policyx.AnalyzerResource) bool {
+	rules, known := objList(r.Properties, "rules")
+	if !known {
+		return true
+	}
+	for _, rule := range rules {
+		if status, _, known := str(rule, "status"); !known || status == "Enabled" {
+			return true
+		}
+	}
+	return false
 }
 
 const (

@@ -43,7 +43,15 @@ func TestBucketReplicationFindings(t *testing.T) {
 	replica := res(typeBucketV2, "dr-content", nil)
 	logs := res(typeBucketV2, "access-logs", nil)
 	logging := dependsOn(res(typeBucketLogging, "content-logging", nil), "targetBucket", logs)
-	repl := dependsOn(dependsOn(res(typeBucketReplConfig, "content", nil), "bucket", content), "rules", replica)
+	replWith := func(status string) policyx.AnalyzerResource {
+		return dependsOn(dependsOn(res(typeBucketReplConfig, "content", map[string]any{"rules": []any{
+			map[string]any{"id": "to-dr", "status": status}}}), "bucket", content), "rules", replica)
+	}
+	repl := replWith("Enabled")
+	replWithUnknown := func() policyx.AnalyzerResource {
+		return dependsOn(dependsOn(res(typeBucketReplConfig, "content", map[string]any{"rules": []any{
+			map[string]any{"id": "to-dr", "status": unknown}}}), "bucket", content), "rules", replica)
+	}
 	cases := []struct {
 		name string
 		rs   []policyx.AnalyzerResource
@@ -52,6 +60,9 @@ func TestBucketReplicationFindings(t *testing.T) {
 		{"replicated, replica and log bucket", []policyx.AnalyzerResource{content, replica, logs, logging, repl}, 0},
 		{"no replication", []policyx.AnalyzerResource{content, logs, logging}, 1},
 		{"a second bucket not replicated", []policyx.AnalyzerResource{content, replica, repl, res(typeBucketV2, "media", nil)}, 1},
+		// Issue #20: a configuration whose rule is off replicates nothing (both its buckets fail).
+		{"the rule is Disabled", []policyx.AnalyzerResource{content, replica, replWith("Disabled")}, 2},
+		{"the rule's status not known yet", []policyx.AnalyzerResource{content, replica, replWithUnknown()}, 0},
 	}
 	for _, c := range cases {
 		if got := BucketReplicationFindings(c.rs); len(got) != c.want {

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"regexp"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
@@ -21,12 +22,17 @@ func checkHelmPinned(args policyx.ResourceValidationArgs) error {
 		return nil
 	}
 	v, present, known := str(r.Properties, "version")
-	if known && (!present || v == "" || v == "latest") {
-		args.Manager.ReportViolation(fmt.Sprintf("Helm release %q installs no pinned chart version. Set the exact "+
-			"version in the stack config (eduai:addons.charts, eduai:mesh.version).", r.Name), "")
+	if known && (!present || !exactVersion.MatchString(v)) {
+		args.Manager.ReportViolation(fmt.Sprintf("Helm release %q installs no pinned chart version (%q). Set the exact "+
+			"version in the stack config (eduai:addons.charts, eduai:mesh.version); a range (>=9.0.0, 2.x, ~1.2) "+
+			"lets the next deploy install another chart.", r.Name, v), "")
 	}
 	return nil
 }
+
+// exactVersion is one SemVer 2 version (Helm takes a range otherwise: "2.x",
+// ">=9.0.0", "~1.2", "^1.2.3" resolve to whatever the repository has newest).
+var exactVersion = regexp.MustCompile(`^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
 
 // checkMeshMTLS: the mesh-wide PeerAuthentication (root namespace) is STRICT.
 func checkMeshMTLS(args policyx.ResourceValidationArgs) error {

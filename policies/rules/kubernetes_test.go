@@ -12,7 +12,9 @@ func TestHelmPinned(t *testing.T) {
 	for _, c := range []struct {
 		version any
 		want    bool
-	}{{"1.14.0", false}, {nil, true}, {"", true}, {"latest", true}, {unknown, false}} {
+	}{{"1.14.0", false}, {nil, true}, {"", true}, {"latest", true}, {unknown, false},
+		// Issue #20: ranges are not pins; a pre-release is an exact version.
+		{">=9.0.0", true}, {"2.x", true}, {"~1.2", true}, {"^1.2.3", true}, {"1.2", true}, {"v1.14.0", false}, {"1.0.0-rc.1", false}} {
 		got := runResourceRule(checkHelmPinned, res(typeHelmRelease, "r", map[string]any{"chart": "x", "version": c.version}), nil)
 		if (len(got) > 0) != c.want || (c.want && !strings.Contains(got[0], "pinned chart version")) {
 			t.Errorf("version %v: %v", c.version, got)

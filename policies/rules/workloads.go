@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
@@ -332,6 +333,7 @@ func PDBFindings(rs []policyx.AnalyzerResource) []Finding {
 		ns       string
 		selector map[string]string
 		known    bool
+		spec     property.Map
 	}
 	for _, p := range ofType(rs, typePDB) {
 		ns, _ := meta(p)
@@ -340,7 +342,8 @@ func PDBFindings(rs []policyx.AnalyzerResource) []Finding {
 			ns       string
 			selector map[string]string
 			known    bool
-		}{inCluster(p, ns), sel, known})
+			spec     property.Map
+		}{inCluster(p, ns), sel, known, mapOf(p.Properties, "spec")})
 	}
 	var out []Finding
 	for _, w := range workloads {
@@ -350,7 +353,7 @@ func PDBFindings(rs []policyx.AnalyzerResource) []Finding {
 				covered = true // not known yet: no verdict
 				break
 			}
-			if p.ns == inCluster(w.r, w.ns) && len(p.selector) > 0 && subset(p.selector, w.labels) {
+			if p.ns == inCluster(w.r, w.ns) && len(p.selector) > 0 && subset(p.selector, w.labels) && keepsPods(p.spec, w.min) {
 				covered = true
 				break
 			}
@@ -362,6 +365,45 @@ func PDBFindings(rs []policyx.AnalyzerResource) []Finding {
 		}
 	}
 	return out
+}
+
+// keepsPods tells whether a PDB's budget keeps at least one of replicas
+// pods through a drain (issue #20): minAvailable at least 1 (or above 0 %),
+// or maxUnavailable below the replica count (or below 100 %). A budget of
+// minAvailable 0 or maxUnavailable 100 % is a PDB that protects nothing.
+// A value not known yet keeps its pods (no verdict).
+func keepsPods(spec property.Map, replicas float64) bool {
+	budget := func(key string) (n float64, percent, present, known bool) {
+		v, ok := get(spec, key)
+		switch {
+		case !ok:
+			return 0, false, false, true
+		case v.IsComputed():
+			return 0, false, true, false
+		case v.IsNumber():
+			return v.AsNumber(), false, true, true
+		case v.IsString():
+			s := v.AsString()
+			if p, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64); err == nil {
+				return p, strings.HasSuffix(s, "%"), true, true
+			}
+		}
+		return 0, false, true, true
+	}
+	if n, _, present, known := budget("minAvailable"); !known {
+		return true
+	} else if present {
+		return n > 0
+	}
+	if n, pct, present, known := budget("maxUnavailable"); !known {
+		return true
+	} else if present {
+		if pct {
+			return n < 100
+		}
+		return n < replicas
+	}
+	return false
 }
 
 // mapOf reads a nested object, empty when absent or not known.

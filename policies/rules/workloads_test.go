@@ -130,8 +130,14 @@ func TestCanaryAnalysis(t *testing.T) {
 }
 
 func TestPDBFindings(t *testing.T) {
-	pdb := res(typePDB, "auth-service", map[string]any{"metadata": map[string]any{"namespace": "eduai"},
-		"spec": map[string]any{"selector": map[string]any{"matchLabels": map[string]any{"app": "auth-service"}}}})
+	budgeted := func(budget map[string]any) policyx.AnalyzerResource {
+		spec := map[string]any{"selector": map[string]any{"matchLabels": map[string]any{"app": "auth-service"}}}
+		for k, v := range budget {
+			spec[k] = v
+		}
+		return res(typePDB, "auth-service", map[string]any{"metadata": map[string]any{"namespace": "eduai"}, "spec": spec})
+	}
+	pdb := budgeted(map[string]any{"minAvailable": 2})
 	otherNS := res(typePDB, "elsewhere", map[string]any{"metadata": map[string]any{"namespace": "other"},
 		"spec": map[string]any{"selector": map[string]any{"matchLabels": map[string]any{"app": "auth-service"}}}})
 	hpa := func(kind string, min any) policyx.AnalyzerResource {
@@ -154,6 +160,14 @@ func TestPDBFindings(t *testing.T) {
 		{"rollout with its PDB", []policyx.AnalyzerResource{workloadRes(typeRollout, nil, goodContainer()), hpa("Rollout", 3), pdb}, 0},
 		{"template Deployment of a Rollout", []policyx.AnalyzerResource{workloadRes(typeDeployment, 0, goodContainer())}, 0},
 		{"replicas not known yet", []policyx.AnalyzerResource{workloadRes(typeDeployment, unknown, goodContainer())}, 0},
+		// Issue #20: a PDB is judged by its budget, not by its presence.
+		{"minAvailable 0", rs(workloadRes(typeDeployment, 3, goodContainer()), budgeted(map[string]any{"minAvailable": 0})), 1},
+		{"maxUnavailable 100%", rs(workloadRes(typeDeployment, 3, goodContainer()), budgeted(map[string]any{"maxUnavailable": "100%"})), 1},
+		{"maxUnavailable as many as the pods", rs(workloadRes(typeDeployment, 3, goodContainer()), budgeted(map[string]any{"maxUnavailable": 3})), 1},
+		{"no budget at all", rs(workloadRes(typeDeployment, 3, goodContainer()), budgeted(nil)), 1},
+		{"maxUnavailable 1", rs(workloadRes(typeDeployment, 3, goodContainer()), budgeted(map[string]any{"maxUnavailable": 1})), 0},
+		{"minAvailable 50%", rs(workloadRes(typeDeployment, 3, goodContainer()), budgeted(map[string]any{"minAvailable": "50%"})), 0},
+		{"budget not known yet", rs(workloadRes(typeDeployment, 3, goodContainer()), budgeted(map[string]any{"minAvailable": unknown})), 0},
 		// Issue #20: the DR cluster's PDB does not cover the primary's workload.
 		{"PDB in the other cluster only", clusters(workloadRes(typeDeployment, 3, goodContainer()), "k8s",
 			workloadRes(typeDeployment, 3, goodContainer()), "dr-k8s", pdb, "dr-k8s"), 1},
