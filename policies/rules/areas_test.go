@@ -110,6 +110,9 @@ func TestDataRules(t *testing.T) {
 		{"secret with a CMK", checkSecretCMK, res(typeSecret, "s", map[string]any{"kmsKeyId": "arn:aws:kms:k"}), nil, ""},
 		{"secret with the AWS key", checkSecretCMK, res(typeSecret, "s", nil), nil, "AWS-managed key"},
 		{"secret key not known yet", checkSecretCMK, res(typeSecret, "s", map[string]any{"kmsKeyId": unknown}), nil, ""},
+		// Issue #20: an empty string or the service's own alias is no customer-managed key.
+		{"secret with an empty key", checkSecretCMK, res(typeSecret, "s", map[string]any{"kmsKeyId": ""}), nil, "AWS-managed key"},
+		{"secret with the AWS key's alias", checkSecretCMK, res(typeSecret, "s", map[string]any{"kmsKeyId": "alias/aws/secretsmanager"}), nil, "AWS-managed key"},
 		{"monitored instance", checkRDSInstanceMonitoring, inst(nil), nil, ""},
 		{"no Performance Insights", checkRDSInstanceMonitoring, inst(map[string]any{"performanceInsightsEnabled": false}), nil, "Performance Insights"},
 		{"PI with the AWS key", checkRDSInstanceMonitoring, inst(map[string]any{"performanceInsightsKmsKeyId": nil}), nil, "customer-managed key"},

@@ -27,7 +27,7 @@ func checkRDSEncrypted(args policyx.ResourceValidationArgs) error {
 		return nil
 	}
 	on, _, known := boolProp(r.Properties, "storageEncrypted")
-	_, keyPresent, keyKnown := str(r.Properties, "kmsKeyId")
+	keyPresent, keyKnown := customerKey(r.Properties, "kmsKeyId")
 	switch {
 	case known && !on:
 		args.Manager.ReportViolation(fmt.Sprintf("Aurora cluster %q stores data unencrypted. Set storageEncrypted: true "+
@@ -104,7 +104,7 @@ func checkRedisEncryption(args policyx.ResourceValidationArgs) error {
 		return nil
 	}
 	var missing []string
-	if _, present, known := str(r.Properties, "kmsKeyId"); known && !present {
+	if ok, known := customerKey(r.Properties, "kmsKeyId"); known && !ok {
 		missing = append(missing, "kmsKeyId (a customer-managed key)")
 	}
 	if _, secondary, _ := str(r.Properties, "globalReplicationGroupId"); secondary {
@@ -121,7 +121,7 @@ func checkRedisEncryption(args policyx.ResourceValidationArgs) error {
 	if on, _, known := boolProp(r.Properties, "transitEncryptionEnabled"); known && !on {
 		missing = append(missing, "transitEncryptionEnabled")
 	}
-	if _, present, _ := str(r.Properties, "authToken"); !present {
+	if ok, known := nonEmpty(r.Properties, "authToken"); known && !ok {
 		missing = append(missing, "authToken")
 	}
 	reportMissing(args, r.Name, missing)

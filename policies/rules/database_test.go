@@ -31,6 +31,8 @@ func TestRDSRules(t *testing.T) {
 		{"encrypted with a CMK", checkRDSEncrypted, with(nil), nil, ""},
 		{"unencrypted", checkRDSEncrypted, with(map[string]any{"storageEncrypted": false}), nil, "unencrypted"},
 		{"AWS-managed key", checkRDSEncrypted, with(map[string]any{"kmsKeyId": nil}), nil, "AWS-managed key"},
+		{"empty key", checkRDSEncrypted, with(map[string]any{"kmsKeyId": ""}), nil, "AWS-managed key"},
+		{"AWS-managed key by its alias ARN", checkRDSEncrypted, with(map[string]any{"kmsKeyId": "arn:aws:kms:us-west-2:123456789012:alias/aws/rds"}), nil, "AWS-managed key"},
 		{"key not known yet", checkRDSEncrypted, with(map[string]any{"kmsKeyId": unknown}), nil, ""},
 		{"30 days in prod", checkRDSBackupRetention, with(nil), prod, ""},
 		{"1 day in prod", checkRDSBackupRetention, with(map[string]any{"backupRetentionPeriod": 1}), prod, "eduai:database.backupRetentionDays"},
@@ -78,6 +80,12 @@ func TestRedisEncryption(t *testing.T) {
 	}
 	if got := runResourceRule(checkRedisEncryption, with("authToken", unknown), nil); len(got) != 0 {
 		t.Errorf("token not known yet: %v", got)
+	}
+	// Issue #20: an empty token is no token, an empty or AWS-managed key no customer key.
+	for key, v := range map[string]any{"authToken": "", "kmsKeyId": "alias/aws/elasticache"} {
+		if got := runResourceRule(checkRedisEncryption, with(key, v), nil); len(got) != 1 {
+			t.Errorf("%s %q: %v", key, v, got)
+		}
 	}
 }
 

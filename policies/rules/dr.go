@@ -148,7 +148,7 @@ func GlobalDatastoreFindings(rs []policyx.AnalyzerResource) []Finding {
 			}
 			transit, _, tKnown := boolProp(p.Properties, "transitEncryptionEnabled")
 			atRest, _, rKnown := boolProp(p.Properties, "atRestEncryptionEnabled")
-			_, auth, aKnown := str(p.Properties, "authToken")
+			auth, aKnown := nonEmpty(p.Properties, "authToken")
 			if (tKnown && !transit) || (rKnown && !atRest) || (aKnown && !auth) {
 				out = append(out, Finding{URN: rg.URN, Message: fmt.Sprintf("Global Datastore secondary %q inherits "+
 					"no TLS, no at-rest encryption or no AUTH from its global group's primary %q. Turn on transit and "+

@@ -270,7 +270,7 @@ func presentRule(typ, key, message string) func(policyx.ResourceValidationArgs) 
 		if r.Type != typ {
 			return nil
 		}
-		if _, present, known := str(r.Properties, key); known && !present {
+		if ok, known := customerKey(r.Properties, key); known && !ok {
 			args.Manager.ReportViolation(fmt.Sprintf(message, r.Name), "")
 		}
 		return nil

@@ -3,6 +3,7 @@ package rules
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
@@ -188,4 +189,23 @@ func ofType(rs []policyx.AnalyzerResource, types ...string) []policyx.AnalyzerRe
 		}
 	}
 	return out
+}
+
+// customerKey tells whether m[key] names a customer-managed KMS key: set,
+// not empty, and not an AWS-managed key's alias (alias/aws/<service>, by
+// name or ARN), which the service owns (issue #20: an empty string or
+// alias/aws/secretsmanager counted as a key). known=false: not known yet.
+func customerKey(m property.Map, key string) (ok, known bool) {
+	v, present, known := str(m, key)
+	if !known {
+		return false, false
+	}
+	return present && strings.TrimSpace(v) != "" && !strings.Contains(v, "alias/aws/"), true
+}
+
+// nonEmpty tells whether m[key] is a string that is set and not empty
+// (a secret's value counts; an empty AUTH token is no token).
+func nonEmpty(m property.Map, key string) (ok, known bool) {
+	v, present, known := str(m, key)
+	return present && v != "", known
 }
