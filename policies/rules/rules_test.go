@@ -183,6 +183,13 @@ func TestPublicIngress(t *testing.T) {
 			"type": "egress", "fromPort": 0, "toPort": 0, "protocol": "-1", "cidrBlocks": []string{"0.0.0.0/0"}})}, ""},
 		{"vpc ingress rule, all protocols", []policyx.AnalyzerResource{appGroup, dependsOn(res(typeSGIngressRule, "i", map[string]any{
 			"ipProtocol": "-1", "cidrIpv4": "0.0.0.0/0"}), "securityGroupId", appGroup)}, "all ports"},
+		// Issue #20: anywhere written as narrower CIDRs that cover it all.
+		{"two halves of IPv4", []policyx.AnalyzerResource{sg("a", false, ingress(22, 22, "tcp", "128.0.0.0/1", "0.0.0.0/1"))}, "on port 22"},
+		{"four quarters with an overlap", []policyx.AnalyzerResource{sg("a", false, ingress(22, 22, "tcp", "0.0.0.0/2", "64.0.0.0/2",
+			"128.0.0.0/1", "130.0.0.0/8"))}, "on port 22"},
+		{"two halves of IPv6", []policyx.AnalyzerResource{sg("a", false, map[string]any{"fromPort": 22, "toPort": 22, "protocol": "tcp",
+			"ipv6CidrBlocks": []string{"::/1", "8000::/1"}})}, "on port 22"},
+		{"half of IPv4 is not all of it", []policyx.AnalyzerResource{sg("a", false, ingress(22, 22, "tcp", "0.0.0.0/1", "192.0.0.0/2"))}, ""},
 	}
 	for _, c := range cases {
 		got := PublicIngress(c.rs)

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
@@ -25,13 +26,61 @@ type ingress struct {
 	known    bool
 }
 
+// open: the permission's sources are anywhere — 0.0.0.0/0 or ::/0, or
+// narrower CIDRs that together cover the whole IPv4 or IPv6 space
+// (0.0.0.0/1 and 128.0.0.0/1 are anywhere too; issue #20).
 func (in ingress) open() bool {
 	for _, s := range in.sources {
 		if slices.Contains(anywhere, s) {
 			return true
 		}
 	}
+	var v4, v6 []netip.Prefix
+	for _, s := range in.sources {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			continue
+		}
+		if p.Addr().Is4() {
+			v4 = append(v4, p.Masked())
+		} else {
+			v6 = append(v6, p.Masked())
+		}
+	}
+	return coversAll(v4, netip.IPv4Unspecified()) || coversAll(v6, netip.IPv6Unspecified())
+}
+
+// coversAll tells whether the prefixes together cover every address of the
+// family that zero (0.0.0.0 or ::) starts.
+func coversAll(prefixes []netip.Prefix, zero netip.Addr) bool {
+	if len(prefixes) == 0 {
+		return false
+	}
+	slices.SortFunc(prefixes, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
+	next := zero // the first address not covered yet
+	for _, p := range prefixes {
+		if p.Addr().Compare(next) > 0 {
+			return false // a gap
+		}
+		last := lastAddr(p)
+		if !last.Next().IsValid() {
+			return true // reached the family's last address
+		}
+		if last.Next().Compare(next) > 0 {
+			next = last.Next()
+		}
+	}
 	return false
+}
+
+// lastAddr is a prefix's last address (its host bits all set).
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 1 << (7 - i%8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
 }
 
 // webOnly: the permission is TCP on exactly port 80 or exactly port 443.
