@@ -318,7 +318,8 @@ func Rules() []Rule {
 		{Name: RBACLeastPrivilege, Description: "Roles name their verbs and resources and grant no escalation (CKV_K8S_49, 155-158).",
 			Types: types(typeRole, typeClusterRole), Check: checkRBACLeastPrivilege},
 		// mesh and delivery
-		{Name: MeshMTLSStrict, Description: "The mesh-wide mTLS mode is STRICT.", Types: types(typePeerAuthentication), Check: checkMeshMTLS},
+		{Name: MeshMTLSStrict, Description: "Every meshed cluster has a STRICT mesh-wide mTLS policy, and nothing lowers it.",
+			Types: types(typePeerAuthentication, typeNamespace), Stack: MeshMTLSFindings},
 		{Name: MeshDefaultDeny, Description: "Every meshed namespace has an allow-nothing AuthorizationPolicy.", Types: types(typeNamespace), Stack: MeshDefaultDenyFindings},
 		{Name: MeshDestRuleTLS, Description: "No DestinationRule turns TLS off.", Types: types(typeDestRule), Check: checkDestinationRuleTLS},
 		{Name: HelmChartPinned, Description: "Helm releases install an exact chart version.", Types: types(typeHelmRelease), Check: checkHelmPinned},
