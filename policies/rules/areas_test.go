@@ -333,6 +333,8 @@ func TestWorkloadRules(t *testing.T) {
 		{"own account with a token", rs(good, sa(true)), 1},
 		{"account token left to the default", rs(good, sa(nil)), 1},
 		{"the pod opts out", rs(pod(map[string]any{"automountServiceAccountToken": false}, nil), sa(true)), 0},
+		{"the pod opts in over its account", rs(pod(map[string]any{"automountServiceAccountToken": true}, nil), sa(false)), 1},
+		{"the pod's setting not known yet", rs(pod(map[string]any{"automountServiceAccountToken": unknown}, nil), sa(true)), 0},
 		{"default account", rs(pod(map[string]any{"serviceAccountName": "default"}, nil)), 1},
 		// Issue #20: each cluster's workloads are judged by that cluster's account.
 		{"the DR account mounts a token", clusters(good, "k8s", sa(false), "k8s", good, "dr-k8s", sa(true), "dr-k8s"), 1},

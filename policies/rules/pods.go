@@ -172,7 +172,13 @@ func ServiceAccountFindings(rs []policyx.AnalyzerResource) []Finding {
 				"account. Give it a service account of its own (serviceAccountName).", w.Type, w.Name)})
 			continue
 		}
-		if mount, set, _ := boolProp(pod, "automountServiceAccountToken"); set && !mount {
+		if mount, set, known := boolProp(pod, "automountServiceAccountToken"); !known || (set && !mount) {
+			continue
+		} else if set && mount {
+			// The pod's own setting overrides its account's (issue #20: a pod-level true passed).
+			out = append(out, Finding{URN: w.URN, Message: fmt.Sprintf("%s %q mounts its service account's API token "+
+				"(automountServiceAccountToken: true on the pod, which overrides the account's). Remove it or set false "+
+				"(EKS Pod Identity needs no token).", w.Type, w.Name)})
 			continue
 		}
 		ns, _ := namespaceOf(w)
