@@ -35,64 +35,50 @@ func checkHelmPinned(args policyx.ResourceValidationArgs) error {
 // ">=9.0.0", "~1.2", "^1.2.3" resolve to whatever the repository has newest).
 var exactVersion = regexp.MustCompile(`^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
 
-// MeshMTLSFindings: in every cluster with a meshed namespace, the mesh-wide
-// PeerAuthentication (root namespace) exists and is STRICT, and no
-// PeerAuthentication anywhere in the plan lowers a namespace, a workload or a
-// port below it (issue #20: without the mesh-wide one Istio's default is
-// PERMISSIVE, and a namespace's DISABLE was not read). UNSET inherits.
-func MeshMTLSFindings(rs []policyx.AnalyzerResource) []Finding {
-	var out []Finding
-	strictRoot := map[string]bool{} // cluster -> it has a mesh-wide policy (judged on its own below)
-	for _, r := range ofType(rs, typePeerAuthentication) {
-		md, _, _ := object(r.Properties, "metadata")
-		ns, _, nsKnown := str(md, "namespace")
-		spec, _, specKnown := object(r.Properties, "spec")
-		if !nsKnown || !specKnown {
-			strictRoot[inCluster(r, "")] = true // no verdict on what cannot be read
-			continue
-		}
-		mtls, _, _ := object(spec, "mtls")
-		mode, _, known := str(mtls, "mode")
-		root := ns == meshRootNamespace
-		if root {
-			// A mesh-wide policy that is not STRICT is reported below, once.
-			strictRoot[inCluster(r, "")] = true
-		}
-		lowered := []string{}
-		if known && mode != "STRICT" && mode != "UNSET" && mode != "" {
-			lowered = append(lowered, "mode "+mode)
-		}
-		if ports, present, _ := object(spec, "portLevelMtls"); present {
-			for port := range ports.AllStable {
-				pm, _, _ := object(ports, port)
-				if m, _, known := str(pm, "mode"); known && m != "STRICT" && m != "UNSET" && m != "" {
-					lowered = append(lowered, "port "+port+" "+m)
-				}
+// checkMeshMTLS: no PeerAuthentication lowers the mesh's mTLS: the mesh-wide
+// one (root namespace) is STRICT, and no namespace, workload or port policy
+// sets DISABLE or PERMISSIVE below it (issue #20: only istio-system's was
+// read, so a namespace's DISABLE passed). UNSET inherits. A resource rule,
+// so a fresh preview judges it from the inputs; that a meshed cluster has a
+// mesh-wide policy at all is a stack fact, left to a rule of its own.
+func checkMeshMTLS(args policyx.ResourceValidationArgs) error {
+	r := args.Resource
+	if r.Type != typePeerAuthentication {
+		return nil
+	}
+	md, _, _ := object(r.Properties, "metadata")
+	ns, _, nsKnown := str(md, "namespace")
+	spec, _, specKnown := object(r.Properties, "spec")
+	if !nsKnown || !specKnown {
+		return nil
+	}
+	lowers := func(mode string) bool { return mode != "STRICT" && mode != "UNSET" && mode != "" }
+	root := ns == meshRootNamespace
+	var lowered []string
+	mtls, _, _ := object(spec, "mtls")
+	mode, present, known := str(mtls, "mode")
+	if known && ((root && (!present || mode != "STRICT")) || (!root && lowers(mode))) {
+		lowered = append(lowered, fmt.Sprintf("mode %q", mode))
+	}
+	if ports, present, _ := object(spec, "portLevelMtls"); present {
+		for port := range ports.AllStable {
+			pm, _, _ := object(ports, port)
+			if m, _, known := str(pm, "mode"); known && lowers(m) {
+				lowered = append(lowered, "port "+port+" "+m)
 			}
 		}
-		if len(lowered) == 0 {
-			continue
-		}
-		scope := "namespace " + ns
-		if root {
-			scope = "the whole mesh"
-		}
-		out = append(out, Finding{URN: r.URN, Message: fmt.Sprintf("PeerAuthentication %q lowers mTLS for %s (%s): "+
-			"workloads accept plaintext. Set eduai:mesh.mtls: STRICT once every workload has a sidecar, and no "+
-			"namespace or port override below it.", r.Name, scope, strings.Join(lowered, ", "))})
 	}
-	for _, ns := range ofType(rs, typeNamespace) {
-		meta, _, _ := object(ns.Properties, "metadata")
-		labels, known := strMap(meta, "labels")
-		if !known || labels["istio-injection"] != "enabled" || strictRoot[inCluster(ns, "")] {
-			continue
-		}
-		name, _, _ := str(meta, "name")
-		out = append(out, Finding{URN: ns.URN, Message: fmt.Sprintf("namespace %q is meshed but its cluster has no "+
-			"mesh-wide PeerAuthentication in %s: Istio's default is PERMISSIVE, so its workloads accept "+
-			"plaintext. The mesh component creates one (eduai:mesh.mtls: STRICT).", name, meshRootNamespace)})
+	if len(lowered) == 0 {
+		return nil
 	}
-	return out
+	scope := "namespace " + ns
+	if root {
+		scope = "the whole mesh"
+	}
+	args.Manager.ReportViolation(fmt.Sprintf("the mTLS mode for %s is lowered (%s): workloads accept plaintext. Set "+
+		"eduai:mesh.mtls: STRICT once every workload has a sidecar, with no namespace or port override below it.",
+		scope, strings.Join(lowered, ", ")), "")
+	return nil
 }
 
 const typePrometheusCR = "kubernetes:monitoring.coreos.com/v1:Prometheus"

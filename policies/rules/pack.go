@@ -318,13 +318,13 @@ func Rules() []Rule {
 		{Name: RBACLeastPrivilege, Description: "Roles name their verbs and resources and grant no escalation (CKV_K8S_49, 155-158).",
 			Types: types(typeRole, typeClusterRole), Check: checkRBACLeastPrivilege},
 		// mesh and delivery
-		{Name: MeshMTLSStrict, Description: "Every meshed cluster has a STRICT mesh-wide mTLS policy, and nothing lowers it.",
-			Types: types(typePeerAuthentication, typeNamespace), Stack: MeshMTLSFindings},
+		{Name: MeshMTLSStrict, Description: "The mesh-wide mTLS mode is STRICT, and no namespace, workload or port policy lowers it.",
+			Types: types(typePeerAuthentication), Check: checkMeshMTLS},
 		{Name: MeshDefaultDeny, Description: "Every meshed namespace has an allow-nothing AuthorizationPolicy.", Types: types(typeNamespace), Stack: MeshDefaultDenyFindings},
 		{Name: MeshDestRuleTLS, Description: "No DestinationRule turns TLS off.", Types: types(typeDestRule), Check: checkDestinationRuleTLS},
 		{Name: HelmChartPinned, Description: "Helm releases install an exact chart version.", Types: types(typeHelmRelease), Check: checkHelmPinned},
-		{Name: CanaryAnalysis, Description: "Canary rollouts are judged by an analysis, or follow one that is (a DR standby's stepless copy).",
-			Types: types(typeRollout), Stack: CanaryAnalysisFindings},
+		{Name: CanaryAnalysis, Description: "Canary rollouts with steps are judged by an analysis (a stepless Rollout is a rolling update).",
+			Types: types(typeRollout), Check: checkCanaryAnalysis},
 		// The in-VPC CI runner (issue #18), and every other Auto Scaling group.
 		{Name: RunnerNoPublicIP, Description: "Auto Scaling groups launch no instance with a public IP or into a public subnet.",
 			Types: types(typeASG), Stack: RunnerPublicIPFindings},

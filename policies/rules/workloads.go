@@ -201,50 +201,33 @@ func checkImageTagPinned(args policyx.ResourceValidationArgs) error {
 	return nil
 }
 
-// CanaryAnalysisFindings: a canary Rollout is judged by an analysis, in the
-// background (strategy.canary.analysis) or as a step; or it follows one
-// that is: a Rollout with no steps that depends on an analysed Rollout of the
-// same workload name (a DR standby's copy, which takes a version only after
-// the active region's Rollout released it, issue #19). The dependency is
-// read from the plan, not from a label: a copy that does not wait is judged
-// like any other canary.
-func CanaryAnalysisFindings(rs []policyx.AnalyzerResource) []Finding {
-	analysed := map[string]string{} // URN -> workload name, for Rollouts with an analysis
-	var bare []policyx.AnalyzerResource
-	for _, r := range ofType(rs, typeRollout) {
-		canary, present, known := path(r.Properties, "spec", "strategy", "canary")
-		if !present || !known {
-			continue
-		}
-		has, ok := canaryAnalysed(canary)
-		if !ok {
-			continue // not known yet
-		}
-		if has {
-			analysed[r.URN] = workloadRefName(r)
-		} else {
-			bare = append(bare, r)
-		}
+// checkCanaryAnalysis: a canary Rollout with steps is judged by an analysis,
+// in the background (strategy.canary.analysis) or as a step. A Rollout with
+// no steps has no stage to judge: it replaces its pods as a rolling update
+// does, which the pack allows without an analysis. (The DR standby's copy of
+// a canary is such a Rollout, issue #19; it takes a version only after the
+// active region's analysed Rollout released it, which the stack tests prove:
+// the engine does not hand a resource rule the plan's dependencies.)
+func checkCanaryAnalysis(args policyx.ResourceValidationArgs) error {
+	r := args.Resource
+	if r.Type != typeRollout {
+		return nil
 	}
-	var out []Finding
-	for _, r := range bare {
-		canary, _, _ := path(r.Properties, "spec", "strategy", "canary")
-		steps, _ := objList(canary, "steps")
-		follows := false
-		if len(steps) == 0 {
-			for _, d := range r.Dependencies {
-				if name, ok := analysed[d]; ok && name == workloadRefName(r) {
-					follows = true
-				}
-			}
-		}
-		if !follows {
-			out = append(out, Finding{URN: r.URN, Message: fmt.Sprintf("canary Rollout %q has no analysis: nothing stops a bad version "+
-				"at 5 %% before it reaches everyone. Turn eduai:services.<name>.analysis on (it needs "+
-				"eduai:observability.mode: full).", r.Name)})
-		}
+	canary, present, known := path(r.Properties, "spec", "strategy", "canary")
+	if !present || !known {
+		return nil
 	}
-	return out
+	has, ok := canaryAnalysed(canary)
+	if !ok || has {
+		return nil
+	}
+	if steps, _ := objList(canary, "steps"); len(steps) == 0 {
+		return nil
+	}
+	args.Manager.ReportViolation(fmt.Sprintf("canary Rollout %q has no analysis: nothing stops a bad version "+
+		"at 5 %% before it reaches everyone. Turn eduai:services.<name>.analysis on (it needs "+
+		"eduai:observability.mode: full).", r.Name), "")
+	return nil
 }
 
 // canaryAnalysed tells whether a canary strategy has an analysis (ok false: not known yet).
@@ -267,13 +250,6 @@ func canaryAnalysed(canary property.Map) (has, ok bool) {
 		}
 	}
 	return false, true
-}
-
-// workloadRefName is the Deployment a Rollout takes its pod template from ("" without one).
-func workloadRefName(r policyx.AnalyzerResource) string {
-	ref, _, _ := path(r.Properties, "spec", "workloadRef")
-	name, _, _ := str(ref, "name")
-	return name
 }
 
 // workload is a serving workload's replica floor and pod labels.

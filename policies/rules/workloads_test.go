@@ -87,43 +87,35 @@ func TestWorkloadResourceRules(t *testing.T) {
 }
 
 func TestCanaryAnalysis(t *testing.T) {
-	rollout := func(name string, canary map[string]any) policyx.AnalyzerResource {
-		return res(typeRollout, name, map[string]any{"spec": map[string]any{
+	rollout := func(name string, canary map[string]any, deps ...string) policyx.AnalyzerResource {
+		r := res(typeRollout, name, map[string]any{"spec": map[string]any{
 			"workloadRef": map[string]any{"name": "content-service"}, "strategy": map[string]any{"canary": canary}}})
+		r.Dependencies = deps
+		return r
 	}
 	steps := []any{map[string]any{"setWeight": 5}, map[string]any{"pause": map[string]any{"duration": "5m"}}}
-	analysed := rollout("content-service", map[string]any{"steps": steps,
-		"analysis": map[string]any{"templates": []any{map[string]any{"templateName": "a"}}}})
-	follower := rollout("dr-content-service", map[string]any{"steps": []any{}})
-	follower.Dependencies = []string{analysed.URN}
-	other := res(typeRollout, "other", map[string]any{"spec": map[string]any{
-		"workloadRef": map[string]any{"name": "auth-service"}, "strategy": map[string]any{"canary": map[string]any{"steps": steps,
-			"analysis": map[string]any{"templates": []any{map[string]any{"templateName": "a"}}}}}}})
-	followsOther := rollout("dr-content-service", map[string]any{"steps": []any{}})
-	followsOther.Dependencies = []string{other.URN}
-	stepsFollower := rollout("dr-content-service", map[string]any{"steps": steps})
-	stepsFollower.Dependencies = []string{analysed.URN}
+	active := "urn:pulumi:prod::eduai::eduai:service:Service$" + typeRollout + "::service-content-service-rollout"
+	deployment := "urn:pulumi:prod::eduai::eduai:service:Service$" + typeDeployment + "::service-content-service"
 	cases := []struct {
 		name string
-		rs   []policyx.AnalyzerResource
+		r    policyx.AnalyzerResource
 		want string
 	}{
-		{"background analysis", []policyx.AnalyzerResource{analysed}, ""},
-		{"analysis step", []policyx.AnalyzerResource{rollout("r", map[string]any{"steps": append(steps, map[string]any{"analysis": map[string]any{}})})}, ""},
-		{"none", []policyx.AnalyzerResource{rollout("r", map[string]any{"steps": steps})}, "has no analysis"},
-		{"empty templates", []policyx.AnalyzerResource{rollout("r", map[string]any{"steps": steps, "analysis": map[string]any{"templates": []any{}}})}, "has no analysis"},
-		{"not known yet", []policyx.AnalyzerResource{rollout("r", map[string]any{"steps": steps, "analysis": unknown})}, ""},
-		{"blue-green rollout", []policyx.AnalyzerResource{res(typeRollout, "r", map[string]any{"spec": map[string]any{
-			"strategy": map[string]any{"blueGreen": map[string]any{}}}})}, ""},
-		// Issue #19: a standby's stepless copy waiting for the analysed Rollout of its workload.
-		{"follows the analysed release", []policyx.AnalyzerResource{analysed, follower}, ""},
-		{"stepless but waits for nothing", []policyx.AnalyzerResource{analysed, rollout("dr-content-service", map[string]any{"steps": []any{}})}, "has no analysis"},
-		{"waits for another workload's Rollout", []policyx.AnalyzerResource{other, followsOther}, "has no analysis"},
-		{"waits, but runs its own steps unjudged", []policyx.AnalyzerResource{analysed, stepsFollower}, "has no analysis"},
+		{"background analysis", rollout("r", map[string]any{"steps": steps,
+			"analysis": map[string]any{"templates": []any{map[string]any{"templateName": "a"}}}}), ""},
+		{"analysis step", rollout("r", map[string]any{"steps": append(steps, map[string]any{"analysis": map[string]any{}})}), ""},
+		{"none", rollout("r", map[string]any{"steps": steps}), "has no analysis"},
+		{"empty templates", rollout("r", map[string]any{"steps": steps, "analysis": map[string]any{"templates": []any{}}}), "has no analysis"},
+		{"not known yet", rollout("r", map[string]any{"steps": steps, "analysis": unknown}), ""},
+		{"blue-green rollout", res(typeRollout, "r", map[string]any{"spec": map[string]any{
+			"strategy": map[string]any{"blueGreen": map[string]any{}}}}), ""},
+		// Issue #19: a stepless Rollout (a standby's copy) has no stage to judge; one with steps does, whatever it waits for.
+		{"stepless copy", rollout("dr", map[string]any{"steps": []any{}}, deployment, active), ""},
+		{"waits for a Rollout but runs its own steps unjudged", rollout("dr", map[string]any{"steps": steps}, active), "has no analysis"},
 	}
 	for _, c := range cases {
-		got := CanaryAnalysisFindings(c.rs)
-		if (c.want == "") != (len(got) == 0) || (c.want != "" && !strings.Contains(got[0].Message, c.want)) {
+		got := runResourceRule(checkCanaryAnalysis, c.r, nil)
+		if (c.want == "") != (len(got) == 0) || (c.want != "" && !strings.Contains(got[0], c.want)) {
 			t.Errorf("%s: %v", c.name, got)
 		}
 	}
