@@ -12,9 +12,7 @@ import (
 	"time"
 
 	"github.com/eduai/infra/stacks"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 )
 
 // Issue #19, item 5: after an ElastiCache Global Datastore failover, AWS
@@ -49,22 +47,17 @@ func TestRefreshAfterCacheFailover(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(env["PULUMI_HOME"], "standin", "drift.json"), failover, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ch := make(chan events.EngineEvent)
-	var steps []string
-	done := make(chan struct{})
-	go func() {
-		for e := range ch {
-			if p := e.ResourcePreEvent; p != nil && strings.Contains(p.Metadata.Type, "elasticache") &&
-				p.Metadata.Op != apitype.OpSame && p.Metadata.Op != apitype.OpRefresh && p.Metadata.Op != apitype.OpRead {
-				steps = append(steps, string(p.Metadata.Op)+" "+p.Metadata.URN)
-			}
-		}
-		close(done)
-	}()
+	ch, recorded := stepRecorder()
 	_, err := s.Preview(ctx, optpreview.Refresh(), optpreview.EventStreams(ch))
-	<-done
+	all, _ := recorded()
 	if err != nil {
 		t.Errorf("the preview after the failover failed: %v", err)
+	}
+	var steps []string
+	for _, st := range all {
+		if strings.Contains(st, "elasticache") {
+			steps = append(steps, st)
+		}
 	}
 	if len(steps) != 0 {
 		t.Errorf("after a failover the next preview plans changes to the cache: %v", steps)

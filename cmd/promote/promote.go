@@ -94,13 +94,8 @@ func Promote(ctx context.Context, db Aurora, cache Cache, p Plan, clock func() t
 }
 
 func promoteDatabase(ctx context.Context, db Aurora, p Plan, clock func() time.Time, log io.Writer) Step {
-	start := clock()
-	step := Step{Name: "Aurora " + p.GlobalCluster}
-	done := func(outcome string, err error) Step {
-		step.Outcome, step.Err, step.Took = outcome, err, clock().Sub(start)
-		fmt.Fprintf(log, "%s: %s (%s)\n", step.Name, outcome, step.Took.Round(time.Second))
-		return step
-	}
+	t := startStep("Aurora "+p.GlobalCluster, clock, log)
+	done := t.done
 	g, err := db.DescribeGlobalCluster(ctx, p.GlobalCluster)
 	if err != nil {
 		return done("cannot describe the global cluster", err)
@@ -114,10 +109,10 @@ func promoteDatabase(ctx context.Context, db Aurora, p Plan, clock func() time.T
 	}
 	if !g.Busy {
 		if p.Planned {
-			fmt.Fprintf(log, "%s: switchover to %s\n", step.Name, target.ID)
+			fmt.Fprintf(log, "%s: switchover to %s\n", t.step.Name, target.ID)
 			err = db.Switchover(ctx, p.GlobalCluster, target.ID)
 		} else {
-			fmt.Fprintf(log, "%s: failover to %s, allowing the loss of unreplicated writes\n", step.Name, target.ID)
+			fmt.Fprintf(log, "%s: failover to %s, allowing the loss of unreplicated writes\n", t.step.Name, target.ID)
 			err = db.Failover(ctx, p.GlobalCluster, target.ID)
 		}
 		if err != nil {
@@ -142,18 +137,13 @@ func promoteDatabase(ctx context.Context, db Aurora, p Plan, clock func() time.T
 }
 
 func promoteCache(ctx context.Context, cache Cache, p Plan, clock func() time.Time, log io.Writer) Step {
-	start := clock()
-	step := Step{Name: "ElastiCache *-" + p.CacheSuffix}
-	done := func(outcome string, err error) Step {
-		step.Outcome, step.Err, step.Took = outcome, err, clock().Sub(start)
-		fmt.Fprintf(log, "%s: %s (%s)\n", step.Name, outcome, step.Took.Round(time.Second))
-		return step
-	}
+	t := startStep("ElastiCache *-"+p.CacheSuffix, clock, log)
+	done := t.done
 	g, err := cache.DescribeGlobalGroup(ctx, p.CacheSuffix)
 	if err != nil {
 		return done("cannot describe the Global Datastore", err)
 	}
-	step.Name = "ElastiCache " + g.ID
+	t.step.Name = "ElastiCache " + g.ID
 	target, ok := g.member(p.Region)
 	if !ok {
 		return done("no member in "+p.Region, fmt.Errorf("global datastore %s has no group in %s", g.ID, p.Region))
@@ -161,13 +151,13 @@ func promoteCache(ctx context.Context, cache Cache, p Plan, clock func() time.Ti
 	if target.Writer {
 		return done("already primary in "+p.Region, nil)
 	}
-	fmt.Fprintf(log, "%s: failover to %s\n", step.Name, target.ID)
+	fmt.Fprintf(log, "%s: failover to %s\n", t.step.Name, target.ID)
 	outcome := "primary in " + p.Region
 	if err := cache.Failover(ctx, g.ID, p.Region, target.ID); err != nil {
 		// AWS refuses the failover while the primary's member is unavailable
 		// (InvalidGlobalReplicationGroupState); removing the secondary from
 		// the datastore leaves it a standalone, writable group in its region.
-		fmt.Fprintf(log, "%s: failover refused (%v); disassociating %s from the datastore\n", step.Name, err, target.ID)
+		fmt.Fprintf(log, "%s: failover refused (%v); disassociating %s from the datastore\n", t.step.Name, err, target.ID)
 		if err := cache.Disassociate(ctx, g.ID, target.ID, p.Region); err != nil {
 			return done("failover and disassociation refused", err)
 		}
@@ -188,6 +178,25 @@ func promoteCache(ctx context.Context, cache Cache, p Plan, clock func() time.Ti
 		return done("not promoted yet", err)
 	}
 	return done(outcome, nil)
+}
+
+// stepTimer times one step and logs its outcome.
+type stepTimer struct {
+	step  Step
+	start time.Time
+	clock func() time.Time
+	log   io.Writer
+}
+
+func startStep(name string, clock func() time.Time, log io.Writer) *stepTimer {
+	return &stepTimer{step: Step{Name: name}, start: clock(), clock: clock, log: log}
+}
+
+// done records the step's outcome and duration, and logs them.
+func (t *stepTimer) done(outcome string, err error) Step {
+	t.step.Outcome, t.step.Err, t.step.Took = outcome, err, t.clock().Sub(t.start)
+	fmt.Fprintf(t.log, "%s: %s (%s)\n", t.step.Name, outcome, t.step.Took.Round(time.Second))
+	return t.step
 }
 
 // ErrNotFound: the global store does not exist (any more).
