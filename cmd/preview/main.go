@@ -9,6 +9,7 @@
 package main
 
 import (
+	"bytes"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"github.com/eduai/infra/internal/critpath"
 
 	"github.com/eduai/infra/internal/preview"
+	"github.com/eduai/infra/policies/rules"
 	"github.com/eduai/infra/stacks"
 )
 
@@ -39,6 +41,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.Root, "root", ".", "project directory (where Pulumi.yaml is)")
 	fs.BoolVar(&asJSON, "json", false, "print one JSON document instead of the text plan")
 	fs.BoolVar(&opts.CriticalPath, "critical-path", false, "add the deploy critical-path report (modeled time, bounding chain, lower bound)")
+	var planFile string
+	fs.StringVar(&planFile, "record-plan", "", "write what the policy pack judged as a recorded plan to this file "+
+		"(policies/testdata/prod-plan.json is the prod stack's; the mutation suite runs on it)")
 	var graphFile string
 	fs.StringVar(&graphFile, "graph", "", "write the dependency graph as DOT to this file (and SVG next to it when Graphviz dot is installed)")
 	if err := fs.Parse(args); err != nil {
@@ -61,6 +66,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if graphFile != "" {
 		if err := writeGraph(res, graphFile, stderr); err != nil {
+			fmt.Fprintf(stderr, "error: %v\n", err)
+			return 2
+		}
+	}
+	if planFile != "" {
+		if err := recordPlan(res, planFile); err != nil {
 			fmt.Fprintf(stderr, "error: %v\n", err)
 			return 2
 		}
@@ -101,4 +112,13 @@ func writeGraph(res *preview.Result, file string, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "graph: wrote %s and %s\n", file, svg)
 	return nil
+}
+
+// recordPlan writes the resources the pack judged to file (rules.WritePlan).
+func recordPlan(res *preview.Result, file string) error {
+	var buf bytes.Buffer
+	if err := rules.WritePlan(&buf, res.Analyzed); err != nil {
+		return fmt.Errorf("record plan: %w", err)
+	}
+	return os.WriteFile(file, buf.Bytes(), 0o644)
 }

@@ -425,3 +425,62 @@ func TestCriticalPathAndGraph(t *testing.T) {
 		t.Errorf("text report missing:\n%s", tail(text))
 	}
 }
+
+// The prod plan the mutation suite (policies/rules/mutation_test.go) weakens
+// is the program's own: --record-plan regenerates it, and this test fails
+// when the program has moved on without it. The recording gives the pack the
+// same verdict as the live plan, so nothing the rules read is lost in it.
+func TestRecordedPlanIsCurrent(t *testing.T) {
+	const recorded = "../../policies/testdata/prod-plan.json"
+	fresh := filepath.Join(t.TempDir(), "prod-plan.json")
+	if code, _, stderr := runPreview("--stack", "prod", "--record-plan", fresh); code != 0 {
+		t.Fatalf("preview --record-plan: exit %d: %s", code, stderr)
+	}
+	want, err := os.ReadFile(fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(recorded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+		line := 0
+		for line < len(gl) && line < len(wl) && gl[line] == wl[line] {
+			line++
+		}
+		t.Fatalf("%s is stale (first difference on line %d); regenerate it with\n"+
+			"  go run ./cmd/preview --stack prod --record-plan policies/testdata/prod-plan.json", recorded, line+1)
+	}
+	if bytes.Contains(got, []byte("offline-")) {
+		t.Errorf("%s holds a secret's text; secrets are recorded as %q", recorded, rules.Redacted)
+	}
+	plan, err := rules.ReadPlan(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := preview.Run(t.Context(), preview.Options{Root: "../..", Stack: "prod"}, stacks.Run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := rules.LoadConfig("../../policies/config/prod.json", rules.Policies())
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := rules.Evaluate(t.Context(), rules.Policies(), plan, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, w := verdict(vs), verdict(res.Violations); g != w {
+		t.Errorf("the recorded plan's verdict differs from the live plan's:\nrecorded:\n%s\nlive:\n%s", g, w)
+	}
+}
+
+func verdict(vs []rules.Violation) string {
+	var b strings.Builder
+	for _, v := range vs {
+		b.WriteString(v.Enforcement + " " + v.Policy + " " + v.URN + ": " + v.Message + "\n")
+	}
+	return b.String()
+}

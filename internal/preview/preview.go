@@ -62,6 +62,8 @@ type Result struct {
 	CriticalPath *critpath.Report
 	// PolicyConfig is the policy config file that was applied.
 	PolicyConfig string
+	// Analyzed is what the pack judged (rules.WritePlan records it).
+	Analyzed []policyx.AnalyzerResource
 }
 
 // Mandatory counts the mandatory violations.
@@ -117,6 +119,7 @@ func Run(ctx context.Context, opts Options, program pulumi.RunFunc) (*Result, er
 	res := &Result{Stack: opts.Stack, Project: rec.Project, Resources: resources, Outputs: outputs,
 		PolicyConfig: policyFile}
 	analyzed := AnalyzerResources(res.Resources)
+	res.Analyzed = analyzed
 	res.Violations, err = rules.Evaluate(ctx, policies, analyzed, policyConfig)
 	if err != nil {
 		return nil, fmt.Errorf("policy pack failed: %w", err)

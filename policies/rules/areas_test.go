@@ -407,7 +407,7 @@ func TestReport(t *testing.T) {
 	good := res(typeVpc, "good", map[string]any{"tags": allTags})
 	bad := res(typeVpc, "bad", map[string]any{"tags": allTags})
 	lab := res(typeVpc, "lab", map[string]any{"tags": allTags})
-	flow := dependsOn(res(typeFlowLog, "fl", map[string]any{"tags": allTags}), "vpcId", good)
+	flow := dependsOn(res(typeFlowLog, "fl", map[string]any{"tags": allTags, "logDestination": "arn:aws:logs:::x"}), "vpcId", good)
 	plan := rs(good, bad, lab, flow)
 	cfg, err := ParseConfig([]byte(`{"network-vpc-flow-logs":"mandatory","data-kms-rotation":"disabled",
 		"policy-exceptions":{"exceptions":[{"policy":"network-vpc-flow-logs","urn":"`+lab.URN+`","reason":"lab"}]}}`), Policies())

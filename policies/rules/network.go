@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"github.com/pulumi/pulumi/sdk/v3/go/property"
 	"slices"
 	"strings"
 
@@ -20,6 +21,7 @@ const (
 	typeDefaultSG        = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
 	typeSGRule           = "aws:ec2/securityGroupRule:SecurityGroupRule"
 	typeSGIngressRule    = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+	typeSGEgressRule     = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 	databaseTierTagValue = "database"
 )
 
@@ -29,9 +31,18 @@ type Finding struct {
 	Message string
 }
 
-// VpcsWithoutFlowLogs returns a finding for each VPC that no flow log points at.
+// VpcsWithoutFlowLogs returns a finding for each VPC that no flow log points
+// at. A flow log that names no destination (logDestination, or the older
+// logGroupName) delivers nothing and does not count (issue #20).
 func VpcsWithoutFlowLogs(rs []policyx.AnalyzerResource) []Finding {
-	flowLogs := ofType(rs, typeFlowLog)
+	var flowLogs []policyx.AnalyzerResource
+	for _, fl := range ofType(rs, typeFlowLog) {
+		_, dest, _ := str(fl.Properties, "logDestination")
+		_, group, _ := str(fl.Properties, "logGroupName")
+		if dest || group {
+			flowLogs = append(flowLogs, fl)
+		}
+	}
 	for _, fl := range flowLogs {
 		// A flow log whose VPC is not known yet might be any VPC's: no verdict.
 		if _, _, known := str(fl.Properties, "vpcId"); !known && len(fl.PropertyDependencies["vpcId"]) == 0 {
@@ -164,15 +175,18 @@ func EIPAttachedFindings(rs []policyx.AnalyzerResource) []Finding {
 }
 
 // SecurityGroupAttachedFindings: every security group the program creates is
-// used by something (a database, cache, broker, endpoint, cluster, node
-// group or another group's rule) — an unused group is either dead weight or
-// a resource left unprotected (CKV2_AWS_5).
+// attached to something (a database, cache, broker, endpoint, cluster,
+// launch template) — an unused group is either dead weight or a resource
+// left unprotected (CKV2_AWS_5). Security groups and their rules do not
+// attach a group: a rule of the group, or another group's rule that admits
+// it as a source, leaves it guarding nothing (issue #20).
 func SecurityGroupAttachedFindings(rs []policyx.AnalyzerResource) []Finding {
 	var out []Finding
 	for _, sg := range ofType(rs, typeSecurityGroup) {
 		used := false
 		for _, r := range rs {
-			if r.URN == sg.URN || used {
+			if used || slices.Contains([]string{typeSecurityGroup, typeDefaultSG, typeSGRule, typeSGIngressRule,
+				typeSGEgressRule}, r.Type) {
 				continue
 			}
 			for _, deps := range r.PropertyDependencies {
@@ -180,6 +194,8 @@ func SecurityGroupAttachedFindings(rs []policyx.AnalyzerResource) []Finding {
 					used = true
 				}
 			}
+			// A component (pulumi-eks' clusterSecurityGroup) takes the group itself.
+			used = used || holdsReference(property.New(r.Properties), sg.URN)
 		}
 		if !used {
 			out = append(out, Finding{URN: sg.URN, Message: fmt.Sprintf("security group %q is attached to nothing. "+
@@ -187,4 +203,25 @@ func SecurityGroupAttachedFindings(rs []policyx.AnalyzerResource) []Finding {
 		}
 	}
 	return out
+}
+
+// holdsReference tells whether v holds a resource reference to urn.
+func holdsReference(v property.Value, urn string) bool {
+	switch {
+	case v.IsResourceReference():
+		return string(v.AsResourceReference().URN) == urn
+	case v.IsArray():
+		for _, e := range v.AsArray().All {
+			if holdsReference(e, urn) {
+				return true
+			}
+		}
+	case v.IsMap():
+		for _, e := range v.AsMap().All {
+			if holdsReference(e, urn) {
+				return true
+			}
+		}
+	}
+	return false
 }

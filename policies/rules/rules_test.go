@@ -126,8 +126,12 @@ func TestRequiredTags(t *testing.T) {
 func TestVpcFlowLogs(t *testing.T) {
 	vpc := res(typeVpc, "vpc", map[string]any{"id": "vpc-1"})
 	other := res(typeVpc, "other", map[string]any{"id": "vpc-2"})
-	byDep := dependsOn(res(typeFlowLog, "fl", map[string]any{"vpcId": unknown}), "vpcId", vpc)
-	byID := res(typeFlowLog, "fl2", map[string]any{"vpcId": "vpc-1"})
+	byDep := dependsOn(res(typeFlowLog, "fl", map[string]any{"vpcId": unknown, "logDestination": unknown}), "vpcId", vpc)
+	byID := res(typeFlowLog, "fl2", map[string]any{"vpcId": "vpc-1", "logGroupName": "/vpc/flow"})
+	nowhere := res(typeFlowLog, "fl4", map[string]any{"vpcId": "vpc-1", "trafficType": "ALL"})
+	if got := VpcsWithoutFlowLogs([]policyx.AnalyzerResource{vpc, nowhere}); len(got) != 1 {
+		t.Errorf("a flow log without a destination delivers nothing and must not count: %v", got)
+	}
 
 	if got := VpcsWithoutFlowLogs([]policyx.AnalyzerResource{vpc}); len(got) != 1 || got[0].URN != vpc.URN ||
 		!strings.Contains(got[0].Message, "flowLogs.enabled: true") {
@@ -142,7 +146,7 @@ func TestVpcFlowLogs(t *testing.T) {
 	if got := VpcsWithoutFlowLogs([]policyx.AnalyzerResource{vpc, other, byID}); len(got) != 1 || got[0].URN != other.URN {
 		t.Errorf("one of two VPCs covered: %v", got)
 	}
-	unknownVpc := res(typeFlowLog, "fl3", map[string]any{"vpcId": unknown})
+	unknownVpc := res(typeFlowLog, "fl3", map[string]any{"vpcId": unknown, "logDestination": "arn:aws:logs:::x"})
 	if got := VpcsWithoutFlowLogs([]policyx.AnalyzerResource{vpc, unknownVpc}); len(got) != 0 {
 		t.Errorf("flow log of a VPC not known yet must give no verdict: %v", got)
 	}

@@ -132,53 +132,88 @@ func isLoadBalancerGroup(sg policyx.AnalyzerResource) bool {
 
 // PublicIngress returns a finding for each ingress permission open to
 // 0.0.0.0/0 or ::/0, except TCP 80 or 443 on a group tagged eduai:role=load-balancer.
-// Inline ingress blocks, aws:ec2 SecurityGroupRule and aws:vpc SecurityGroupIngressRule are all read.
+// Inline ingress blocks, aws:ec2 SecurityGroupRule and aws:vpc SecurityGroupIngressRule are all read,
+// and a group's permissions are judged together: a port is open to anywhere
+// when the sources of the permissions that reach it cover the address space,
+// though none does alone (0.0.0.0/1 in one rule, 128.0.0.0/1 in another; issue #20).
 func PublicIngress(rs []policyx.AnalyzerResource) []Finding {
 	groups := ofType(rs, typeSecurityGroup, typeDefaultSG)
-	var out []Finding
-	report := func(r policyx.AnalyzerResource, groupName string, lb bool, in ingress) {
-		if !in.known || !in.open() || (lb && in.webOnly()) {
-			return
-		}
-		fix := "Restrict the source to the CIDRs or security groups that need it."
-		if !lb {
-			fix += " A group in front of an internet-facing load balancer may allow TCP 80/443 from anywhere " +
-				"when it is tagged " + RoleTag + "=" + LoadBalancerRole + "."
-		} else {
-			fix += " A load balancer's group may only open TCP 80 and 443 to anywhere."
-		}
-		out = append(out, Finding{URN: r.URN, Message: fmt.Sprintf(
-			"security group %q allows ingress from anywhere (0.0.0.0/0 or ::/0) on %s. %s", groupName, in.ports(), fix)})
+	type permission struct {
+		r         policyx.AnalyzerResource
+		group     string // the group's URN, or the rule's own when its group is not in the program
+		groupName string
+		lb        bool
+		in        ingress
 	}
-
+	var perms []permission
 	for _, sg := range groups {
 		rules, known := objList(sg.Properties, "ingress")
 		if !known {
 			continue
 		}
-		lb := isLoadBalancerGroup(sg)
 		for _, rule := range rules {
-			report(sg, sg.Name, lb, readIngress(rule, "cidrBlocks", "ipv6CidrBlocks"))
+			perms = append(perms, permission{sg, sg.URN, sg.Name, isLoadBalancerGroup(sg),
+				readIngress(rule, "cidrBlocks", "ipv6CidrBlocks")})
 		}
 	}
-	groupOf := func(rule policyx.AnalyzerResource) (string, bool) {
+	add := func(rule policyx.AnalyzerResource, in ingress) {
 		for _, sg := range groups {
 			if refersTo(rule, "securityGroupId", sg) {
-				return sg.Name, isLoadBalancerGroup(sg)
+				perms = append(perms, permission{rule, sg.URN, sg.Name, isLoadBalancerGroup(sg), in})
+				return
 			}
 		}
-		return rule.Name, false
+		perms = append(perms, permission{rule, rule.URN, rule.Name, false, in})
 	}
 	for _, rule := range ofType(rs, typeSGRule) {
-		if t, _, _ := str(rule.Properties, "type"); t != "ingress" {
-			continue
+		if t, _, _ := str(rule.Properties, "type"); t == "ingress" {
+			add(rule, readIngress(rule.Properties, "cidrBlocks", "ipv6CidrBlocks"))
 		}
-		name, lb := groupOf(rule)
-		report(rule, name, lb, readIngress(rule.Properties, "cidrBlocks", "ipv6CidrBlocks"))
 	}
 	for _, rule := range ofType(rs, typeSGIngressRule) {
-		name, lb := groupOf(rule)
-		report(rule, name, lb, readIngress(rule.Properties, "cidrIpv4", "cidrIpv6"))
+		add(rule, readIngress(rule.Properties, "cidrIpv4", "cidrIpv6"))
+	}
+
+	var out []Finding
+	for i, p := range perms {
+		if !p.in.known || (p.lb && p.in.webOnly()) {
+			continue
+		}
+		reach := p.in
+		for j, q := range perms {
+			if j != i && q.group == p.group && q.in.known && q.in.reaches(p.in) {
+				reach.sources = append(slices.Clone(reach.sources), q.in.sources...)
+			}
+		}
+		if !reach.open() {
+			continue
+		}
+		fix := "Restrict the source to the CIDRs or security groups that need it."
+		if !p.lb {
+			fix += " A group in front of an internet-facing load balancer may allow TCP 80/443 from anywhere " +
+				"when it is tagged " + RoleTag + "=" + LoadBalancerRole + "."
+		} else {
+			fix += " A load balancer's group may only open TCP 80 and 443 to anywhere."
+		}
+		together := ""
+		if !p.in.open() {
+			together = " (with the group's other permissions on these ports)"
+		}
+		out = append(out, Finding{URN: p.r.URN, Message: fmt.Sprintf(
+			"security group %q allows ingress from anywhere (0.0.0.0/0 or ::/0) on %s%s. %s", p.groupName,
+			p.in.ports(), together, fix)})
 	}
 	return out
+}
+
+// reaches: q admits traffic on every port and protocol p admits.
+func (q ingress) reaches(p ingress) bool {
+	all := func(proto string) bool { return proto == "-1" || proto == "all" }
+	switch {
+	case all(q.protocol):
+		return true
+	case all(p.protocol) || q.protocol != p.protocol:
+		return false
+	}
+	return q.from <= p.from && q.to >= p.to
 }
