@@ -121,6 +121,11 @@ func checkRedisEncryption(args policyx.ResourceValidationArgs) error {
 	if on, _, known := boolProp(r.Properties, "transitEncryptionEnabled"); known && !on {
 		missing = append(missing, "transitEncryptionEnabled")
 	}
+	// "preferred" accepts plaintext clients too (ElastiCache user guide,
+	// "Enabling in-transit encryption": the migration mode) (issue #20).
+	if mode, present, known := str(r.Properties, "transitEncryptionMode"); known && present && mode != "required" {
+		missing = append(missing, `transitEncryptionMode "required" (it is "`+mode+`", which admits plaintext)`)
+	}
 	if ok, known := nonEmpty(r.Properties, "authToken"); known && !ok {
 		missing = append(missing, "authToken")
 	}
@@ -160,24 +165,7 @@ func checkBroker(args policyx.ResourceValidationArgs) error {
 			problems = append(problems, "general logs are off")
 		}
 	case typeMSKCluster:
-		enc, _, known := object(r.Properties, "encryptionInfo")
-		transit, _, _ := object(enc, "encryptionInTransit")
-		if cb, present, cbKnown := str(transit, "clientBroker"); known && cbKnown && present && cb != "TLS" {
-			problems = append(problems, "clients may connect without TLS (clientBroker "+cb+")")
-		}
-		if _, present, keyKnown := str(enc, "encryptionAtRestKmsKeyArn"); known && keyKnown && !present {
-			problems = append(problems, "data at rest uses the AWS-managed key")
-		}
-		auth, _, authKnown := object(r.Properties, "clientAuthentication")
-		if on, _, k := boolProp(auth, "unauthenticated"); authKnown && k && on {
-			problems = append(problems, "unauthenticated clients are allowed")
-		}
-		info, _, _ := object(r.Properties, "brokerNodeGroupInfo")
-		conn, _, _ := object(info, "connectivityInfo")
-		public, _, _ := object(conn, "publicAccess")
-		if t, _, k := str(public, "type"); k && t != "" && t != "DISABLED" {
-			problems = append(problems, "brokers have public access ("+t+")")
-		}
+		problems = mskProblems(r.Properties)
 	default:
 		return nil
 	}
@@ -186,6 +174,65 @@ func checkBroker(args policyx.ResourceValidationArgs) error {
 			"authenticated (IAM for Kafka) and logging to CloudWatch.", r.Type, r.Name, strings.Join(problems, "; ")), "")
 	}
 	return nil
+}
+
+// mskProblems judges an MSK cluster as CKV_AWS_80/81 and our queue do
+// (issue #20): TLS between clients and brokers (clientBroker defaults to TLS)
+// and between brokers (inCluster defaults to true), storage under a
+// customer-managed key, clients that authenticate (IAM, SCRAM or mutual TLS;
+// a cluster without clientAuthentication admits anyone), broker logs
+// delivered somewhere, and no public access.
+func mskProblems(p property.Map) []string {
+	var problems []string
+	enc, _, known := object(p, "encryptionInfo")
+	transit, _, transitKnown := object(enc, "encryptionInTransit")
+	if cb, present, cbKnown := str(transit, "clientBroker"); known && cbKnown && present && cb != "TLS" {
+		problems = append(problems, "clients may connect without TLS (clientBroker "+cb+")")
+	}
+	if on, present, k := boolProp(transit, "inCluster"); known && transitKnown && k && present && !on {
+		problems = append(problems, "brokers talk to each other without TLS (encryptionInTransit.inCluster false)")
+	}
+	if ok, keyKnown := customerKey(enc, "encryptionAtRestKmsKeyArn"); known && keyKnown && !ok {
+		problems = append(problems, "data at rest uses the AWS-managed key")
+	}
+	auth, authPresent, authKnown := object(p, "clientAuthentication")
+	if authKnown {
+		sasl, _, _ := object(auth, "sasl")
+		iam, _, iamKnown := boolProp(sasl, "iam")
+		scram, _, scramKnown := boolProp(sasl, "scram")
+		tls, _, _ := object(auth, "tls")
+		cas, casKnown := strList(tls, "certificateAuthorityArns")
+		open, _, _ := boolProp(auth, "unauthenticated")
+		// A method not known yet may be on: no verdict on it.
+		iam = iam || !iamKnown || !scramKnown || !casKnown
+		switch {
+		case !authPresent:
+			problems = append(problems, "clients do not authenticate (no clientAuthentication)")
+		case open:
+			problems = append(problems, "unauthenticated clients are allowed")
+		case !iam && !scram && len(cas) == 0:
+			problems = append(problems, "no client authentication method is on (sasl.iam, sasl.scram or tls)")
+		}
+	}
+	if logging, _, logKnown := object(p, "loggingInfo"); logKnown {
+		broker, _, _ := object(logging, "brokerLogs")
+		delivered := false
+		for _, sink := range []string{"cloudwatchLogs", "firehose", "s3"} {
+			m, _, _ := object(broker, sink)
+			on, _, k := boolProp(m, "enabled")
+			delivered = delivered || on || !k
+		}
+		if !delivered {
+			problems = append(problems, "broker logs go nowhere (loggingInfo.brokerLogs)")
+		}
+	}
+	info, _, _ := object(p, "brokerNodeGroupInfo")
+	conn, _, _ := object(info, "connectivityInfo")
+	public, _, _ := object(conn, "publicAccess")
+	if t, _, k := str(public, "type"); k && t != "" && t != "DISABLED" {
+		problems = append(problems, "brokers have public access ("+t+")")
+	}
+	return problems
 }
 
 // checkRDSInstanceMonitoring: database instances send Performance Insights
@@ -295,6 +342,55 @@ func RDSLoggingFindings(rs []policyx.AnalyzerResource) []Finding {
 	return out
 }
 
+// RDSTLSFindings: every Aurora cluster refuses connections without TLS —
+// its cluster parameter group sets rds.force_ssl to 1 (PostgreSQL; Aurora
+// PostgreSQL 16's default is 1, but a group that sets 0 turns it off) or
+// require_secure_transport to ON (MySQL). A cluster on the engine's default
+// group is judged by the engine default: Aurora PostgreSQL 15 and later
+// force TLS, Aurora MySQL does not (RDS user guide, "Securing Aurora
+// PostgreSQL data with SSL/TLS"; "TLS connections to Aurora MySQL") (issue #20).
+func RDSTLSFindings(rs []policyx.AnalyzerResource) []Finding {
+	var out []Finding
+	params := ofType(rs, typeClusterParams)
+	for _, c := range ofType(rs, typeRDSCluster) {
+		engine, _, engineKnown := str(c.Properties, "engine")
+		version, _, versionKnown := str(c.Properties, "engineVersion")
+		if !engineKnown || !versionKnown {
+			continue
+		}
+		mysql := strings.Contains(engine, "mysql")
+		name, want := "rds.force_ssl", []string{"1"}
+		if mysql {
+			name, want = "require_secure_transport", []string{"ON", "1"}
+		}
+		major, _ := strconv.Atoi(strings.SplitN(version, ".", 2)[0])
+		forced, known := !mysql && major >= 15, true
+		for _, p := range params {
+			if !refersTo(c, "dbClusterParameterGroupName", p) {
+				continue
+			}
+			list, listKnown := objList(p.Properties, "parameters")
+			known = known && listKnown
+			for _, kv := range list {
+				n, _, nKnown := str(kv, "name")
+				v, _, vKnown := str(kv, "value")
+				switch {
+				case !nKnown || (n == name && !vKnown):
+					known = false
+				case n == name:
+					forced = slices.ContainsFunc(want, func(w string) bool { return strings.EqualFold(w, v) })
+				}
+			}
+		}
+		if known && !forced {
+			out = append(out, Finding{URN: c.URN, Message: fmt.Sprintf("Aurora cluster %q accepts connections "+
+				"without TLS: its cluster parameter group does not set %s to %s. Set it (the database component "+
+				"does).", c.Name, name, want[0])})
+		}
+	}
+	return out
+}
+
 // MinInstances is how many instances a writer cluster runs at least in prod (a writer and a failover target).
 const MinInstances = 2
 
@@ -331,7 +427,12 @@ func checkRedisMultiAZ(args policyx.ResourceValidationArgs) error {
 	}
 	failover, _, fKnown := boolProp(r.Properties, "automaticFailoverEnabled")
 	multiAZ, _, mKnown := boolProp(r.Properties, "multiAzEnabled")
-	if (fKnown && !failover) || (mKnown && !multiAZ) {
+	// Failover needs somewhere to go: a replica per shard (cluster mode) or
+	// a second node (issue #20).
+	replicas, rPresent, rKnown := num(r.Properties, "replicasPerNodeGroup")
+	nodes, nPresent, nKnown := num(r.Properties, "numCacheClusters")
+	noReplica := (rKnown && rPresent && replicas < 1) || (nKnown && nPresent && nodes < 2)
+	if (fKnown && !failover) || (mKnown && !multiAZ) || noReplica {
 		args.Manager.ReportViolation(fmt.Sprintf("Redis group %q has no automatic failover to another zone "+
 			"(automaticFailoverEnabled and multiAzEnabled). Give it a replica (eduai:cache.replicasPerShard).", r.Name), "")
 	}

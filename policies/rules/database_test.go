@@ -95,8 +95,14 @@ func TestBrokerRule(t *testing.T) {
 			"encryptionInfo": map[string]any{"encryptionAtRestKmsKeyArn": "arn:aws:kms:k",
 				"encryptionInTransit": map[string]any{"clientBroker": "TLS", "inCluster": true}},
 			"clientAuthentication": map[string]any{"unauthenticated": false, "sasl": map[string]any{"iam": true}},
+			"loggingInfo": map[string]any{"brokerLogs": map[string]any{"cloudwatchLogs": map[string]any{"enabled": true,
+				"logGroup": "/eduai/queue"}}},
 		}
 		for k, v := range changes {
+			if v == nil {
+				delete(p, k)
+				continue
+			}
 			p[k] = v
 		}
 		return res(typeMSKCluster, "kafka", p)
@@ -115,6 +121,21 @@ func TestBrokerRule(t *testing.T) {
 		{"public brokers", msk(map[string]any{"brokerNodeGroupInfo": map[string]any{"connectivityInfo": map[string]any{
 			"publicAccess": map[string]any{"type": "SERVICE_PROVIDED_EIPS"}}}}), "public access"},
 		{"encryption not known yet", msk(map[string]any{"encryptionInfo": unknown}), ""},
+		// Issue #20: CKV_AWS_81's in_cluster, CKV_AWS_80's logging, and a cluster with no client auth at all.
+		{"plaintext between brokers", msk(map[string]any{"encryptionInfo": map[string]any{"encryptionAtRestKmsKeyArn": "k",
+			"encryptionInTransit": map[string]any{"clientBroker": "TLS", "inCluster": false}}}), "inCluster false"},
+		{"no clientAuthentication", msk(map[string]any{"clientAuthentication": nil}), "no clientAuthentication"},
+		{"no auth method on", msk(map[string]any{"clientAuthentication": map[string]any{"sasl": map[string]any{"iam": false}}}),
+			"no client authentication method"},
+		{"mutual TLS", msk(map[string]any{"clientAuthentication": map[string]any{"tls": map[string]any{
+			"certificateAuthorityArns": []string{"arn:aws:acm-pca:ca"}}}}), ""},
+		{"no broker logs", msk(map[string]any{"loggingInfo": nil}), "broker logs go nowhere"},
+		{"broker logs off", msk(map[string]any{"loggingInfo": map[string]any{"brokerLogs": map[string]any{
+			"cloudwatchLogs": map[string]any{"enabled": false}}}}), "broker logs go nowhere"},
+		{"logs to S3", msk(map[string]any{"loggingInfo": map[string]any{"brokerLogs": map[string]any{
+			"s3": map[string]any{"enabled": true, "bucket": "logs"}}}}), ""},
+		{"alias of the AWS key", msk(map[string]any{"encryptionInfo": map[string]any{"encryptionAtRestKmsKeyArn": "alias/aws/kafka"}}),
+			"AWS-managed key"},
 		{"private RabbitMQ with logs", res(typeMQBroker, "mq", map[string]any{"publiclyAccessible": false, "autoMinorVersionUpgrade": true,
 			"logs": map[string]any{"general": true}}), ""},
 		{"public RabbitMQ", res(typeMQBroker, "mq", map[string]any{"publiclyAccessible": true, "autoMinorVersionUpgrade": true,

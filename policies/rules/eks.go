@@ -55,7 +55,8 @@ func readEKS(r policyx.AnalyzerResource) (eksSettings, bool) {
 		pub, present, known := scalar(p, "endpointPublicAccess", property.Value.IsBool, property.Value.AsBool)
 		s.publicEndpoint, s.publicKnown = pub || !present, known
 		s.publicCIDRs, _ = strList(p, "publicAccessCidrs")
-		_, s.encrypted, s.encryptionKnown = str(p, "encryptionConfigKeyArn")
+		// A key that is empty or AWS-managed encrypts nothing of ours (issue #20).
+		s.encrypted, s.encryptionKnown = customerKey(p, "encryptionConfigKeyArn")
 	case typeEKSCluster:
 		vpc, _, vpcKnown := object(p, "vpcConfig")
 		pub, present, known := scalar(vpc, "endpointPublicAccess", property.Value.IsBool, property.Value.AsBool)
@@ -63,8 +64,10 @@ func readEKS(r policyx.AnalyzerResource) (eksSettings, bool) {
 		s.publicCIDRs, _ = strList(vpc, "publicAccessCidrs")
 		enc, present, known := object(p, "encryptionConfig")
 		resources, listKnown := strList(enc, "resources")
-		s.encrypted = present && slices.Contains(resources, "secrets")
-		s.encryptionKnown = known && listKnown
+		provider, _, _ := object(enc, "provider")
+		keyOK, keyKnown := customerKey(provider, "keyArn")
+		s.encrypted = present && slices.Contains(resources, "secrets") && keyOK
+		s.encryptionKnown = known && listKnown && keyKnown
 	default:
 		return s, false
 	}
@@ -200,6 +203,13 @@ func NodeVolumeFindings(rs []policyx.AnalyzerResource) []Finding {
 		if !known {
 			continue
 		}
+		// Without a mapping the root volume is the AMI's, encrypted only if
+		// the region's EBS encryption by default is on (issue #20).
+		if len(mappings) == 0 && !encryptsByDefault(rs, lt) {
+			out = append(out, Finding{URN: lt.URN, Message: fmt.Sprintf("launch template %q maps no volume, so "+
+				"its instances' root volume is the AMI's, encrypted only if the region's EBS encryption by default "+
+				"is on, which the program does not set. Map the root device with ebs.encrypted: \"true\".", lt.Name)})
+		}
 		for _, m := range mappings {
 			ebs, present, ebsKnown := object(m, "ebs")
 			if !present || !ebsKnown {
@@ -219,6 +229,20 @@ func NodeVolumeFindings(rs []policyx.AnalyzerResource) []Finding {
 			"with an encrypted root volume (the cluster component does).", ng.Name)})
 	}
 	return out
+}
+
+const typeEBSDefault = "aws:ebs/encryptionByDefault:EncryptionByDefault"
+
+// encryptsByDefault: the program turns on EBS encryption by default in the
+// region (the provider) that launches from lt.
+func encryptsByDefault(rs []policyx.AnalyzerResource, lt policyx.AnalyzerResource) bool {
+	for _, d := range ofType(rs, typeEBSDefault) {
+		on, present, known := boolProp(d.Properties, "enabled")
+		if (on || !present) && known && d.Provider.URN == lt.Provider.URN {
+			return true
+		}
+	}
+	return false
 }
 
 // configStrings reads a list of strings from a policy's config, or returns def.
@@ -286,9 +310,19 @@ func checkVersionSupport(args policyx.ResourceValidationArgs) error {
 	return nil
 }
 
-// checkNodeGroupNoSSH: managed node groups open no SSH access (remoteAccess) (CKV_AWS_100).
+// checkNodeGroupNoSSH: managed node groups open no SSH access (remoteAccess)
+// (CKV_AWS_100), and no launch template hands its instances a key pair (a
+// node group launched from a template takes the template's keyName;
+// issue #20).
 func checkNodeGroupNoSSH(args policyx.ResourceValidationArgs) error {
 	r := args.Resource
+	if r.Type == typeLaunchTemplate {
+		if key, present, _ := str(r.Properties, "keyName"); present && key != "" {
+			args.Manager.ReportViolation(fmt.Sprintf("launch template %q gives its instances the key pair %q, "+
+				"which opens SSH to them. Remove keyName; reach instances with SSM Session Manager.", r.Name, key), "")
+		}
+		return nil
+	}
 	if r.Type != typeNodeGroup {
 		return nil
 	}

@@ -3,7 +3,10 @@ package rules
 import (
 	"encoding/json"
 	"fmt"
+	pathpkg "path"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
@@ -17,30 +20,41 @@ const (
 	typeSecret              = "aws:secretsmanager/secret:Secret"
 )
 
-// statement is one statement of an IAM policy document, with its lists normalized.
+// statement is one statement of an IAM policy document, with its lists
+// normalized. The rules read a document the way IAM evaluates it (issue
+// #20): NotAction and NotPrincipal grant everything they do not name, a
+// condition narrows a statement only when it tests who the caller is, and an
+// action pattern is matched against what it could grant.
 type statement struct {
 	Effect     string
 	Principals []string // "*" for Principal "*", else every principal value
-	Actions    []string
+	// NotPrincipal: the statement applies to everyone but Principals.
+	NotPrincipal bool
+	Actions      []string
+	// NotAction: the statement applies to every action but Actions.
+	NotAction  bool
 	Resources  []string
 	Conditions bool
 	// ConditionKeys are the condition keys the statement tests, lower-cased ("aws:sourceaccount").
 	ConditionKeys []string
+	// Tests maps a condition operator to its keys (lower-cased) and values.
+	Tests map[string]map[string][]string
 	// Services are the service principals ("vpc-flow-logs.amazonaws.com").
 	Services []string
 }
 
-// asList reads a policy field that may be a string or a list of strings.
+// asList reads a policy field that may be a string or a list of strings
+// (booleans, as in {"aws:SecureTransport": false}, are read as their text).
 func asList(v any) []string {
 	switch x := v.(type) {
 	case string:
 		return []string{x}
+	case bool:
+		return []string{strconv.FormatBool(x)}
 	case []any:
 		var out []string
 		for _, e := range x {
-			if s, ok := e.(string); ok {
-				out = append(out, s)
-			}
+			out = append(out, asList(e)...)
 		}
 		return out
 	}
@@ -64,9 +78,22 @@ func parsePolicy(doc string) (stmts []statement, ok bool) {
 		list = []map[string]any{one}
 	}
 	for _, s := range list {
-		st := statement{Actions: asList(s["Action"]), Resources: asList(s["Resource"]), Conditions: s["Condition"] != nil}
+		st := statement{Actions: asList(s["Action"]), Resources: asList(s["Resource"]), Conditions: s["Condition"] != nil,
+			Tests: map[string]map[string][]string{}}
+		if na, ok := s["NotAction"]; ok {
+			st.Actions, st.NotAction = asList(na), true
+		}
+		if nr, ok := s["NotResource"]; ok && len(st.Resources) == 0 {
+			// Every resource but the ones named: as broad as "*" for these rules.
+			_ = nr
+			st.Resources = []string{"*"}
+		}
 		st.Effect, _ = s["Effect"].(string)
-		switch p := s["Principal"].(type) {
+		principal, has := s["Principal"]
+		if np, ok := s["NotPrincipal"]; ok && !has {
+			principal, st.NotPrincipal = np, true
+		}
+		switch p := principal.(type) {
 		case string:
 			st.Principals = []string{p}
 		case map[string]any:
@@ -78,17 +105,82 @@ func parsePolicy(doc string) (stmts []statement, ok bool) {
 			}
 		}
 		if cond, ok := s["Condition"].(map[string]any); ok {
-			for _, keys := range cond {
+			for op, keys := range cond {
 				if m, ok := keys.(map[string]any); ok {
-					for k := range m {
+					tests := map[string][]string{}
+					for k, v := range m {
 						st.ConditionKeys = append(st.ConditionKeys, strings.ToLower(k))
+						tests[strings.ToLower(k)] = asList(v)
 					}
+					st.Tests[op] = tests
 				}
 			}
 		}
 		stmts = append(stmts, st)
 	}
 	return stmts, true
+}
+
+// anyone: the statement applies to every principal — Principal "*",
+// {"AWS": "*"}, or a NotPrincipal (everyone but a few).
+func (s statement) anyone() bool {
+	return s.NotPrincipal || slices.Contains(s.Principals, "*")
+}
+
+// callerKeys are the condition keys that hold a statement to named callers:
+// an account, organization, role, VPC or endpoint (the keys Checkov's
+// CKV_AWS_70 accepts, and aws:SourceAccount/kms:CallerAccount for services
+// acting for an account). Tests of the request (aws:SecureTransport,
+// aws:RequestTag/…, aws:UserAgent) narrow nothing about who calls.
+var callerKeys = []string{"aws:principalaccount", "aws:principalorgid", "aws:principalorgpaths", "aws:principalarn",
+	"aws:sourceaccount", "aws:sourceorgid", "aws:sourceorgpaths", "aws:sourcevpce", "aws:sourcevpc", "aws:vpceaccount",
+	"aws:userid", "aws:ec2instancesourcevpc", "ec2:sourceinstancearn", "lambda:sourcefunctionarn",
+	"ssm:sourceinstancearn", "kms:calleraccount"}
+
+// narrowsCaller: a condition of the statement holds it to named callers —
+// a positive operator (StringEquals, StringLike, ArnEquals, ArnLike and
+// their IgnoreCase/IfExists forms are not: IfExists passes when the key is
+// absent) on a caller key, with values that are not wildcards of any
+// account ("*", "arn:aws:iam::*:…").
+func (s statement) narrowsCaller() bool {
+	for op, tests := range s.Tests {
+		switch op {
+		case "StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike":
+		default:
+			continue
+		}
+		for key, values := range tests {
+			if !slices.Contains(callerKeys, key) || len(values) == 0 {
+				continue
+			}
+			if !slices.ContainsFunc(values, anyAccount) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// anyAccount: a condition value that matches every account.
+func anyAccount(v string) bool {
+	if v == "*" || v == "" {
+		return true
+	}
+	parts := strings.Split(v, ":")
+	return len(parts) >= 5 && parts[0] == "arn" && (parts[4] == "*" || strings.HasPrefix(parts[4], "*"))
+}
+
+// grants tells whether the statement's actions reach action ("iam:PutRolePolicy"):
+// by a pattern ("iam:*", "iam:Put*", "*"), or by a NotAction that does not name it.
+func (s statement) grants(action string) bool {
+	matched := slices.ContainsFunc(s.Actions, func(p string) bool { return actionMatches(p, action) })
+	return matched != s.NotAction
+}
+
+// actionMatches matches an IAM action pattern (* and ?, case-insensitive).
+func actionMatches(pattern, action string) bool {
+	ok, err := pathpkg.Match(strings.ToLower(pattern), strings.ToLower(action))
+	return err == nil && ok
 }
 
 // docProp reads a policy document property that is known.
@@ -100,8 +192,18 @@ func docProp(r policyx.AnalyzerResource, key string) ([]statement, bool) {
 	return parsePolicy(doc)
 }
 
-// checkRoleTrust: a role's trust policy names specific principals, never
-// anyone (Principal "*") or any service without a condition (CKV_AWS_60, CKV_AWS_61).
+// accountPrincipal matches a principal that is a whole account (its root or
+// its bare id), which lets every role and user of that account in.
+var accountPrincipal = regexp.MustCompile(`^([0-9]{12}|arn:aws[a-z-]*:iam::[0-9]{12}:root)$`)
+
+var accountID = regexp.MustCompile(`[0-9]{12}`)
+
+// checkRoleTrust: a role's trust policy names specific principals (CKV_AWS_60,
+// CKV_AWS_61): never anyone (Principal "*", {"AWS": "*"} or NotPrincipal,
+// whatever the condition: CKV_AWS_60 fails them all), and a whole account
+// only when a condition holds the caller to named roles (aws:PrincipalArn)
+// or to the ExternalId agreed with that account (sts:ExternalId, the IAM
+// user guide's third-party access).
 func checkRoleTrust(args policyx.ResourceValidationArgs) error {
 	r := args.Resource
 	if r.Type != typeIAMRole {
@@ -112,13 +214,24 @@ func checkRoleTrust(args policyx.ResourceValidationArgs) error {
 		return nil
 	}
 	for _, s := range stmts {
-		if s.Effect != "Allow" || s.Conditions {
+		if s.Effect != "Allow" {
 			continue
 		}
+		if s.anyone() || slices.ContainsFunc(s.Principals, func(p string) bool { return p == "arn:aws:iam::*:root" }) {
+			who := `"*"`
+			if s.NotPrincipal {
+				who = "NotPrincipal: everyone but " + strings.Join(s.Principals, ", ")
+			}
+			args.Manager.ReportViolation(fmt.Sprintf("role %q may be assumed by any principal (%s), which no "+
+				"condition makes safe. Name the service, account or OIDC provider that assumes it.", r.Name, who), "")
+			continue
+		}
+		held := slices.Contains(s.ConditionKeys, "sts:externalid") || slices.Contains(s.ConditionKeys, "aws:principalarn")
 		for _, p := range s.Principals {
-			if p == "*" || p == "arn:aws:iam::*:root" {
-				args.Manager.ReportViolation(fmt.Sprintf("role %q may be assumed by any principal (%q) without a "+
-					"condition. Name the service, account or OIDC provider that assumes it.", r.Name, p), "")
+			if accountPrincipal.MatchString(p) && !held {
+				args.Manager.ReportViolation(fmt.Sprintf("role %q lets every principal of account %s assume it "+
+					"(%q) without sts:ExternalId or aws:PrincipalArn. Name the roles that assume it, or require the "+
+					"ExternalId agreed with that account.", r.Name, accountID.FindString(p), p), "")
 			}
 		}
 	}
@@ -186,56 +299,107 @@ func checkServiceSourceGuard(args policyx.ResourceValidationArgs) error {
 var adminPolicies = []string{"arn:aws:iam::aws:policy/AdministratorAccess", "arn:aws:iam::aws:policy/IAMFullAccess",
 	"arn:aws:iam::aws:policy/PowerUserAccess"}
 
-// checkPolicyNotAdmin: no policy of ours allows every action, every IAM
-// action, or attaches an administrator managed policy (CKV_AWS_62, CKV_AWS_63,
-// CKV_AWS_274, CKV2_AWS_40, CKV2_AWS_56).
+// escalations are the IAM actions that let their holder grant itself more
+// (Rhino Security Labs' "AWS IAM privilege escalation methods", the list
+// CKV_AWS_286-290 read): a policy that reaches one, by name or pattern,
+// on every resource, is as good as an administrator's.
+var escalations = []string{"iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:AttachRolePolicy",
+	"iam:AttachUserPolicy", "iam:AttachGroupPolicy", "iam:PutRolePolicy", "iam:PutUserPolicy", "iam:PutGroupPolicy",
+	"iam:UpdateAssumeRolePolicy", "iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile",
+	"iam:AddUserToGroup"}
+
+// attachmentTypes attach a managed policy to roles, users or groups.
+var attachmentTypes = []string{typeIAMPolicyAttachment, "aws:iam/policyAttachment:PolicyAttachment",
+	"aws:iam/userPolicyAttachment:UserPolicyAttachment", "aws:iam/groupPolicyAttachment:GroupPolicyAttachment"}
+
+// inlinePolicyTypes carry one policy document in "policy".
+var inlinePolicyTypes = []string{typeIAMRolePolicy, typeIAMPolicy, "aws:iam/userPolicy:UserPolicy",
+	"aws:iam/groupPolicy:GroupPolicy"}
+
+// checkPolicyNotAdmin: no policy of ours allows every action, an IAM
+// escalation on every resource, or attaches an administrator managed policy
+// (CKV_AWS_62, CKV_AWS_63, CKV_AWS_274, CKV2_AWS_40, CKV2_AWS_56). Read are
+// every path that grants (issue #20): role policies, managed policies, user
+// and group policies, a role's inlinePolicies and managedPolicyArns, and
+// every kind of attachment; NotAction grants what it does not name, and a
+// pattern ("iam:*Policy*", "iam:Put*") grants what it matches.
 func checkPolicyNotAdmin(args policyx.ResourceValidationArgs) error {
 	r := args.Resource
-	switch r.Type {
-	case typeIAMPolicyAttachment:
+	report := func(what string) { args.Manager.ReportViolation(what, "") }
+	switch {
+	case slices.Contains(attachmentTypes, r.Type):
 		if arn, _, known := str(r.Properties, "policyArn"); known && slices.Contains(adminPolicies, arn) {
-			args.Manager.ReportViolation(fmt.Sprintf("%q attaches %s. Grant the actions the role needs instead.", r.Name, arn), "")
+			report(fmt.Sprintf("%q attaches %s. Grant the actions the role needs instead.", r.Name, arn))
 		}
-		return nil
-	case typeIAMRole:
+	case r.Type == typeIAMRole:
 		arns, known := strList(r.Properties, "managedPolicyArns")
 		for _, arn := range arns {
 			if known && slices.Contains(adminPolicies, arn) {
-				args.Manager.ReportViolation(fmt.Sprintf("role %q carries %s. Grant the actions it needs instead.", r.Name, arn), "")
+				report(fmt.Sprintf("role %q carries %s. Grant the actions it needs instead.", r.Name, arn))
 			}
 		}
-		return nil
-	case typeIAMRolePolicy, typeIAMPolicy:
-	default:
-		return nil
-	}
-	stmts, ok := docProp(r, "policy")
-	if !ok {
-		return nil
-	}
-	for _, s := range stmts {
-		if s.Effect != "Allow" {
-			continue
-		}
-		for _, a := range s.Actions {
-			switch {
-			case a == "*" && slices.Contains(s.Resources, "*"):
-				args.Manager.ReportViolation(fmt.Sprintf("policy %q allows every action on every resource (\"*:*\"). "+
-					"List the actions and resources the role needs.", r.Name), "")
-			case a == "*":
-				args.Manager.ReportViolation(fmt.Sprintf("policy %q allows every action (\"*\"). List the actions.", r.Name), "")
-			case strings.EqualFold(a, "iam:*"):
-				args.Manager.ReportViolation(fmt.Sprintf("policy %q allows every IAM action (\"iam:*\"), which is "+
-					"full control of the account. List the IAM actions it needs.", r.Name), "")
+		inline, _ := objList(r.Properties, "inlinePolicies")
+		for _, p := range inline {
+			name, _, _ := str(p, "name")
+			if doc, present, known := str(p, "policy"); present && known {
+				if stmts, ok := parsePolicy(doc); ok {
+					for _, m := range adminGrants(stmts) {
+						report(fmt.Sprintf("role %q's inline policy %q %s", r.Name, name, m))
+					}
+				}
 			}
+		}
+	case slices.Contains(inlinePolicyTypes, r.Type):
+		stmts, ok := docProp(r, "policy")
+		if !ok {
+			return nil
+		}
+		for _, m := range adminGrants(stmts) {
+			report(fmt.Sprintf("policy %q %s", r.Name, m))
 		}
 	}
 	return nil
 }
 
+// adminGrants lists how a policy document grants administrator power.
+func adminGrants(stmts []statement) []string {
+	var out []string
+	for _, s := range stmts {
+		if s.Effect != "Allow" {
+			continue
+		}
+		everywhere := slices.Contains(s.Resources, "*")
+		switch {
+		case s.grants("ec2:RunInstances") && s.grants("iam:CreateUser") && s.grants("s3:GetObject"):
+			what := "allows every action"
+			if s.NotAction {
+				what = "allows every action but " + strings.Join(s.Actions, ", ") + " (NotAction)"
+			}
+			if everywhere {
+				what += " on every resource"
+			}
+			out = append(out, what+". List the actions and resources the role needs.")
+		case !slices.ContainsFunc(escalations, func(a string) bool { return !s.grants(a) }):
+			out = append(out, fmt.Sprintf("allows every IAM action (by %s), which is full control of the account. "+
+				"List the IAM actions it needs.", strings.Join(s.Actions, ", ")))
+		default:
+			for _, a := range escalations {
+				if everywhere && s.grants(a) {
+					out = append(out, fmt.Sprintf("allows %s on every resource (by %s), with which its holder "+
+						"grants itself anything. List the IAM actions it needs and the resources they act on.",
+						a, strings.Join(s.Actions, ", ")))
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
 // checkKMSKeyPolicy: a customer-managed key is enabled and its policy, when
-// the program sets one, lets no one (Principal "*") use it without a
-// condition (CKV_AWS_33, CKV_AWS_227). Without a policy AWS applies the
+// the program sets one, lets no one (Principal "*") use it unless a
+// condition names the caller (CKV_AWS_33, which skips any statement with a
+// condition; CKV_AWS_227). Without a policy AWS applies the
 // default key policy (the account's IAM decides), which is what we want.
 func checkKMSKeyPolicy(args policyx.ResourceValidationArgs) error {
 	r := args.Resource
@@ -251,9 +415,10 @@ func checkKMSKeyPolicy(args policyx.ResourceValidationArgs) error {
 		return nil
 	}
 	for _, s := range stmts {
-		if s.Effect == "Allow" && !s.Conditions && slices.Contains(s.Principals, "*") {
+		if s.Effect == "Allow" && s.anyone() && !s.narrowsCaller() {
 			args.Manager.ReportViolation(fmt.Sprintf("KMS key %q's policy allows any principal (\"*\") without a "+
-				"condition. Name the account, roles or services.", r.Name), "")
+				"condition that names the caller (aws:PrincipalAccount, aws:PrincipalOrgID, kms:CallerAccount…). "+
+				"Name the account, roles or services.", r.Name), "")
 		}
 	}
 	return nil

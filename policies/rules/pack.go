@@ -70,6 +70,7 @@ const (
 	RDSMinorUpgrades      = "data-rds-minor-upgrades"
 	RDSLogging            = "data-rds-logging"
 	RDSInstanceCount      = "data-rds-instance-count"
+	RDSTLSOnly            = "data-rds-tls-only"
 	RedisMultiAZ          = "data-redis-multi-az"
 	S3Versioning          = "data-s3-versioning"
 	S3AccessLogging       = "data-s3-access-logging"
@@ -218,8 +219,9 @@ func Rules() []Rule {
 				"warnDays": {"type": "integer", "description": "Warn this many days before the end (default 90)."}})},
 		{Name: NodeIMDSv2, Description: "Nodes require IMDSv2 with a hop limit of 1 (CKV_AWS_79, CKV_AWS_341).",
 			Types: types(typeLaunchTemplate, typeNodeGroup), Stack: NodeMetadataFindings},
-		{Name: NodeVolumesEncrypted, Description: "Node volumes are encrypted.", Types: types(typeLaunchTemplate, typeNodeGroup), Stack: NodeVolumeFindings},
-		{Name: NodeGroupNoSSH, Description: "Node groups open no SSH access (CKV_AWS_100).", Types: types(typeNodeGroup), Check: checkNodeGroupNoSSH},
+		{Name: NodeVolumesEncrypted, Description: "Node volumes are encrypted, by mapping or by the region's EBS default.", Types: types(typeLaunchTemplate, typeNodeGroup), Stack: NodeVolumeFindings},
+		{Name: NodeGroupNoSSH, Description: "Node groups open no SSH access, and no launch template carries a key pair (CKV_AWS_100).",
+			Types: types(typeNodeGroup, typeLaunchTemplate), Check: checkNodeGroupNoSSH},
 		{Name: LaunchTemplateSafe, Description: "Node launch templates give no public IP and hold no credentials in user data (CKV_AWS_88, CKV_AWS_46).",
 			Types: types(typeLaunchTemplate), Check: checkLaunchTemplateSafe},
 		{Name: NoLegacyAddOns, Description: "Neither the Kubernetes dashboard nor Tiller is installed (CKV_K8S_33, 34, 44, 45).",
@@ -251,6 +253,8 @@ func Rules() []Rule {
 		{Name: RDSMinorUpgrades, Description: "Database instances get minor engine upgrades without drift: automatic under a major-only version, or by config under an exact pin (CKV_AWS_226).", Types: types(typeRDSInstance), Check: checkRDSMinorUpgrades},
 		{Name: RDSLogging, Description: "Aurora exports its log, logs slow statements and copies tags to snapshots (CKV_AWS_324, CKV2_AWS_27, CKV_AWS_313).",
 			Types: types(typeRDSCluster), Stack: RDSLoggingFindings},
+		{Name: RDSTLSOnly, Description: "Aurora refuses connections without TLS (rds.force_ssl 1, require_secure_transport ON) (CKV2_AWS_69).",
+			Types: types(typeRDSCluster), Stack: RDSTLSFindings},
 		{Name: RDSInstanceCount, Description: fmt.Sprintf("Every writer Aurora cluster runs at least %d instances.", MinInstances),
 			Types: types(typeRDSCluster), Stack: RDSInstanceCountFindings},
 		{Name: RedisEncryption, Description: "Redis encrypts at rest (CMK) and in transit and requires AUTH (CKV_AWS_29-31, CKV_AWS_191).",
@@ -267,7 +271,7 @@ func Rules() []Rule {
 		{Name: IAMServiceSourceGuard, Description: "Trust and bucket policies that let a service in hold it to our account (aws:SourceAccount; confused deputy).",
 			Types: types(typeIAMRole, typeBucketPolicy), Check: checkServiceSourceGuard},
 		{Name: IAMPolicyNotAdmin, Description: "No policy grants every action, every IAM action or an administrator managed policy (CKV_AWS_62, 63, 274, CKV2_AWS_40, 56).",
-			Types: types(typeIAMRole, typeIAMRolePolicy, typeIAMPolicy, typeIAMPolicyAttachment), Check: checkPolicyNotAdmin},
+			Types: append(append(types(typeIAMRole), inlinePolicyTypes...), attachmentTypes...), Check: checkPolicyNotAdmin},
 		// dr
 		{Name: StatefulProtected, Description: "Stateful resources (buckets, keys, databases, caches, brokers, vaults) are protected.",
 			Types: statefulTypes, Check: checkStatefulProtected},

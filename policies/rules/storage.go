@@ -243,25 +243,48 @@ func BucketPolicyFindings(rs []policyx.AnalyzerResource) []Finding {
 				continue
 			}
 			for _, s := range stmts {
-				star := slices.Contains(s.Principals, "*")
 				switch {
-				case s.Effect == "Deny" && star && s.Conditions:
-					tls = tls || policyMentions(doc, "aws:SecureTransport")
-				case s.Effect == "Allow" && star && !s.Conditions:
+				case s.Effect == "Deny" && s.anyone() && deniesPlainHTTP(s):
+					tls = true
+				case s.Effect == "Allow" && s.anyone() && !s.narrowsCaller():
 					out = append(out, Finding{URN: b.URN, Message: fmt.Sprintf("bucket %q's policy allows any principal "+
-						"(\"*\") without a condition. Name the principals.", b.Name)})
-				case s.Effect == "Deny" && star && !s.Conditions && slices.Contains(s.Actions, "s3:*"):
+						"(\"*\") without a condition that names the caller (aws:PrincipalAccount, aws:PrincipalOrgID, "+
+						"aws:SourceVpce…). Name the principals.", b.Name)})
+				case s.Effect == "Deny" && s.anyone() && !s.Conditions && s.grants("s3:GetObject") && s.grants("s3:PutBucketPolicy"):
 					out = append(out, Finding{URN: b.URN, Message: fmt.Sprintf("bucket %q's policy denies every action "+
 						"to everyone without a condition: only the root user could undo it. Add a condition.", b.Name)})
 				}
 			}
 		}
 		if !tls && !unknown {
-			out = append(out, Finding{URN: b.URN, Message: fmt.Sprintf("bucket %q accepts requests without TLS. Add a "+
-				"policy statement denying s3:* when aws:SecureTransport is false (the storage component does).", b.Name)})
+			out = append(out, Finding{URN: b.URN, Message: fmt.Sprintf("bucket %q accepts requests without TLS: no "+
+				"statement denies every S3 action on the bucket and its objects to everyone when aws:SecureTransport "+
+				"is false. Add one (the storage component does).", b.Name)})
 		}
 	}
 	return out
 }
 
-func policyMentions(doc, key string) bool { return strings.Contains(doc, key) }
+// deniesPlainHTTP: a Deny statement that refuses every S3 action (s3:* or
+// *) on the bucket and its objects when the request is not TLS — a Bool or
+// BoolIfExists test of aws:SecureTransport against false (issue #20: a
+// condition flipped to "true", a deny narrowed to one action, or to the
+// bucket without its objects, enforces nothing).
+func deniesPlainHTTP(s statement) bool {
+	if s.NotAction || !s.grants("s3:GetObject") || !s.grants("s3:PutObject") || !s.grants("s3:ListBucket") {
+		return false
+	}
+	objects := slices.ContainsFunc(s.Resources, func(r string) bool { return r == "*" || strings.HasSuffix(r, "/*") })
+	bucket := slices.ContainsFunc(s.Resources, func(r string) bool { return r == "*" || !strings.Contains(r, "/") })
+	if !objects || !bucket {
+		return false
+	}
+	for _, op := range []string{"Bool", "BoolIfExists"} {
+		if v := s.Tests[op]["aws:securetransport"]; len(v) == 1 && strings.EqualFold(v[0], "false") {
+			return true
+		}
+	}
+	return false
+}
+
+
