@@ -286,5 +286,3 @@ func deniesPlainHTTP(s statement) bool {
 	}
 	return false
 }
-
-
