@@ -105,10 +105,7 @@ func NewBuckets(ctx *pulumi.Context, name string, args *BucketsArgs, opts ...pul
 
 	var logs *s3.BucketV2
 	if args.AccessLogs {
-		days := args.AccessLogDays
-		if days == 0 {
-			days = 365
-		}
+		days := args.accessLogDays()
 		// Server access logs can only land in a bucket with SSE-S3 default encryption.
 		// Current log objects expire after the retention; the noncurrent
 		// version an expiry leaves goes a day later, and with it the delete
@@ -165,6 +162,14 @@ func NewBuckets(ctx *pulumi.Context, name string, args *BucketsArgs, opts ...pul
 		outs[n] = v
 	}
 	return c, ctx.RegisterResourceOutputs(c, outs)
+}
+
+// accessLogDays is how long access logs are kept (default 365 days).
+func (args *BucketsArgs) accessLogDays() int {
+	if args.AccessLogDays == 0 {
+		return 365
+	}
+	return args.AccessLogDays
 }
 
 // lifecycle is how long a bucket keeps objects: current versions for

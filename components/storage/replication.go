@@ -58,6 +58,20 @@ func replicate(ctx *pulumi.Context, c *Buckets, name string, args *BucketsArgs, 
 	if err != nil {
 		return err
 	}
+	// The replicas take the application's writes while the DR region
+	// serves, so they log their access like the originals (CKV_AWS_18), to a
+	// log bucket of their own region: S3 delivers server access logs only
+	// within a region (S3 user guide, "Enabling Amazon S3 server access
+	// logging": the target bucket must be in the same Region).
+	var logs *s3.BucketV2
+	if args.AccessLogs {
+		logs, _, err = newBucket(ctx, ReplicaPrefix+name+"-access-logs", r.NamePrefix+"-access-logs-", "AES256", nil,
+			lifecycle{currentDays: args.accessLogDays(), noncurrentDays: 1}, false, keep, parent, there)
+		if err != nil {
+			return err
+		}
+	}
+	var replicaARNs []any
 	var grants, backGrants []pulumi.StringOutput
 	for _, src := range sources {
 		replica, versioning, err := newBucket(ctx, ReplicaPrefix+name+"-"+src.name, r.NamePrefix+"-"+src.name+"-",
@@ -66,6 +80,16 @@ func replicate(ctx *pulumi.Context, c *Buckets, name string, args *BucketsArgs, 
 			return err
 		}
 		c.ReplicaNames[src.name], c.ReplicaARNs[src.name] = replica.Bucket, replica.Arn
+		replicaARNs = append(replicaARNs, replica.Arn)
+		if logs != nil {
+			if _, err := s3.NewBucketLoggingV2(ctx, ReplicaPrefix+name+"-"+src.name, &s3.BucketLoggingV2Args{
+				Bucket:       replica.ID(),
+				TargetBucket: logs.ID(),
+				TargetPrefix: pulumi.String(src.name + "/"),
+			}, parent, there); err != nil {
+				return err
+			}
+		}
 		// Least privilege: read this source's versions, write this replica.
 		grants = append(grants, pulumi.Sprintf(`{"Effect":"Allow","Action":["s3:GetReplicationConfiguration","s3:ListBucket"],"Resource":"%s"},`+
 			`{"Effect":"Allow","Action":["s3:GetObjectVersionForReplication","s3:GetObjectVersionAcl","s3:GetObjectVersionTagging"],"Resource":"%s/*"},`+
@@ -85,6 +109,12 @@ func replicate(ctx *pulumi.Context, c *Buckets, name string, args *BucketsArgs, 
 		if _, err := s3.NewBucketReplicationConfig(ctx, ReplicaPrefix+name+"-"+src.name, &s3.BucketReplicationConfigArgs{
 			Bucket: replica.ID(), Role: back.Arn, Rules: replicationRule("to-"+args.NamePrefix, src.bucket.Arn, sourceKey.Arn),
 		}, parent, there, versions); err != nil {
+			return err
+		}
+	}
+	if logs != nil {
+		if err := logDeliveryPolicy(ctx, ReplicaPrefix+name, logs, replicaARNs, key.Arn,
+			pulumi.Composite(parent, there)); err != nil {
 			return err
 		}
 	}

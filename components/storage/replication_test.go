@@ -42,8 +42,25 @@ func TestReplication(t *testing.T) {
 			}
 		}
 	}
-	if replicas != 2 {
-		t.Errorf("%d replica buckets", replicas)
+	// Two replicas and the DR region's access-log bucket.
+	if replicas != 3 {
+		t.Errorf("%d buckets in the DR region, want 2 replicas and their log bucket", replicas)
+	}
+	// The replicas take writes while the DR region serves: they log their
+	// access to the log bucket of their own region (issue #20).
+	for _, name := range []string{ReplicaPrefix + "storage-content", ReplicaPrefix + "storage-media"} {
+		l := rec.Named("aws:s3/bucketLoggingV2:BucketLoggingV2", name)
+		if l == nil || l.Provider != drProvider {
+			t.Fatalf("replica %s logs nowhere in its region: %+v", name, l)
+		}
+		target := l.PropertyDependencies["targetBucket"]
+		if len(target) != 1 || !strings.HasSuffix(target[0], "::"+ReplicaPrefix+"storage-access-logs") {
+			t.Errorf("replica %s logs to %v, want the DR access-log bucket", name, target)
+		}
+	}
+	if p := rec.Named("aws:s3/bucketPolicy:BucketPolicy", ReplicaPrefix+"storage-access-logs"); p == nil ||
+		p.Provider != drProvider || !strings.Contains(p.Inputs["policy"].StringValue(), "logging.s3.amazonaws.com") {
+		t.Errorf("the DR access-log bucket takes no log delivery: %+v", p)
 	}
 	// Replicas are hardened like the originals, in their own region.
 	for _, typ := range []string{"aws:s3/bucketVersioningV2:BucketVersioningV2", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",

@@ -536,6 +536,13 @@ func eksClusterArgs(in pulumi.Map, roleARN pulumi.StringOutput) pulumi.Map {
 			vpc[to] = v
 		}
 	}
+	// pulumi-eks puts the cluster security group it is given on the
+	// cluster's VPC config (nodejs/eks/cluster.ts: vpcConfig.securityGroupIds
+	// [eksClusterSecurityGroup.id]); the pack's network-sg-attached sees the
+	// group attached through it.
+	if sg, ok := in["clusterSecurityGroup"].(pulumi.CustomResource); ok {
+		vpc["securityGroupIds"] = pulumi.StringArray{sg.ID().ToStringOutput()}
+	}
 	args := pulumi.Map{"roleArn": roleARN, "vpcConfig": vpc}
 	for _, k := range []string{"name", "version", "enabledClusterLogTypes", "tags"} {
 		if v, ok := in[k]; ok {

@@ -193,11 +193,16 @@ func TestBucketStackRules(t *testing.T) {
 		{"suspended", rs(b, versioning("Suspended")), 1},
 		{"none", rs(b), 1},
 	})
-	logging := dependsOn(dependsOn(res(typeBucketLogging, "l", nil), "bucket", b), "targetBucket", logs)
+	logging := dependsOn(dependsOn(res(typeBucketLogging, "l", map[string]any{"targetBucket": "access-logs"}), "bucket", b),
+		"targetBucket", logs)
 	repl := dependsOn(dependsOn(res(typeBucketReplConfig, "r", nil), "bucket", b), "rules", replica)
+	back := dependsOn(dependsOn(res(typeBucketReplConfig, "back", nil), "bucket", replica), "rules", b)
 	runStackCases(t, BucketLoggingFindings, []stackCase{
 		{"logged, its log bucket and its replica", rs(b, logs, replica, logging, repl), 0},
 		{"not logged", rs(b), 1},
+		// Issue #20: a replica that replicates back takes writes when its region serves.
+		{"bidirectional replica unlogged", rs(b, logs, replica, logging, repl, back), 1},
+		{"logging without a target", rs(b, dependsOn(res(typeBucketLogging, "l", nil), "bucket", b)), 1},
 	})
 	lifecycle := func(days any) policyx.AnalyzerResource {
 		return dependsOn(res(typeBucketLifecycle, "lc", map[string]any{"rules": []any{map[string]any{"status": "Enabled",

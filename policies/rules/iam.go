@@ -142,7 +142,11 @@ var callerKeys = []string{"aws:principalaccount", "aws:principalorgid", "aws:pri
 // their IgnoreCase/IfExists forms are not: IfExists passes when the key is
 // absent) on a caller key, with values that are not wildcards of any
 // account ("*", "arn:aws:iam::*:…").
-func (s statement) narrowsCaller() bool {
+func (s statement) narrowsCaller() bool { return s.holds(callerKeys...) }
+
+// holds: a positive condition on one of keys, with a value that is not a
+// wildcard of any account.
+func (s statement) holds(keys ...string) bool {
 	for op, tests := range s.Tests {
 		switch op {
 		case "StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike":
@@ -150,7 +154,7 @@ func (s statement) narrowsCaller() bool {
 			continue
 		}
 		for key, values := range tests {
-			if !slices.Contains(callerKeys, key) || len(values) == 0 {
+			if !slices.Contains(keys, key) || len(values) == 0 {
 				continue
 			}
 			if !slices.ContainsFunc(values, anyAccount) {
@@ -285,7 +289,7 @@ func checkServiceSourceGuard(args policyx.ResourceValidationArgs) error {
 			if r.Type == typeBucketPolicy {
 				keys = []string{"aws:sourceaccount", "aws:sourceorgid", "aws:sourceorgpaths"}
 			}
-			if !slices.ContainsFunc(s.ConditionKeys, func(k string) bool { return slices.Contains(keys, k) }) {
+			if !s.holds(keys...) {
 				args.Manager.ReportViolation(fmt.Sprintf("%s %q lets %s in without aws:SourceAccount (confused deputy): "+
 					"any account's %s could act through it. Add a StringEquals aws:SourceAccount condition (%s).",
 					what, r.Name, svc, svc, source), "")
@@ -370,7 +374,7 @@ func adminGrants(stmts []statement) []string {
 		}
 		everywhere := slices.Contains(s.Resources, "*")
 		switch {
-		case s.grants("ec2:RunInstances") && s.grants("iam:CreateUser") && s.grants("s3:GetObject"):
+		case (s.NotAction && everywhere) || (s.grants("ec2:RunInstances") && s.grants("iam:CreateUser") && s.grants("s3:GetObject")):
 			what := "allows every action"
 			if s.NotAction {
 				what = "allows every action but " + strings.Join(s.Actions, ", ") + " (NotAction)"

@@ -194,8 +194,12 @@ func SecurityGroupAttachedFindings(rs []policyx.AnalyzerResource) []Finding {
 					used = true
 				}
 			}
-			// A component (pulumi-eks' clusterSecurityGroup) takes the group itself.
-			used = used || holdsReference(property.New(r.Properties), sg.URN)
+			// A component (pulumi-eks' clusterSecurityGroup) takes the group
+			// itself; a resource the program gives the group's id literally
+			// names it.
+			id, _, idKnown := str(sg.Properties, "id")
+			used = used || holdsReference(property.New(r.Properties), sg.URN) ||
+				(idKnown && id != "" && holdsString(property.New(r.Properties), id))
 		}
 		if !used {
 			out = append(out, Finding{URN: sg.URN, Message: fmt.Sprintf("security group %q is attached to nothing. "+
@@ -203,6 +207,27 @@ func SecurityGroupAttachedFindings(rs []policyx.AnalyzerResource) []Finding {
 		}
 	}
 	return out
+}
+
+// holdsString tells whether v holds the string s.
+func holdsString(v property.Value, s string) bool {
+	switch {
+	case v.IsString():
+		return v.AsString() == s
+	case v.IsArray():
+		for _, e := range v.AsArray().All {
+			if holdsString(e, s) {
+				return true
+			}
+		}
+	case v.IsMap():
+		for _, e := range v.AsMap().All {
+			if holdsString(e, s) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // holdsReference tells whether v holds a resource reference to urn.

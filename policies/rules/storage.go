@@ -16,6 +16,11 @@ const (
 	typeBucketSSE = "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"
 )
 
+// publicACLs are the canned ACLs that grant to everyone (or every AWS user).
+var publicACLs = []string{"public-read", "public-read-write", "authenticated-read"}
+
+const typeBucketACL = "aws:s3/bucketAclV2:BucketAclV2"
+
 var publicAccessFlags = []string{"blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"}
 
 // BucketPublicAccessFindings returns a finding for each bucket without a
@@ -34,6 +39,16 @@ func BucketPublicAccessFindings(rs []policyx.AnalyzerResource) []Finding {
 			out = append(out, Finding{URN: b.URN, Message: fmt.Sprintf("bucket %q has no public access block. Add an "+
 				"aws.s3.BucketPublicAccessBlock with all four flags true (the storage component does).", b.Name)})
 			continue
+		}
+		if acl, _, _ := str(b.Properties, "acl"); slices.Contains(publicACLs, acl) {
+			out = append(out, Finding{URN: b.URN, Message: fmt.Sprintf("bucket %q has the canned ACL %q, which "+
+				"grants access to everyone (CKV_AWS_20, CKV_AWS_57). Remove it: the buckets are owner-enforced.", b.Name, acl)})
+		}
+		for _, a := range ofType(rs, typeBucketACL) {
+			if acl, _, _ := str(a.Properties, "acl"); refersTo(a, "bucket", b) && slices.Contains(publicACLs, acl) {
+				out = append(out, Finding{URN: b.URN, Message: fmt.Sprintf("bucket %q is given the canned ACL %q by %q, "+
+					"which grants access to everyone (CKV_AWS_20, CKV_AWS_57). Remove it.", b.Name, acl, a.Name)})
+			}
 		}
 		var off []string
 		for _, f := range publicAccessFlags {
@@ -61,7 +76,7 @@ func BucketEncryptionFindings(rs []policyx.AnalyzerResource) []Finding {
 		for _, l := range logging {
 			logTarget = logTarget || refersTo(l, "targetBucket", b)
 		}
-		encrypted, withS3Key := false, false
+		encrypted, withS3Key, awsKey := false, false, false
 		for _, c := range configs {
 			if !refersTo(c, "bucket", b) {
 				continue
@@ -74,14 +89,28 @@ func BucketEncryptionFindings(rs []policyx.AnalyzerResource) []Finding {
 				def, _, _ := object(r, "applyServerSideEncryptionByDefault")
 				alg, _, algKnown := str(def, "sseAlgorithm")
 				switch {
-				case !algKnown || strings.HasPrefix(alg, "aws:kms"):
+				case !algKnown:
 					encrypted = true
+				case strings.HasPrefix(alg, "aws:kms"):
+					// Without a key of ours (or with alias/aws/s3) S3 uses the
+					// AWS-managed key: KMS, but not a key whose policy and
+					// rotation we own (CKV_AWS_145; issue #20).
+					if ok, known := customerKey(def, "kmsMasterKeyId"); ok || !known {
+						encrypted = true
+					} else {
+						awsKey = true
+					}
 				case alg != "" && logTarget:
 					encrypted = true
 				case alg != "":
 					withS3Key = true
 				}
 			}
+		}
+		if awsKey && !encrypted {
+			out = append(out, Finding{URN: b.URN, Message: fmt.Sprintf("bucket %q encrypts with aws:kms but the "+
+				"AWS-managed key (no kmsMasterKeyId, or alias/aws/s3). Name the platform's key.", b.Name)})
+			continue
 		}
 		if withS3Key && !encrypted {
 			out = append(out, Finding{URN: b.URN, Message: fmt.Sprintf("bucket %q encrypts with S3-managed keys "+
@@ -164,15 +193,21 @@ func BucketVersioningFindings(rs []policyx.AnalyzerResource) []Finding {
 	return out
 }
 
-// replicaBuckets are the destinations of a replication configuration.
+// replicaBuckets are the destinations of a replication configuration that
+// replicate nowhere themselves: only S3 replication writes them. A bucket
+// that replication runs both ways with (the DR region's, issue #19) takes
+// the application's writes when its region serves, and is no replica here
+// (issue #20).
 func replicaBuckets(rs []policyx.AnalyzerResource) map[string]bool {
 	out := map[string]bool{}
+	configs := ofType(rs, typeBucketReplConfig)
 	for _, b := range ofType(rs, typeBucket, typeBucketV1) {
-		for _, r := range ofType(rs, typeBucketReplConfig) {
-			if refersTo(r, "rules", b) && !refersTo(r, "bucket", b) {
-				out[b.URN] = true
-			}
+		destination, source := false, false
+		for _, r := range configs {
+			source = source || refersTo(r, "bucket", b)
+			destination = destination || (refersTo(r, "rules", b) && !refersTo(r, "bucket", b))
 		}
+		out[b.URN] = destination && !source
 	}
 	return out
 }
@@ -186,7 +221,9 @@ func BucketLoggingFindings(rs []policyx.AnalyzerResource) []Finding {
 	for _, b := range ofType(rs, typeBucket, typeBucketV1) {
 		logged, target := false, false
 		for _, l := range logs {
-			logged = logged || refersTo(l, "bucket", b)
+			// A logging configuration without a target delivers nothing.
+			_, to, _ := str(l.Properties, "targetBucket")
+			logged = logged || (to && refersTo(l, "bucket", b))
 			target = target || refersTo(l, "targetBucket", b)
 		}
 		if !logged && !target && !replicas[b.URN] {

@@ -16,8 +16,19 @@ func TestBucketRules(t *testing.T) {
 	partial := map[string]any{"blockPublicAcls": true, "blockPublicPolicy": false, "ignorePublicAcls": true, "restrictPublicBuckets": true}
 	sse := func(alg any) policyx.AnalyzerResource {
 		return dependsOn(res(typeBucketSSE, "content", map[string]any{"rules": []any{
-			map[string]any{"applyServerSideEncryptionByDefault": map[string]any{"sseAlgorithm": alg}}}}), "bucket", bucket)
+			map[string]any{"applyServerSideEncryptionByDefault": map[string]any{"sseAlgorithm": alg,
+				"kmsMasterKeyId": "arn:aws:kms:us-west-2:1:key/k"}}}}), "bucket", bucket)
 	}
+	sseKey := func(key string) policyx.AnalyzerResource {
+		def := map[string]any{"sseAlgorithm": "aws:kms"}
+		if key != "" {
+			def["kmsMasterKeyId"] = key
+		}
+		return dependsOn(res(typeBucketSSE, "content", map[string]any{"rules": []any{
+			map[string]any{"applyServerSideEncryptionByDefault": def}}}), "bucket", bucket)
+	}
+	publicBucket := res(typeBucket, "content", map[string]any{"bucket": "eduai-content-1", "acl": "public-read"})
+	publicBucket.URN = bucket.URN
 	cases := []struct {
 		name        string
 		rs          []policyx.AnalyzerResource
@@ -29,6 +40,12 @@ func TestBucketRules(t *testing.T) {
 			dependsOn(res(typeBucketLogging, "logging", nil), "targetBucket", bucket)}, "", ""},
 		{"no block, no encryption", []policyx.AnalyzerResource{bucket}, "has no public access block", "has no default encryption"},
 		{"one flag off", []policyx.AnalyzerResource{bucket, pab(partial), sse("aws:kms")}, "blockPublicPolicy", ""},
+		// Issue #20: aws:kms without a key of ours is the AWS-managed key; a public canned ACL is public.
+		{"aws:kms with the AWS-managed key", []policyx.AnalyzerResource{bucket, pab(all), sseKey("")}, "", "AWS-managed key"},
+		{"aws:kms with alias/aws/s3", []policyx.AnalyzerResource{bucket, pab(all), sseKey("alias/aws/s3")}, "", "AWS-managed key"},
+		{"public-read ACL", []policyx.AnalyzerResource{publicBucket, pab(all), sse("aws:kms")}, "public-read", ""},
+		{"public ACL resource", []policyx.AnalyzerResource{bucket, pab(all), sse("aws:kms"),
+			dependsOn(res(typeBucketACL, "acl", map[string]any{"acl": "public-read-write"}), "bucket", bucket)}, "public-read-write", ""},
 		{"not known yet", []policyx.AnalyzerResource{bucket, pab(map[string]any{"blockPublicAcls": unknown, "blockPublicPolicy": unknown,
 			"ignorePublicAcls": unknown, "restrictPublicBuckets": unknown}), sse(unknown)}, "", ""},
 	}
