@@ -540,8 +540,19 @@ func eksClusterArgs(in pulumi.Map, roleARN pulumi.StringOutput) pulumi.Map {
 	// cluster's VPC config (nodejs/eks/cluster.ts: vpcConfig.securityGroupIds
 	// [eksClusterSecurityGroup.id]); the pack's network-sg-attached sees the
 	// group attached through it.
-	if sg, ok := in["clusterSecurityGroup"].(pulumi.CustomResource); ok {
-		vpc["securityGroupIds"] = pulumi.StringArray{sg.ID().ToStringOutput()}
+	if sg, ok := in["clusterSecurityGroup"].(pulumi.AnyOutput); ok {
+		// A resource reference arrives as an output of the resource, which
+		// carries the dependency on it.
+		id := sg.ApplyT(func(v any) (pulumi.StringOutput, error) {
+			cr, ok := v.(pulumi.CustomResource)
+			if !ok {
+				return pulumi.StringOutput{}, fmt.Errorf("clusterSecurityGroup: want a resource, got %T", v)
+			}
+			return cr.ID().ToStringOutput(), nil
+		}).(pulumi.StringOutput)
+		vpc["securityGroupIds"] = pulumi.StringArray{id}
+	} else if v, present := in["clusterSecurityGroup"]; present {
+		panic(fmt.Sprintf("clusterSecurityGroup arrives as %T", v))
 	}
 	args := pulumi.Map{"roleArn": roleARN, "vpcConfig": vpc}
 	for _, k := range []string{"name", "version", "enabledClusterLogTypes", "tags"} {

@@ -78,19 +78,40 @@ func BucketReplicationFindings(rs []policyx.AnalyzerResource) []Finding {
 		if isLogTarget {
 			continue
 		}
+		// Covered: the bucket replicates (an enabled rule) to a bucket of
+		// another region. Being written by a replication is not enough
+		// (issue #20): the platform's buckets replicate both ways (issue
+		// #19), so each takes writes when its region serves, and a bucket
+		// that only receives would lose them in its region's outage.
 		covered := false
 		for _, r := range repl {
-			if (refersTo(r, "bucket", b) || refersTo(r, "rules", b)) && replicates(r) {
+			if refersTo(r, "bucket", b) && replicates(r) && toOtherRegion(rs, r, b) {
 				covered = true
 			}
 		}
 		if !covered {
 			out = append(out, Finding{URN: b.URN, Message: fmt.Sprintf("bucket %q does not replicate to another "+
-				"region: a region outage loses its objects. Turn on eduai:dr (cross-region replication of the application buckets).",
+				"region (an enabled rule to a bucket of another region): a region outage loses its objects. Turn on "+
+				"eduai:dr (cross-region replication of the application buckets, both ways).",
 				b.Name)})
 		}
 	}
 	return out
+}
+
+// toOtherRegion: the configuration's destination buckets (by dependency)
+// are in a region other than the source's; a destination the pack cannot
+// place (not in the program, or a region not known) gives no verdict.
+func toOtherRegion(rs []policyx.AnalyzerResource, r, source policyx.AnalyzerResource) bool {
+	for _, d := range ofType(rs, typeBucketV2, typeBucket) {
+		if d.URN == source.URN || !refersTo(r, "rules", d) {
+			continue
+		}
+		if here, there := regionOf(source), regionOf(d); here != "" && here == there {
+			return false
+		}
+	}
+	return true
 }
 
 // replicates tells whether a replication configuration has a rule that is

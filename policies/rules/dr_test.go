@@ -52,17 +52,26 @@ func TestBucketReplicationFindings(t *testing.T) {
 		return dependsOn(dependsOn(res(typeBucketReplConfig, "content", map[string]any{"rules": []any{
 			map[string]any{"id": "to-dr", "status": unknown}}}), "bucket", content), "rules", replica)
 	}
+	back := dependsOn(dependsOn(res(typeBucketReplConfig, "dr-content", map[string]any{"rules": []any{
+		map[string]any{"id": "back", "status": "Enabled"}}}), "bucket", replica), "rules", content)
+	west, east := inRegion(content, "us-west-2"), inRegion(replica, "us-east-1")
+	sameRegion := inRegion(replica, "us-west-2")
 	cases := []struct {
 		name string
 		rs   []policyx.AnalyzerResource
 		want int
 	}{
-		{"replicated, replica and log bucket", []policyx.AnalyzerResource{content, replica, logs, logging, repl}, 0},
+		{"replicated both ways, and the log bucket", []policyx.AnalyzerResource{content, replica, logs, logging, repl, back}, 0},
 		{"no replication", []policyx.AnalyzerResource{content, logs, logging}, 1},
-		{"a second bucket not replicated", []policyx.AnalyzerResource{content, replica, repl, res(typeBucketV2, "media", nil)}, 1},
-		// Issue #20: a configuration whose rule is off replicates nothing (both its buckets fail).
-		{"the rule is Disabled", []policyx.AnalyzerResource{content, replica, replWith("Disabled")}, 2},
-		{"the rule's status not known yet", []policyx.AnalyzerResource{content, replica, replWithUnknown()}, 0},
+		{"a second bucket not replicated", []policyx.AnalyzerResource{content, replica, repl, back, res(typeBucketV2, "media", nil)}, 1},
+		// Issue #20: a configuration whose rule is off replicates nothing.
+		{"the rule is Disabled", []policyx.AnalyzerResource{content, replica, replWith("Disabled"), back}, 1},
+		{"the rule's status not known yet", []policyx.AnalyzerResource{content, replica, replWithUnknown(), back}, 0},
+		// Issue #20: being written by a replication is not replicating: the
+		// bucket that only receives (the other way removed) fails.
+		{"one way only", []policyx.AnalyzerResource{content, replica, back}, 1},
+		{"to a bucket of another region", []policyx.AnalyzerResource{west, east, repl, back}, 0},
+		{"to a bucket of the same region", []policyx.AnalyzerResource{west, sameRegion, repl, back}, 2},
 	}
 	for _, c := range cases {
 		if got := BucketReplicationFindings(c.rs); len(got) != c.want {

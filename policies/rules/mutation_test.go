@@ -58,6 +58,8 @@ type change struct {
 	// that resource's id (or the field named) and its dependency, as the
 	// engine records an output passed as an input.
 	Point *pointer `json:"point,omitempty"`
+	// Unprotect registers the target without the protect option.
+	Unprotect bool `json:"unprotect,omitempty"`
 }
 
 type pointer struct {
@@ -121,6 +123,8 @@ func (m mutant) apply(plan []PlanResource) ([]PlanResource, error) {
 				removed[i] = true
 			case c.Add != nil:
 				out = append(out, c.Add.resource(plan[i]))
+			case c.Unprotect:
+				out[i].Protect = false
 			case c.Point != nil:
 				r, err := c.Point.apply(plan, out[i])
 				if err != nil {
@@ -471,6 +475,8 @@ func describe(cs []change) string {
 			parts = append(parts, "point "+c.Point.Property+" at "+c.Point.Name)
 		case c.Provider:
 			parts = append(parts, "change the provider")
+		case c.Unprotect:
+			parts = append(parts, "unprotect")
 		}
 	}
 	return strings.Join(parts, ", ")

@@ -172,6 +172,19 @@ func ServiceAccountFindings(rs []policyx.AnalyzerResource) []Finding {
 				"account. Give it a service account of its own (serviceAccountName).", w.Type, w.Name)})
 			continue
 		}
+		ns, _ := namespaceOf(w)
+		sa, found := accounts[inCluster(w, ns+"/"+name)]
+		if !found {
+			// Kubernetes admits no pod whose service account does not exist
+			// (the ServiceAccount admission plugin), and the pack cannot
+			// judge an account it does not see (issue #20: removing the
+			// account, or the DR cluster's, passed).
+			out = append(out, Finding{URN: w.URN, Message: fmt.Sprintf("%s %q runs as service account %q, which "+
+				"the program does not create in namespace %q of its cluster: its pods are refused until it exists, "+
+				"and nothing says whether it mounts a token. Create the account with the workload (the service "+
+				"component does).", w.Type, w.Name, name, ns)})
+			continue
+		}
 		if mount, set, known := boolProp(pod, "automountServiceAccountToken"); !known || (set && !mount) {
 			continue
 		} else if set && mount {
@@ -180,11 +193,6 @@ func ServiceAccountFindings(rs []policyx.AnalyzerResource) []Finding {
 				"(automountServiceAccountToken: true on the pod, which overrides the account's). Remove it or set false "+
 				"(EKS Pod Identity needs no token).", w.Type, w.Name)})
 			continue
-		}
-		ns, _ := namespaceOf(w)
-		sa, found := accounts[inCluster(w, ns+"/"+name)]
-		if !found {
-			continue // an account the program does not manage: nothing to judge it by
 		}
 		if mount, set, known := boolProp(sa.Properties, "automountServiceAccountToken"); known && (!set || mount) {
 			out = append(out, Finding{URN: w.URN, Message: fmt.Sprintf("%s %q gets its service account's API token "+

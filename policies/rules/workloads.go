@@ -146,6 +146,13 @@ func checkWorkloadHardened(args policyx.ResourceValidationArgs) error {
 		if nonRoot, set, known := boolProp(sc, "runAsNonRoot"); known && podNonRootKnown && !(set && nonRoot) && !(podNonRoot && !set) {
 			problems = append(problems, "may run as root (runAsNonRoot)")
 		}
+		// UID 0 is root whatever runAsNonRoot says (the container's setting
+		// overrides the pod's; issue #20).
+		uid, uidSet, uidKnown := num(sc, "runAsUser")
+		podUID, podUIDSet, podUIDKnown := num(podSC, "runAsUser")
+		if (uidKnown && uidSet && uid == 0) || (!uidSet && podUIDKnown && podUIDSet && podUID == 0) {
+			problems = append(problems, "runs as UID 0 (runAsUser)")
+		}
 		if ro, _, known := boolProp(sc, "readOnlyRootFilesystem"); known && !ro {
 			problems = append(problems, "has a writable root filesystem (readOnlyRootFilesystem)")
 		}
@@ -414,33 +421,62 @@ func NetworkPolicyFindings(rs []policyx.AnalyzerResource) []Finding {
 		ns, _, known := str(md, "namespace")
 		return ns, known
 	}
-	denied := map[string]bool{}
+	// A default deny selects every pod and allows nothing in a direction it
+	// names: a rule under ingress (or egress) allows, so {} there is no deny
+	// (issue #20). A namespace whose allow policies list egress has an
+	// egress allow-list, which only a default deny of egress makes one.
+	denied, deniesEgress, egressListed := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	unknown := map[string]bool{}
 	for _, p := range ofType(rs, typeNetworkPolicy) {
 		ns, known := nsOf(p)
 		spec, _, specKnown := object(p.Properties, "spec")
 		types, typesKnown := strList(spec, "policyTypes")
 		sel, _, selKnown := object(spec, "podSelector")
-		if !known || !specKnown || !typesKnown || !selKnown {
-			unknown[inCluster(p, ns)] = true
+		ingress, ingressKnown := objList(spec, "ingress")
+		egress, egressKnown := objList(spec, "egress")
+		key := inCluster(p, ns)
+		if !known || !specKnown || !typesKnown || !selKnown || !ingressKnown || !egressKnown {
+			unknown[key] = true
 			continue
 		}
-		if sel.Len() == 0 && slices.Contains(types, "Ingress") {
-			denied[inCluster(p, ns)] = true
+		if sel.Len() == 0 && slices.Contains(types, "Ingress") && len(ingress) == 0 {
+			denied[key] = true
+		}
+		if sel.Len() == 0 && slices.Contains(types, "Egress") && len(egress) == 0 {
+			deniesEgress[key] = true
+		}
+		if slices.Contains(types, "Egress") && len(egress) > 0 {
+			egressListed[key] = true
 		}
 	}
 	var out []Finding
 	reported := map[string]bool{}
-	for _, r := range ofType(rs, typeDeployment, typeStatefulSet, typeDaemonSet, typeRollout, typeJob) {
+	workloads := ofType(rs, typeDeployment, typeStatefulSet, typeDaemonSet, typeRollout, typeJob)
+	for _, r := range append(workloads, ofType(rs, typeNamespace)...) {
 		ns, known := nsOf(r)
+		what := fmt.Sprintf("runs %q", r.Name)
+		if r.Type == typeNamespace {
+			md, _, _ := object(r.Properties, "metadata")
+			ns, _, known = str(md, "name")
+			what = "is created by the program for workloads"
+		}
 		key := inCluster(r, ns)
-		if !known || ns == "" || denied[key] || unknown[key] || reported[key] {
+		if !known || ns == "" || unknown[key] || reported[key] {
 			continue
 		}
-		reported[key] = true
-		out = append(out, Finding{URN: string(r.URN), Message: fmt.Sprintf("namespace %q runs %q but has no "+
-			"default-deny NetworkPolicy (podSelector {}, policyTypes [Ingress, Egress]): any pod in the cluster "+
-			"can reach it. The stack creates one for the services namespace (service.DefaultDenyPolicy).", ns, r.Name)})
+		switch {
+		case !denied[key]:
+			reported[key] = true
+			out = append(out, Finding{URN: string(r.URN), Message: fmt.Sprintf("namespace %q %s but has no "+
+				"default-deny NetworkPolicy (podSelector {}, policyTypes [Ingress, Egress], no rules): any pod in the "+
+				"cluster can reach it. The stack creates one for the services namespace (service.DefaultDenyPolicy).", ns, what)})
+		case egressListed[key] && !deniesEgress[key]:
+			reported[key] = true
+			out = append(out, Finding{URN: string(r.URN), Message: fmt.Sprintf("namespace %q %s and its policies "+
+				"list the egress they allow, but no default-deny NetworkPolicy covers Egress, so every other egress "+
+				"is open too. Add Egress to its default deny's policyTypes.", ns, what)})
+		}
 	}
 	return out
 }
+
