@@ -2,9 +2,13 @@ package rules
 
 import (
 	"bufio"
+	"flag"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
 )
 
 // anchorRows reads the ids of the public checks that apply to our resource kinds.
@@ -115,15 +119,52 @@ func contains(xs []string, x string) bool {
 	return false
 }
 
-// The README's rule table names every rule.
-func TestREADMEListsEveryRule(t *testing.T) {
+var updateREADME = flag.Bool("update-readme", false, "rewrite the README's rule table from the pack and policies/config")
+
+// The README's rule table is the pack's: every rule with its kind, its
+// description and its level per stack, in the pack's order (go test
+// ./policies/rules -run TestREADMERuleTable -update-readme rewrites it).
+func TestREADMERuleTable(t *testing.T) {
 	data, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range Rules() {
-		if !strings.Contains(string(data), "| `"+r.Name+"` |") {
-			t.Errorf("README's rule table lacks %s", r.Name)
+	const header = "| rule | kind | checks | dev | staging | prod |\n|---|---|---|---|---|---|\n"
+	levels := map[string]map[string]policyx.PolicyConfig{}
+	for _, stack := range []string{"dev", "staging", "prod"} {
+		cfg, err := LoadConfig("../config/"+stack+".json", Policies())
+		if err != nil {
+			t.Fatal(err)
 		}
+		levels[stack] = cfg
+	}
+	var want strings.Builder
+	want.WriteString(header)
+	for _, r := range Rules() {
+		kind := "resource"
+		if r.Stack != nil {
+			kind = "stack"
+		}
+		fmt.Fprintf(&want, "| `%s` | %s | %s |", r.Name, kind, r.Description)
+		for _, stack := range []string{"dev", "staging", "prod"} {
+			fmt.Fprintf(&want, " %s |", LevelName(levels[stack][r.Name].EnforcementLevel))
+		}
+		want.WriteString("\n")
+	}
+	text := string(data)
+	start := strings.Index(text, header)
+	if start < 0 {
+		t.Fatal("README has no rule table")
+	}
+	end := start + strings.Index(text[start:], "\n\n") + 1
+	if got := text[start:end]; got != want.String() {
+		if *updateREADME {
+			if err := os.WriteFile("../../README.md", []byte(text[:start]+want.String()+text[end:]), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		t.Errorf("README's rule table differs from the pack; rewrite it with go test ./policies/rules -run "+
+			"TestREADMERuleTable -update-readme. Want:\n%s", want.String())
 	}
 }

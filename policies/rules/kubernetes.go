@@ -81,6 +81,50 @@ func checkMeshMTLS(args policyx.ResourceValidationArgs) error {
 	return nil
 }
 
+// meshed tells whether a Namespace asks for sidecars (istio-injection:
+// enabled, or a revision label istio.io/rev).
+func meshed(ns policyx.AnalyzerResource) (name string, on, known bool) {
+	meta, _, _ := object(ns.Properties, "metadata")
+	labels, known := strMap(meta, "labels")
+	name, _, _ = str(meta, "name")
+	return name, labels["istio-injection"] == "enabled" || labels["istio.io/rev"] != "", known
+}
+
+// MeshWideMTLSFindings: every cluster with a meshed namespace has a
+// mesh-wide PeerAuthentication — one in the root namespace (istio-system)
+// without a selector. Without it Istio accepts plaintext (its default mode is
+// PERMISSIVE: Istio docs, "Mutual TLS Migration"), however STRICT the
+// policies that do exist (issue #20: removing it passed). A policy whose
+// namespace or selector is not known yet counts as present: only absence is
+// judged, which the engine's first preview can see.
+func MeshWideMTLSFindings(rs []policyx.AnalyzerResource) []Finding {
+	wide := map[string]bool{}
+	for _, p := range ofType(rs, typePeerAuthentication) {
+		md, _, mdKnown := object(p.Properties, "metadata")
+		ns, _, nsKnown := str(md, "namespace")
+		spec, _, specKnown := object(p.Properties, "spec")
+		_, selected, selKnown := object(spec, "selector")
+		if !mdKnown || !nsKnown || !specKnown || !selKnown || (ns == meshRootNamespace && !selected) {
+			wide[inCluster(p, "")] = true
+		}
+	}
+	var out []Finding
+	reported := map[string]bool{}
+	for _, ns := range ofType(rs, typeNamespace) {
+		name, on, known := meshed(ns)
+		key := inCluster(ns, "")
+		if !known || !on || wide[key] || reported[key] {
+			continue
+		}
+		reported[key] = true
+		out = append(out, Finding{URN: ns.URN, Message: fmt.Sprintf("namespace %q is meshed, but its cluster has no "+
+			"mesh-wide PeerAuthentication (in %s, without a selector), so Istio's default, PERMISSIVE, lets "+
+			"workloads accept plaintext. The mesh component creates one with eduai:mesh.mtls: STRICT.", name,
+			meshRootNamespace)})
+	}
+	return out
+}
+
 const typePrometheusCR = "kubernetes:monitoring.coreos.com/v1:Prometheus"
 
 // chartValues reads a Helm release's chart name and values. secret tells

@@ -48,6 +48,7 @@ const (
 	BrokerHardened         = "data-broker-private-encrypted"
 	HelmChartPinned        = "delivery-helm-chart-pinned"
 	MeshMTLSStrict         = "mesh-peerauth-strict"
+	MeshMTLSMeshWide       = "mesh-peerauth-mesh-wide"
 	PrometheusStorage      = "observability-prometheus-storage"
 	GrafanaAdminPassword   = "observability-grafana-password-secret"
 	WorkloadResources      = "workload-container-resources"
@@ -190,7 +191,7 @@ func Rules() []Rule {
 		{Name: RequiredTags, Description: "Every taggable AWS resource carries the standard tags (own tags plus the provider's defaultTags).",
 			Applies: Taggable, Schema: requiredTagsSchema, Check: checkRequiredTags},
 		// network
-		{Name: VpcFlowLogs, Description: "Every VPC sends flow logs somewhere (CKV2_AWS_11).", Types: types(typeVpc), Stack: VpcsWithoutFlowLogs},
+		{Name: VpcFlowLogs, Description: "Every VPC sends flow logs to a destination (CKV2_AWS_11).", Types: types(typeVpc), Stack: VpcsWithoutFlowLogs},
 		{Name: NoPublicIngress, Description: "No security group takes ingress from 0.0.0.0/0 or ::/0, except TCP 80/443 on a load balancer's group (CKV_AWS_24, CKV_AWS_25, CKV_AWS_260).",
 			Types: types(typeSecurityGroup, typeSGRule, typeSGIngressRule), Stack: PublicIngress},
 		{Name: DatabaseSubnetsPrivate, Description: "Database-tier subnets have no route to an internet gateway.",
@@ -199,10 +200,10 @@ func Rules() []Rule {
 		{Name: DefaultSGRestricted, Description: "Every VPC's default security group allows no traffic (CKV2_AWS_12).",
 			Types: types(typeVpc, typeDefaultSG), Stack: DefaultSecurityGroupFindings},
 		{Name: EIPAttached, Description: "Every Elastic IP is attached to a NAT gateway or an instance (CKV2_AWS_19).", Types: types(typeEIP), Stack: EIPAttachedFindings},
-		{Name: SGAttached, Description: "Every security group is attached to the resource it guards (CKV2_AWS_5).", Types: types(typeSecurityGroup), Stack: SecurityGroupAttachedFindings},
+		{Name: SGAttached, Description: "Every security group is attached to the resource it guards; its own rules do not attach it (CKV2_AWS_5).", Types: types(typeSecurityGroup), Stack: SecurityGroupAttachedFindings},
 		// cluster
 		{Name: EKSEndpointPrivate, Description: "The EKS API endpoint is private (CKV_AWS_38, CKV_AWS_39).", Types: types(typeEKSComponent, typeEKSCluster), Check: checkEndpointPrivate},
-		{Name: EKSSecretsEncryption, Description: "EKS encrypts Kubernetes secrets with a KMS key (CKV_AWS_58).", Types: types(typeEKSComponent, typeEKSCluster), Check: checkSecretsEncryption},
+		{Name: EKSSecretsEncryption, Description: "EKS encrypts Kubernetes secrets with a customer-managed KMS key (CKV_AWS_58).", Types: types(typeEKSComponent, typeEKSCluster), Check: checkSecretsEncryption},
 		{Name: EKSControlPlaneLogs, Description: "EKS sends the api, audit and authenticator control-plane logs (CKV_AWS_37).",
 			Types: types(typeEKSComponent, typeEKSCluster), Check: checkControlPlaneLogs,
 			Schema: schema(map[string]map[string]any{"requiredLogTypes": {"type": "array", "items": map[string]any{"type": "string"},
@@ -228,18 +229,18 @@ func Rules() []Rule {
 			Types: append(types(typeHelmRelease, typeService), workloadTypes...), Check: checkNoLegacyAddOns},
 		// data
 		{Name: KMSKeyRotation, Description: "Customer-managed KMS keys rotate their key material (CKV_AWS_7).", Types: types(typeKMSKey), Check: checkKMSRotation},
-		{Name: KMSKeyPolicy, Description: "KMS keys are enabled and no key policy allows any principal without a condition (CKV_AWS_33, CKV_AWS_227).",
+		{Name: KMSKeyPolicy, Description: "KMS keys are enabled and no key policy allows any principal unless a condition names the caller (CKV_AWS_33, CKV_AWS_227).",
 			Types: types(typeKMSKey), Check: checkKMSKeyPolicy},
 		{Name: SecretCMK, Description: "Secrets Manager secrets are encrypted with a customer-managed key (CKV_AWS_149).", Types: types(typeSecret), Check: checkSecretCMK},
 		{Name: LogGroupCMK, Description: "CloudWatch log groups are encrypted with a customer-managed key (CKV_AWS_158).",
 			Types: types("aws:cloudwatch/logGroup:LogGroup"), Check: checkLogGroupCMK},
-		{Name: S3PublicAccessBlocked, Description: "Every bucket blocks all public access (CKV2_AWS_6, CKV_AWS_53-56).", Types: bucketTypes, Stack: BucketPublicAccessFindings},
-		{Name: S3Encrypted, Description: "Every bucket encrypts objects by default with KMS (access-log buckets: SSE-S3) (CKV_AWS_19, CKV_AWS_145).", Types: bucketTypes, Stack: BucketEncryptionFindings},
+		{Name: S3PublicAccessBlocked, Description: "Every bucket blocks all public access and has no public canned ACL (CKV2_AWS_6, CKV_AWS_53-56, CKV_AWS_20, CKV_AWS_57).", Types: bucketTypes, Stack: BucketPublicAccessFindings},
+		{Name: S3Encrypted, Description: "Every bucket encrypts objects by default with a customer-managed KMS key (access-log buckets: SSE-S3) (CKV_AWS_19, CKV_AWS_145).", Types: bucketTypes, Stack: BucketEncryptionFindings},
 		{Name: S3Versioning, Description: "Every bucket keeps object versions (CKV_AWS_21).", Types: bucketTypes, Stack: BucketVersioningFindings},
 		{Name: S3AccessLogging, Description: "Every bucket but log buckets and replicas logs its access (CKV_AWS_18).", Types: bucketTypes, Stack: BucketLoggingFindings},
 		{Name: S3Lifecycle, Description: "Every bucket has a lifecycle rule that aborts incomplete multipart uploads (CKV2_AWS_61, CKV_AWS_300).",
 			Types: bucketTypes, Stack: BucketLifecycleFindings},
-		{Name: S3TLSOnly, Description: "Every bucket refuses requests without TLS; no bucket policy allows anyone or locks everyone out (CKV_AWS_70, CKV_AWS_93).",
+		{Name: S3TLSOnly, Description: "Every bucket refuses every S3 action on itself and its objects without TLS; no bucket policy allows anyone unless a condition names the caller, or locks everyone out (CKV_AWS_70, CKV_AWS_93).",
 			Types: bucketTypes, Stack: BucketPolicyFindings},
 		{Name: RDSEncrypted, Description: "Aurora storage is encrypted with a customer-managed key (CKV_AWS_96, CKV_AWS_327).", Types: types(typeRDSCluster), Check: checkRDSEncrypted},
 		{Name: RDSBackupRetention, Description: "Aurora keeps backups long enough for the environment (CKV_AWS_133).",
@@ -257,9 +258,9 @@ func Rules() []Rule {
 			Types: types(typeRDSCluster), Stack: RDSTLSFindings},
 		{Name: RDSInstanceCount, Description: fmt.Sprintf("Every writer Aurora cluster runs at least %d instances.", MinInstances),
 			Types: types(typeRDSCluster), Stack: RDSInstanceCountFindings},
-		{Name: RedisEncryption, Description: "Redis encrypts at rest (CMK) and in transit and requires AUTH (CKV_AWS_29-31, CKV_AWS_191).",
+		{Name: RedisEncryption, Description: "Redis encrypts at rest (CMK) and in transit (required, not preferred) and requires a non-empty AUTH token (CKV_AWS_29-31, CKV_AWS_191).",
 			Types: types(typeReplicationGroup), Check: checkRedisEncryption},
-		{Name: RedisMultiAZ, Description: "Redis fails over automatically to another zone (CKV2_AWS_50).", Types: types(typeReplicationGroup), Check: checkRedisMultiAZ},
+		{Name: RedisMultiAZ, Description: "Redis fails over automatically to a replica in another zone (CKV2_AWS_50).", Types: types(typeReplicationGroup), Check: checkRedisMultiAZ},
 		{Name: BrokerHardened, Description: "Message brokers are private, TLS-only, authenticated, logged and take minor upgrades (CKV_AWS_48, 69, 80, 81, 207, 291).",
 			Types: types(typeMQBroker, typeMSKCluster), Check: checkBroker},
 		{Name: BrokerVersion, Description: "Message brokers run an engine version AWS supports (CKV_AWS_208).",
@@ -267,10 +268,10 @@ func Rules() []Rule {
 			Schema: schema(map[string]map[string]any{"minimumVersions": {"type": "object", "additionalProperties": map[string]any{"type": "string"},
 				"description": "Oldest accepted version per engine (rabbitmq, kafka)."}})},
 		// iam
-		{Name: IAMRoleTrust, Description: "Role trust policies name their principals (CKV_AWS_60, CKV_AWS_61).", Types: types(typeIAMRole), Check: checkRoleTrust},
+		{Name: IAMRoleTrust, Description: "Role trust policies name their principals: never anyone, whatever the condition, and another account only with sts:ExternalId or aws:PrincipalArn (CKV_AWS_60, CKV_AWS_61).", Types: types(typeIAMRole), Check: checkRoleTrust},
 		{Name: IAMServiceSourceGuard, Description: "Trust and bucket policies that let a service in hold it to our account (aws:SourceAccount; confused deputy).",
 			Types: types(typeIAMRole, typeBucketPolicy), Check: checkServiceSourceGuard},
-		{Name: IAMPolicyNotAdmin, Description: "No policy grants every action, every IAM action or an administrator managed policy (CKV_AWS_62, 63, 274, CKV2_AWS_40, 56).",
+		{Name: IAMPolicyNotAdmin, Description: "No policy (inline, managed, a role's inlinePolicies, any attachment) grants every action (Action or NotAction), an IAM escalation on every resource, or an administrator managed policy (CKV_AWS_62, 63, 274, CKV2_AWS_40, 56).",
 			Types: append(append(types(typeIAMRole), inlinePolicyTypes...), attachmentTypes...), Check: checkPolicyNotAdmin},
 		// dr
 		{Name: StatefulProtected, Description: "Stateful resources (buckets, keys, databases, caches, brokers, vaults) are protected.",
@@ -278,7 +279,7 @@ func Rules() []Rule {
 		{Name: DRAuroraGlobal, Description: "Every Aurora cluster belongs to a global cluster with a secondary in another region.",
 			Types: types(typeRDSCluster), Stack: GlobalDatabaseFindings},
 		{Name: GlobalClusterEncrypt, Description: "Global databases are encrypted (CKV_AWS_140).", Types: types(typeGlobalCluster), Stack: GlobalClusterEncryptionFindings},
-		{Name: DRBucketReplication, Description: "Every application bucket replicates to another region (CKV_AWS_144).", Types: bucketTypes, Stack: BucketReplicationFindings},
+		{Name: DRBucketReplication, Description: "Every application bucket replicates (an enabled rule) to a bucket of another region (CKV_AWS_144).", Types: bucketTypes, Stack: BucketReplicationFindings},
 		{Name: DRElastiCacheGlobal, Description: "Every Redis group is in a Global Datastore with a secondary in another region; a secondary is judged through its global group.",
 			Types: types(typeReplicationGroup), Stack: GlobalDatastoreFindings},
 		{Name: DRFailoverRecords, Description: "Route 53 failover records come in PRIMARY/SECONDARY pairs, each with a health check.",
@@ -297,14 +298,14 @@ func Rules() []Rule {
 		// workload
 		{Name: WorkloadResources, Description: "Every container of a workload has CPU and memory requests and limits (CKV_K8S_10-13).", Types: workloadTypes, Check: checkWorkloadResources},
 		{Name: WorkloadProbes, Description: "Every serving container has readiness and liveness probes (CKV_K8S_8, 9).", Types: servingTypes, Check: checkWorkloadProbes},
-		{Name: WorkloadHardened, Description: "Containers run as non-root, read-only, unprivileged, without privilege escalation (CKV_K8S_2, 5, 6, 16, 20, 22, 23, 29, 30).",
+		{Name: WorkloadHardened, Description: "Containers run as non-root (never UID 0), read-only, unprivileged, without privilege escalation (CKV_K8S_2, 5, 6, 16, 20, 22, 23, 29, 30).",
 			Types: workloadTypes, Check: checkWorkloadHardened},
 		{Name: ContainerCapabilities, Description: "Containers drop ALL capabilities and add none (CKV_K8S_7, 24, 25, 28, 36, 37, 39).", Types: workloadTypes, Check: checkContainerCapabilities},
 		{Name: PodHostAccess, Description: "Pods share no host namespace and use no host port or host path (CKV_K8S_1, 3, 4, 17-19, 26, 27).", Types: workloadTypes, Check: checkPodHostAccess},
 		{Name: PodSeccomp, Description: "Pods run with the runtime's default seccomp profile (CKV_K8S_31, 32).", Types: workloadTypes, Check: checkPodSeccomp},
 		{Name: NotDefaultNamespace, Description: "Nothing runs in the default namespace (CKV_K8S_21).",
 			Types: append(types(typeService, typeServiceAccount, typeIngress), workloadTypes...), Check: checkNotDefaultNamespace},
-		{Name: ServiceAccountOwn, Description: "Workloads run as a service account of their own without a mounted API token (CKV_K8S_38, 41, 42).",
+		{Name: ServiceAccountOwn, Description: "Workloads run as a service account of their own, created in their cluster and namespace, without a mounted API token (CKV_K8S_38, 41, 42).",
 			Types: workloadTypes, Stack: ServiceAccountFindings},
 		{Name: ImageTagPinned, Description: "Images are pinned to a version or digest, never latest or untagged (CKV_K8S_14).", Types: workloadTypes, Check: checkImageTagPinned},
 		{Name: ImageDigest, Description: "Images are referenced by digest (CKV_K8S_43).", Advisory: true, Types: workloadTypes, Check: checkImageDigest},
@@ -324,10 +325,12 @@ func Rules() []Rule {
 		// mesh and delivery
 		{Name: MeshMTLSStrict, Description: "The mesh-wide mTLS mode is STRICT, and no namespace, workload or port policy lowers it.",
 			Types: types(typePeerAuthentication), Check: checkMeshMTLS},
+		{Name: MeshMTLSMeshWide, Description: "Every meshed cluster has a mesh-wide PeerAuthentication (Istio's default is PERMISSIVE).",
+			Types: types(typeNamespace, typePeerAuthentication), Stack: MeshWideMTLSFindings},
 		{Name: MeshDefaultDeny, Description: "Every meshed namespace has an allow-nothing AuthorizationPolicy.", Types: types(typeNamespace), Stack: MeshDefaultDenyFindings},
-		{Name: MeshDestRuleTLS, Description: "No DestinationRule turns TLS off.", Types: types(typeDestRule), Check: checkDestinationRuleTLS},
+		{Name: MeshDestRuleTLS, Description: "No DestinationRule turns TLS off, or replaces ISTIO_MUTUAL for a mesh host.", Types: types(typeDestRule), Check: checkDestinationRuleTLS},
 		{Name: HelmChartPinned, Description: "Helm releases install an exact chart version.", Types: types(typeHelmRelease), Check: checkHelmPinned},
-		{Name: CanaryAnalysis, Description: "Canary rollouts with steps are judged by an analysis (a stepless Rollout is a rolling update).",
+		{Name: CanaryAnalysis, Description: "Canary rollouts with steps are judged by an analysis that starts before the last step (a stepless Rollout is a rolling update).",
 			Types: types(typeRollout), Check: checkCanaryAnalysis},
 		// The in-VPC CI runner (issue #18), and every other Auto Scaling group.
 		{Name: RunnerNoPublicIP, Description: "Auto Scaling groups launch no instance with a public IP or into a public subnet.",

@@ -367,10 +367,8 @@ func MeshDefaultDenyFindings(rs []policyx.AnalyzerResource) []Finding {
 	var out []Finding
 	policies := ofType(rs, typeAuthzPolicy)
 	for _, ns := range ofType(rs, typeNamespace) {
-		meta, _, _ := object(ns.Properties, "metadata")
-		labels, known := strMap(meta, "labels")
-		name, _, _ := str(meta, "name")
-		if !known || labels["istio-injection"] != "enabled" {
+		name, on, known := meshed(ns)
+		if !known || !on {
 			continue
 		}
 		denied := false
@@ -409,9 +407,19 @@ func checkDestinationRuleTLS(args policyx.ResourceValidationArgs) error {
 			policies = append(policies, tp)
 		}
 	}
+	// Inside the mesh (a short or cluster-local host) only ISTIO_MUTUAL
+	// keeps the workload identity the STRICT PeerAuthentication and the
+	// AuthorizationPolicies check: SIMPLE or MUTUAL with certificates of
+	// one's own replace it (issue #20). An external host may use them.
+	host, _, _ := str(spec, "host")
+	inMesh := !strings.Contains(host, ".") || strings.HasSuffix(host, ".svc.cluster.local") || strings.HasSuffix(host, ".svc")
 	for _, tp := range policies {
 		tls, _, _ := object(tp, "tls")
-		if mode, _, _ := str(tls, "mode"); mode == "DISABLE" {
+		if mode, _, _ := str(tls, "mode"); inMesh && (mode == "SIMPLE" || mode == "MUTUAL") {
+			args.Manager.ReportViolation(fmt.Sprintf("DestinationRule %q sets tls.mode %s for the mesh host %q: "+
+				"the mesh's ISTIO_MUTUAL (the workload identity mTLS and authorization rest on) is replaced. Leave "+
+				"tls unset or ISTIO_MUTUAL.", r.Name, mode, host), "")
+		} else if mode == "DISABLE" {
 			args.Manager.ReportViolation(fmt.Sprintf("DestinationRule %q turns TLS off (tls.mode: DISABLE): traffic "+
 				"leaves the mesh's mTLS. Use ISTIO_MUTUAL or leave tls unset.", r.Name), "")
 			return nil

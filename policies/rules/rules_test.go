@@ -317,7 +317,7 @@ func TestShippedPolicyConfigs(t *testing.T) {
 		}
 		if stack != "dev" {
 			for name, pc := range cfg {
-				advisoryOutsideProd := (name == MeshMTLSStrict || name == CanaryAnalysis || name == MeshDefaultDeny) && stack == "staging"
+				advisoryOutsideProd := (name == MeshMTLSStrict || name == MeshMTLSMeshWide || name == CanaryAnalysis || name == MeshDefaultDeny) && stack == "staging"
 				// The exceptions' carrier judges nothing; digests wait for the pipeline (advisory in prod, off before).
 				advisoryOutsideProd = advisoryOutsideProd || name == PolicyExceptions || name == ImageDigest
 				// DR is optional in staging (the issue: prod on, staging optional).

@@ -245,9 +245,13 @@ func canaryAnalysed(canary property.Map) (has, ok bool) {
 		return false, false
 	}
 	if anPresent {
-		if templates, tKnown := objList(an, "templates"); !tKnown {
+		// A background analysis that starts at or after the last step
+		// (startingStep counts from 0) starts when the rollout is already
+		// promoted: it judges nothing (issue #20).
+		start, startSet, startKnown := num(an, "startingStep")
+		if templates, tKnown := objList(an, "templates"); !tKnown || !startKnown {
 			return false, false
-		} else if len(templates) > 0 {
+		} else if len(templates) > 0 && (!startSet || int(start) < len(steps)) {
 			return true, true
 		}
 	}
@@ -479,4 +483,3 @@ func NetworkPolicyFindings(rs []policyx.AnalyzerResource) []Finding {
 	}
 	return out
 }
-
