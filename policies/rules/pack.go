@@ -18,7 +18,7 @@ import (
 const PackName = "eduai-policies"
 
 // PackVersion is bumped with every change of a rule's behaviour.
-var PackVersion = semver.MustParse("0.9.0")
+var PackVersion = semver.MustParse("0.10.0")
 
 // Policy names; they are the keys of policies/config/<stack>.json.
 const (
