@@ -125,14 +125,14 @@ func TestEffectPolicyDocuments(t *testing.T) {
 	}
 	runResourceCases(t, []resourceCase{
 		// Trust (CKV_AWS_60 fails a wildcard principal whatever the condition; CKV_AWS_61 wants account principals held).
-		{"anyone, with a condition", checkRoleTrust, role(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",`+
+		{"anyone, with a condition", checkRoleTrust, role(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
 			`"Principal":{"AWS":"*"},"Action":"sts:AssumeRole","Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}`), nil,
 			"any principal"},
-		{"NotPrincipal", checkRoleTrust, role(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",`+
+		{"NotPrincipal", checkRoleTrust, role(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
 			`"NotPrincipal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}`), nil, "everyone but"},
-		{"another account's root", checkRoleTrust, role(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",`+
+		{"another account's root", checkRoleTrust, role(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
 			`"Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}]}`), nil, "account 111122223333"},
-		{"another account with its ExternalId", checkRoleTrust, role(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",`+
+		{"another account with its ExternalId", checkRoleTrust, role(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
 			`"Principal":{"AWS":"111122223333"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"x-1"}}}]}`),
 			nil, ""},
 		// Grants: NotAction, patterns, escalations, inline policies, attachments.
@@ -142,24 +142,23 @@ func TestEffectPolicyDocuments(t *testing.T) {
 			nil, "on every resource"},
 		{"iam:Put* on everything", checkPolicyNotAdmin, policy(`{"Effect":"Allow","Action":["iam:Put*"],"Resource":"*"}`),
 			nil, "iam:PutRolePolicy"},
-		{"iam:PassRole on one role", checkPolicyNotAdmin, policy(`{"Effect":"Allow","Action":"iam:PassRole",`+
+		{"iam:PassRole on one role", checkPolicyNotAdmin, policy(`{"Effect":"Allow","Action":"iam:PassRole",` +
 			`"Resource":"arn:aws:iam::1:role/deploy"}`), nil, ""},
 		{"a role's inline admin policy", checkPolicyNotAdmin, res(typeIAMRole, "r", map[string]any{"inlinePolicies": []any{
 			map[string]any{"name": "debug", "policy": `{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`}}}),
 			nil, "inline policy"},
 		{"AdministratorAccess by PolicyAttachment", checkPolicyNotAdmin, res("aws:iam/policyAttachment:PolicyAttachment", "a",
 			map[string]any{"policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}), nil, "AdministratorAccess"},
-		{"a managed policy of every action", checkPolicyNotAdmin, res(typeIAMPolicy, "m", map[string]any{"policy":
-			`{"Statement":{"Effect":"Allow","Action":"*:*","Resource":"*"}}`}), nil, "every action"},
+		{"a managed policy of every action", checkPolicyNotAdmin, res(typeIAMPolicy, "m", map[string]any{"policy": `{"Statement":{"Effect":"Allow","Action":"*:*","Resource":"*"}}`}), nil, "every action"},
 		// KMS (CKV_AWS_33 skips any statement with a condition; we want one that names the caller).
-		{"a key for anyone over TLS", checkKMSKeyPolicy, key(`{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"kms:Decrypt",`+
+		{"a key for anyone over TLS", checkKMSKeyPolicy, key(`{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"kms:Decrypt",` +
 			`"Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}`), nil, "names the caller"},
-		{"a key for anyone of our account", checkKMSKeyPolicy, key(`{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"kms:Decrypt",`+
+		{"a key for anyone of our account", checkKMSKeyPolicy, key(`{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"kms:Decrypt",` +
 			`"Resource":"*","Condition":{"StringEquals":{"kms:CallerAccount":"123456789012"}}}`), nil, ""},
-		{"a key for any account", checkKMSKeyPolicy, key(`{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt",`+
+		{"a key for any account", checkKMSKeyPolicy, key(`{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt",` +
 			`"Resource":"*","Condition":{"StringLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/*"}}}`), nil, "names the caller"},
 		// The confused-deputy guard holds to an account, not to "*".
-		{"aws:SourceAccount *", checkServiceSourceGuard, role(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",`+
+		{"aws:SourceAccount *", checkServiceSourceGuard, role(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
 			`"Principal":{"Service":"s3.amazonaws.com"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:SourceAccount":"*"}}}]}`),
 			nil, "confused deputy"},
 	})
