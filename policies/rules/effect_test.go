@@ -180,6 +180,8 @@ func TestEffectPolicyDocuments(t *testing.T) {
 			`"Resource":"arn:aws:s3:::content","Condition":{"Bool":{"aws:SecureTransport":"false"}}}`)), 1},
 		{"anyone allowed over TLS", rs(bucket, bucketPolicy(tls+`,{"Effect":"Allow","Principal":"*","Action":"s3:GetObject",`+
 			`"Resource":"arn:aws:s3:::content/*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}`)), 1},
+		{"PutBucketPolicy denied to everyone", rs(bucket, bucketPolicy(tls+`,{"Effect":"Deny","Principal":"*",`+
+			`"Action":"s3:PutBucketPolicy","Resource":"arn:aws:s3:::content"}`)), 1},
 		{"anyone of our organization", rs(bucket, bucketPolicy(tls+`,{"Effect":"Allow","Principal":"*","Action":"s3:GetObject",`+
 			`"Resource":"arn:aws:s3:::content/*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-abc123"}}}`)), 0},
 	})
@@ -209,6 +211,20 @@ func TestEffectWorkloads(t *testing.T) {
 		{"SIMPLE to a mesh host", checkDestinationRuleTLS, dr("media-service", "SIMPLE"), nil, "replaced"},
 		{"SIMPLE to an external host", checkDestinationRuleTLS, dr("api.stripe.com", "SIMPLE"), nil, ""},
 		{"ISTIO_MUTUAL", checkDestinationRuleTLS, dr("media-service.eduai.svc.cluster.local", "ISTIO_MUTUAL"), nil, ""},
+	})
+}
+
+func TestEffectRBAC(t *testing.T) {
+	role := func(rule map[string]any) policyx.AnalyzerResource {
+		return res(typeClusterRole, "r", map[string]any{"rules": []any{rule}})
+	}
+	runResourceCases(t, []resourceCase{
+		{"every API group", checkRBACLeastPrivilege, role(map[string]any{"apiGroups": []string{"*"},
+			"resources": []string{"deployments"}, "verbs": []string{"get"}}), nil, "API group"},
+		{"approving CSRs", checkRBACLeastPrivilege, role(map[string]any{"apiGroups": []string{"certificates.k8s.io"},
+			"resources": []string{"certificatesigningrequests/approval"}, "verbs": []string{"update"}}), nil, "approval"},
+		{"reading deployments", checkRBACLeastPrivilege, role(map[string]any{"apiGroups": []string{"apps"},
+			"resources": []string{"deployments"}, "verbs": []string{"get", "list"}}), nil, ""},
 	})
 }
 

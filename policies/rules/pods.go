@@ -337,8 +337,15 @@ func checkRBACLeastPrivilege(args policyx.ResourceValidationArgs) error {
 	for _, rule := range rules {
 		verbs, _ := strList(rule, "verbs")
 		resources, _ := strList(rule, "resources")
-		if slices.Contains(verbs, "*") || slices.Contains(resources, "*") {
-			problems = append(problems, "a wildcard verb or resource")
+		groups, _ := strList(rule, "apiGroups")
+		if slices.Contains(verbs, "*") || slices.Contains(resources, "*") || slices.Contains(groups, "*") {
+			problems = append(problems, "a wildcard verb, resource or API group")
+		}
+		// Approving a CertificateSigningRequest is updating its approval
+		// subresource (CKV_K8S_156).
+		if slices.Contains(resources, "certificatesigningrequests/approval") &&
+			(slices.Contains(verbs, "update") || slices.Contains(verbs, "patch")) {
+			problems = append(problems, "approval of certificate signing requests")
 		}
 		for _, v := range dangerousVerbs {
 			if slices.Contains(verbs, v) {

@@ -287,9 +287,10 @@ func BucketPolicyFindings(rs []policyx.AnalyzerResource) []Finding {
 					out = append(out, Finding{URN: b.URN, Message: fmt.Sprintf("bucket %q's policy allows any principal "+
 						"(\"*\") without a condition that names the caller (aws:PrincipalAccount, aws:PrincipalOrgID, "+
 						"aws:SourceVpce…). Name the principals.", b.Name)})
-				case s.Effect == "Deny" && s.anyone() && !s.Conditions && s.grants("s3:GetObject") && s.grants("s3:PutBucketPolicy"):
+				case s.Effect == "Deny" && s.anyone() && !s.Conditions && !s.NotAction && s.grants("s3:PutBucketPolicy"):
 					out = append(out, Finding{URN: b.URN, Message: fmt.Sprintf("bucket %q's policy denies every action "+
-						"to everyone without a condition: only the root user could undo it. Add a condition.", b.Name)})
+						"(s3:PutBucketPolicy among them) to everyone without a condition: only the root user could undo it "+
+						"(CKV_AWS_93). Add a condition.", b.Name)})
 				}
 			}
 		}
