@@ -39,6 +39,17 @@ var Now = time.Now
 func deployServices(ctx *pulumi.Context, cfg *Config, prefix string, eks *cluster.Cluster, platform *addons.ClusterAddons,
 	stores dataStores, namespace pulumi.Resource, mesh *mesh.Mesh, watch *observability.Observability,
 	after map[string]pulumi.Resource, providers pulumi.ResourceOption) (map[string]pulumi.Resource, error) {
+	if namespace == nil {
+		return nil, nil
+	}
+	// The services namespace denies every connection; each service opens
+	// what it needs (components/service/netpol.go; issue #17). The deny
+	// comes with the namespace, before any workload, and also when the mesh
+	// makes the namespace for services that are yet to come (issue #20).
+	if _, err := service.DefaultDenyPolicy(ctx, prefix+"services-default-deny", ServicesNamespace,
+		providers, pulumi.DependsOn([]pulumi.Resource{namespace})); err != nil {
+		return nil, err
+	}
 	if len(cfg.Services) == 0 {
 		return nil, nil
 	}
@@ -65,12 +76,6 @@ func deployServices(ctx *pulumi.Context, cfg *Config, prefix string, eks *cluste
 		}
 		// Rollouts and AnalysisTemplates need Argo Rollouts' CRDs.
 		crds = append(crds, ctrl.Release)
-	}
-	// The services namespace denies every connection; each service opens
-	// what it needs (components/service/netpol.go; issue #17).
-	if _, err := service.DefaultDenyPolicy(ctx, prefix+"services-default-deny", ServicesNamespace,
-		append([]pulumi.ResourceOption{providers}, pulumi.DependsOn(prereqs))...); err != nil {
-		return nil, err
 	}
 	out := map[string]pulumi.Resource{}
 	for _, name := range slices.Sorted(maps.Keys(cfg.Services)) {

@@ -78,7 +78,8 @@ func TestAuroraProd(t *testing.T) {
 	params := rec.Named("aws:rds/clusterParameterGroup:ClusterParameterGroup", "database")
 	raw, _ := json.Marshal(params.Inputs["parameters"].Mappable())
 	if params.String("family") != "aurora-postgresql16" || !strings.Contains(string(raw), `"name":"rds.force_ssl","value":"1"`) ||
-		!strings.Contains(string(raw), "log_min_duration_statement") {
+		!strings.Contains(string(raw), "log_min_duration_statement") ||
+		!strings.Contains(string(raw), `"name":"log_statement","value":"ddl"`) {
 		t.Errorf("parameter group: %s %s", params.String("family"), raw)
 	}
 	sg := rec.Named("aws:ec2/securityGroup:SecurityGroup", "database")

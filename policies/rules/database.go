@@ -313,7 +313,10 @@ func RDSLoggingFindings(rs []policyx.AnalyzerResource) []Finding {
 		if on, _, known := boolProp(c.Properties, "copyTagsToSnapshot"); known && !on {
 			missing = append(missing, "copyTagsToSnapshot")
 		}
-		logged, seen := false, false
+		// PostgreSQL logs slow statements (log_min_duration_statement) and
+		// schema changes (log_statement ddl or more): CKV2_AWS_27 wants both.
+		engine, _, _ := str(c.Properties, "engine")
+		logged, ddl, seen := false, !strings.Contains(engine, "postgres"), false
 		for _, p := range params {
 			if !refersTo(c, "dbClusterParameterGroupName", p) {
 				continue
@@ -321,7 +324,7 @@ func RDSLoggingFindings(rs []policyx.AnalyzerResource) []Finding {
 			seen = true
 			list, known := objList(p.Properties, "parameters")
 			if !known {
-				logged = true
+				logged, ddl = true, true
 			}
 			for _, kv := range list {
 				name, _, nKnown := str(kv, "name")
@@ -329,10 +332,16 @@ func RDSLoggingFindings(rs []policyx.AnalyzerResource) []Finding {
 				if !nKnown || (name == "log_min_duration_statement" && (!vKnown || (v != "" && v != "-1"))) {
 					logged = true // a parameter not known yet: no verdict
 				}
+				if !nKnown || (name == "log_statement" && (!vKnown || (v != "" && v != "none"))) {
+					ddl = true
+				}
 			}
 		}
 		if !seen || !logged {
 			missing = append(missing, "slow-statement logging (a cluster parameter group with log_min_duration_statement)")
+		}
+		if !seen || !ddl {
+			missing = append(missing, "statement logging (log_statement: ddl, all or mod)")
 		}
 		if len(missing) > 0 {
 			out = append(out, Finding{URN: c.URN, Message: fmt.Sprintf("Aurora cluster %q lacks %s. The database "+

@@ -96,6 +96,18 @@ func TestEffectData(t *testing.T) {
 		{"MySQL with it", with(cluster("aurora-mysql", "8.0.mysql_aurora.3.08.0"), params("require_secure_transport", "ON")), 0},
 	})
 
+	logged := func(c policyx.AnalyzerResource, p policyx.AnalyzerResource) []policyx.AnalyzerResource {
+		c.Properties = props(map[string]any{"engine": "aurora-postgresql", "engineVersion": "16.6",
+			"enabledCloudwatchLogsExports": []string{"postgresql"}, "copyTagsToSnapshot": true})
+		return with(c, p)
+	}
+	runStackCases(t, RDSLoggingFindings, []stackCase{
+		{"slow statements without log_statement (CKV2_AWS_27)", logged(cluster("", ""),
+			params("log_min_duration_statement", "1000")), 1},
+		{"log_statement none", logged(cluster("", ""), params("log_min_duration_statement", "1000", "log_statement", "none")), 1},
+		{"both", logged(cluster("", ""), params("log_min_duration_statement", "1000", "log_statement", "ddl")), 0},
+	})
+
 	redis := func(extra map[string]any) policyx.AnalyzerResource {
 		p := map[string]any{"kmsKeyId": "arn:aws:kms:k", "atRestEncryptionEnabled": true, "transitEncryptionEnabled": true,
 			"authToken": "t0ken", "automaticFailoverEnabled": true, "multiAzEnabled": true, "replicasPerNodeGroup": 1}

@@ -252,7 +252,7 @@ func Rules() []Rule {
 		{Name: RDSInstanceMonitoring, Description: "Database instances send Performance Insights (CMK) and enhanced monitoring (CKV_AWS_118, 353, 354).",
 			Types: types(typeRDSInstance), Check: checkRDSInstanceMonitoring},
 		{Name: RDSMinorUpgrades, Description: "Database instances get minor engine upgrades without drift: automatic under a major-only version, or by config under an exact pin (CKV_AWS_226).", Types: types(typeRDSInstance), Check: checkRDSMinorUpgrades},
-		{Name: RDSLogging, Description: "Aurora exports its log, logs slow statements and copies tags to snapshots (CKV_AWS_324, CKV2_AWS_27, CKV_AWS_313).",
+		{Name: RDSLogging, Description: "Aurora exports its log, logs slow statements and schema changes, and copies tags to snapshots (CKV_AWS_324, CKV2_AWS_27, CKV_AWS_313).",
 			Types: types(typeRDSCluster), Stack: RDSLoggingFindings},
 		{Name: RDSTLSOnly, Description: "Aurora refuses connections without TLS (rds.force_ssl 1, require_secure_transport ON) (CKV2_AWS_69).",
 			Types: types(typeRDSCluster), Stack: RDSTLSFindings},
