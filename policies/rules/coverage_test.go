@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -44,7 +45,9 @@ func TestAnchorsCopy(t *testing.T) {
 }
 
 // Every anchor row is mapped in COVERAGE.md to a rule of the pack or to a
-// reason it does not apply; the pack has well over 40 rules.
+// reason it does not apply, and says how the rule stands against the public
+// check's own source (issue #20): implements, stricter (how), looser (why)
+// or n/a (why). The counts in the heading are the table's.
 func TestCoverage(t *testing.T) {
 	rules := map[string]bool{}
 	for _, r := range Rules() {
@@ -59,26 +62,41 @@ func TestCoverage(t *testing.T) {
 	}
 	mapped := map[string]string{}
 	used := map[string]bool{}
+	counts := map[string]int{}
+	withReason := regexp.MustCompile(`^(stricter|looser|n/a) \(.{20,}\)$`)
 	for _, line := range strings.Split(string(data), "\n") {
 		if !strings.HasPrefix(line, "| CKV") {
 			continue
 		}
-		cells := strings.Split(strings.Trim(line, "|"), "|")
-		id, cover := strings.TrimSpace(cells[0]), strings.TrimSpace(cells[len(cells)-1])
+		cells := strings.Split(strings.Trim(line, "|"), " | ")
+		if len(cells) != 6 {
+			t.Errorf("%s: %d cells, want 6 (check, kind, types, name, covered by, against the source)", line, len(cells))
+			continue
+		}
+		id, cover, verdict := strings.TrimSpace(cells[0]), strings.TrimSpace(cells[4]), strings.TrimSpace(cells[5])
 		if _, twice := mapped[id]; twice {
 			t.Errorf("%s is mapped twice", id)
 		}
 		mapped[id] = cover
+		kind, _, _ := strings.Cut(verdict, " ")
+		counts[kind]++
 		switch {
+		case kind == "implements" || withReason.MatchString(verdict):
+		default:
+			t.Errorf("%s: %q is not implements, stricter (how), looser (why) or n/a (why)", id, verdict)
+		}
+		switch {
+		case kind == "n/a" && cover != "—":
+			t.Errorf("%s: not applicable, yet mapped to %s", id, cover)
+		case kind == "n/a":
 		case strings.HasPrefix(cover, "`") && strings.HasSuffix(cover, "`"):
 			name := strings.Trim(cover, "`")
 			if !rules[name] {
 				t.Errorf("%s is mapped to %q, which is not a rule of the pack", id, name)
 			}
 			used[name] = true
-		case strings.HasPrefix(cover, "n/a") && len(cover) > 30:
 		default:
-			t.Errorf("%s: %q is neither a rule nor a reason (n/a: …)", id, cover)
+			t.Errorf("%s: %q names no rule of the pack", id, cover)
 		}
 	}
 	for _, id := range anchorRows(t) {
@@ -88,6 +106,11 @@ func TestCoverage(t *testing.T) {
 	}
 	if len(used) < 30 {
 		t.Errorf("only %d rules answer a public check", len(used))
+	}
+	heading := fmt.Sprintf("%d checks: %d implemented, %d stricter, %d looser (with the reason), %d not applicable "+
+		"(with the reason).", len(mapped), counts["implements"], counts["stricter"], counts["looser"], counts["n/a"])
+	if !strings.Contains(string(data), heading) {
+		t.Errorf("COVERAGE.md's counts are not the table's: want %q", heading)
 	}
 }
 
