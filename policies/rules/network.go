@@ -198,8 +198,10 @@ func SecurityGroupAttachedFindings(rs []policyx.AnalyzerResource) []Finding {
 			// itself; a resource the program gives the group's id literally
 			// names it.
 			id, _, idKnown := str(sg.Properties, "id")
-			used = used || holdsReference(property.New(r.Properties), sg.URN) ||
-				(idKnown && id != "" && holdsString(property.New(r.Properties), id))
+			used = used || holds(property.New(r.Properties), func(v property.Value) bool {
+				return (v.IsResourceReference() && string(v.AsResourceReference().URN) == sg.URN) ||
+					(idKnown && id != "" && v.IsString() && v.AsString() == id)
+			})
 		}
 		if !used {
 			out = append(out, Finding{URN: sg.URN, Message: fmt.Sprintf("security group %q is attached to nothing. "+
@@ -209,41 +211,20 @@ func SecurityGroupAttachedFindings(rs []policyx.AnalyzerResource) []Finding {
 	return out
 }
 
-// holdsString tells whether v holds the string s.
-func holdsString(v property.Value, s string) bool {
+// holds tells whether v, or a value nested in it, is one that match accepts.
+func holds(v property.Value, match func(property.Value) bool) bool {
 	switch {
-	case v.IsString():
-		return v.AsString() == s
+	case match(v):
+		return true
 	case v.IsArray():
 		for _, e := range v.AsArray().All {
-			if holdsString(e, s) {
+			if holds(e, match) {
 				return true
 			}
 		}
 	case v.IsMap():
 		for _, e := range v.AsMap().All {
-			if holdsString(e, s) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// holdsReference tells whether v holds a resource reference to urn.
-func holdsReference(v property.Value, urn string) bool {
-	switch {
-	case v.IsResourceReference():
-		return string(v.AsResourceReference().URN) == urn
-	case v.IsArray():
-		for _, e := range v.AsArray().All {
-			if holdsReference(e, urn) {
-				return true
-			}
-		}
-	case v.IsMap():
-		for _, e := range v.AsMap().All {
-			if holdsReference(e, urn) {
+			if holds(e, match) {
 				return true
 			}
 		}
