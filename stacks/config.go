@@ -2,6 +2,10 @@ package stacks
 
 import (
 	"encoding/json"
+	"github.com/eduai/infra/components/addons"
+	"github.com/eduai/infra/components/mesh"
+	"github.com/eduai/infra/components/observability"
+	"github.com/eduai/infra/components/service"
 	"maps"
 	"os"
 	"slices"
@@ -187,7 +191,7 @@ type DRConfig struct {
 	// Region of the standby. Default us-east-1 (the seed's).
 	Region string `json:"region"`
 	// ActiveRegion is primary or secondary: which side writes after a failover. Default primary.
-	ActiveRegion string `json:"activeRegion"`
+	ActiveRegion RegionRole `json:"activeRegion"`
 	// DatabaseReaders in the DR region's Aurora secondary: 0 keeps it headless. Default 1.
 	DatabaseReaders int `json:"databaseReaders"`
 	// Network of the DR region; its CIDR must not overlap the primary's.
@@ -237,7 +241,7 @@ type DNSConfig struct {
 func DefaultDR() DRConfig {
 	n := DefaultNetwork()
 	n.CIDR, n.NATStrategy, n.InterfaceEndpoints = "10.130.0.0/16", "single", []string{}
-	return DRConfig{Region: "us-east-1", ActiveRegion: "primary", DatabaseReaders: 1, Network: n,
+	return DRConfig{Region: "us-east-1", ActiveRegion: PrimaryRegion, DatabaseReaders: 1, Network: n,
 		Standby: StandbyConfig{NodesPerGroup: 1}}
 }
 
@@ -247,7 +251,7 @@ type ServiceConfig struct {
 	// Image to run. Required: repository; tag pinned outside dev (the pack checks).
 	Image ImageConfig `json:"image"`
 	// Strategy is rolling, blueGreen or canary. Default rolling.
-	Strategy string `json:"strategy"`
+	Strategy service.Strategy `json:"strategy"`
 	// Port the container serves HTTP, probes and /metrics on. Default 8080.
 	Port int `json:"port"`
 	// Replicas when autoscaling is off. Default 3.
@@ -321,7 +325,7 @@ type IngressConfig struct {
 // BlueGreenConfig is the switch of a blue-green service.
 type BlueGreenConfig struct {
 	// ActiveColor serves: blue or green. Default blue.
-	ActiveColor string `json:"activeColor"`
+	ActiveColor service.Color `json:"activeColor"`
 	// BlueTag and GreenTag: each color's image tag. Default image.tag.
 	BlueTag  string `json:"blueTag"`
 	GreenTag string `json:"greenTag"`
@@ -360,7 +364,7 @@ var Connections = []string{"database", "cache", "queue"}
 func (c *Config) resolveServices() {
 	for name, s := range c.Services {
 		if s.Strategy == "" {
-			s.Strategy = "rolling"
+			s.Strategy = service.Rolling
 		}
 		if s.Port == 0 {
 			s.Port = 8080
@@ -395,7 +399,7 @@ func (c *Config) resolveServices() {
 			s.Ingress.RateLimitRPS = 1000
 		}
 		if s.BlueGreen.ActiveColor == "" {
-			s.BlueGreen.ActiveColor = "blue"
+			s.BlueGreen.ActiveColor = service.Blue
 		}
 		c.Services[name] = s
 	}
@@ -413,7 +417,7 @@ func on(b *bool, def bool) bool {
 type ObservabilityConfig struct {
 	// Mode is logs (Fluent Bit to CloudWatch Logs only) or full (plus
 	// kube-prometheus-stack, Jaeger, alerts, dashboards). Default full; dev: logs.
-	Mode string `json:"mode"`
+	Mode observability.Mode `json:"mode"`
 	// LogRetentionDays of the container log group. Default 30.
 	LogRetentionDays int `json:"logRetentionDays"`
 	// Charts overrides chart versions of DefaultObservabilityCharts, per chart.
@@ -448,7 +452,7 @@ type AlertingConfig struct {
 // ReceiverConfig is one Alertmanager receiver.
 type ReceiverConfig struct {
 	// Type is slack, pagerduty or webhook.
-	Type string `json:"type"`
+	Type observability.ReceiverType `json:"type"`
 	// Channel (slack).
 	Channel string `json:"channel"`
 	// Credential: the Slack webhook URL, PagerDuty routing key or webhook URL.
@@ -478,7 +482,7 @@ type MeshConfig struct {
 	// Version of the Istio charts. Default 1.29.6 (the CRDs the tests validate against).
 	Version string `json:"version"`
 	// MTLS is STRICT or PERMISSIVE. Default STRICT; the pack requires STRICT in prod.
-	MTLS string `json:"mtls"`
+	MTLS mesh.MTLSMode `json:"mtls"`
 	// DefaultDeny installs allow-nothing plus per-service allow policies. Default true.
 	DefaultDeny bool `json:"defaultDeny"`
 	// IstiodReplicas is istiod's minimum replica count (its autoscaler's
@@ -494,7 +498,7 @@ type MeshConfig struct {
 // QueueConfig is `eduai:queue`: the message queue.
 type QueueConfig struct {
 	// Engine is kafka (Amazon MSK) or rabbitmq (Amazon MQ, one broker). Default kafka.
-	Engine string `json:"engine"`
+	Engine queue.Engine `json:"engine"`
 	// Brokers (Kafka) must be a multiple of the zones. Default one per zone.
 	Brokers int `json:"brokers"`
 	// InstanceType. Default kafka.m5.large (Kafka) or mq.t3.micro (RabbitMQ).
@@ -506,7 +510,7 @@ type QueueConfig struct {
 }
 
 // queueDefaults are the per-engine defaults of instance type and version.
-var queueDefaults = map[string][2]string{"kafka": {"kafka.m5.large", "3.8.x"}, "rabbitmq": {"mq.t3.micro", "3.13"}}
+var queueDefaults = map[queue.Engine][2]string{queue.Kafka: {"kafka.m5.large", "3.8.x"}, queue.RabbitMQ: {"mq.t3.micro", "3.13"}}
 
 // CacheConfig is `eduai:cache`: the Redis replication group.
 type CacheConfig struct {
@@ -587,7 +591,7 @@ type AddonsConfig struct {
 type IssuerConfig struct {
 	// Kind is selfSigned, letsEncryptStaging or letsEncryptProduction.
 	// Default by environment: dev selfSigned, staging letsEncryptStaging, prod letsEncryptProduction.
-	Kind string `json:"kind"`
+	Kind addons.IssuerKind `json:"kind"`
 	// Email receives Let's Encrypt notices; required for the Let's Encrypt kinds.
 	// Default DefaultIssuerEmail.
 	Email string `json:"email"`
@@ -612,7 +616,8 @@ func DefaultCharts() map[string]string {
 }
 
 // defaultIssuers is the ClusterIssuer kind per environment (the seed's TLS row).
-var defaultIssuers = map[Environment]string{Dev: "selfSigned", Staging: "letsEncryptStaging", Prod: "letsEncryptProduction"}
+var defaultIssuers = map[Environment]addons.IssuerKind{Dev: addons.SelfSigned, Staging: addons.LetsEncryptStaging,
+	Prod: addons.LetsEncryptProduction}
 
 // ClusterConfig is `eduai:cluster`. Every field is optional; the default is in its comment.
 type ClusterConfig struct {
@@ -715,7 +720,7 @@ type NetworkConfig struct {
 	// AvailabilityZones. Needed where a service refuses some zones (MSK and use1-az3).
 	AvailabilityZoneIDs []string `json:"availabilityZoneIds"`
 	// NATStrategy is none, single or perAz. Default perAz.
-	NATStrategy string `json:"natStrategy"`
+	NATStrategy network.NATStrategy `json:"natStrategy"`
 	// FlowLogs configures VPC flow logs.
 	FlowLogs FlowLogsConfig `json:"flowLogs"`
 	// InterfaceEndpoints are AWS services given an interface endpoint.
@@ -744,7 +749,7 @@ type FlowLogsConfig struct {
 	// RetentionDays of the log group; a CloudWatch retention value. Default 365.
 	RetentionDays int `json:"retentionDays"`
 	// TrafficType is ALL, ACCEPT or REJECT. Default ALL.
-	TrafficType string `json:"trafficType"`
+	TrafficType network.TrafficType `json:"trafficType"`
 }
 
 // DefaultAZCount is the number of zones when neither azCount nor availabilityZones is set.
@@ -755,7 +760,7 @@ func DefaultNetwork() NetworkConfig {
 	return NetworkConfig{
 		CIDR:               "10.0.0.0/16",
 		NATStrategy:        "perAz",
-		FlowLogs:           FlowLogsConfig{Enabled: true, RetentionDays: 365, TrafficType: "ALL"},
+		FlowLogs:           FlowLogsConfig{Enabled: true, RetentionDays: 365, TrafficType: network.TrafficAll},
 		InterfaceEndpoints: []string{"ecr.api", "ecr.dkr", "sts", "logs", "ec2", "kms"},
 	}
 }
@@ -883,9 +888,9 @@ func LoadConfig(src ConfigSource) (*Config, error) {
 		Storage:  StorageConfig{AccessLogs: true, Buckets: map[string]BucketConfig{"content": {}, "media": {}}},
 		Database: DefaultDatabase(),
 		Cache:    DefaultCache(),
-		Queue:    QueueConfig{Engine: "kafka", VolumeSizeGiB: 100},
-		Mesh:     MeshConfig{Enabled: true, Version: "1.29.6", MTLS: "STRICT", DefaultDeny: true, IstiodReplicas: 2},
-		Observability: ObservabilityConfig{Mode: "full", LogRetentionDays: 30, TracingSamplingPercent: 10,
+		Queue:    QueueConfig{Engine: queue.Kafka, VolumeSizeGiB: 100},
+		Mesh:     MeshConfig{Enabled: true, Version: "1.29.6", MTLS: mesh.Strict, DefaultDeny: true, IstiodReplicas: 2},
+		Observability: ObservabilityConfig{Mode: observability.Full, LogRetentionDays: 30, TracingSamplingPercent: 10,
 			Prometheus: PrometheusConfig{Retention: "15d", StorageGiB: 50, Replicas: 1}},
 		Rollouts: RolloutsConfig{Version: "2.41.1", Replicas: 2},
 		DR:       DefaultDR(),

@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"bufio"
+	"github.com/eduai/infra/components/network"
 	"os"
 	"path/filepath"
 	"slices"
@@ -26,7 +27,7 @@ func TestShippedStackFiles(t *testing.T) {
 	cases := []struct {
 		stack    string
 		zones    int
-		nat      string
+		nat      network.NATStrategy
 		flowLogs bool
 		cidr     string
 	}{

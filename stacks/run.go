@@ -246,7 +246,7 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 	ctx.Export("kubeconfig", pulumi.ToSecret(eks.KubeconfigJSON))
 	ctx.Export("clusterIssuer", pulumi.String(platform.IssuerName))
 	ctx.Export("containerLogGroup", watch.LogGroupName)
-	if primaryTier.cfg.Observability.Mode == string(observability.Full) {
+	if primaryTier.cfg.Observability.Mode == observability.Full {
 		ctx.Export("grafanaAdminPassword", watch.GrafanaAdminPassword)
 	}
 	bucketNames := pulumi.StringMap{}
@@ -360,7 +360,7 @@ func vpcArgs(n NetworkConfig, prefix string, protect bool) *network.VpcArgs {
 		NamePrefix:         prefix,
 		CIDR:               n.CIDR,
 		AvailabilityZones:  n.AvailabilityZones,
-		NATStrategy:        network.NATStrategy(n.NATStrategy),
+		NATStrategy:        n.NATStrategy,
 		InterfaceEndpoints: n.InterfaceEndpoints,
 	}
 	if n.FlowLogs.Enabled {
@@ -420,7 +420,7 @@ func (c *Config) addonsArgs(eks *cluster.Cluster, net *network.Vpc, zone *dns.Zo
 		Region:        c.Region,
 		VpcID:         net.VpcID.ToStringOutput(),
 		ChartVersions: map[addons.Chart]string{},
-		Issuer: addons.IssuerArgs{Kind: addons.IssuerKind(c.Addons.Issuer.Kind), Email: c.Addons.Issuer.Email,
+		Issuer: addons.IssuerArgs{Kind: c.Addons.Issuer.Kind, Email: c.Addons.Issuer.Email,
 			Region: c.Region},
 	}
 	if zone != nil && args.Issuer.Kind != addons.SelfSigned {
@@ -479,7 +479,7 @@ func (c *Config) cacheArgs(net *network.Vpc) *cache.RedisArgs {
 func (c *Config) queueArgs(net *network.Vpc, n NetworkConfig, brokers int) *queue.QueueArgs {
 	q := c.Queue
 	return &queue.QueueArgs{
-		Name: c.namePrefix(), Engine: queue.Engine(q.Engine), Brokers: brokers, InstanceType: q.InstanceType,
+		Name: c.namePrefix(), Engine: q.Engine, Brokers: brokers, InstanceType: q.InstanceType,
 		EngineVersion: q.EngineVersion, VolumeSizeGiB: q.VolumeSizeGiB,
 		SubnetIDs: net.DatabaseSubnetIDs, SubnetCount: len(n.AvailabilityZones),
 		VpcID: net.VpcID.ToStringOutput(), ClientCIDRs: net.PrivateSubnetCIDRs, Protect: c.protectStateful(),
@@ -492,7 +492,7 @@ const ServicesNamespace = "eduai"
 func (c *Config) meshArgs(eks *cluster.Cluster, platform *addons.ClusterAddons) *mesh.MeshArgs {
 	m := c.Mesh
 	args := &mesh.MeshArgs{
-		Version: m.Version, ServicesNamespace: ServicesNamespace, MTLS: mesh.MTLSMode(m.MTLS),
+		Version: m.Version, ServicesNamespace: ServicesNamespace, MTLS: m.MTLS,
 		DefaultDeny: m.DefaultDeny, IstiodReplicas: m.IstiodReplicas, IstiodMaxReplicas: m.IstiodMaxReplicas, Hosts: m.Hosts, Issuer: platform.IssuerName,
 		// Each service's declared callers become its ALLOW policy.
 		Callers: map[string][]string{},
@@ -500,7 +500,7 @@ func (c *Config) meshArgs(eks *cluster.Cluster, platform *addons.ClusterAddons) 
 	for name, s := range c.Services {
 		callers := slices.Clone(s.Callers)
 		// A blue-green service's smoke test calls it from inside the mesh before each switch.
-		if s.Strategy == string(service.BlueGreen) {
+		if s.Strategy == service.BlueGreen {
 			callers = append(callers, service.SmokeCaller(ServicesNamespace, name))
 		}
 		if len(callers) > 0 {
@@ -512,7 +512,7 @@ func (c *Config) meshArgs(eks *cluster.Cluster, platform *addons.ClusterAddons) 
 		args.Hosts = append(slices.Clone(m.Hosts), regional)
 	}
 	// The proxies send spans to Jaeger when the full observability stack runs.
-	if c.Observability.Mode == string(observability.Full) {
+	if c.Observability.Mode == observability.Full {
 		args.Tracing = &mesh.Tracing{Service: observability.TracingService, Port: observability.TracingPort,
 			SamplingPercent: c.Observability.TracingSamplingPercent}
 	}
@@ -526,7 +526,7 @@ func (c *Config) meshArgs(eks *cluster.Cluster, platform *addons.ClusterAddons) 
 func (c *Config) observabilityArgs(eks *cluster.Cluster) *observability.Args {
 	o := c.Observability
 	args := &observability.Args{
-		ClusterName: eks.Name, Cluster: eks.ClusterName, Region: c.Region, RegionalARN: eks.SecretsKeyARN, Mode: observability.Mode(o.Mode),
+		ClusterName: eks.Name, Cluster: eks.ClusterName, Region: c.Region, RegionalARN: eks.SecretsKeyARN, Mode: o.Mode,
 		ChartVersions:    map[observability.Chart]string{},
 		LogRetentionDays: o.LogRetentionDays,
 		Prometheus: observability.PrometheusArgs{Retention: o.Prometheus.Retention,

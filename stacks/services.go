@@ -61,13 +61,13 @@ func deployServices(ctx *pulumi.Context, cfg *Config, prefix string, eks *cluste
 		// VirtualServices and DestinationRules: Istio's CRDs and istiod's validation.
 		crds = append(crds, mesh.ControlPlane)
 	}
-	if cfg.Observability.Mode == string(observability.Full) {
+	if cfg.Observability.Mode == observability.Full {
 		// ServiceMonitors need the Prometheus operator's CRDs.
 		crds = append(crds, watch.Releases[observability.KubePrometheusStack])
 	}
 	canary := false
 	for _, s := range cfg.Services {
-		canary = canary || s.Strategy == string(service.Canary)
+		canary = canary || s.Strategy == service.Canary
 	}
 	if canary {
 		ctrl, err := service.NewController(ctx, prefix+"rollouts", cfg.Rollouts.Version, cfg.Rollouts.Replicas, eks.Nodes(), providers)
@@ -97,14 +97,14 @@ func deployServices(ctx *pulumi.Context, cfg *Config, prefix string, eks *cluste
 // serviceArgs converts one service's config.
 func (c *Config) serviceArgs(name string, eks *cluster.Cluster, platform *addons.ClusterAddons, stores dataStores) *service.Args {
 	s := c.Services[name]
-	full := c.Observability.Mode == string(observability.Full)
+	full := c.Observability.Mode == observability.Full
 	args := &service.Args{
 		Name: name, Namespace: ServicesNamespace, Repository: s.Image.Repository, Tag: s.Image.Tag,
-		Strategy: service.Strategy(s.Strategy), Port: s.Port, Replicas: s.Replicas,
+		Strategy: s.Strategy, Port: s.Port, Replicas: s.Replicas,
 		Resources: service.Resources{RequestCPU: s.Resources.Requests.CPU, RequestMemory: s.Resources.Requests.Memory,
 			LimitCPU: s.Resources.Limits.CPU, LimitMemory: s.Resources.Limits.Memory},
 		SecretEnvFrom: s.SecretEnvFrom, Mesh: c.Mesh.Enabled, Monitoring: full,
-		NoProbes: !on(s.Probes, true), NoAnalysis: !on(s.Analysis, true), Follows: s.follows && s.Strategy == string(service.Canary),
+		NoProbes: !on(s.Probes, true), NoAnalysis: !on(s.Analysis, true), Follows: s.follows && s.Strategy == service.Canary,
 		PrometheusURL: observability.PrometheusURL,
 	}
 	// A `secure:` env value goes into the service's Secret, never its

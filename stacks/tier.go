@@ -16,11 +16,18 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// Region roles: the primary region is aws:region, the secondary eduai:dr.region.
+// RegionRole is a region's part: the primary region is aws:region, the
+// secondary eduai:dr.region.
+type RegionRole string
+
+// Region roles.
 const (
-	PrimaryRegion   = "primary"
-	SecondaryRegion = "secondary"
+	PrimaryRegion   RegionRole = "primary"
+	SecondaryRegion RegionRole = "secondary"
 )
+
+// RegionRoles lists the roles.
+var RegionRoles = []RegionRole{PrimaryRegion, SecondaryRegion}
 
 // tier is one region's application tier: the EKS cluster, the cluster
 // add-ons, the mesh, observability and the services. Both regions build it
@@ -64,7 +71,7 @@ const StandbyPods = 2
 // tierConfig is the config of a region's tier: the active region's is the
 // stack's own; the other region's is its standby copy. The secondary
 // region's copy also takes its region, network and names.
-func (c *Config) tierConfig(role string) *Config {
+func (c *Config) tierConfig(role RegionRole) *Config {
 	t := *c
 	if role == SecondaryRegion {
 		t.Region, t.Network, t.regionSuffix = c.DR.Region, c.DR.Network, "-dr"
@@ -93,14 +100,14 @@ func (c *Config) standby() {
 		groups[name] = g
 	}
 	c.Cluster.NodeGroups = groups
-	c.Observability.Mode = string(observability.Logs)
+	c.Observability.Mode = observability.Logs
 	services := make(map[string]ServiceConfig, len(c.Services))
 	for name, s := range c.Services {
-		if s.Strategy == string(service.BlueGreen) {
+		if s.Strategy == service.BlueGreen {
 			s.Image.Tag = s.activeTag()
 		}
-		if s.Strategy != string(service.Canary) {
-			s.Strategy = string(service.Rolling)
+		if s.Strategy != service.Canary {
+			s.Strategy = service.Rolling
 		}
 		s.Replicas, s.Migrations, s.BlueGreen, s.follows = StandbyPods, nil, BlueGreenConfig{}, true
 		s.Autoscaling.Min = min(StandbyPods, s.Autoscaling.Max)
@@ -114,7 +121,7 @@ func (c *Config) standby() {
 // activeTag is the image tag a blue-green service serves.
 func (s ServiceConfig) activeTag() string {
 	tag := s.BlueGreen.BlueTag
-	if s.BlueGreen.ActiveColor == "green" {
+	if s.BlueGreen.ActiveColor == service.Green {
 		tag = s.BlueGreen.GreenTag
 	}
 	if tag == "" {

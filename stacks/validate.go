@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"github.com/eduai/infra/components/enum"
 	"maps"
 	"net/mail"
 	"net/netip"
@@ -119,16 +120,12 @@ func validateNetworkConfig(n *NetworkConfig, prefix, region, regionDesc, regionK
 		seen[z] = i
 	}
 
-	if !slices.Contains(network.NATStrategies, network.NATStrategy(n.NATStrategy)) {
-		errs.add(prefix+".natStrategy", "must be one of none, single, perAz (got %q)", n.NATStrategy)
-	}
+	oneOf(errs, prefix+".natStrategy", n.NATStrategy, network.NATStrategies)
 	if !slices.Contains(network.LogRetentionDays, n.FlowLogs.RetentionDays) {
 		errs.add(prefix+".flowLogs.retentionDays", "must be a CloudWatch Logs retention (%s) (got %d)",
 			joinInts(network.LogRetentionDays), n.FlowLogs.RetentionDays)
 	}
-	if !slices.Contains(network.FlowLogTrafficTypes, n.FlowLogs.TrafficType) {
-		errs.add(prefix+".flowLogs.trafficType", "must be one of ALL, ACCEPT, REJECT (got %q)", n.FlowLogs.TrafficType)
-	}
+	oneOf(errs, prefix+".flowLogs.trafficType", n.FlowLogs.TrafficType, network.TrafficTypes)
 	seenEP := map[string]int{}
 	for i, e := range n.InterfaceEndpoints {
 		path := fmt.Sprintf(prefix+".interfaceEndpoints[%d]", i)
@@ -222,12 +219,12 @@ func (c *Config) validateAddons(errs *Errors) {
 			errs.add("addons.charts."+name, "unknown chart (known: %s)", strings.Join(names, ", "))
 		}
 	}
-	kind := addons.IssuerKind(a.Issuer.Kind)
+	kind := a.Issuer.Kind
 	switch {
 	case kind == "":
 		// No default without a valid environment; eduai:environment is reported.
-	case !slices.Contains(addons.IssuerKinds, kind):
-		errs.add("addons.issuer.kind", "must be one of selfSigned, letsEncryptStaging, letsEncryptProduction (got %q)", kind)
+	case !enum.Valid(kind, addons.IssuerKinds):
+		oneOf(errs, "addons.issuer.kind", kind, addons.IssuerKinds)
 	case kind != addons.SelfSigned:
 		if _, err := mail.ParseAddress(a.Issuer.Email); err != nil {
 			errs.add("addons.issuer.email", "must be an email address for Let's Encrypt notices (got %q)", a.Issuer.Email)
@@ -304,7 +301,7 @@ func (c *Config) validateCache(errs *Errors) {
 
 func (c *Config) validateQueue(errs *Errors) {
 	q := &c.Queue
-	switch queue.Engine(q.Engine) {
+	switch q.Engine {
 	case queue.Kafka:
 		if zones := len(c.Network.AvailabilityZones); zones > 0 {
 			if err := queue.BrokerCountError(c.brokerCount(), zones); err != nil {
@@ -341,7 +338,7 @@ func (c *Config) validateQueue(errs *Errors) {
 			errs.add("queue.brokers", "RabbitMQ runs as one broker here (got %d)", q.Brokers)
 		}
 	default:
-		errs.add("queue.engine", "must be kafka or rabbitmq (got %q)", q.Engine)
+		oneOf(errs, "queue.engine", q.Engine, queue.Engines)
 	}
 	if q.VolumeSizeGiB < 1 || q.VolumeSizeGiB > 16384 {
 		errs.add("queue.volumeSizeGiB", "must be 1..16384 (got %d)", q.VolumeSizeGiB)
@@ -355,9 +352,7 @@ func (c *Config) validateMesh(errs *Errors) {
 	if !exactVersion.MatchString(m.Version) {
 		errs.add("mesh.version", "must be an exact Istio chart version like 1.29.6 (got %q)", m.Version)
 	}
-	if m.MTLS != string(mesh.Strict) && m.MTLS != string(mesh.Permissive) {
-		errs.add("mesh.mtls", "must be STRICT or PERMISSIVE (got %q)", m.MTLS)
-	}
+	oneOf(errs, "mesh.mtls", m.MTLS, mesh.MTLSModes)
 	if m.IstiodReplicas < 1 {
 		errs.add("mesh.istiodReplicas", "must be at least 1 (got %d)", m.IstiodReplicas)
 	}
@@ -374,10 +369,7 @@ func (c *Config) validateMesh(errs *Errors) {
 
 func (c *Config) validateObservability(errs *Errors) {
 	o := &c.Observability
-	mode := observability.Mode(o.Mode)
-	if mode != observability.Logs && mode != observability.Full {
-		errs.add("observability.mode", "must be logs or full (got %q)", o.Mode)
-	}
+	oneOf(errs, "observability.mode", o.Mode, observability.Modes)
 	if !slices.Contains(observability.LogRetentionDays, o.LogRetentionDays) {
 		errs.add("observability.logRetentionDays", "must be one of the values CloudWatch Logs accepts, %v (got %d)",
 			observability.LogRetentionDays, o.LogRetentionDays)
@@ -398,7 +390,7 @@ func (c *Config) validateObservability(errs *Errors) {
 		errs.add("observability.tracingSamplingPercent", "must be 0..100 (got %d)", o.TracingSamplingPercent)
 	}
 	c.validateAlerting(errs)
-	if mode != observability.Full {
+	if o.Mode != observability.Full {
 		return
 	}
 	p := o.Prometheus
@@ -417,19 +409,15 @@ func (c *Config) validateObservability(errs *Errors) {
 // plain text is a leak whether or not Alertmanager runs.
 func (c *Config) validateAlerting(errs *Errors) {
 	a := &c.Observability.Alerting
-	var types []string
-	for _, t := range observability.ReceiverTypes {
-		types = append(types, string(t))
-	}
 	for _, name := range slices.Sorted(maps.Keys(a.Receivers)) {
 		r, key := a.Receivers[name], "observability.alerting.receivers."+name
 		if !observability.ValidReceiverName(name) {
 			errs.add(key, "receiver names are lowercase letters, digits and dashes, not \"null\"")
 		}
-		if !slices.Contains(types, r.Type) {
-			errs.add(key+".type", "must be one of %s (got %q)", strings.Join(types, ", "), r.Type)
+		if !enum.Valid(r.Type, observability.ReceiverTypes) {
+			oneOf(errs, key+".type", r.Type, observability.ReceiverTypes)
 		}
-		if r.Type == string(observability.Slack) && !strings.HasPrefix(r.Channel, "#") {
+		if r.Type == observability.Slack && !strings.HasPrefix(r.Channel, "#") {
 			errs.add(key+".channel", "a slack receiver needs a channel like #alerts (got %q)", r.Channel)
 		}
 		setSecret := "pulumi config set --secret --path '" + key + ".credential' <value>"
@@ -460,10 +448,6 @@ func (c *Config) validateServices(errs *Errors) {
 	if c.Rollouts.Replicas < 1 || c.Rollouts.Replicas > 5 {
 		errs.add("rollouts.replicas", "must be 1..5 (got %d)", c.Rollouts.Replicas)
 	}
-	var strategies []string
-	for _, s := range service.Strategies {
-		strategies = append(strategies, string(s))
-	}
 	for _, name := range slices.Sorted(maps.Keys(c.Services)) {
 		s, key := c.Services[name], "services."+name
 		if !service.ValidName(name) {
@@ -476,9 +460,7 @@ func (c *Config) validateServices(errs *Errors) {
 		if s.Image.Tag != "" && !service.ValidTag(s.Image.Tag) {
 			errs.add(key+".image.tag", "%q is not an image tag", s.Image.Tag)
 		}
-		if !slices.Contains(strategies, s.Strategy) {
-			errs.add(key+".strategy", "must be one of %s (got %q)", strings.Join(strategies, ", "), s.Strategy)
-		}
+		oneOf(errs, key+".strategy", s.Strategy, service.Strategies)
 		if s.Port < 1 || s.Port > 65535 {
 			errs.add(key+".port", "must be 1..65535 (got %d)", s.Port)
 		}
@@ -532,9 +514,7 @@ func (c *Config) validateServices(errs *Errors) {
 			}
 		}
 		b := s.BlueGreen
-		if b.ActiveColor != service.Blue && b.ActiveColor != service.Green {
-			errs.add(key+".blueGreen.activeColor", "must be blue or green (got %q)", b.ActiveColor)
-		}
+		oneOf(errs, key+".blueGreen.activeColor", b.ActiveColor, service.Colors)
 		for field, tag := range map[string]string{"blueTag": b.BlueTag, "greenTag": b.GreenTag} {
 			if tag != "" && !service.ValidTag(tag) {
 				errs.add(key+".blueGreen."+field, "%q is not an image tag", tag)
@@ -557,11 +537,9 @@ func (c *Config) validateServices(errs *Errors) {
 
 func (c *Config) validateDR(errs *Errors) {
 	d := &c.DR
-	if d.ActiveRegion != "primary" && d.ActiveRegion != "secondary" {
-		errs.add("dr.activeRegion", "must be primary or secondary (got %q)", d.ActiveRegion)
-	}
+	oneOf(errs, "dr.activeRegion", d.ActiveRegion, RegionRoles)
 	if !d.Enabled {
-		if d.ActiveRegion == "secondary" {
+		if d.ActiveRegion == SecondaryRegion {
 			errs.add("dr.activeRegion", "secondary needs eduai:dr.enabled: there is no secondary region to make active")
 		}
 		return
@@ -622,7 +600,7 @@ func (c *Config) validateZone(errs *Errors) {
 		return
 	}
 	if z.ZoneName == "" {
-		if c.Addons.Issuer.Kind != string(addons.SelfSigned) {
+		if c.Addons.Issuer.Kind != addons.SelfSigned {
 			errs.add("dns.zoneName", "is required with mesh.hosts and the %s issuer: the hosts get their records, and "+
 				"Let's Encrypt's DNS-01 challenges are answered, in this Route 53 zone", c.Addons.Issuer.Kind)
 		}
@@ -703,7 +681,7 @@ func (c *Config) validateRunner(errs *Errors) {
 		}
 		return
 	}
-	if c.Network.NATStrategy == string(network.NATNone) {
+	if c.Network.NATStrategy == network.NATNone {
 		errs.add("runner.enabled", "the runner polls GitLab through NAT: network.natStrategy %q leaves it no way out "+
 			"(set single or perAz, or runner.enabled: false)", c.Network.NATStrategy)
 	}
@@ -736,5 +714,13 @@ func (c *Config) validateRunner(errs *Errors) {
 func (c *Config) validateBootstrap(errs *Errors) {
 	if c.Bootstrap.Foundation && !c.runnerOn() {
 		errs.add("bootstrap.foundation", "the second phase runs on the in-VPC runner, so runner.enabled must not be false")
+	}
+}
+
+// oneOf reports a value that is not one of an enumeration's values, listing
+// them from the type's own list (issue #21: the allowed values are written once).
+func oneOf[T ~string](errs *Errors, path string, v T, values []T) {
+	if !enum.Valid(v, values) {
+		errs.add(path, "must be one of %s (got %q)", enum.Describe(values), v)
 	}
 }

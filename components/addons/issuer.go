@@ -2,6 +2,7 @@ package addons
 
 import (
 	"fmt"
+	"github.com/eduai/infra/components/enum"
 	"net/mail"
 
 	"github.com/eduai/infra/components/internal/k8sobj"
@@ -55,7 +56,7 @@ func (i IssuerArgs) Name() string { return issuerNames[i.Kind] }
 
 func (i IssuerArgs) validate() error {
 	if _, ok := issuerNames[i.Kind]; !ok {
-		return fmt.Errorf("Issuer.Kind: %q is not one of %v", i.Kind, IssuerKinds)
+		return fmt.Errorf("Issuer.Kind: %q is not one of %s", i.Kind, enum.Describe(IssuerKinds))
 	}
 	if _, acme := acmeServers[i.Kind]; acme {
 		if _, err := mail.ParseAddress(i.Email); err != nil {

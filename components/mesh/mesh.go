@@ -9,6 +9,7 @@ package mesh
 import (
 	"errors"
 	"fmt"
+	"github.com/eduai/infra/components/enum"
 	"regexp"
 	"slices"
 	"sort"
@@ -38,6 +39,9 @@ const (
 	Strict     MTLSMode = "STRICT"
 	Permissive MTLSMode = "PERMISSIVE"
 )
+
+// MTLSModes lists the modes the mesh component sets.
+var MTLSModes = []MTLSMode{Strict, Permissive}
 
 var (
 	hostPattern    = regexp.MustCompile(`^(\*\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$`)
@@ -93,8 +97,8 @@ func (a *MeshArgs) validate() error {
 	if !namePattern.MatchString(a.ServicesNamespace) {
 		errs = append(errs, fmt.Errorf("ServicesNamespace: %q is not a namespace name", a.ServicesNamespace))
 	}
-	if a.MTLS != "" && a.MTLS != Strict && a.MTLS != Permissive {
-		errs = append(errs, fmt.Errorf("MTLS: %q is not STRICT or PERMISSIVE", a.MTLS))
+	if a.MTLS != "" && !enum.Valid(a.MTLS, MTLSModes) {
+		errs = append(errs, fmt.Errorf("MTLS: %q is not one of %s", a.MTLS, enum.Describe(MTLSModes)))
 	}
 	if a.IstiodReplicas < 0 {
 		errs = append(errs, fmt.Errorf("IstiodReplicas: %d", a.IstiodReplicas))

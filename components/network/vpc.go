@@ -7,6 +7,7 @@ package network
 import (
 	"errors"
 	"fmt"
+	"github.com/eduai/infra/components/enum"
 	"regexp"
 	"slices"
 	"strings"
@@ -35,8 +36,17 @@ const (
 // NATStrategies lists the valid strategies.
 var NATStrategies = []NATStrategy{NATNone, NATSingle, NATPerAZ}
 
-// FlowLogTrafficTypes are the values AWS accepts for a flow log's traffic type.
-var FlowLogTrafficTypes = []string{"ALL", "ACCEPT", "REJECT"}
+// TrafficType is what a flow log records (the values AWS accepts).
+type TrafficType string
+
+const (
+	TrafficAll    TrafficType = "ALL"
+	TrafficAccept TrafficType = "ACCEPT"
+	TrafficReject TrafficType = "REJECT"
+)
+
+// TrafficTypes lists the traffic types.
+var TrafficTypes = []TrafficType{TrafficAll, TrafficAccept, TrafficReject}
 
 // LogRetentionDays are the retention periods CloudWatch Logs accepts.
 var LogRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
@@ -47,7 +57,7 @@ type FlowLogArgs struct {
 	// RetentionDays of the log group. Required; one of LogRetentionDays.
 	RetentionDays int
 	// TrafficType is ALL, ACCEPT or REJECT. Default ALL.
-	TrafficType string
+	TrafficType TrafficType
 	// Protect the log group's key (staging, prod).
 	Protect bool
 }
@@ -101,14 +111,14 @@ func (a *VpcArgs) validate() error {
 	switch a.NATStrategy {
 	case "", NATNone, NATSingle, NATPerAZ:
 	default:
-		errs = append(errs, fmt.Errorf("NATStrategy: %q is not one of none, single, perAz", a.NATStrategy))
+		errs = append(errs, fmt.Errorf("NATStrategy: %q is not one of %s", a.NATStrategy, enum.Describe(NATStrategies)))
 	}
 	if f := a.FlowLogs; f != nil {
 		if !slices.Contains(LogRetentionDays, f.RetentionDays) {
 			errs = append(errs, fmt.Errorf("FlowLogs.RetentionDays: %d is not a CloudWatch Logs retention", f.RetentionDays))
 		}
-		if f.TrafficType != "" && !slices.Contains(FlowLogTrafficTypes, f.TrafficType) {
-			errs = append(errs, fmt.Errorf("FlowLogs.TrafficType: %q is not one of ALL, ACCEPT, REJECT", f.TrafficType))
+		if f.TrafficType != "" && !enum.Valid(f.TrafficType, TrafficTypes) {
+			errs = append(errs, fmt.Errorf("FlowLogs.TrafficType: %q is not one of %s", f.TrafficType, enum.Describe(TrafficTypes)))
 		}
 	}
 	seen := map[string]bool{}
@@ -450,7 +460,7 @@ func newFlowLog(ctx *pulumi.Context, name, prefix string, f *FlowLogArgs, vpc *e
 	parent pulumi.ResourceOption, nameTag func(string, map[string]string) pulumi.StringMap) error {
 	traffic := f.TrafficType
 	if traffic == "" {
-		traffic = "ALL"
+		traffic = TrafficAll
 	}
 	group, err := secure.NewLogGroup(ctx, name+"-flow-logs", secure.LogGroupArgs{
 		Name:          "/eduai/vpc/" + prefix + "/flow-logs",
@@ -496,7 +506,7 @@ func newFlowLog(ctx *pulumi.Context, name, prefix string, f *FlowLogArgs, vpc *e
 	}
 	_, err = ec2.NewFlowLog(ctx, name, &ec2.FlowLogArgs{
 		VpcId:              vpc.ID(),
-		TrafficType:        pulumi.String(traffic),
+		TrafficType:        pulumi.String(string(traffic)),
 		LogDestinationType: pulumi.String("cloud-watch-logs"),
 		LogDestination:     group.Arn,
 		IamRoleArn:         role.Arn,

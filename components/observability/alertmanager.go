@@ -2,6 +2,7 @@ package observability
 
 import (
 	"fmt"
+	"github.com/eduai/infra/components/enum"
 	"regexp"
 	"sort"
 )
@@ -67,7 +68,7 @@ func (a AlertingArgs) validate() error {
 			}
 		case PagerDuty, Webhook:
 		default:
-			return fmt.Errorf("Alerting: receiver %q: type %q is not one of %v", r.Name, r.Type, ReceiverTypes)
+			return fmt.Errorf("Alerting: receiver %q: type %q is not one of %s", r.Name, r.Type, enum.Describe(ReceiverTypes))
 		}
 		if r.Credential == "" {
 			return fmt.Errorf("Alerting: receiver %q has no credential", r.Name)

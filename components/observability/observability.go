@@ -20,6 +20,7 @@ package observability
 import (
 	"errors"
 	"fmt"
+	"github.com/eduai/infra/components/enum"
 	"github.com/eduai/infra/components/internal/netpol"
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"maps"
@@ -53,6 +54,9 @@ const (
 	// Full: logs plus metrics, alerts, dashboards and traces.
 	Full Mode = "full"
 )
+
+// Modes lists the modes.
+var Modes = []Mode{Logs, Full}
 
 // Chart names a chart this component installs.
 type Chart string
@@ -166,8 +170,8 @@ func (a *Args) validate() error {
 	if a.ClusterName == "" || a.Cluster == nil || a.Region == "" || a.RegionalARN == nil {
 		errs = append(errs, errors.New("ClusterName, Cluster, Region and RegionalARN are required"))
 	}
-	if a.Mode != Logs && a.Mode != Full {
-		errs = append(errs, fmt.Errorf("Mode: %q is not %q or %q", a.Mode, Logs, Full))
+	if !enum.Valid(a.Mode, Modes) {
+		errs = append(errs, fmt.Errorf("Mode: %q is not one of %s", a.Mode, enum.Describe(Modes)))
 	}
 	for _, c := range Charts(a.Mode) {
 		if !chartVersionPattern.MatchString(a.ChartVersions[c]) {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/eduai/infra/components/enum"
 
 	"github.com/eduai/infra/components/internal/secure"
 
@@ -83,7 +84,7 @@ func (a *QueueArgs) validate() error {
 			errs = append(errs, fmt.Errorf("Brokers: %w", err))
 		}
 	default:
-		errs = append(errs, fmt.Errorf("Engine: %q is not one of %v", a.Engine, Engines))
+		errs = append(errs, fmt.Errorf("Engine: %q is not one of %s", a.Engine, enum.Describe(Engines)))
 	}
 	if len(a.ClientCIDRs) == 0 {
 		errs = append(errs, errors.New("ClientCIDRs: at least one"))

@@ -281,7 +281,7 @@ func TestAnalysisQueriesParse(t *testing.T) {
 // The blue-green run measures the color that took the traffic, by its
 // workload (Deployment <name>-<color>), and nothing else.
 func TestBlueGreenAnalysisOnIstioTelemetry(t *testing.T) {
-	run := BlueGreenAnalysisRunFor(baseArgs(BlueGreen), Green, "v1.3.0")
+	run := BlueGreenAnalysisRunFor(baseArgs(BlueGreen), string(Green), "v1.3.0")
 	spec := run.Spec.(AnalysisRunSpec)
 	args := map[string]string{}
 	for _, a := range spec.Args {
@@ -291,9 +291,9 @@ func TestBlueGreenAnalysisOnIstioTelemetry(t *testing.T) {
 		spec.Metrics[0].Count != BlueGreenChecks {
 		t.Fatalf("run %s args %v", run.Metadata.Name, args)
 	}
-	color := func(c string, perMinute, errors float64) string {
+	color := func(c Color, perMinute, errors float64) string {
 		return strings.ReplaceAll(traffic("source", "content-service", perMinute, errors, 40),
-			`destination_workload="content-service"`, `destination_workload="content-service-`+c+`"`)
+			`destination_workload="content-service"`, `destination_workload="content-service-`+string(c)+`"`)
 	}
 	for _, c := range []struct {
 		name, series, want string

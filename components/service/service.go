@@ -23,6 +23,7 @@ package service
 import (
 	"errors"
 	"fmt"
+	"github.com/eduai/infra/components/enum"
 	"regexp"
 	"slices"
 	"time"
@@ -43,11 +44,17 @@ const (
 // Strategies lists them.
 var Strategies = []Strategy{Rolling, BlueGreen, Canary}
 
+// Color is one of a blue-green service's two versions.
+type Color string
+
 // Colors of a blue-green service.
 const (
-	Blue  = "blue"
-	Green = "green"
+	Blue  Color = "blue"
+	Green Color = "green"
 )
+
+// Colors lists the colors.
+var Colors = []Color{Blue, Green}
 
 // Probe paths and the seed's timings.
 const (
@@ -85,7 +92,7 @@ type Ingress struct {
 
 // BlueGreenArgs picks the active color and the image tag of each color.
 type BlueGreenArgs struct {
-	ActiveColor       string
+	ActiveColor       Color
 	BlueTag, GreenTag string
 	// KeepIdleUntil: the idle color runs until then, then scales to zero. Zero: keep it.
 	KeepIdleUntil time.Time
@@ -206,7 +213,7 @@ func (a *Args) validate() error {
 		errs = append(errs, fmt.Errorf("Tag: %q is not an image tag", a.Tag))
 	}
 	if !slices.Contains(Strategies, a.Strategy) {
-		errs = append(errs, fmt.Errorf("Strategy: %q is not one of %v", a.Strategy, Strategies))
+		errs = append(errs, fmt.Errorf("Strategy: %q is not one of %s", a.Strategy, enum.Describe(Strategies)))
 	}
 	if a.Port < 1 || a.Port > 65535 {
 		errs = append(errs, fmt.Errorf("Port: %d", a.Port))
@@ -230,8 +237,8 @@ func (a *Args) validate() error {
 	}
 	if a.Strategy == BlueGreen {
 		b := a.BlueGreen
-		if b.ActiveColor != Blue && b.ActiveColor != Green {
-			errs = append(errs, fmt.Errorf("BlueGreen.ActiveColor: %q is not blue or green", b.ActiveColor))
+		if !enum.Valid(b.ActiveColor, Colors) {
+			errs = append(errs, fmt.Errorf("BlueGreen.ActiveColor: %q is not one of %s", b.ActiveColor, enum.Describe(Colors)))
 		}
 		for color, tag := range map[string]string{"BlueTag": b.BlueTag, "GreenTag": b.GreenTag} {
 			if tag != "" && !tagPattern.MatchString(tag) {

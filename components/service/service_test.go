@@ -184,7 +184,7 @@ func weights(t *testing.T, rec *mockstack.Recorder) map[string]float64 {
 
 func TestBlueGreen(t *testing.T) {
 	for _, c := range []struct {
-		active       string
+		active       Color
 		blue, green  float64
 		activeImage  string
 		idleReplicas any
@@ -197,22 +197,22 @@ func TestBlueGreen(t *testing.T) {
 		args.Migration = &Migration{Command: []string{"/app/migrate", "up"}}
 		rec := run(t, args)
 		w := weights(t, rec)
-		if w[Blue] != c.blue || w[Green] != c.green {
+		if w[string(Blue)] != c.blue || w[string(Green)] != c.green {
 			t.Errorf("active %s: weights %v", c.active, w)
 		}
-		active := rec.Named("kubernetes:apps/v1:Deployment", "svc-"+c.active)
+		active := rec.Named("kubernetes:apps/v1:Deployment", "svc-"+string(c.active))
 		if container(t, active)["image"] != "registry.gitlab.com/eduai/content-service:"+c.activeImage {
 			t.Errorf("active image %v", container(t, active)["image"])
 		}
-		if m(m(m(spec(active)["template"])["metadata"])["labels"])["version"] != c.active {
+		if m(m(m(spec(active)["template"])["metadata"])["labels"])["version"] != string(c.active) {
 			t.Error("pods not labelled with their color")
 		}
-		idleDep := rec.Named("kubernetes:apps/v1:Deployment", "svc-"+idle(c.active))
+		idleDep := rec.Named("kubernetes:apps/v1:Deployment", "svc-"+string(idle(c.active)))
 		if spec(idleDep)["replicas"] != c.idleReplicas {
 			t.Errorf("idle replicas %v", spec(idleDep)["replicas"])
 		}
 		preview := rec.Named("kubernetes:core/v1:Service", "svc-preview")
-		if m(spec(preview)["selector"])["version"] != idle(c.active) {
+		if m(spec(preview)["selector"])["version"] != string(idle(c.active)) {
 			t.Errorf("preview selects %v", spec(preview)["selector"])
 		}
 		// The switch waits for the smoke test of the color about to serve.
@@ -222,7 +222,7 @@ func TestBlueGreen(t *testing.T) {
 			t.Error("the route switch does not wait for the smoke test")
 		}
 		jobName := m(obj(smoke)["metadata"])["name"].(string)
-		if !strings.Contains(jobName, c.active) || !strings.Contains(jobName, strings.ReplaceAll(c.activeImage, ".", "-")) {
+		if !strings.Contains(jobName, string(c.active)) || !strings.Contains(jobName, strings.ReplaceAll(c.activeImage, ".", "-")) {
 			t.Errorf("smoke job name %s", jobName)
 		}
 		// Issue #19, item 2: in the mesh the smoke test has a sidecar (STRICT
@@ -254,7 +254,7 @@ func TestBlueGreen(t *testing.T) {
 			t.Error("the migration Job gets a sidecar")
 		}
 		hpa := spec(rec.ByType("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")[0])
-		if m(hpa["scaleTargetRef"])["name"] != "content-service-"+c.active {
+		if m(hpa["scaleTargetRef"])["name"] != "content-service-"+string(c.active) {
 			t.Errorf("HPA targets %v", hpa["scaleTargetRef"])
 		}
 		// After the switch the serving color is measured, and Pulumi waits for the verdict.
@@ -263,7 +263,7 @@ func TestBlueGreen(t *testing.T) {
 			m(m(obj(run)["metadata"])["annotations"])[WaitForAnnotation] != AnalysisRunWaitFor || run.UpdateTimeout != "10m0s" {
 			t.Fatalf("no awaited analysis of the switch: %v", run)
 		}
-		if fmt.Sprint(m(spec(run)["args"].([]any)[1])["value"]) != "content-service-"+c.active {
+		if fmt.Sprint(m(spec(run)["args"].([]any)[1])["value"]) != "content-service-"+string(c.active) {
 			t.Errorf("the analysis measures %v", spec(run)["args"])
 		}
 		if kinds := checkCRDs(t, rec); kinds["VirtualService"] != 1 || kinds["DestinationRule"] != 1 || kinds["AnalysisRun"] != 1 {
@@ -288,7 +288,7 @@ func TestBlueGreenIdleScalesToZeroAfterKeepUntil(t *testing.T) {
 
 // Without the mesh (dev) the Service's selector is the switch.
 func TestBlueGreenWithoutMesh(t *testing.T) {
-	for _, active := range []string{Blue, Green} {
+	for _, active := range []Color{Blue, Green} {
 		args := baseArgs(BlueGreen)
 		args.Mesh, args.Monitoring, args.BlueGreen.ActiveColor = false, false, active
 		rec := run(t, args)
@@ -296,7 +296,7 @@ func TestBlueGreenWithoutMesh(t *testing.T) {
 			t.Errorf("%d virtual services without the mesh", n)
 		}
 		main := rec.Named("kubernetes:core/v1:Service", "svc")
-		if m(spec(main)["selector"])["version"] != active {
+		if m(spec(main)["selector"])["version"] != string(active) {
 			t.Errorf("service selects %v with %s active", spec(main)["selector"], active)
 		}
 		smoke := rec.Named("kubernetes:batch/v1:Job", "svc-smoke")

@@ -80,7 +80,7 @@ func DestinationRuleFor(a *Args, subsets map[string]map[string]string, order []s
 }
 
 // idle is the color not serving.
-func idle(active string) string {
+func idle(active Color) Color {
 	if active == Blue {
 		return Green
 	}
@@ -88,14 +88,15 @@ func idle(active string) string {
 }
 
 // BlueGreenWeights is the VirtualService weight of each color.
-func BlueGreenWeights(active string) map[string]int {
-	return map[string]int{active: 100, idle(active): 0}
+func BlueGreenWeights(active Color) map[string]int {
+	return map[string]int{string(active): 100, string(idle(active)): 0}
 }
 
 func (b *builder) blueGreen(deps []pulumi.Resource) error {
 	a, g := b.args, b.args.BlueGreen
-	active, standby := g.ActiveColor, idle(g.ActiveColor)
-	tags := map[string]string{Blue: g.BlueTag, Green: g.GreenTag}
+	// Colors name objects and label pods: strings from here on.
+	active, standby, blue, green := string(g.ActiveColor), string(idle(g.ActiveColor)), string(Blue), string(Green)
+	tags := map[string]string{blue: g.BlueTag, green: g.GreenTag}
 	for c, t := range tags {
 		if t == "" {
 			tags[c] = a.Tag
@@ -116,7 +117,7 @@ func (b *builder) blueGreen(deps []pulumi.Resource) error {
 	// `pulumi up` does not reset the HPA's count.
 	replicas := map[string]pulumi.IntPtrInput{active: pulumi.IntPtr(b.minReplicas()), standby: pulumi.IntPtr(idleReplicas)}
 	deployments := map[string]pulumi.Resource{}
-	for _, color := range []string{Blue, Green} {
+	for _, color := range []string{blue, green} {
 		dep, err := b.deployment(b.name+"-"+color, a.Name+"-"+color, map[string]string{"version": color},
 			tags[color], replicas[color], deps)
 		if err != nil {
@@ -174,12 +175,12 @@ func (b *builder) blueGreen(deps []pulumi.Resource) error {
 	if err := b.service(b.name, a.Name, nil, metrics); err != nil {
 		return err
 	}
-	order := []string{Blue, Green}
-	subsets := map[string]map[string]string{Blue: {"version": Blue}, Green: {"version": Green}}
+	order := []string{blue, green}
+	subsets := map[string]map[string]string{blue: {"version": blue}, green: {"version": green}}
 	if _, err := k8sobj.New(b.ctx, b.name+"-destinations", DestinationRuleFor(a, subsets, order), b.custom); err != nil {
 		return err
 	}
-	sw, err := k8sobj.New(b.ctx, b.name+"-routes", VirtualServiceFor(a, SubsetDestinations(a, BlueGreenWeights(active), order)), b.custom, afterSmoke)
+	sw, err := k8sobj.New(b.ctx, b.name+"-routes", VirtualServiceFor(a, SubsetDestinations(a, BlueGreenWeights(g.ActiveColor), order)), b.custom, afterSmoke)
 	if err != nil {
 		return err
 	}
