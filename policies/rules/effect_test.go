@@ -226,6 +226,18 @@ func TestEffectWorkloads(t *testing.T) {
 	})
 }
 
+func TestEffectDefaultNamespace(t *testing.T) {
+	inDefault := func(typ string) policyx.AnalyzerResource {
+		return res(typ, "x", map[string]any{"metadata": map[string]any{"name": "x", "namespace": "default"}})
+	}
+	runResourceCases(t, []resourceCase{
+		{"a Secret in default", checkNotDefaultNamespace, inDefault("kubernetes:core/v1:Secret"), nil, "default namespace"},
+		{"a ConfigMap in default", checkNotDefaultNamespace, inDefault("kubernetes:core/v1:ConfigMap"), nil, "default namespace"},
+		{"a RoleBinding in default", checkNotDefaultNamespace,
+			inDefault("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"), nil, "default namespace"},
+	})
+}
+
 func TestEffectRBAC(t *testing.T) {
 	role := func(rule map[string]any) policyx.AnalyzerResource {
 		return res(typeClusterRole, "r", map[string]any{"rules": []any{rule}})

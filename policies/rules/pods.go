@@ -134,9 +134,16 @@ func namespaceOf(r policyx.AnalyzerResource) (string, bool) {
 
 // checkNotDefaultNamespace: workloads, Services and service accounts live in
 // a namespace of their own, never `default` (CKV_K8S_21).
+// defaultNamespaceTypes are the namespaced kinds CKV_K8S_21 reads: the
+// workloads, Services, ServiceAccounts and Ingresses, and the Secrets,
+// ConfigMaps, Roles and RoleBindings next to them (issue #20's re-audit).
+var defaultNamespaceTypes = append(slices.Clone(workloadTypes), typeService, typeServiceAccount, typeIngress,
+	"kubernetes:core/v1:Secret", "kubernetes:core/v1:ConfigMap", typeRole,
+	"kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+
 func checkNotDefaultNamespace(args policyx.ResourceValidationArgs) error {
 	r := args.Resource
-	if !slices.Contains(append(slices.Clone(workloadTypes), typeService, typeServiceAccount, typeIngress), r.Type) {
+	if !slices.Contains(defaultNamespaceTypes, r.Type) {
 		return nil
 	}
 	if ns, known := namespaceOf(r); known && (ns == "" || ns == "default") {
