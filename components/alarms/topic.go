@@ -46,10 +46,12 @@ func AccountID(arn string) string {
 	return account
 }
 
-// keyPolicy: the account administers the key; CloudWatch may use it to publish to the topic.
-func keyPolicy(account string) string {
+// keyPolicy: the account administers the key; CloudWatch may use it to
+// publish to the topic. The account's root is named in the account's
+// partition (the ARN it was read from).
+func keyPolicy(partition, account string) string {
 	return `{"Version":"2012-10-17","Statement":[` +
-		`{"Sid":"Account","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + account + `:root"},"Action":"kms:*","Resource":"*"},` +
+		`{"Sid":"Account","Effect":"Allow","Principal":{"AWS":"arn:` + partition + `:iam::` + account + `:root"},"Action":"kms:*","Resource":"*"},` +
 		`{"Sid":"CloudWatchAlarms","Effect":"Allow","Principal":{"Service":"cloudwatch.amazonaws.com"},` +
 		`"Action":["kms:Decrypt","kms:GenerateDataKey*"],"Resource":"*",` +
 		`"Condition":{"StringEquals":{"aws:SourceAccount":"` + account + `"}}}]}`
@@ -80,8 +82,12 @@ func NewTopic(ctx *pulumi.Context, name string, args TopicArgs, opts ...pulumi.R
 		}
 		return "", fmt.Errorf("alarm topic %q: no account id in %q", name, arn)
 	}).(pulumi.StringOutput)
-	key, err := secure.NewKeyWithPolicy(ctx, name, "Alarm notifications "+args.Name, nil,
-		account.ApplyT(keyPolicy).(pulumi.StringOutput), parent, pulumi.Protect(args.Protect))
+	policy := pulumi.All(args.AccountARN.ToStringOutput(), account).ApplyT(func(v []any) string {
+		partition, _, _ := secure.ARNParts(v[0].(string))
+		return keyPolicy(partition, v[1].(string))
+	}).(pulumi.StringOutput)
+	key, err := secure.NewKeyWithPolicy(ctx, name, "Alarm notifications "+args.Name, nil, policy, parent,
+		pulumi.Protect(args.Protect))
 	if err != nil {
 		return nil, err
 	}

@@ -52,3 +52,17 @@ func TestBadTopic(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// In another partition the key's policy names the account's root there
+// (issue #21): arn:aws-cn:…, not arn:aws:….
+func TestTopicInChina(t *testing.T) {
+	rec, err := run(t, TopicArgs{Name: "eduai-prod-dr-alarms", Emails: []string{"oncall@eduai.com"},
+		AccountARN: pulumi.String("arn:aws-cn:rds:cn-north-1:123456789012:cluster:eduai-prod")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := rec.Named("aws:kms/key:Key", "dr-alarms").String("policy")
+	if !strings.Contains(policy, `"arn:aws-cn:iam::123456789012:root"`) || strings.Contains(policy, "arn:aws:") {
+		t.Errorf("key policy in aws-cn: %s", policy)
+	}
+}

@@ -472,12 +472,12 @@ func newFlowLog(ctx *pulumi.Context, name, prefix string, f *FlowLogArgs, vpc *e
 	if err != nil {
 		return err
 	}
-	// The VPC's ARN gives the region and account the guards name.
-	regionAccount := vpc.Arn.ApplyT(func(arn string) []string {
-		region, account := secure.RegionAndAccount(arn)
-		return []string{region, account}
+	// The VPC's ARN gives the partition, region and account the guards name.
+	parts := vpc.Arn.ApplyT(func(arn string) []string {
+		partition, region, account := secure.ARNParts(arn)
+		return []string{partition, region, account}
 	}).(pulumi.StringArrayOutput)
-	region, account := regionAccount.Index(pulumi.Int(0)), regionAccount.Index(pulumi.Int(1))
+	partition, region, account := parts.Index(pulumi.Int(0)), parts.Index(pulumi.Int(1)), parts.Index(pulumi.Int(2))
 	// The confused-deputy guard of the VPC user guide ("IAM role for
 	// publishing flow logs to CloudWatch Logs"): only flow logs of this
 	// account and region may assume the role.
@@ -486,7 +486,7 @@ func newFlowLog(ctx *pulumi.Context, name, prefix string, f *FlowLogArgs, vpc *e
 		AssumeRolePolicy: pulumi.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",`+
 			`"Principal":{"Service":"vpc-flow-logs.amazonaws.com"},"Action":"sts:AssumeRole",`+
 			`"Condition":{"StringEquals":{"aws:SourceAccount":"%s"},`+
-			`"ArnLike":{"aws:SourceArn":"arn:aws:ec2:%s:%s:vpc-flow-log/*"}}}]}`, account, region, account),
+			`"ArnLike":{"aws:SourceArn":"arn:%s:ec2:%s:%s:vpc-flow-log/*"}}}]}`, account, partition, region, account),
 		Tags: nameTag("flow-logs", nil),
 	}, parent)
 	if err != nil {
@@ -500,7 +500,7 @@ func newFlowLog(ctx *pulumi.Context, name, prefix string, f *FlowLogArgs, vpc *e
 		Policy: pulumi.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":[`+
 			`"logs:CreateLogStream","logs:PutLogEvents","logs:DescribeLogStreams"],`+
 			`"Resource":["%s","%s:*"]},{"Effect":"Allow","Action":"logs:DescribeLogGroups",`+
-			`"Resource":"arn:aws:logs:%s:%s:log-group:*"}]}`, group.Arn, group.Arn, region, account),
+			`"Resource":"arn:%s:logs:%s:%s:log-group:*"}]}`, group.Arn, group.Arn, partition, region, account),
 	}, parent); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
@@ -77,8 +78,9 @@ const (
 	BackupHourly = "hourly"
 )
 
-// arnParts are the region and account of an ARN ("arn:aws:kms:us-west-2:123456789012:key/…").
-var arnParts = regexp.MustCompile(`^arn:aws[a-z-]*:[^:]*:([a-z0-9-]*):([0-9]{12}):`)
+// arnParts are the partition, region and account of an ARN
+// ("arn:aws:kms:us-west-2:123456789012:key/…", "arn:aws-cn:…", "arn:aws-us-gov:…").
+var arnParts = regexp.MustCompile(`^arn:(aws[a-z-]*):[^:]*:([a-z0-9-]*):([0-9]{12}):`)
 
 // AccountOf is the account an ARN output names (the guard of a policy that
 // lets a service in: aws:SourceAccount).
@@ -91,10 +93,37 @@ func AccountOf(arn pulumi.StringOutput) pulumi.StringOutput {
 
 // RegionAndAccount reads the region and account of an ARN ("" when absent).
 func RegionAndAccount(arn string) (region, account string) {
+	_, region, account = ARNParts(arn)
+	return region, account
+}
+
+// ARNParts reads the partition, region and account of an ARN ("" when
+// absent). The ARNs a policy document names take the partition of the ARN
+// they are built from, so a document built in GovCloud or China names
+// aws-us-gov or aws-cn resources (issue #21; AWS General Reference, "Amazon
+// Resource Names": the partition is aws, aws-cn or aws-us-gov).
+func ARNParts(arn string) (partition, region, account string) {
 	if m := arnParts.FindStringSubmatch(arn); m != nil {
-		return m[1], m[2]
+		return m[1], m[2], m[3]
 	}
-	return "", ""
+	return "", "", ""
+}
+
+// Partition is the partition of a region: aws-cn for China, aws-us-gov for
+// GovCloud, aws-iso and aws-iso-b for the isolated regions, aws elsewhere
+// (AWS General Reference, "Amazon Resource Names").
+func Partition(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return "aws-us-gov"
+	case strings.HasPrefix(region, "us-isob-"):
+		return "aws-iso-b"
+	case strings.HasPrefix(region, "us-iso-"):
+		return "aws-iso"
+	}
+	return "aws"
 }
 
 // LogGroupArgs describes a CloudWatch log group encrypted with its own key.
@@ -114,12 +143,12 @@ type LogGroupArgs struct {
 
 // logsKeyPolicy lets the account administer the key and CloudWatch Logs in
 // the region use it for this account's log groups only.
-func logsKeyPolicy(region, account string) string {
+func logsKeyPolicy(partition, region, account string) string {
 	return `{"Version":"2012-10-17","Statement":[` +
-		`{"Sid":"Account","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + account + `:root"},"Action":"kms:*","Resource":"*"},` +
+		`{"Sid":"Account","Effect":"Allow","Principal":{"AWS":"arn:` + partition + `:iam::` + account + `:root"},"Action":"kms:*","Resource":"*"},` +
 		`{"Sid":"CloudWatchLogs","Effect":"Allow","Principal":{"Service":"logs.` + region + `.amazonaws.com"},` +
 		`"Action":["kms:Encrypt*","kms:Decrypt*","kms:ReEncrypt*","kms:GenerateDataKey*","kms:Describe*"],"Resource":"*",` +
-		`"Condition":{"ArnLike":{"kms:EncryptionContext:aws:logs:arn":"arn:aws:logs:` + region + `:` + account + `:log-group:*"}}}]}`
+		`"Condition":{"ArnLike":{"kms:EncryptionContext:aws:logs:arn":"arn:` + partition + `:logs:` + region + `:` + account + `:log-group:*"}}}]}`
 }
 
 // NewLogGroup creates a log group encrypted with a customer-managed key of
@@ -130,11 +159,11 @@ func NewLogGroup(ctx *pulumi.Context, name string, args LogGroupArgs, opts ...pu
 		return nil, fmt.Errorf("log group %q: Name, RetentionDays and RegionalARN are required", name)
 	}
 	policy := args.RegionalARN.ToStringOutput().ApplyT(func(arn string) (string, error) {
-		region, account := RegionAndAccount(arn)
+		partition, region, account := ARNParts(arn)
 		if region == "" || account == "" {
 			return "", fmt.Errorf("log group %q: no region and account in %q", name, arn)
 		}
-		return logsKeyPolicy(region, account), nil
+		return logsKeyPolicy(partition, region, account), nil
 	}).(pulumi.StringOutput)
 	key, err := NewKeyWithPolicy(ctx, name, "CloudWatch Logs "+args.Name, args.Tags, policy,
 		append(slices.Clone(opts), pulumi.Protect(args.Protect))...)
