@@ -109,6 +109,15 @@ func ARNParts(arn string) (partition, region, account string) {
 	return "", "", ""
 }
 
+// PartitionOfARN is an ARN's partition, also for the ARNs that name no
+// region or account (a Route 53 zone's); "aws" when it is not an ARN.
+func PartitionOfARN(arn string) string {
+	if parts := strings.SplitN(arn, ":", 3); len(parts) == 3 && parts[0] == "arn" && strings.HasPrefix(parts[1], "aws") {
+		return parts[1]
+	}
+	return "aws"
+}
+
 // Partition is the partition of a region: aws-cn for China, aws-us-gov for
 // GovCloud, aws-iso and aws-iso-b for the isolated regions, aws elsewhere
 // (AWS General Reference, "Amazon Resource Names").

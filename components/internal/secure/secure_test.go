@@ -33,3 +33,12 @@ func TestLogsKeyPolicyPartition(t *testing.T) {
 		t.Errorf("policy names the aws partition: %s", doc)
 	}
 }
+
+func TestPartitionOfARN(t *testing.T) {
+	for arn, want := range map[string]string{"arn:aws-cn:route53:::hostedzone/Z1": "aws-cn",
+		"arn:aws:route53:::hostedzone/Z1": "aws", "not-an-arn": "aws"} {
+		if got := PartitionOfARN(arn); got != want {
+			t.Errorf("%s: %s, want %s", arn, got, want)
+		}
+	}
+}
