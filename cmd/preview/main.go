@@ -2,7 +2,7 @@
 // stack under the Pulumi SDK's mocks (no engine, no AWS account), prints the
 // resource plan grouped by component and the policy pack's verdict.
 //
-//	go run ./cmd/preview --stack dev [--config FILE] [--policy-config FILE] [--json]
+//	go run ./cmd/preview --stack dev [--config FILE] [--policy-config FILE] [--json] [--record-plan FILE]
 //
 // Exit codes: 0 no mandatory violation, 1 a mandatory violation, 2 the config
 // or the program failed (the error, naming the key path, is on stderr).
