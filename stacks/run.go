@@ -5,6 +5,7 @@
 package stacks
 
 import (
+	"github.com/eduai/infra/components/partition"
 	"maps"
 	"slices"
 
@@ -329,7 +330,8 @@ func deployRunners(ctx *pulumi.Context, cfg *Config, providers *Providers, net, 
 func (c *Config) runnerArgs(net *network.Vpc, suffix string) runner.Args {
 	r := c.Runner
 	args := runner.Args{
-		Name: c.namePrefix() + suffix, Tag: RunnerTag(c.Stack) + suffix,
+		Partition: partition.Of(c.Region),
+		Name:      c.namePrefix() + suffix, Tag: RunnerTag(c.Stack) + suffix,
 		VpcID: net.VpcID.ToStringOutput(), SubnetIDs: net.PrivateSubnetIDs,
 		InstanceType: r.InstanceType, Instances: r.Instances, DiskSizeGiB: r.DiskSizeGiB, Version: r.Version,
 		GitLabURL: r.GitLabURL, Concurrent: r.Concurrent, DeployRoleARN: c.Cluster.DeployRoleARN,
@@ -376,6 +378,7 @@ func (c *Config) protectStateful() bool { return c.Environment != Dev }
 func (c *Config) clusterArgs(net *network.Vpc) *cluster.ClusterArgs {
 	k := c.Cluster
 	args := &cluster.ClusterArgs{
+		Partition:         partition.Of(c.Region),
 		Name:              c.namePrefix(),
 		Version:           k.Version,
 		VpcID:             net.VpcID.ToStringOutput(),
@@ -447,7 +450,8 @@ func (c *Config) storageArgs() *storage.BucketsArgs {
 func (c *Config) databaseArgs(net *network.Vpc) *database.AuroraArgs {
 	d := c.Database
 	args := &database.AuroraArgs{
-		Name: c.namePrefix(), EngineVersion: d.EngineVersion, Instances: d.Instances, InstanceClass: d.InstanceClass,
+		Partition: partition.Of(c.Region),
+		Name:      c.namePrefix(), EngineVersion: d.EngineVersion, Instances: d.Instances, InstanceClass: d.InstanceClass,
 		DatabaseName: d.DatabaseName, MasterUsername: d.MasterUsername,
 		BackupRetentionDays: d.BackupRetentionDays, BackupWindow: d.BackupWindow,
 		SubnetGroupName: net.DBSubnetGroupName, VpcID: net.VpcID.ToStringOutput(),
@@ -564,7 +568,7 @@ func deployBackup(ctx *pulumi.Context, cfg *Config, providers *Providers) error 
 	if err != nil {
 		return err
 	}
-	args := &backup.PlanArgs{Name: cfg.namePrefix(), Vault: vault, DatabaseDays: b.DatabaseDays, DataDays: b.DataDays,
+	args := &backup.PlanArgs{Partition: partition.Of(cfg.Region), Name: cfg.namePrefix(), Vault: vault, DatabaseDays: b.DatabaseDays, DataDays: b.DataDays,
 		RestoreTests: on(b.RestoreTests, true), Databases: true, Data: true}
 	if providers.DR == nil {
 		_, err = backup.NewPlan(ctx, "backup", args, providers.Options())

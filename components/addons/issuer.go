@@ -3,7 +3,7 @@ package addons
 import (
 	"fmt"
 	"github.com/eduai/infra/components/enum"
-	"github.com/eduai/infra/components/internal/secure"
+	"github.com/eduai/infra/components/partition"
 	"net/mail"
 
 	"github.com/eduai/infra/components/internal/k8sobj"
@@ -147,6 +147,6 @@ func dns01Policy(zoneARN string) string {
 		`{"Effect":"Allow","Action":"route53:ChangeResourceRecordSets","Resource":"` + zoneARN + `",` +
 		`"Condition":{"ForAllValues:StringEquals":{"route53:ChangeResourceRecordSetsRecordTypes":["TXT"]},` +
 		`"ForAllValues:StringLike":{"route53:ChangeResourceRecordSetsNormalizedRecordNames":["_acme-challenge.*"]}}},` +
-		`{"Effect":"Allow","Action":"route53:GetChange","Resource":"arn:` + secure.PartitionOfARN(zoneARN) + `:route53:::change/*"},` +
+		`{"Effect":"Allow","Action":"route53:GetChange","Resource":"arn:` + partition.OfARN(zoneARN) + `:route53:::change/*"},` +
 		`{"Effect":"Allow","Action":"route53:ListHostedZonesByName","Resource":"*"}]}`
 }

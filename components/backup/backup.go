@@ -9,6 +9,7 @@ package backup
 import (
 	"errors"
 	"fmt"
+	"github.com/eduai/infra/components/partition"
 	"strings"
 
 	"github.com/eduai/infra/components/internal/secure"
@@ -129,6 +130,8 @@ func NewVault(ctx *pulumi.Context, name string, args VaultArgs, opts ...pulumi.R
 
 // PlanArgs configures the plan.
 type PlanArgs struct {
+	// Partition of the plan's region (partition.Of); default aws.
+	Partition string
 	// Name prefixes the plan, its role and selections. Required.
 	Name string
 	// Vault receives the recovery points. Required.
@@ -226,13 +229,13 @@ func NewPlan(ctx *pulumi.Context, name string, args *PlanArgs, opts ...pulumi.Re
 		return nil, err
 	}
 	for key, policy := range map[string]string{
-		"backup":     "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
-		"restore":    "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores",
-		"s3-backup":  "arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Backup",
-		"s3-restore": "arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Restore",
+		"backup":     "service-role/AWSBackupServiceRolePolicyForBackup",
+		"restore":    "service-role/AWSBackupServiceRolePolicyForRestores",
+		"s3-backup":  "AWSBackupServiceRolePolicyForS3Backup",
+		"s3-restore": "AWSBackupServiceRolePolicyForS3Restore",
 	} {
 		if _, err := iam.NewRolePolicyAttachment(ctx, name+"-"+key, &iam.RolePolicyAttachmentArgs{
-			Role: role.Name, PolicyArn: pulumi.String(policy)}, parent); err != nil {
+			Role: role.Name, PolicyArn: pulumi.String(partition.ManagedPolicy(args.Partition, policy))}, parent); err != nil {
 			return nil, err
 		}
 	}

@@ -143,3 +143,19 @@ func TestVaultDenyDeletion(t *testing.T) {
 		t.Error("without admin roles the deny must cover everyone")
 	}
 }
+
+func TestPlanPartition(t *testing.T) {
+	rec, err := run(t, false, func(a *PlanArgs) { a.Partition = "aws-cn" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ats := rec.ByType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+	if len(ats) != 4 {
+		t.Fatalf("%d attachments", len(ats))
+	}
+	for _, at := range ats {
+		if arn := at.String("policyArn"); !strings.HasPrefix(arn, "arn:aws-cn:iam::aws:policy/") {
+			t.Errorf("%s attaches %s", at.Name, arn)
+		}
+	}
+}

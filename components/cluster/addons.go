@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"github.com/eduai/infra/components/partition"
 	"regexp"
 	"slices"
 
@@ -84,7 +85,7 @@ func enforceNetworkPolicy(a *awseks.AddonArgs) {
 
 // newEbsCsiRole is the EBS CSI controller's role, handed to its service
 // account through EKS Pod Identity.
-func newEbsCsiRole(ctx *pulumi.Context, name string, tags pulumi.StringMap, parent pulumi.ResourceOption) (*iam.Role, error) {
+func newEbsCsiRole(ctx *pulumi.Context, name, part string, tags pulumi.StringMap, parent pulumi.ResourceOption) (*iam.Role, error) {
 	role, err := iam.NewRole(ctx, name+"-ebs-csi", &iam.RoleArgs{
 		Description:      pulumi.String("EBS CSI controller (kube-system/" + ebsCsiServiceAccount + ") of " + name),
 		AssumeRolePolicy: pulumi.String(PodIdentityTrust),
@@ -95,7 +96,7 @@ func newEbsCsiRole(ctx *pulumi.Context, name string, tags pulumi.StringMap, pare
 	}
 	_, err = iam.NewRolePolicyAttachment(ctx, name+"-ebs-csi", &iam.RolePolicyAttachmentArgs{
 		Role:      role.Name,
-		PolicyArn: pulumi.String("arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"),
+		PolicyArn: pulumi.String(partition.ManagedPolicy(part, "service-role/AmazonEBSCSIDriverPolicy")),
 	}, parent)
 	return role, err
 }

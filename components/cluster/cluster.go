@@ -7,6 +7,7 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"github.com/eduai/infra/components/partition"
 	"maps"
 	"regexp"
 	"slices"
@@ -28,8 +29,11 @@ var LogTypes = []string{"api", "audit", "authenticator", "controllerManager", "s
 // DefaultLogTypes are on in every environment; prod adds controllerManager and scheduler.
 var DefaultLogTypes = []string{"api", "audit", "authenticator"}
 
-// ClusterAdminPolicy is the EKS access policy given to admin and deploy roles.
-const ClusterAdminPolicy = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+// ClusterAdminPolicy is the EKS access policy given to admin and deploy
+// roles, in partition p.
+func ClusterAdminPolicy(p string) string {
+	return "arn:" + partition.Or(p) + ":eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+}
 
 var (
 	versionPattern = regexp.MustCompile(`^1\.[0-9]{2}$`)
@@ -48,6 +52,9 @@ func ValidName(s string) bool { return namePattern.MatchString(s) }
 
 // ClusterArgs configures the EKS cluster.
 type ClusterArgs struct {
+	// Partition of the cluster's region (partition.Of); default aws. The
+	// managed policies and the EKS access policy are named in it.
+	Partition string
 	// Name is the EKS cluster's name (physical); explicit so that the
 	// control-plane log group /aws/eks/<Name>/cluster can be created first. Required.
 	Name string
@@ -191,7 +198,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 
 	access := map[string]eks.AccessEntryArgs{}
 	admin := map[string]eks.AccessPolicyAssociationInput{"cluster-admin": eks.AccessPolicyAssociationArgs{
-		PolicyArn:   pulumi.String(ClusterAdminPolicy),
+		PolicyArn:   pulumi.String(ClusterAdminPolicy(args.Partition)),
 		AccessScope: awseks.AccessPolicyAssociationAccessScopeArgs{Type: pulumi.String("cluster")},
 	}}
 	for i, arn := range args.AdminRoleARNs {
@@ -251,7 +258,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		early = append(early, a)
 	}
 
-	nodeRole, err := newNodeRole(ctx, name, tags, parent)
+	nodeRole, err := newNodeRole(ctx, name, args.Partition, tags, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -273,7 +280,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		afterNodes); err != nil {
 		return nil, err
 	}
-	ebsRole, err := newEbsCsiRole(ctx, name, tags, parent)
+	ebsRole, err := newEbsCsiRole(ctx, name, args.Partition, tags, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -310,12 +317,12 @@ func (c *Cluster) Nodes() []pulumi.Resource {
 
 // The policies every managed node needs: join the cluster, run the VPC CNI, pull from ECR.
 var nodePolicies = map[string]string{
-	"worker": "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
-	"cni":    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
-	"ecr":    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+	"worker": "AmazonEKSWorkerNodePolicy",
+	"cni":    "AmazonEKS_CNI_Policy",
+	"ecr":    "AmazonEC2ContainerRegistryReadOnly",
 }
 
-func newNodeRole(ctx *pulumi.Context, name string, tags pulumi.StringMap, parent pulumi.ResourceOption) (*iam.Role, error) {
+func newNodeRole(ctx *pulumi.Context, name, part string, tags pulumi.StringMap, parent pulumi.ResourceOption) (*iam.Role, error) {
 	role, err := iam.NewRole(ctx, name+"-node", &iam.RoleArgs{
 		Description:      pulumi.String("Managed nodes of the EKS cluster " + name),
 		AssumeRolePolicy: pulumi.String(secure.EC2Trust),
@@ -327,7 +334,7 @@ func newNodeRole(ctx *pulumi.Context, name string, tags pulumi.StringMap, parent
 	for _, k := range slices.Sorted(maps.Keys(nodePolicies)) {
 		if _, err := iam.NewRolePolicyAttachment(ctx, name+"-node-"+k, &iam.RolePolicyAttachmentArgs{
 			Role:      role.Name,
-			PolicyArn: pulumi.String(nodePolicies[k]),
+			PolicyArn: pulumi.String(partition.ManagedPolicy(part, nodePolicies[k])),
 		}, parent); err != nil {
 			return nil, err
 		}

@@ -363,3 +363,24 @@ func TestAPIClients(t *testing.T) {
 		}
 	}
 }
+
+// In GovCloud the managed policies and the EKS access policy are named in
+// aws-us-gov (issue #21): "arn:aws:…" does not exist there.
+func TestClusterPartition(t *testing.T) {
+	args := prodArgs()
+	args.Partition = "aws-us-gov"
+	rec, _ := runCluster(t, args)
+	n := 0
+	for _, a := range rec.ByType("aws:iam/rolePolicyAttachment:RolePolicyAttachment") {
+		if arn := a.String("policyArn"); !strings.HasPrefix(arn, "arn:aws-us-gov:iam::aws:policy/") {
+			t.Errorf("%s attaches %s", a.Name, arn)
+		}
+		n++
+	}
+	if n < 4 {
+		t.Errorf("%d attachments checked, want the node's three and the EBS CSI driver's", n)
+	}
+	if ClusterAdminPolicy("aws-us-gov") != "arn:aws-us-gov:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy" {
+		t.Errorf("admin policy %s", ClusterAdminPolicy("aws-us-gov"))
+	}
+}

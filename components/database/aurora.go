@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/eduai/infra/components/partition"
 	"regexp"
 	"strings"
 
@@ -45,6 +46,8 @@ type ReaderScaling struct {
 
 // AuroraArgs configures the cluster.
 type AuroraArgs struct {
+	// Partition of the cluster's region (partition.Of); default aws.
+	Partition string
 	// Name is the cluster identifier (physical), e.g. "eduai-prod". Required.
 	Name string
 	// EngineVersion, e.g. "16.6" (major 16 or newer). Required.
@@ -207,7 +210,7 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 		}
 		if _, err := iam.NewRolePolicyAttachment(ctx, name+"-monitoring", &iam.RolePolicyAttachmentArgs{
 			Role:      monitoringRole.Name,
-			PolicyArn: pulumi.String("arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"),
+			PolicyArn: pulumi.String(partition.ManagedPolicy(args.Partition, "service-role/AmazonRDSEnhancedMonitoringRole")),
 		}, parent); err != nil {
 			return nil, err
 		}

@@ -150,3 +150,13 @@ func TestAuroraBadArgs(t *testing.T) {
 		}
 	}
 }
+
+func TestAuroraPartition(t *testing.T) {
+	args := prodArgs()
+	args.Partition = "aws-us-gov"
+	rec := runAurora(t, args)
+	at := rec.Named("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "database-monitoring")
+	if at == nil || at.String("policyArn") != "arn:aws-us-gov:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole" {
+		t.Errorf("monitoring policy: %+v", at)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/eduai/infra/components/partition"
 	"regexp"
 	"strings"
 
@@ -47,8 +48,9 @@ const (
 	// AMI; a launch template resolves "resolve:ssm:<parameter>" at each launch
 	// (EC2 user guide, "Use a Systems Manager parameter instead of an AMI ID").
 	AMIParameter = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
-	// SSMPolicy lets Session Manager reach the instance (no SSH, no inbound rule).
-	SSMPolicy = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+	// SSMPolicy (an AWS managed policy) lets Session Manager reach the
+	// instance (no SSH, no inbound rule).
+	SSMPolicy = "AmazonSSMManagedInstanceCore"
 	// RoleTag = Role marks the runner's resources (the pack's delivery-runner-*
 	// rules judge every Auto Scaling group, tagged or not).
 	RoleTag = "eduai:role"
@@ -60,6 +62,8 @@ const MaxInstances = 10
 
 // Args configures the runner.
 type Args struct {
+	// Partition of the runner's region (partition.Of); default aws.
+	Partition string
 	// Name starts the physical names ("eduai-prod" → "eduai-prod-ci-runner"). Required.
 	Name string
 	// Tag is the runner tag jobs select (tags: [eduai-prod]); it is set on the
@@ -212,7 +216,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	if _, err := iam.NewRolePolicyAttachment(ctx, name+"-ssm", &iam.RolePolicyAttachmentArgs{
-		Role: role.Name, PolicyArn: pulumi.String(SSMPolicy),
+		Role: role.Name, PolicyArn: pulumi.String(partition.ManagedPolicy(args.Partition, SSMPolicy)),
 	}, parent); err != nil {
 		return nil, err
 	}

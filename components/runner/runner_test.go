@@ -128,7 +128,7 @@ func TestRunner(t *testing.T) {
 		t.Errorf("instance role policy %v", actions)
 	}
 	attachments := rec.ByType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-	if len(attachments) != 1 || attachments[0].String("policyArn") != SSMPolicy {
+	if len(attachments) != 1 || attachments[0].String("policyArn") != "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" {
 		t.Errorf("attachments %v", attachments)
 	}
 
@@ -179,6 +179,20 @@ func TestRunnerRefusesBadArgs(t *testing.T) {
 		"Concurrent: must be 1..16 (got 40)"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+}
+
+func TestRunnerPartition(t *testing.T) {
+	a := args()
+	a.Partition = "aws-cn"
+	rec, err := run(t, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range rec.ByType("aws:iam/rolePolicyAttachment:RolePolicyAttachment") {
+		if arn := at.String("policyArn"); arn != "arn:aws-cn:iam::aws:policy/AmazonSSMManagedInstanceCore" {
+			t.Errorf("%s attaches %s", at.Name, arn)
 		}
 	}
 }

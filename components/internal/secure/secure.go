@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
@@ -107,32 +106,6 @@ func ARNParts(arn string) (partition, region, account string) {
 		return m[1], m[2], m[3]
 	}
 	return "", "", ""
-}
-
-// PartitionOfARN is an ARN's partition, also for the ARNs that name no
-// region or account (a Route 53 zone's); "aws" when it is not an ARN.
-func PartitionOfARN(arn string) string {
-	if parts := strings.SplitN(arn, ":", 3); len(parts) == 3 && parts[0] == "arn" && strings.HasPrefix(parts[1], "aws") {
-		return parts[1]
-	}
-	return "aws"
-}
-
-// Partition is the partition of a region: aws-cn for China, aws-us-gov for
-// GovCloud, aws-iso and aws-iso-b for the isolated regions, aws elsewhere
-// (AWS General Reference, "Amazon Resource Names").
-func Partition(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		return "aws-cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		return "aws-us-gov"
-	case strings.HasPrefix(region, "us-isob-"):
-		return "aws-iso-b"
-	case strings.HasPrefix(region, "us-iso-"):
-		return "aws-iso"
-	}
-	return "aws"
 }
 
 // LogGroupArgs describes a CloudWatch log group encrypted with its own key.
