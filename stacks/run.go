@@ -181,7 +181,7 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 	// The hosts' public zone: their records, and the DNS-01 challenges.
 	var zone *dns.Zone
 	if z := cfg.DNS; z.ZoneName != "" {
-		if zone, err = dns.NewZone(ctx, "dns", dns.ZoneArgs{ZoneName: z.ZoneName, ZoneID: z.ZoneID,
+		if zone, err = dns.NewZone(ctx, "dns", dns.ZoneArgs{Partition: partition.Of(cfg.Region), ZoneName: z.ZoneName, ZoneID: z.ZoneID,
 			Protect: cfg.protectStateful()}, pulumi.Providers(providers.AWS)); err != nil {
 			return err
 		}

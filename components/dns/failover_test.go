@@ -187,3 +187,23 @@ func TestHosts(t *testing.T) {
 		t.Errorf("host record %v", r)
 	}
 }
+
+// The zone's ARN (what cert-manager's DNS-01 policy names) is in the stack's
+// partition (issue #21).
+func TestZoneARNPartition(t *testing.T) {
+	arns := make(chan string, 1)
+	_, err := mockstack.Run("eduai", "test", func(ctx *pulumi.Context) error {
+		zone, err := NewZone(ctx, "dns", ZoneArgs{Partition: "aws-cn", ZoneName: "eduai.cn", ZoneID: "Z123"})
+		if err != nil {
+			return err
+		}
+		zone.ARN.ApplyT(func(a string) string { arns <- a; return a })
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := <-arns; got != "arn:aws-cn:route53:::hostedzone/Z123" {
+		t.Errorf("zone ARN %s", got)
+	}
+}

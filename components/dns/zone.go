@@ -3,6 +3,7 @@ package dns
 import (
 	"errors"
 	"fmt"
+	"github.com/eduai/infra/components/partition"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
@@ -11,6 +12,8 @@ import (
 
 // ZoneArgs configures the stack's public hosted zone.
 type ZoneArgs struct {
+	// Partition of the stack's region (partition.Of); default aws. The zone's ARN is named in it.
+	Partition string
 	// ZoneName is the zone's domain, e.g. eduai.com. Required.
 	ZoneName string
 	// ZoneID of an existing public hosted zone; empty creates the zone, whose
@@ -68,7 +71,7 @@ func NewZone(ctx *pulumi.Context, name string, args ZoneArgs, opts ...pulumi.Res
 		z.ZoneID, z.NameServers = zone.ZoneId, zone.NameServers
 	}
 	// Route 53 zone ARNs name no region or account (IAM service authorization reference, Route 53).
-	z.ARN = pulumi.Sprintf("arn:aws:route53:::hostedzone/%s", z.ZoneID)
+	z.ARN = pulumi.Sprintf("arn:%s:route53:::hostedzone/%s", partition.Or(args.Partition), z.ZoneID)
 	return z, ctx.RegisterResourceOutputs(z, pulumi.Map{"zoneId": z.ZoneID, "nameServers": z.NameServers})
 }
 
