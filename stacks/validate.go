@@ -414,9 +414,7 @@ func (c *Config) validateAlerting(errs *Errors) {
 		if !observability.ValidReceiverName(name) {
 			errs.add(key, "receiver names are lowercase letters, digits and dashes, not \"null\"")
 		}
-		if !enum.Valid(r.Type, observability.ReceiverTypes) {
-			oneOf(errs, key+".type", r.Type, observability.ReceiverTypes)
-		}
+		oneOf(errs, key+".type", r.Type, observability.ReceiverTypes)
 		if r.Type == observability.Slack && !strings.HasPrefix(r.Channel, "#") {
 			errs.add(key+".channel", "a slack receiver needs a channel like #alerts (got %q)", r.Channel)
 		}

@@ -76,16 +76,15 @@ func NewTopic(ctx *pulumi.Context, name string, args TopicArgs, opts ...pulumi.R
 		return nil, err
 	}
 	parent := pulumi.Parent(t)
-	account := args.AccountARN.ToStringOutput().ApplyT(func(arn string) (string, error) {
-		if id := AccountID(arn); id != "" {
-			return id, nil
+	// The account's ARN gives the account and its partition, read once.
+	parts := args.AccountARN.ToStringOutput().ApplyT(func(arn string) ([]string, error) {
+		if partition, _, id := secure.ARNParts(arn); id != "" {
+			return []string{partition, id}, nil
 		}
-		return "", fmt.Errorf("alarm topic %q: no account id in %q", name, arn)
-	}).(pulumi.StringOutput)
-	policy := pulumi.All(args.AccountARN.ToStringOutput(), account).ApplyT(func(v []any) string {
-		partition, _, _ := secure.ARNParts(v[0].(string))
-		return keyPolicy(partition, v[1].(string))
-	}).(pulumi.StringOutput)
+		return nil, fmt.Errorf("alarm topic %q: no account id in %q", name, arn)
+	}).(pulumi.StringArrayOutput)
+	account := parts.Index(pulumi.Int(1))
+	policy := parts.ApplyT(func(p []string) string { return keyPolicy(p[0], p[1]) }).(pulumi.StringOutput)
 	key, err := secure.NewKeyWithPolicy(ctx, name, "Alarm notifications "+args.Name, nil, policy, parent,
 		pulumi.Protect(args.Protect))
 	if err != nil {

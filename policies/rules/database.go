@@ -204,13 +204,13 @@ func mskProblems(p property.Map) []string {
 		cas, casKnown := strList(tls, "certificateAuthorityArns")
 		open, _, _ := boolProp(auth, "unauthenticated")
 		// A method not known yet may be on: no verdict on it.
-		iam = iam || !iamKnown || !scramKnown || !casKnown
+		method := iam || scram || len(cas) > 0 || !iamKnown || !scramKnown || !casKnown
 		switch {
 		case !authPresent:
 			problems = append(problems, "clients do not authenticate (no clientAuthentication)")
 		case open:
 			problems = append(problems, "unauthenticated clients are allowed")
-		case !iam && !scram && len(cas) == 0:
+		case !method:
 			problems = append(problems, "no client authentication method is on (sasl.iam, sasl.scram or tls)")
 		}
 	}

@@ -35,8 +35,6 @@ type statement struct {
 	NotAction  bool
 	Resources  []string
 	Conditions bool
-	// ConditionKeys are the condition keys the statement tests, lower-cased ("aws:sourceaccount").
-	ConditionKeys []string
 	// Tests maps a condition operator to its keys (lower-cased) and values.
 	Tests map[string]map[string][]string
 	// Services are the service principals ("vpc-flow-logs.amazonaws.com").
@@ -83,9 +81,8 @@ func parsePolicy(doc string) (stmts []statement, ok bool) {
 		if na, ok := s["NotAction"]; ok {
 			st.Actions, st.NotAction = asList(na), true
 		}
-		if nr, ok := s["NotResource"]; ok && len(st.Resources) == 0 {
+		if _, ok := s["NotResource"]; ok && len(st.Resources) == 0 {
 			// Every resource but the ones named: as broad as "*" for these rules.
-			_ = nr
 			st.Resources = []string{"*"}
 		}
 		st.Effect, _ = s["Effect"].(string)
@@ -109,7 +106,6 @@ func parsePolicy(doc string) (stmts []statement, ok bool) {
 				if m, ok := keys.(map[string]any); ok {
 					tests := map[string][]string{}
 					for k, v := range m {
-						st.ConditionKeys = append(st.ConditionKeys, strings.ToLower(k))
 						tests[strings.ToLower(k)] = asList(v)
 					}
 					st.Tests[op] = tests
@@ -119,6 +115,16 @@ func parsePolicy(doc string) (stmts []statement, ok bool) {
 		stmts = append(stmts, st)
 	}
 	return stmts, true
+}
+
+// tests: some condition of the statement tests key (lower-cased), whatever the operator.
+func (s statement) tests(key string) bool {
+	for _, keys := range s.Tests {
+		if _, ok := keys[key]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // anyone: the statement applies to every principal — Principal "*",
@@ -230,7 +236,7 @@ func checkRoleTrust(args policyx.ResourceValidationArgs) error {
 				"condition makes safe. Name the service, account or OIDC provider that assumes it.", r.Name, who), "")
 			continue
 		}
-		held := slices.Contains(s.ConditionKeys, "sts:externalid") || slices.Contains(s.ConditionKeys, "aws:principalarn")
+		held := s.tests("sts:externalid") || s.tests("aws:principalarn")
 		for _, p := range s.Principals {
 			if accountPrincipal.MatchString(p) && !held {
 				args.Manager.ReportViolation(fmt.Sprintf("role %q lets every principal of account %s assume it "+

@@ -182,26 +182,25 @@ func EIPAttachedFindings(rs []policyx.AnalyzerResource) []Finding {
 // it as a source, leaves it guarding nothing (issue #20).
 func SecurityGroupAttachedFindings(rs []policyx.AnalyzerResource) []Finding {
 	var out []Finding
+	groupTypes := []string{typeSecurityGroup, typeDefaultSG, typeSGRule, typeSGIngressRule, typeSGEgressRule}
 	for _, sg := range ofType(rs, typeSecurityGroup) {
+		// A component (pulumi-eks' clusterSecurityGroup) takes the group
+		// itself; a resource the program gives the group's id literally
+		// names it.
+		id, _, idKnown := str(sg.Properties, "id")
+		names := func(v property.Value) bool {
+			return (v.IsResourceReference() && string(v.AsResourceReference().URN) == sg.URN) ||
+				(idKnown && id != "" && v.IsString() && v.AsString() == id)
+		}
 		used := false
 		for _, r := range rs {
-			if used || slices.Contains([]string{typeSecurityGroup, typeDefaultSG, typeSGRule, typeSGIngressRule,
-				typeSGEgressRule}, r.Type) {
+			if used || slices.Contains(groupTypes, r.Type) {
 				continue
 			}
 			for _, deps := range r.PropertyDependencies {
-				if slices.Contains(deps, sg.URN) {
-					used = true
-				}
+				used = used || slices.Contains(deps, sg.URN)
 			}
-			// A component (pulumi-eks' clusterSecurityGroup) takes the group
-			// itself; a resource the program gives the group's id literally
-			// names it.
-			id, _, idKnown := str(sg.Properties, "id")
-			used = used || holds(property.New(r.Properties), func(v property.Value) bool {
-				return (v.IsResourceReference() && string(v.AsResourceReference().URN) == sg.URN) ||
-					(idKnown && id != "" && v.IsString() && v.AsString() == id)
-			})
+			used = used || holds(property.New(r.Properties), names)
 		}
 		if !used {
 			out = append(out, Finding{URN: sg.URN, Message: fmt.Sprintf("security group %q is attached to nothing. "+
