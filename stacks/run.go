@@ -20,6 +20,7 @@ import (
 	"github.com/eduai/infra/components/network"
 	"github.com/eduai/infra/components/observability"
 	"github.com/eduai/infra/components/queue"
+	"github.com/eduai/infra/components/replication"
 	"github.com/eduai/infra/components/runner"
 	"github.com/eduai/infra/components/service"
 	"github.com/eduai/infra/components/storage"
@@ -100,60 +101,58 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 	home := dataStores{bucketNames: buckets.Names, bucketARNs: buckets.ARNs}
 	standby := dataStores{bucketNames: buckets.ReplicaNames, bucketARNs: buckets.ReplicaARNs}
 
-	dbArgs := cfg.databaseArgs(net)
-	dbArgs.InGlobalCluster = dr
-	db, err := database.NewAurora(ctx, "database", dbArgs, withProviders)
+	dbRole, cacheRole := database.Standalone, cache.Standalone
+	if dr {
+		dbRole, cacheRole = database.Primary, cache.Primary
+	}
+	db, err := database.NewAurora(ctx, "database", cfg.databaseArgs(net, dbRole), withProviders)
 	if err != nil {
 		return err
 	}
 	home.db = endpointsOf(db.WriterEndpoint, db.ReaderEndpoint, db.SecretARN)
-	var drAlarms, homeAlarms *alarms.Topic
+	var link *replication.Link
 	if dr {
+		link = &replication.Link{Provider: providers.DR, SecondaryActive: cfg.DR.ActiveRegion == SecondaryRegion}
 		// The DR region's alarms (replication lag) notify this topic, in their region.
-		if drAlarms, err = alarms.NewTopic(ctx, "dr-alarms", alarms.TopicArgs{Name: cfg.namePrefix() + "-dr-alarms",
-			AccountARN: db.ClusterARN, Emails: cfg.DR.AlarmEmails, Protect: cfg.protectStateful()}, providers.DROptions()); err != nil {
-			return err
-		}
-		// The primary region's: the lag its stores report once they are the replicas (after a failover).
-		if homeAlarms, err = alarms.NewTopic(ctx, "replication-alarms", alarms.TopicArgs{Name: cfg.namePrefix() + "-replication-alarms",
-			AccountARN: db.ClusterARN, Emails: cfg.DR.AlarmEmails, Protect: cfg.protectStateful()}, withProviders); err != nil {
-			return err
-		}
-	}
-	secondaryActive := cfg.DR.ActiveRegion == SecondaryRegion
-	if dr {
-		// Aurora Global Database: the primary here, a secondary in the DR region.
-		global, err := database.NewGlobal(ctx, "database-global", &database.GlobalArgs{
-			Name: cfg.namePrefix(), Primary: db, Provider: providers.DR,
-			SubnetGroupName: drNet.DBSubnetGroupName, VpcID: drNet.VpcID.ToStringOutput(), ClientCIDRs: drNet.PrivateSubnetCIDRs,
-			Readers: cfg.drDatabaseReaders(), InstanceClass: cfg.Database.InstanceClass, Protect: cfg.protectStateful(),
-			AlarmTopic: drAlarms.ARN, HomeAlarmTopic: homeAlarms.ARN, SecondaryActive: secondaryActive,
-		}, withProviders)
+		drAlarms, err := alarms.NewTopic(ctx, "dr-alarms", alarms.TopicArgs{Name: cfg.namePrefix() + "-dr-alarms",
+			AccountARN: db.ClusterARN, Emails: cfg.DR.AlarmEmails, Protect: cfg.protectStateful()}, providers.DROptions())
 		if err != nil {
 			return err
 		}
-		standby.db = endpointsOf(global.WriterEndpoint, global.ReaderEndpoint, global.SecretARN)
+		// The primary region's: the lag its stores report once they are the replicas (after a failover).
+		homeAlarms, err := alarms.NewTopic(ctx, "replication-alarms", alarms.TopicArgs{Name: cfg.namePrefix() + "-replication-alarms",
+			AccountARN: db.ClusterARN, Emails: cfg.DR.AlarmEmails, Protect: cfg.protectStateful()}, withProviders)
+		if err != nil {
+			return err
+		}
+		link.AlarmTopic, link.HomeAlarmTopic = drAlarms.ARN, homeAlarms.ARN
+
+		// Aurora Global Database: the primary here, a secondary in the DR
+		// region (its component keeps the name of the former AuroraGlobal
+		// component, so its resources keep their URNs).
+		drArgs := cfg.databaseArgs(drNet, database.Secondary)
+		drArgs.Instances, drArgs.Replica = cfg.drDatabaseReaders(), &database.Replica{Primary: db, Link: *link}
+		secondary, err := database.NewAurora(ctx, "database-global", drArgs, withProviders)
+		if err != nil {
+			return err
+		}
+		standby.db = endpointsOf(secondary.WriterEndpoint, secondary.ReaderEndpoint, secondary.SecretARN)
 	}
 
-	cacheArgs := cfg.cacheArgs(net)
-	cacheArgs.InGlobalDatastore = dr
-	redis, err := cache.NewRedis(ctx, "cache", cacheArgs, withProviders)
+	redis, err := cache.NewRedis(ctx, "cache", cfg.cacheArgs(net, cacheRole), withProviders)
 	if err != nil {
 		return err
 	}
 	home.redis = endpointsOf(redis.Endpoint, redis.Endpoint, redis.SecretARN)
 	if dr {
 		// ElastiCache Global Datastore: a read-only secondary group in the DR region.
-		global, err := cache.NewGlobal(ctx, "cache-global", &cache.GlobalArgs{
-			Name: cfg.namePrefix() + "-dr", Primary: redis, Provider: providers.DR,
-			SubnetGroupName: drNet.CacheSubnetGroupName, VpcID: drNet.VpcID.ToStringOutput(), ClientCIDRs: drNet.PrivateSubnetCIDRs,
-			Protect: cfg.protectStateful(), AlarmTopic: drAlarms.ARN, HomeAlarmTopic: homeAlarms.ARN,
-			SecondaryActive: secondaryActive,
-		}, withProviders)
+		drArgs := cfg.cacheArgs(drNet, cache.Secondary)
+		drArgs.Name, drArgs.Replica = cfg.namePrefix()+"-dr", &cache.Replica{Primary: redis, Link: *link}
+		secondary, err := cache.NewRedis(ctx, "cache-global", drArgs, withProviders)
 		if err != nil {
 			return err
 		}
-		standby.redis = endpointsOf(global.Endpoint, global.Endpoint, global.SecretARN)
+		standby.redis = endpointsOf(secondary.Endpoint, secondary.Endpoint, secondary.SecretARN)
 	}
 
 	messages, err := queue.New(ctx, "queue", cfg.queueArgs(net, cfg.Network, cfg.brokerCount()), withProviders)
@@ -447,27 +446,27 @@ func (c *Config) storageArgs() *storage.BucketsArgs {
 	return args
 }
 
-func (c *Config) databaseArgs(net *network.Vpc) *database.AuroraArgs {
+func (c *Config) databaseArgs(net *network.Vpc, role database.Role) *database.AuroraArgs {
 	d := c.Database
 	args := &database.AuroraArgs{
-		Partition: partition.Of(c.Region),
-		Name:      c.namePrefix(), EngineVersion: d.EngineVersion, Instances: d.Instances, InstanceClass: d.InstanceClass,
+		Role: role, Partition: partition.Of(c.Region),
+		Name: c.namePrefix(), EngineVersion: d.EngineVersion, Instances: d.Instances, InstanceClass: d.InstanceClass,
 		DatabaseName: d.DatabaseName, MasterUsername: d.MasterUsername,
 		BackupRetentionDays: d.BackupRetentionDays, BackupWindow: d.BackupWindow,
 		SubnetGroupName: net.DBSubnetGroupName, VpcID: net.VpcID.ToStringOutput(),
 		ClientCIDRs: net.PrivateSubnetCIDRs, Hardened: c.protectStateful(),
 	}
-	if s := d.ReaderScaling; s != nil {
+	if s := d.ReaderScaling; s != nil && role != database.Secondary {
 		args.ReaderScaling = &database.ReaderScaling{MinReaders: s.MinReaders, MaxReaders: s.MaxReaders}
 	}
 	return args
 }
 
 // cacheArgs converts the cache config; with net nil it serves validation (sizes only).
-func (c *Config) cacheArgs(net *network.Vpc) *cache.RedisArgs {
+func (c *Config) cacheArgs(net *network.Vpc, role cache.Role) *cache.RedisArgs {
 	k := c.Cache
 	args := &cache.RedisArgs{
-		Name: c.namePrefix(), NodeType: k.NodeType, ClusterMode: k.ClusterMode, Shards: k.Shards,
+		Role: role, Name: c.namePrefix(), NodeType: k.NodeType, ClusterMode: k.ClusterMode, Shards: k.Shards,
 		ReplicasPerShard: k.ReplicasPerShard, EngineVersion: k.EngineVersion,
 		SnapshotRetentionDays: k.SnapshotRetentionDays, Protect: c.protectStateful(),
 	}

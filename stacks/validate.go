@@ -290,7 +290,7 @@ func (c *Config) validateCache(errs *Errors) {
 	if k.ClusterMode && (k.Shards < 1 || k.Shards > 500) {
 		errs.add("cache.shards", "must be 1..500 in cluster mode (got %d)", k.Shards)
 	}
-	if nodes := c.cacheArgs(nil).Nodes(); k.ClusterMode && k.Shards >= 1 && nodes < 2 {
+	if nodes := c.cacheArgs(nil, cache.Standalone).Nodes(); k.ClusterMode && k.Shards >= 1 && nodes < 2 {
 		errs.add("cache.clusterMode", "cluster mode needs at least 2 nodes (got %d: %d shard x %d+1); add a replica "+
 			"or turn clusterMode off", nodes, k.Shards, k.ReplicasPerShard)
 	}

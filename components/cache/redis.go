@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/eduai/infra/components/enum"
 	"github.com/eduai/infra/components/internal/secure"
+	"github.com/eduai/infra/components/replication"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elasticache"
@@ -20,9 +22,39 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
+// Role is a group's place in an ElastiCache Global Datastore.
+type Role string
+
+const (
+	// Standalone: no Global Datastore (no DR region).
+	Standalone Role = "standalone"
+	// Primary: the writer's region; a secondary's global group adopts it and
+	// from then on carries its engine version, node type and shards.
+	Primary Role = "primary"
+	// Secondary: the DR region's read-only member, which a manual promotion
+	// (runbook) makes the writer. It inherits engine, node type, shards, TLS,
+	// at-rest encryption and AUTH from the global group.
+	Secondary Role = "secondary"
+)
+
+// Roles are the roles a group can have.
+var Roles = []Role{Standalone, Primary, Secondary}
+
+// Replica is what a secondary needs: the primary it replicates and its link.
+type Replica struct {
+	// Primary is the primary region's group (Role Primary). Required.
+	Primary *Redis
+	replication.Link
+}
+
 // RedisArgs configures the replication group.
 type RedisArgs struct {
-	// Name is the replication group id, e.g. "eduai-prod". Required.
+	// Role in a Global Datastore; default Standalone.
+	Role Role
+	// Replica: required for a Secondary, nil otherwise.
+	Replica *Replica
+	// Name is the replication group id, e.g. "eduai-prod" (a secondary's,
+	// e.g. "eduai-prod-dr"). Required.
 	Name string
 	// NodeType, e.g. cache.r6g.xlarge. Required.
 	NodeType string
@@ -44,10 +76,6 @@ type RedisArgs struct {
 	LogRetentionDays int
 	// Protect guards the group, its key and its secret (staging, prod).
 	Protect bool
-	// InGlobalDatastore: the group is (or will be) the primary of a Global
-	// Datastore (NewGlobal); engine version, node type and shards then change
-	// through the global group, so the group itself ignores them.
-	InGlobalDatastore bool
 }
 
 // Nodes is the number of cache nodes the arguments describe.
@@ -57,6 +85,13 @@ func (a *RedisArgs) Nodes() int {
 		shards = a.Shards
 	}
 	return shards * (1 + a.ReplicasPerShard)
+}
+
+func (a *RedisArgs) role() Role {
+	if a.Role == "" {
+		return Standalone
+	}
+	return a.Role
 }
 
 func (a *RedisArgs) validate() error {
@@ -79,6 +114,49 @@ func (a *RedisArgs) validate() error {
 	if len(a.ClientCIDRs) == 0 {
 		errs = append(errs, errors.New("ClientCIDRs: at least one"))
 	}
+	switch role := a.role(); {
+	case !enum.Valid(role, Roles):
+		errs = append(errs, fmt.Errorf("Role: %q is not one of %s", role, enum.Describe(Roles)))
+	case role == Secondary:
+		errs = append(errs, a.validateReplica())
+	default:
+		if a.Replica != nil {
+			errs = append(errs, fmt.Errorf("Replica: only a secondary replicates (Role %q)", role))
+		}
+		if role == Primary && a.NodeType != "" {
+			errs = append(errs, GlobalDatastoreError(a.NodeType, a.EngineVersion))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// validateReplica: a secondary has a primary, built as one, and the shape
+// the global group gives every member.
+func (a *RedisArgs) validateReplica() error {
+	r := a.Replica
+	if r == nil || r.Primary == nil {
+		return errors.New("Replica: a secondary needs the Primary it replicates and its Link")
+	}
+	p := r.Primary.args
+	errs := []error{r.Link.Validate()}
+	if p.role() != Primary {
+		errs = append(errs, fmt.Errorf("Replica.Primary: %q has Role %q; build it with Role primary, so it leaves "+
+			"engine and size to the global group", p.Name, p.role()))
+	}
+	for _, f := range []struct {
+		field      string
+		mine, them any
+	}{
+		{"NodeType", a.NodeType, p.NodeType}, {"EngineVersion", a.EngineVersion, p.EngineVersion},
+		{"ClusterMode", a.ClusterMode, p.ClusterMode}, {"Shards", a.Shards, p.Shards},
+	} {
+		if f.mine != f.them {
+			errs = append(errs, fmt.Errorf("%s: %v differs from the primary's %v (the global group sets it)", f.field, f.mine, f.them))
+		}
+	}
+	if a.Name == p.Name {
+		errs = append(errs, fmt.Errorf("Name: %q is the primary's; a secondary group needs its own id", a.Name))
+	}
 	return errors.Join(errs...)
 }
 
@@ -90,15 +168,22 @@ type Redis struct {
 	Endpoint pulumi.StringOutput
 	// SecretARN holds the endpoint and the AUTH token.
 	SecretARN pulumi.StringOutput
-	// GroupID is the replication group's id (a Global Datastore adopts it).
+	// GroupID is the replication group's id (a Global Datastore adopts a primary's).
 	GroupID pulumi.StringOutput
+	// GlobalID is the global replication group's id (a secondary's only).
+	GlobalID pulumi.StringOutput
 
 	args      RedisArgs
 	authToken pulumi.StringOutput
-	group     *elasticache.ReplicationGroup
 }
 
-// NewRedis creates the replication group and what it needs.
+// redisGlobalType is the type the secondary had as its own component
+// before issue #21; its resources keep their URNs through an alias.
+const redisGlobalType = "eduai:data:RedisGlobal"
+
+// NewRedis creates the replication group and what it needs. A secondary also
+// creates the global group, which adopts its primary, and the replication
+// lag alarms.
 func NewRedis(ctx *pulumi.Context, name string, args *RedisArgs, opts ...pulumi.ResourceOption) (*Redis, error) {
 	if args == nil {
 		args = &RedisArgs{}
@@ -106,45 +191,134 @@ func NewRedis(ctx *pulumi.Context, name string, args *RedisArgs, opts ...pulumi.
 	if err := args.validate(); err != nil {
 		return nil, fmt.Errorf("cache %q: %w", name, err)
 	}
+	role := args.role()
+	if role == Secondary {
+		opts = append(opts, pulumi.Aliases([]pulumi.Alias{{Type: pulumi.String(redisGlobalType)}}))
+	}
 	c := &Redis{}
 	if err := ctx.RegisterComponentResource("eduai:data:Redis", name, c, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(c)
 	keep := pulumi.Protect(args.Protect)
-	replicated := args.Nodes() > 1
+	here := []pulumi.ResourceOption{parent}
+	prefix, keyWhat := name, "ElastiCache "+args.Name+": data at rest and its secret"
+	var group *elasticache.ReplicationGroupArgs
+	var groupOpts []pulumi.ResourceOption
+	if role == Secondary {
+		global, err := globalGroup(ctx, name, args.Replica.Primary, parent, keep)
+		if err != nil {
+			return nil, err
+		}
+		c.GlobalID, c.authToken = global.GlobalReplicationGroupId, args.Replica.Primary.authToken
+		here = append(here, pulumi.Provider(args.Replica.Provider))
+		// Names the former RedisGlobal component gave them (the key's
+		// description is the secondary's, the rest follows the group id).
+		prefix, keyWhat = replication.SecondaryPrefix+name, "ElastiCache global secondary "+args.Name+": data at rest and its secret"
+		group = &elasticache.ReplicationGroupArgs{
+			Description:              pulumi.String("EduAI cache " + args.Replica.Primary.args.Name + ": Global Datastore secondary"),
+			GlobalReplicationGroupId: global.GlobalReplicationGroupId,
+		}
+		// A promotion (runbook) moves the roles; the program does not fight it.
+		groupOpts = []pulumi.ResourceOption{pulumi.IgnoreChanges([]string{"engineVersion", "nodeType", "parameterGroupName",
+			"globalReplicationGroupId"})}
+	}
+	keepHere := append([]pulumi.ResourceOption{keep}, here...)
 
-	key, err := secure.NewKey(ctx, name, "ElastiCache "+args.Name+": data at rest and its secret", nil, parent, keep)
+	key, err := secure.NewKey(ctx, prefix, keyWhat, nil, keepHere...)
 	if err != nil {
 		return nil, err
 	}
+	sg, err := redisSecurityGroup(ctx, prefix, args.Name, args.VpcID, args.ClientCIDRs, here...)
+	if err != nil {
+		return nil, err
+	}
+	if role != Secondary {
+		if group, c.authToken, err = primaryGroup(ctx, name, args, key.Arn, parent); err != nil {
+			return nil, err
+		}
+		if role == Primary {
+			// The global group carries engine version, node type and shards from now on.
+			groupOpts = []pulumi.ResourceOption{pulumi.IgnoreChanges([]string{"engineVersion", "nodeType", "numNodeGroups",
+				"parameterGroupName", "globalReplicationGroupId"})}
+		}
+	}
+	// What every member brings of its own: its id, network, key, replica
+	// count, failover, snapshots and maintenance window.
+	replicated := args.Nodes() > 1
+	group.ReplicationGroupId = pulumi.String(args.Name)
+	group.SubnetGroupName = args.SubnetGroupName
+	group.SecurityGroupIds = pulumi.StringArray{sg.ID()}
+	group.KmsKeyId = key.Arn
+	group.AutomaticFailoverEnabled = pulumi.Bool(replicated)
+	group.MultiAzEnabled = pulumi.Bool(replicated)
+	group.SnapshotRetentionLimit = pulumi.Int(args.SnapshotRetentionDays)
+	group.MaintenanceWindow = pulumi.String("sun:06:00-sun:07:00")
+	if args.ClusterMode {
+		group.ReplicasPerNodeGroup = pulumi.Int(args.ReplicasPerShard)
+	} else {
+		group.NumCacheClusters = pulumi.Int(1 + args.ReplicasPerShard)
+	}
+	rg, err := elasticache.NewReplicationGroup(ctx, prefix, group, append(keepHere, groupOpts...)...)
+	if err != nil {
+		return nil, err
+	}
+
+	c.args, c.GroupID = *args, rg.ID().ToStringOutput()
+	c.Endpoint = rg.PrimaryEndpointAddress
+	if args.ClusterMode {
+		c.Endpoint = rg.ConfigurationEndpointAddress
+	}
+	secret, err := authSecret(ctx, prefix, args.Name, args.ClusterMode, c.Endpoint, c.authToken, key.Arn, keepHere, here...)
+	if err != nil {
+		return nil, err
+	}
+	c.SecretARN = secret.Arn
+	if role == Secondary {
+		// ElastiCache reports GlobalDatastoreReplicationLag for the secondary
+		// group (ElastiCache User Guide, "Metrics for Global Datastore").
+		if err := replication.NewLagAlarms(ctx, replication.Metric{What: "Global Datastore replication",
+			Namespace: "AWS/ElastiCache", Name: "GlobalDatastoreReplicationLag", Dimension: "ReplicationGroupId", PerSecond: 1},
+			&args.Replica.Link, args.Replica.Primary.args.Name,
+			replication.Member{Alarm: prefix + "-replication-lag", ID: c.GroupID, Topic: args.Replica.AlarmTopic, Opts: here},
+			replication.Member{Alarm: name + "-replication-lag", ID: args.Replica.Primary.GroupID,
+				Topic: args.Replica.HomeAlarmTopic, Opts: []pulumi.ResourceOption{parent}}); err != nil {
+			return nil, err
+		}
+	}
+	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"endpoint": c.Endpoint, "secretArn": c.SecretARN})
+}
+
+// primaryGroup is what a writable group sets that a secondary inherits from
+// the global group: engine, node type, parameters, shards, TLS, at-rest
+// encryption, the AUTH token from pulumi-random and slow-log delivery. The
+// provider refuses those next to globalReplicationGroupId
+// (terraform-provider-aws internal/service/elasticache/replication_group.go,
+// ConflictsWith; hashicorp/terraform-provider-aws#19053).
+func primaryGroup(ctx *pulumi.Context, name string, args *RedisArgs, key pulumi.StringOutput,
+	parent pulumi.ResourceOption) (*elasticache.ReplicationGroupArgs, pulumi.StringOutput, error) {
 	token, err := random.NewRandomPassword(ctx, name+"-auth", &random.RandomPasswordArgs{
 		Length: pulumi.Int(64),
 		// Redis AUTH tokens take printable characters except / " @; letters and digits suffice.
 		Special: pulumi.Bool(false),
 	}, parent)
 	if err != nil {
-		return nil, err
-	}
-	sg, err := redisSecurityGroup(ctx, name, args.Name, args.VpcID, args.ClientCIDRs, parent)
-	if err != nil {
-		return nil, err
+		return nil, pulumi.StringOutput{}, err
 	}
 	major, _, _ := strings.Cut(args.EngineVersion, ".")
-	family := "redis" + major
 	clusterEnabled := "no"
 	if args.ClusterMode {
 		clusterEnabled = "yes"
 	}
 	params, err := elasticache.NewParameterGroup(ctx, name, &elasticache.ParameterGroupArgs{
-		Family:      pulumi.String(family),
+		Family:      pulumi.String("redis" + major),
 		Description: pulumi.String("Redis " + args.Name + " (cluster mode " + clusterEnabled + ")"),
 		Parameters: elasticache.ParameterGroupParameterArray{
 			elasticache.ParameterGroupParameterArgs{Name: pulumi.String("cluster-enabled"), Value: pulumi.String(clusterEnabled)},
 		},
 	}, parent)
 	if err != nil {
-		return nil, err
+		return nil, pulumi.StringOutput{}, err
 	}
 	retention := args.LogRetentionDays
 	if retention == 0 {
@@ -153,32 +327,23 @@ func NewRedis(ctx *pulumi.Context, name string, args *RedisArgs, opts ...pulumi.
 	slowLog, err := secure.NewLogGroup(ctx, name+"-slow-log", secure.LogGroupArgs{
 		Name:          "/eduai/elasticache/" + args.Name + "/slow-log",
 		RetentionDays: retention,
-		RegionalARN:   key.Arn,
+		RegionalARN:   key,
 		Protect:       args.Protect,
 	}, parent)
 	if err != nil {
-		return nil, err
+		return nil, pulumi.StringOutput{}, err
 	}
-
 	group := &elasticache.ReplicationGroupArgs{
-		ReplicationGroupId:       pulumi.String(args.Name),
 		Description:              pulumi.String("EduAI cache " + args.Name),
 		Engine:                   pulumi.String("redis"),
 		EngineVersion:            pulumi.String(args.EngineVersion),
 		NodeType:                 pulumi.String(args.NodeType),
 		Port:                     pulumi.Int(6379),
 		ParameterGroupName:       params.Name,
-		SubnetGroupName:          args.SubnetGroupName,
-		SecurityGroupIds:         pulumi.StringArray{sg.ID()},
 		AtRestEncryptionEnabled:  pulumi.Bool(true),
-		KmsKeyId:                 key.Arn,
 		TransitEncryptionEnabled: pulumi.Bool(true),
 		AuthToken:                token.Result,
-		AutomaticFailoverEnabled: pulumi.Bool(replicated),
-		MultiAzEnabled:           pulumi.Bool(replicated),
 		AutoMinorVersionUpgrade:  pulumi.Bool(true),
-		SnapshotRetentionLimit:   pulumi.Int(args.SnapshotRetentionDays),
-		MaintenanceWindow:        pulumi.String("sun:06:00-sun:07:00"),
 		LogDeliveryConfigurations: elasticache.ReplicationGroupLogDeliveryConfigurationArray{
 			elasticache.ReplicationGroupLogDeliveryConfigurationArgs{
 				Destination: slowLog.Name, DestinationType: pulumi.String("cloudwatch-logs"),
@@ -191,32 +356,31 @@ func NewRedis(ctx *pulumi.Context, name string, args *RedisArgs, opts ...pulumi.
 	if args.ClusterMode {
 		group.ClusterMode = pulumi.String("enabled")
 		group.NumNodeGroups = pulumi.Int(args.Shards)
-		group.ReplicasPerNodeGroup = pulumi.Int(args.ReplicasPerShard)
-	} else {
-		group.NumCacheClusters = pulumi.Int(1 + args.ReplicasPerShard)
 	}
-	groupOpts := []pulumi.ResourceOption{parent, keep}
-	if args.InGlobalDatastore {
-		groupOpts = append(groupOpts, pulumi.IgnoreChanges([]string{"engineVersion", "nodeType", "numNodeGroups",
-			"parameterGroupName", "globalReplicationGroupId"}))
-	}
-	rg, err := elasticache.NewReplicationGroup(ctx, name, group, groupOpts...)
-	if err != nil {
-		return nil, err
-	}
+	return group, token.Result, nil
+}
 
-	c.args, c.authToken, c.group, c.GroupID = *args, token.Result, rg, rg.ID().ToStringOutput()
-	c.Endpoint = rg.PrimaryEndpointAddress
-	if args.ClusterMode {
-		c.Endpoint = rg.ConfigurationEndpointAddress
+// globalGroup is the Global Datastore: it adopts the primary, and from then
+// on carries engine, node type and shards. It waits for the primary group
+// through primaryReplicationGroupId (the group's output). After a failover
+// AWS answers the other member as the primary, and the attribute is Required
+// + ForceNew (terraform-provider-aws global_replication_group.go): without
+// ignoring it, the next refresh would plan to replace the datastore (issue #19).
+func globalGroup(ctx *pulumi.Context, name string, primary *Redis, opts ...pulumi.ResourceOption) (*elasticache.GlobalReplicationGroup, error) {
+	p := primary.args
+	global := &elasticache.GlobalReplicationGroupArgs{
+		GlobalReplicationGroupIdSuffix:    pulumi.String(p.Name),
+		GlobalReplicationGroupDescription: pulumi.String("EduAI cache " + p.Name + " across regions"),
+		PrimaryReplicationGroupId:         primary.GroupID,
+		EngineVersion:                     pulumi.String(p.EngineVersion),
+		CacheNodeType:                     pulumi.String(p.NodeType),
+		AutomaticFailoverEnabled:          pulumi.Bool(p.Nodes() > 1),
 	}
-	secret, err := authSecret(ctx, name, args.Name, args.ClusterMode, c.Endpoint, token.Result, key.Arn,
-		[]pulumi.ResourceOption{parent, keep}, parent)
-	if err != nil {
-		return nil, err
+	if p.ClusterMode {
+		global.NumNodeGroups = pulumi.Int(p.Shards)
 	}
-	c.SecretARN = secret.Arn
-	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"endpoint": c.Endpoint, "secretArn": c.SecretARN})
+	return elasticache.NewGlobalReplicationGroup(ctx, name, global,
+		append(opts, pulumi.IgnoreChanges([]string{"primaryReplicationGroupId"}))...)
 }
 
 // redisSecurityGroup admits Redis (TLS) from the workload subnets only.

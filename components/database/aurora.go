@@ -9,11 +9,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/eduai/infra/components/partition"
 	"regexp"
 	"strings"
 
+	"github.com/eduai/infra/components/enum"
 	"github.com/eduai/infra/components/internal/secure"
+	"github.com/eduai/infra/components/partition"
+	"github.com/eduai/infra/components/replication"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/appautoscaling"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
@@ -44,15 +46,44 @@ type ReaderScaling struct {
 	MinReaders, MaxReaders int
 }
 
+// Role is a cluster's place in an Aurora Global Database.
+type Role string
+
+const (
+	// Standalone: no global database (no DR region).
+	Standalone Role = "standalone"
+	// Primary: the writer's region; a secondary's global cluster adopts it.
+	Primary Role = "primary"
+	// Secondary: the DR region's member of the primary's global cluster,
+	// with no database or master user of its own (they replicate).
+	Secondary Role = "secondary"
+)
+
+// Roles are the roles a cluster can have.
+var Roles = []Role{Standalone, Primary, Secondary}
+
+// Replica is what a secondary needs: the primary it replicates and its link.
+type Replica struct {
+	// Primary is the primary region's cluster (Role Primary). Required.
+	Primary *Aurora
+	replication.Link
+}
+
 // AuroraArgs configures the cluster.
 type AuroraArgs struct {
+	// Role in a global database; default Standalone.
+	Role Role
+	// Replica: required for a Secondary, nil otherwise.
+	Replica *Replica
 	// Partition of the cluster's region (partition.Of); default aws.
 	Partition string
-	// Name is the cluster identifier (physical), e.g. "eduai-prod". Required.
+	// Name is the cluster identifier (physical), e.g. "eduai-prod"; a
+	// secondary's is Name-secondary and Name is the global cluster's. Required.
 	Name string
 	// EngineVersion, e.g. "16.6" (major 16 or newer). Required.
 	EngineVersion string
-	// Instances is 1 writer + Instances-1 readers, >= 1.
+	// Instances is 1 writer + Instances-1 readers, >= 1; a secondary's are
+	// readers, 0..15 (0 keeps it headless: storage only, the cheapest standby).
 	Instances int
 	// InstanceClass, e.g. db.r6g.xlarge. Required.
 	InstanceClass string
@@ -71,10 +102,15 @@ type AuroraArgs struct {
 	// Insights and enhanced monitoring (60 s), and protects the stateful
 	// resources against deletion and replacement. Staging and prod.
 	Hardened bool
-	// ReaderScaling, when non-nil, scales readers on CPU between its bounds.
+	// ReaderScaling, when non-nil, scales readers on CPU between its bounds (not a secondary's).
 	ReaderScaling *ReaderScaling
-	// InGlobalCluster: a global cluster (NewGlobal) adopts this cluster.
-	InGlobalCluster bool
+}
+
+func (a *AuroraArgs) role() Role {
+	if a.Role == "" {
+		return Standalone
+	}
+	return a.Role
 }
 
 func (a *AuroraArgs) validate() error {
@@ -84,9 +120,6 @@ func (a *AuroraArgs) validate() error {
 	}
 	if m := engineVersionPattern.FindStringSubmatch(a.EngineVersion); m == nil || m[1] < "16" {
 		errs = append(errs, fmt.Errorf("EngineVersion: %q is not an Aurora PostgreSQL version 16 or newer", a.EngineVersion))
-	}
-	if a.Instances < 1 {
-		errs = append(errs, fmt.Errorf("Instances: at least 1 (got %d)", a.Instances))
 	}
 	if !strings.HasPrefix(a.InstanceClass, "db.") {
 		errs = append(errs, fmt.Errorf("InstanceClass: %q is not a DB instance class", a.InstanceClass))
@@ -107,21 +140,106 @@ func (a *AuroraArgs) validate() error {
 	if s := a.ReaderScaling; s != nil && (s.MinReaders < 0 || s.MaxReaders < s.MinReaders || s.MaxReaders > 15) {
 		errs = append(errs, fmt.Errorf("ReaderScaling: need 0 <= min <= max <= 15 (got %d..%d)", s.MinReaders, s.MaxReaders))
 	}
+	switch role := a.role(); {
+	case !enum.Valid(role, Roles):
+		errs = append(errs, fmt.Errorf("Role: %q is not one of %s", role, enum.Describe(Roles)))
+	case role != Secondary:
+		if a.Instances < 1 {
+			errs = append(errs, fmt.Errorf("Instances: at least 1, the writer (got %d)", a.Instances))
+		}
+		if a.Replica != nil {
+			errs = append(errs, fmt.Errorf("Replica: only a secondary replicates (Role %q)", role))
+		}
+	default:
+		if a.Instances < 0 || a.Instances > 15 {
+			errs = append(errs, fmt.Errorf("Instances: a secondary has 0..15 readers (got %d)", a.Instances))
+		}
+		if a.ReaderScaling != nil {
+			errs = append(errs, errors.New("ReaderScaling: a secondary's readers are its Instances"))
+		}
+		errs = append(errs, a.validateReplica())
+	}
 	return errors.Join(errs...)
+}
+
+// validateReplica: a secondary has a primary, built as one, and is its copy:
+// after a failover it is the primary, so it must back up, keep the engine
+// and name the database and user the same way.
+func (a *AuroraArgs) validateReplica() error {
+	r := a.Replica
+	if r == nil || r.Primary == nil {
+		return errors.New("Replica: a secondary needs the Primary it replicates and its Link")
+	}
+	p := r.Primary.args
+	errs := []error{r.Link.Validate()}
+	if p.role() != Primary {
+		errs = append(errs, fmt.Errorf("Replica.Primary: %q has Role %q; build it with Role primary", p.Name, p.role()))
+	}
+	for _, f := range []struct {
+		field      string
+		mine, them any
+	}{
+		{"Name", a.Name, p.Name}, {"EngineVersion", a.EngineVersion, p.EngineVersion},
+		{"DatabaseName", a.DatabaseName, p.DatabaseName}, {"MasterUsername", a.MasterUsername, p.MasterUsername},
+		{"BackupRetentionDays", a.BackupRetentionDays, p.BackupRetentionDays}, {"BackupWindow", a.BackupWindow, p.BackupWindow},
+		{"Partition", a.Partition, p.Partition},
+	} {
+		if f.mine != f.them {
+			errs = append(errs, fmt.Errorf("%s: %v differs from the primary's %v", f.field, f.mine, f.them))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// names are a role's names: the primary's and a standalone cluster's by the
+// component's name, a secondary's with the prefix and suffix the former
+// AuroraGlobal component gave them, so that no resource is replaced
+// (parameter group and security group descriptions are ForceNew in the
+// provider: aws_rds_cluster_parameter_group, aws_security_group).
+type names struct {
+	prefix     string // of logical names
+	identifier string // of the cluster (physical)
+	keyWhat    string // the key's description
+	sgWhat     string // "PostgreSQL from the workload subnets to <sgWhat>"
+	sgTag      string // the security group's Name tag
+	paramsWhat string // "SSL only, slow statements logged: <paramsWhat>"
+}
+
+func (a *AuroraArgs) names(name string) names {
+	if a.role() == Secondary {
+		return names{prefix: replication.SecondaryPrefix + name, identifier: a.Name + "-secondary",
+			keyWhat: "Aurora global secondary " + a.Name, sgWhat: "the Aurora secondary " + a.Name,
+			sgTag: a.Name + "-aurora-secondary", paramsWhat: a.Name + " secondary"}
+	}
+	return names{prefix: name, identifier: a.Name,
+		keyWhat: "Aurora cluster " + a.Name + ": storage, Performance Insights, secret", sgWhat: "Aurora " + a.Name,
+		sgTag: a.Name + "-aurora", paramsWhat: a.Name}
+}
+
+// instance names the i-th instance (from 0): logical name and identifier.
+func (n names) instance(role Role, i int) (string, string) {
+	if role == Secondary {
+		return fmt.Sprintf("%s-reader-%d", n.prefix, i+1), fmt.Sprintf("%s-%d", n.identifier, i+1)
+	}
+	return fmt.Sprintf("%s-%d", n.prefix, i+1), fmt.Sprintf("%s-%d", n.identifier, i+1)
 }
 
 // Aurora is the database component.
 type Aurora struct {
 	pulumi.ResourceState
 
-	// WriterEndpoint and ReaderEndpoint are the cluster's endpoints.
+	// WriterEndpoint and ReaderEndpoint are the cluster's endpoints (a
+	// secondary's cluster endpoint takes writes once a failover promotes it).
 	WriterEndpoint, ReaderEndpoint pulumi.StringOutput
-	// SecretARN is the Secrets Manager secret with the connection and master credentials.
+	// SecretARN is the Secrets Manager secret with the connection and master
+	// credentials (a secondary's: its endpoints and the primary's credentials).
 	SecretARN pulumi.StringOutput
 	// SecurityGroupID guards port 5432.
 	SecurityGroupID pulumi.StringOutput
 	// ClusterARN is what AWS Backup selects.
 	ClusterARN pulumi.StringOutput
+	// GlobalClusterID is the global cluster's identifier (a secondary's only).
+	GlobalClusterID pulumi.StringOutput
 
 	args           AuroraArgs
 	password       pulumi.StringOutput
@@ -130,7 +248,13 @@ type Aurora struct {
 	instances []pulumi.Resource
 }
 
-// NewAurora creates the cluster and everything it needs.
+// auroraGlobalType is the type the secondary had as its own component
+// before issue #21; its resources keep their URNs through an alias.
+const auroraGlobalType = "eduai:data:AuroraGlobal"
+
+// NewAurora creates the cluster and everything it needs. A secondary also
+// creates the global cluster, which adopts its primary (joining never
+// replaces the primary), and the replication lag alarms.
 func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulumi.ResourceOption) (*Aurora, error) {
 	if args == nil {
 		args = &AuroraArgs{}
@@ -138,66 +262,107 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 	if err := args.validate(); err != nil {
 		return nil, fmt.Errorf("database %q: %w", name, err)
 	}
+	role, n := args.role(), args.names(name)
+	if role == Secondary {
+		opts = append(opts, pulumi.Aliases([]pulumi.Alias{{Type: pulumi.String(auroraGlobalType)}}))
+	}
 	c := &Aurora{}
 	if err := ctx.RegisterComponentResource("eduai:data:Aurora", name, c, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(c)
 	keep := pulumi.Protect(args.Hardened)
+	// here places a resource in the cluster's region: a secondary's in the
+	// secondary region, while the global cluster and the primary's alarm stay
+	// with the component's (the primary's) provider.
+	here := []pulumi.ResourceOption{parent}
+	var global *rds.GlobalCluster
+	if role == Secondary {
+		var err error
+		if global, err = rds.NewGlobalCluster(ctx, name, &rds.GlobalClusterArgs{
+			GlobalClusterIdentifier:   pulumi.String(args.Name),
+			SourceDbClusterIdentifier: args.Replica.Primary.ClusterARN,
+			ForceDestroy:              pulumi.Bool(false),
+			DeletionProtection:        pulumi.Bool(args.Hardened),
+		}, parent, keep); err != nil {
+			return nil, err
+		}
+		here = append(here, pulumi.Provider(args.Replica.Provider))
+		c.GlobalClusterID = global.ID().ToStringOutput()
+	}
+	keepHere := append([]pulumi.ResourceOption{keep}, here...)
 	major := engineVersionPattern.FindStringSubmatch(args.EngineVersion)[1]
 
-	key, err := secure.NewKey(ctx, name, "Aurora cluster "+args.Name+": storage, Performance Insights, secret", nil,
-		parent, keep)
+	key, err := secure.NewKey(ctx, n.prefix, n.keyWhat, nil, keepHere...)
 	if err != nil {
 		return nil, err
 	}
 
-	password, err := random.NewRandomPassword(ctx, name+"-master", &random.RandomPasswordArgs{
-		Length:  pulumi.Int(32),
-		Special: pulumi.Bool(true),
-		// RDS refuses / @ " and space in master passwords.
-		OverrideSpecial: pulumi.String("!#$%&*()-_=+[]{}<>:?"),
-	}, parent)
+	if role == Secondary {
+		// The master password is the primary's: the data (and its users) replicate.
+		c.password, c.monitoringRole = args.Replica.Primary.password, args.Replica.Primary.monitoringRole
+	} else {
+		password, err := random.NewRandomPassword(ctx, name+"-master", &random.RandomPasswordArgs{
+			Length:  pulumi.Int(32),
+			Special: pulumi.Bool(true),
+			// RDS refuses / @ " and space in master passwords.
+			OverrideSpecial: pulumi.String("!#$%&*()-_=+[]{}<>:?"),
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		c.password = password.Result
+	}
+
+	sg, err := postgresSecurityGroup(ctx, n.prefix, args.VpcID, args.ClientCIDRs, n.sgWhat, n.sgTag, here...)
 	if err != nil {
 		return nil, err
 	}
 
-	sg, err := postgresSecurityGroup(ctx, name, args.VpcID, args.ClientCIDRs, "Aurora "+args.Name, args.Name+"-aurora", parent)
-	if err != nil {
-		return nil, err
-	}
-
-	params, err := rds.NewClusterParameterGroup(ctx, name, &rds.ClusterParameterGroupArgs{
+	params, err := rds.NewClusterParameterGroup(ctx, n.prefix, &rds.ClusterParameterGroupArgs{
 		Family:      pulumi.String("aurora-postgresql" + major),
-		Description: pulumi.String("SSL only, slow statements logged: " + args.Name),
+		Description: pulumi.String("SSL only, slow statements logged: " + n.paramsWhat),
 		Parameters:  clusterParameters(),
-	}, parent)
+	}, here...)
 	if err != nil {
 		return nil, err
 	}
 
-	clusterArgs := sharedClusterArgs(args, args.Name, args.SubnetGroupName, sg.ID(), params.Name, key.Arn, args.Hardened)
-	clusterArgs.DatabaseName = pulumi.String(args.DatabaseName)
-	clusterArgs.MasterUsername = pulumi.String(args.MasterUsername)
-	clusterArgs.MasterPassword = password.Result
-	clusterArgs.SkipFinalSnapshot = pulumi.Bool(!args.Hardened)
-	if args.Hardened {
-		clusterArgs.FinalSnapshotIdentifier = pulumi.String(args.Name + "-final")
+	clusterArgs := sharedClusterArgs(args, n.identifier, args.SubnetGroupName, sg.ID(), params.Name, key.Arn, args.Hardened)
+	clusterOpts := keepHere
+	if role == Secondary {
+		clusterArgs.GlobalClusterIdentifier = global.ID()
+		clusterArgs.SkipFinalSnapshot = pulumi.Bool(true) // a secondary's data lives in the global cluster
+		// A secondary replicates from the primary's writer instance: it is created
+		// after the primary's instances (the provider's own aws_rds_global_cluster
+		// example: depends_on the primary instance), while the global cluster
+		// itself needs only the primary cluster. The instances themselves, not
+		// the Aurora component: the Go SDK turns a dependency on a component
+		// into its children registered so far (sdk/go/pulumi/rpc.go,
+		// addDependency), which races with their registration.
+		clusterOpts = append(clusterOpts, pulumi.DependsOn(args.Replica.Primary.instances))
+	} else {
+		clusterArgs.DatabaseName = pulumi.String(args.DatabaseName)
+		clusterArgs.MasterUsername = pulumi.String(args.MasterUsername)
+		clusterArgs.MasterPassword = c.password
+		clusterArgs.SkipFinalSnapshot = pulumi.Bool(!args.Hardened)
+		if args.Hardened {
+			clusterArgs.FinalSnapshotIdentifier = pulumi.String(args.Name + "-final")
+		}
 	}
-	clusterOpts := []pulumi.ResourceOption{parent, keep}
-	if args.InGlobalCluster {
-		// The global cluster adopts this cluster (sourceDbClusterIdentifier); a
-		// failover then moves the roles. The program leaves the membership alone.
+	if role != Standalone {
+		// The global cluster adopts the primary (sourceDbClusterIdentifier);
+		// a failover or switchover (runbook) then moves the roles. The program
+		// leaves the membership alone.
 		clusterOpts = append(clusterOpts, pulumi.IgnoreChanges([]string{"globalClusterIdentifier", "replicationSourceIdentifier"}))
 	}
-	cluster, err := rds.NewCluster(ctx, name, clusterArgs, clusterOpts...)
+	cluster, err := rds.NewCluster(ctx, n.prefix, clusterArgs, clusterOpts...)
 	if err != nil {
 		return nil, err
 	}
 
-	var monitoringRole *iam.Role
-	if args.Hardened {
-		monitoringRole, err = iam.NewRole(ctx, name+"-monitoring", &iam.RoleArgs{
+	if args.Hardened && role != Secondary {
+		c.monitoringRole, err = iam.NewRole(ctx, name+"-monitoring", &iam.RoleArgs{
 			Description: pulumi.String("Enhanced monitoring of Aurora " + args.Name),
 			// Only RDS acting for this account (RDS user guide, Enhanced
 			// Monitoring: "Protecting against the confused deputy problem").
@@ -209,7 +374,7 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 			return nil, err
 		}
 		if _, err := iam.NewRolePolicyAttachment(ctx, name+"-monitoring", &iam.RolePolicyAttachmentArgs{
-			Role:      monitoringRole.Name,
+			Role:      c.monitoringRole.Name,
 			PolicyArn: pulumi.String(partition.ManagedPolicy(args.Partition, "service-role/AmazonRDSEnhancedMonitoringRole")),
 		}, parent); err != nil {
 			return nil, err
@@ -219,9 +384,11 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 	for i := 0; i < args.Instances; i++ {
 		// Instance names are by ordinal on purpose: instances are interchangeable
 		// (failover moves the writer), and a count change adds or drops the last.
-		instArgs := instanceArgs(cluster.ID(), fmt.Sprintf("%s-%d", args.Name, i+1), args.EngineVersion,
-			args.InstanceClass, i, monitoringRole, key.Arn)
-		inst, err := rds.NewClusterInstance(ctx, fmt.Sprintf("%s-%d", name, i+1), instArgs, parent, keep)
+		// A secondary's are monitored like the primary's: one of them is the
+		// writer after a failover.
+		logical, identifier := n.instance(role, i)
+		instArgs := instanceArgs(cluster.ID(), identifier, args.EngineVersion, args.InstanceClass, i, c.monitoringRole, key.Arn)
+		inst, err := rds.NewClusterInstance(ctx, logical, instArgs, keepHere...)
 		if err != nil {
 			return nil, err
 		}
@@ -229,41 +396,33 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 	}
 
 	if s := args.ReaderScaling; s != nil {
-		target, err := appautoscaling.NewTarget(ctx, name+"-readers", &appautoscaling.TargetArgs{
-			ServiceNamespace:  pulumi.String("rds"),
-			ScalableDimension: pulumi.String("rds:cluster:ReadReplicaCount"),
-			ResourceId:        pulumi.Sprintf("cluster:%s", cluster.ID()),
-			MinCapacity:       pulumi.Int(s.MinReaders),
-			MaxCapacity:       pulumi.Int(s.MaxReaders),
-		}, parent)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := appautoscaling.NewPolicy(ctx, name+"-readers-cpu", &appautoscaling.PolicyArgs{
-			PolicyType:        pulumi.String("TargetTrackingScaling"),
-			ServiceNamespace:  target.ServiceNamespace,
-			ScalableDimension: target.ScalableDimension,
-			ResourceId:        target.ResourceId,
-			TargetTrackingScalingPolicyConfiguration: appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs{
-				TargetValue: pulumi.Float64(70),
-				PredefinedMetricSpecification: appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs{
-					PredefinedMetricType: pulumi.String("RDSReaderAverageCPUUtilization"),
-				},
-				ScaleInCooldown:  pulumi.Int(300),
-				ScaleOutCooldown: pulumi.Int(300),
-			},
-		}, parent); err != nil {
+		if err := scaleReaders(ctx, name, cluster, s, parent); err != nil {
 			return nil, err
 		}
 	}
 
-	secret, err := masterSecret(ctx, name, args.Name, args.DatabaseName, args.MasterUsername, cluster.Endpoint,
-		cluster.ReaderEndpoint, password.Result, key.Arn, []pulumi.ResourceOption{parent, keep}, parent)
+	secret, err := masterSecret(ctx, n.prefix, n.identifier, args.DatabaseName, args.MasterUsername, cluster.Endpoint,
+		cluster.ReaderEndpoint, c.password, key.Arn, keepHere, here...)
 	if err != nil {
 		return nil, err
 	}
 
-	c.args, c.password, c.monitoringRole = *args, password.Result, monitoringRole
+	if role == Secondary {
+		// Aurora reports AuroraGlobalDBReplicationLag from the secondary
+		// cluster (Aurora User Guide, "Monitoring Aurora Global Database":
+		// the metric of a secondary DB cluster).
+		if err := replication.NewLagAlarms(ctx, replication.Metric{What: "Aurora global replication",
+			Namespace: "AWS/RDS", Name: "AuroraGlobalDBReplicationLag", Dimension: "DBClusterIdentifier", PerSecond: 1000},
+			&args.Replica.Link, args.Name,
+			replication.Member{Alarm: n.prefix + "-replication-lag", ID: cluster.ClusterIdentifier,
+				Topic: args.Replica.AlarmTopic, Opts: here},
+			replication.Member{Alarm: name + "-replication-lag", ID: pulumi.String(args.Name),
+				Topic: args.Replica.HomeAlarmTopic, Opts: []pulumi.ResourceOption{parent}}); err != nil {
+			return nil, err
+		}
+	}
+
+	c.args = *args
 	c.WriterEndpoint = cluster.Endpoint
 	c.ReaderEndpoint = cluster.ReaderEndpoint
 	c.SecretARN = secret.Arn
@@ -272,6 +431,35 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"writerEndpoint": c.WriterEndpoint, "readerEndpoint": c.ReaderEndpoint, "secretArn": c.SecretARN,
 	})
+}
+
+// scaleReaders adds and removes readers on CPU between the bounds (target 70 %).
+func scaleReaders(ctx *pulumi.Context, name string, cluster *rds.Cluster, s *ReaderScaling, opts ...pulumi.ResourceOption) error {
+	target, err := appautoscaling.NewTarget(ctx, name+"-readers", &appautoscaling.TargetArgs{
+		ServiceNamespace:  pulumi.String("rds"),
+		ScalableDimension: pulumi.String("rds:cluster:ReadReplicaCount"),
+		ResourceId:        pulumi.Sprintf("cluster:%s", cluster.ID()),
+		MinCapacity:       pulumi.Int(s.MinReaders),
+		MaxCapacity:       pulumi.Int(s.MaxReaders),
+	}, opts...)
+	if err != nil {
+		return err
+	}
+	_, err = appautoscaling.NewPolicy(ctx, name+"-readers-cpu", &appautoscaling.PolicyArgs{
+		PolicyType:        pulumi.String("TargetTrackingScaling"),
+		ServiceNamespace:  target.ServiceNamespace,
+		ScalableDimension: target.ScalableDimension,
+		ResourceId:        target.ResourceId,
+		TargetTrackingScalingPolicyConfiguration: appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs{
+			TargetValue: pulumi.Float64(70),
+			PredefinedMetricSpecification: appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs{
+				PredefinedMetricType: pulumi.String("RDSReaderAverageCPUUtilization"),
+			},
+			ScaleInCooldown:  pulumi.Int(300),
+			ScaleOutCooldown: pulumi.Int(300),
+		},
+	}, opts...)
+	return err
 }
 
 // MaintenanceWindow is every Aurora cluster's weekly window (UTC), after the

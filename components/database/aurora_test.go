@@ -133,7 +133,7 @@ func TestAuroraBadArgs(t *testing.T) {
 		mutate func(*AuroraArgs)
 		want   string
 	}{
-		{func(a *AuroraArgs) { a.Instances = 0 }, "Instances: at least 1 (got 0)"},
+		{func(a *AuroraArgs) { a.Instances = 0 }, "Instances: at least 1, the writer (got 0)"},
 		{func(a *AuroraArgs) { a.EngineVersion = "13.7" }, `"13.7" is not an Aurora PostgreSQL version 16 or newer`},
 		{func(a *AuroraArgs) { a.BackupRetentionDays = 40 }, "BackupRetentionDays: 1..35 (got 40)"},
 		{func(a *AuroraArgs) { a.BackupWindow = "3am" }, `BackupWindow: "3am"`},

@@ -35,7 +35,11 @@ type Resource struct {
 	IgnoreChanges []string
 	// CreateTimeout and UpdateTimeout are the customTimeouts ("" unset).
 	CreateTimeout, UpdateTimeout string
-	// Aliases are the URNs the resource was known by before (pulumi.Aliases).
+	// Aliases are the URNs the resource was known by before (pulumi.Aliases),
+	// including those it inherits from its parent's aliases, as the engine
+	// derives them (pkg/resource/deploy/step_generator.go, generateAliases
+	// and inheritedChildAlias, pulumi v3.274.1): a child of a renamed or
+	// retyped component keeps its identity.
 	Aliases []string
 	// Dependencies are the URNs this resource depends on (explicit and through inputs).
 	Dependencies []string
@@ -122,6 +126,7 @@ func (m *Recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 	}
 	r.Provider = providerURN(args.Provider)
 	r.URN = m.urn(r.Parent, r.Type, r.Name)
+	r.Aliases = append(r.Aliases, m.inheritedAliases(r)...)
 	r.ID, r.State = fakeOutputs(r, m.regionOf(r.Provider))
 
 	m.mu.Lock()
@@ -129,6 +134,37 @@ func (m *Recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 	m.resources = append(m.resources, r)
 	m.mu.Unlock()
 	return r.ID, r.State, nil
+}
+
+// inheritedAliases multiplies r's name and own aliases by its parent's
+// aliases: for each URN the parent was known by, the child was known by its
+// type and name under that parent, the parent's name prefix of the child's
+// name replaced by the alias's (the engine's "{name}-details" convention).
+func (m *Recorder) inheritedAliases(r *Resource) []string {
+	if r.Parent == "" {
+		return nil
+	}
+	m.mu.Lock()
+	var parentAliases []string
+	for _, p := range m.resources {
+		if p.URN == r.Parent {
+			parentAliases = p.Aliases
+		}
+	}
+	m.mu.Unlock()
+	parentName := resource.URN(r.Parent).Name()
+	own := append([]string{r.URN}, r.Aliases...)
+	var out []string
+	for _, pa := range parentAliases {
+		for _, u := range own {
+			name, typ := resource.URN(u).Name(), string(resource.URN(u).Type())
+			if rest, ok := strings.CutPrefix(name, parentName); ok {
+				name = resource.URN(pa).Name() + rest
+			}
+			out = append(out, m.urn(pa, typ, name))
+		}
+	}
+	return out
 }
 
 // urn builds the URN the same way the mock monitor does, so records and the

@@ -2,6 +2,7 @@ package mockstack
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -106,5 +107,43 @@ func TestInvokesAreRefused(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "getAvailabilityZones") {
 		t.Errorf("invoke error: %v", err)
+	}
+}
+
+// A child of a retyped or renamed component is known by its old URN under
+// each of the parent's aliases, as the engine derives it: the name's parent
+// prefix follows the parent's old name (issue #21 moved the DR stores into
+// the stores' own component).
+func TestChildrenInheritTheirParentsAliases(t *testing.T) {
+	rec, err := Run("eduai", "prod", func(ctx *pulumi.Context) error {
+		c := &component{}
+		if err := ctx.RegisterComponentResource("eduai:data:Aurora", "db", c,
+			pulumi.Aliases([]pulumi.Alias{{Type: pulumi.String("eduai:data:AuroraGlobal"), Name: pulumi.String("old")}})); err != nil {
+			return err
+		}
+		var net, other pulumi.CustomResourceState
+		if err := ctx.RegisterResource("aws:ec2/vpc:Vpc", "db-net", pulumi.Map{"cidrBlock": pulumi.String("10.0.0.0/16")},
+			&net, pulumi.Parent(c)); err != nil {
+			return err
+		}
+		return ctx.RegisterResource("aws:ec2/vpc:Vpc", "other", pulumi.Map{"cidrBlock": pulumi.String("10.1.0.0/16")},
+			&other, pulumi.Parent(c), pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String("before")}}))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		"db-net": {"urn:pulumi:prod::eduai::eduai:data:AuroraGlobal$aws:ec2/vpc:Vpc::old-net"},
+		"other": {"urn:pulumi:prod::eduai::eduai:data:Aurora$aws:ec2/vpc:Vpc::before",
+			"urn:pulumi:prod::eduai::eduai:data:AuroraGlobal$aws:ec2/vpc:Vpc::other",
+			"urn:pulumi:prod::eduai::eduai:data:AuroraGlobal$aws:ec2/vpc:Vpc::before"},
+	}
+	for name, aliases := range want {
+		got := rec.Named("aws:ec2/vpc:Vpc", name).Aliases
+		for _, a := range aliases {
+			if !slices.Contains(got, a) {
+				t.Errorf("%s: %s missing from %v", name, a, got)
+			}
+		}
 	}
 }

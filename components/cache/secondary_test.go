@@ -1,11 +1,14 @@
 package cache
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/eduai/infra/components/replication"
 	"github.com/eduai/infra/internal/mockstack"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -27,7 +30,9 @@ func TestGlobalDatastoreError(t *testing.T) {
 	}
 }
 
-func runGlobal(t *testing.T, mutate func(*RedisArgs)) (*mockstack.Recorder, error) {
+// runGlobal builds a primary and its secondary from the same configuration,
+// like the stack does; mutate changes either before anything registers.
+func runGlobal(t *testing.T, mutate func(primary, secondary *RedisArgs)) (*mockstack.Recorder, error) {
 	t.Helper()
 	return mockstack.Run("eduai", "test", func(ctx *pulumi.Context) error {
 		home, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{Region: pulumi.String("us-west-2")})
@@ -39,23 +44,29 @@ func runGlobal(t *testing.T, mutate func(*RedisArgs)) (*mockstack.Recorder, erro
 			return err
 		}
 		args := prodArgs()
-		args.InGlobalDatastore = true
-		mutate(args)
+		args.Role = Primary
+		second := prodArgs()
+		second.Role, second.Name = Secondary, "eduai-prod-dr"
+		second.SubnetGroupName, second.VpcID, second.ClientCIDRs = pulumi.String("eduai-prod-dr-cache"), pulumi.String("vpc-2"),
+			[]string{"10.130.0.0/19"}
+		second.Replica = &Replica{Link: replication.Link{Provider: dr,
+			AlarmTopic:     pulumi.String("arn:aws:sns:us-east-1:123456789012:eduai-prod-dr-alarms"),
+			HomeAlarmTopic: pulumi.String("arn:aws:sns:us-west-2:123456789012:eduai-prod-replication-alarms")}}
+		mutate(args, second)
 		primary, err := NewRedis(ctx, "cache", args, pulumi.Providers(home))
 		if err != nil {
 			return err
 		}
-		_, err = NewGlobal(ctx, "cache-global", &GlobalArgs{Name: "eduai-prod-dr", Primary: primary, Provider: dr,
-			SubnetGroupName: pulumi.String("eduai-prod-dr-cache"), VpcID: pulumi.String("vpc-2"),
-			ClientCIDRs: []string{"10.130.0.0/19"}, Protect: true,
-			AlarmTopic:     pulumi.String("arn:aws:sns:us-east-1:123456789012:eduai-prod-dr-alarms"),
-			HomeAlarmTopic: pulumi.String("arn:aws:sns:us-west-2:123456789012:eduai-prod-replication-alarms")}, pulumi.Providers(home))
+		if second.Replica != nil {
+			second.Replica.Primary = primary
+		}
+		_, err = NewRedis(ctx, "cache-global", second, pulumi.Providers(home))
 		return err
 	})
 }
 
 func TestGlobal(t *testing.T) {
-	rec, err := runGlobal(t, func(*RedisArgs) {})
+	rec, err := runGlobal(t, func(_, _ *RedisArgs) {})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,6 +89,26 @@ func TestGlobal(t *testing.T) {
 	if secret == nil || !strings.HasSuffix(secret.Provider, "::aws-dr") || !secretInput(secret, "secretString") {
 		t.Errorf("DR secret %v", secret)
 	}
+	// The secondary sets nothing it inherits from the global group (the
+	// provider's ConflictsWith), and brings no parameter group, token or log group of its own.
+	for _, f := range []string{"engineVersion", "nodeType", "numNodeGroups", "parameterGroupName", "authToken",
+		"atRestEncryptionEnabled", "transitEncryptionEnabled", "logDeliveryConfigurations"} {
+		if _, set := secondary.Inputs[resource.PropertyKey(f)]; set {
+			t.Errorf("the secondary sets %s", f)
+		}
+	}
+	if n := len(rec.ByType("aws:elasticache/parameterGroup:ParameterGroup")); n != 1 {
+		t.Errorf("%d parameter groups, want the primary's", n)
+	}
+	for _, r := range rec.ByType("aws:cloudwatch/metricAlarm:MetricAlarm") {
+		if r.String("metricName") != "GlobalDatastoreReplicationLag" || r.Inputs["threshold"].NumberValue() != 30 {
+			t.Errorf("alarm %s: %v", r.Name, r.Inputs)
+		}
+	}
+	if c := rec.Named("eduai:data:Redis", "cache-global"); c == nil ||
+		!slices.Contains(c.Aliases, "urn:pulumi:test::eduai::eduai:data:RedisGlobal::cache-global") {
+		t.Errorf("the secondary component does not keep the former RedisGlobal URN: %v", c)
+	}
 	for _, f := range []string{"engineVersion", "nodeType", "numNodeGroups"} {
 		if !contains(primary.IgnoreChanges, f) {
 			t.Errorf("the primary does not leave %s to the global group: %v", f, primary.IgnoreChanges)
@@ -92,11 +123,17 @@ func TestGlobal(t *testing.T) {
 
 func TestGlobalRefusesWhatCannotJoin(t *testing.T) {
 	for _, c := range []struct {
-		mutate func(*RedisArgs)
+		mutate func(primary, secondary *RedisArgs)
 		want   string
 	}{
-		{func(a *RedisArgs) { a.NodeType = "cache.t4g.medium" }, "burstable T nodes"},
-		{func(a *RedisArgs) { a.InGlobalDatastore = false }, "build it with InGlobalDatastore"},
+		{func(p, s *RedisArgs) { p.NodeType, s.NodeType = "cache.t4g.medium", "cache.t4g.medium" }, "burstable T nodes"},
+		{func(p, _ *RedisArgs) { p.Role = Standalone }, "build it with Role primary"},
+		{func(_, s *RedisArgs) { s.NodeType = "cache.r6g.large" }, "NodeType: cache.r6g.large differs from the primary's"},
+		{func(_, s *RedisArgs) { s.Name = "eduai-prod" }, "needs its own id"},
+		{func(_, s *RedisArgs) { s.Replica.HomeAlarmTopic = nil }, "Provider, AlarmTopic and HomeAlarmTopic"},
+		{func(_, s *RedisArgs) { s.Replica = nil }, "needs the Primary"},
+		{func(p, _ *RedisArgs) { p.Replica = &Replica{} }, "only a secondary replicates"},
+		{func(p, _ *RedisArgs) { p.Role = "tertiary" }, `Role: "tertiary" is not one of standalone, primary, secondary`},
 	} {
 		rec, err := runGlobal(t, c.mutate)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
