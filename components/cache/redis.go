@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/eduai/infra/components/enum"
 	"github.com/eduai/infra/components/internal/secure"
 	"github.com/eduai/infra/components/replication"
 
@@ -22,30 +21,19 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// Role is a group's place in an ElastiCache Global Datastore.
-type Role string
-
-const (
-	// Standalone: no Global Datastore (no DR region).
-	Standalone Role = "standalone"
-	// Primary: the writer's region; a secondary's global group adopts it and
-	// from then on carries its engine version, node type and shards.
-	Primary Role = "primary"
-	// Secondary: the DR region's read-only member, which a manual promotion
-	// (runbook) makes the writer. It inherits engine, node type, shards, TLS,
-	// at-rest encryption and AUTH from the global group.
-	Secondary Role = "secondary"
+// Role is a group's place in a global cluster or datastore; Replica is what a secondary
+// needs (replication.Role, replication.Replica).
+type (
+	Role    = replication.Role
+	Replica = replication.Replica[*Redis]
 )
 
-// Roles are the roles a group can have.
-var Roles = []Role{Standalone, Primary, Secondary}
-
-// Replica is what a secondary needs: the primary it replicates and its link.
-type Replica struct {
-	// Primary is the primary region's group (Role Primary). Required.
-	Primary *Redis
-	replication.Link
-}
+// The roles (replication.Roles).
+const (
+	Standalone = replication.Standalone
+	Primary    = replication.Primary
+	Secondary  = replication.Secondary
+)
 
 // RedisArgs configures the replication group.
 type RedisArgs struct {
@@ -87,12 +75,7 @@ func (a *RedisArgs) Nodes() int {
 	return shards * (1 + a.ReplicasPerShard)
 }
 
-func (a *RedisArgs) role() Role {
-	if a.Role == "" {
-		return Standalone
-	}
-	return a.Role
-}
+func (a *RedisArgs) role() Role { return a.Role.Or() }
 
 func (a *RedisArgs) validate() error {
 	var errs []error
@@ -114,18 +97,13 @@ func (a *RedisArgs) validate() error {
 	if len(a.ClientCIDRs) == 0 {
 		errs = append(errs, errors.New("ClientCIDRs: at least one"))
 	}
-	switch role := a.role(); {
-	case !enum.Valid(role, Roles):
-		errs = append(errs, fmt.Errorf("Role: %q is not one of %s", role, enum.Describe(Roles)))
-	case role == Secondary:
+	switch err := replication.CheckRole(a.Role, a.Replica != nil); {
+	case err != nil:
+		errs = append(errs, err)
+	case a.role() == Secondary:
 		errs = append(errs, a.validateReplica())
-	default:
-		if a.Replica != nil {
-			errs = append(errs, fmt.Errorf("Replica: only a secondary replicates (Role %q)", role))
-		}
-		if role == Primary && a.NodeType != "" {
-			errs = append(errs, GlobalDatastoreError(a.NodeType, a.EngineVersion))
-		}
+	case a.role() == Primary && a.NodeType != "":
+		errs = append(errs, GlobalDatastoreError(a.NodeType, a.EngineVersion))
 	}
 	return errors.Join(errs...)
 }
@@ -134,8 +112,8 @@ func (a *RedisArgs) validate() error {
 // the global group gives every member.
 func (a *RedisArgs) validateReplica() error {
 	r := a.Replica
-	if r == nil || r.Primary == nil {
-		return errors.New("Replica: a secondary needs the Primary it replicates and its Link")
+	if r.Primary == nil {
+		return errors.New("Replica: a secondary needs the Primary it replicates")
 	}
 	p := r.Primary.args
 	errs := []error{r.Link.Validate()}

@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/eduai/infra/components/enum"
 	"github.com/eduai/infra/components/internal/secure"
 	"github.com/eduai/infra/components/partition"
 	"github.com/eduai/infra/components/replication"
@@ -46,28 +45,19 @@ type ReaderScaling struct {
 	MinReaders, MaxReaders int
 }
 
-// Role is a cluster's place in an Aurora Global Database.
-type Role string
-
-const (
-	// Standalone: no global database (no DR region).
-	Standalone Role = "standalone"
-	// Primary: the writer's region; a secondary's global cluster adopts it.
-	Primary Role = "primary"
-	// Secondary: the DR region's member of the primary's global cluster,
-	// with no database or master user of its own (they replicate).
-	Secondary Role = "secondary"
+// Role is a cluster's place in a global cluster or datastore; Replica is what a secondary
+// needs (replication.Role, replication.Replica).
+type (
+	Role    = replication.Role
+	Replica = replication.Replica[*Aurora]
 )
 
-// Roles are the roles a cluster can have.
-var Roles = []Role{Standalone, Primary, Secondary}
-
-// Replica is what a secondary needs: the primary it replicates and its link.
-type Replica struct {
-	// Primary is the primary region's cluster (Role Primary). Required.
-	Primary *Aurora
-	replication.Link
-}
+// The roles (replication.Roles).
+const (
+	Standalone = replication.Standalone
+	Primary    = replication.Primary
+	Secondary  = replication.Secondary
+)
 
 // AuroraArgs configures the cluster.
 type AuroraArgs struct {
@@ -106,12 +96,7 @@ type AuroraArgs struct {
 	ReaderScaling *ReaderScaling
 }
 
-func (a *AuroraArgs) role() Role {
-	if a.Role == "" {
-		return Standalone
-	}
-	return a.Role
-}
+func (a *AuroraArgs) role() Role { return a.Role.Or() }
 
 func (a *AuroraArgs) validate() error {
 	var errs []error
@@ -140,26 +125,22 @@ func (a *AuroraArgs) validate() error {
 	if s := a.ReaderScaling; s != nil && (s.MinReaders < 0 || s.MaxReaders < s.MinReaders || s.MaxReaders > 15) {
 		errs = append(errs, fmt.Errorf("ReaderScaling: need 0 <= min <= max <= 15 (got %d..%d)", s.MinReaders, s.MaxReaders))
 	}
-	switch role := a.role(); {
-	case !enum.Valid(role, Roles):
-		errs = append(errs, fmt.Errorf("Role: %q is not one of %s", role, enum.Describe(Roles)))
-	case role != Secondary:
+	if err := replication.CheckRole(a.Role, a.Replica != nil); err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	if a.role() != Secondary {
 		if a.Instances < 1 {
 			errs = append(errs, fmt.Errorf("Instances: at least 1, the writer (got %d)", a.Instances))
 		}
-		if a.Replica != nil {
-			errs = append(errs, fmt.Errorf("Replica: only a secondary replicates (Role %q)", role))
-		}
-	default:
-		if a.Instances < 0 || a.Instances > 15 {
-			errs = append(errs, fmt.Errorf("Instances: a secondary has 0..15 readers (got %d)", a.Instances))
-		}
-		if a.ReaderScaling != nil {
-			errs = append(errs, errors.New("ReaderScaling: a secondary's readers are its Instances"))
-		}
-		errs = append(errs, a.validateReplica())
+		return errors.Join(errs...)
 	}
-	return errors.Join(errs...)
+	if a.Instances < 0 || a.Instances > 15 {
+		errs = append(errs, fmt.Errorf("Instances: a secondary has 0..15 readers (got %d)", a.Instances))
+	}
+	if a.ReaderScaling != nil {
+		errs = append(errs, errors.New("ReaderScaling: a secondary's readers are its Instances"))
+	}
+	return errors.Join(append(errs, a.validateReplica())...)
 }
 
 // validateReplica: a secondary has a primary, built as one, and is its copy:
@@ -167,8 +148,8 @@ func (a *AuroraArgs) validate() error {
 // and name the database and user the same way.
 func (a *AuroraArgs) validateReplica() error {
 	r := a.Replica
-	if r == nil || r.Primary == nil {
-		return errors.New("Replica: a secondary needs the Primary it replicates and its Link")
+	if r.Primary == nil {
+		return errors.New("Replica: a secondary needs the Primary it replicates")
 	}
 	p := r.Primary.args
 	errs := []error{r.Link.Validate()}

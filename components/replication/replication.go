@@ -10,9 +10,55 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/eduai/infra/components/enum"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
+
+// Role is a store's place in its cross-region replication.
+type Role string
+
+const (
+	// Standalone: no replication (no DR region).
+	Standalone Role = "standalone"
+	// Primary: the writer's region; its secondary's global resource adopts it.
+	Primary Role = "primary"
+	// Secondary: the DR region's member, replicating from its Primary.
+	Secondary Role = "secondary"
+)
+
+// Roles are the roles a store can have.
+var Roles = []Role{Standalone, Primary, Secondary}
+
+// Or is the role, Standalone when unset.
+func (r Role) Or() Role {
+	if r == "" {
+		return Standalone
+	}
+	return r
+}
+
+// Replica is what a secondary needs: the primary it replicates (a store's
+// component, of type P) and its link.
+type Replica[P any] struct {
+	// Primary is the primary region's store (Role Primary). Required.
+	Primary P
+	Link
+}
+
+// CheckRole tells what is wrong with a role and whether a replica was given
+// (a secondary needs one, the others none); nil when they fit.
+func CheckRole(role Role, hasReplica bool) error {
+	switch {
+	case !enum.Valid(role.Or(), Roles):
+		return fmt.Errorf("Role: %q is not one of %s", role, enum.Describe(Roles))
+	case role.Or() == Secondary && !hasReplica:
+		return errors.New("Replica: a secondary needs the Primary it replicates and its Link")
+	case role.Or() != Secondary && hasReplica:
+		return fmt.Errorf("Replica: only a secondary replicates (Role %q)", role.Or())
+	}
+	return nil
+}
 
 // DefaultLagSeconds is the lag that raises an alarm: the seed's threshold
 // for cross-region replication.
