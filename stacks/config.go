@@ -35,47 +35,51 @@ var Environments = []Environment{Dev, Staging, Prod}
 
 // Config is the whole decoded stack config.
 type Config struct {
-	// Stack is the Pulumi stack name.
+	// The Pulumi stack name (not a config key).
 	Stack string
-	// Environment comes from `eduai:environment`; default: the stack name.
+	// The environment kind: it picks defaults, validation rules and policy enforcement.
+	// Default: the stack name
 	Environment Environment
-	// Region comes from `aws:region`. Required.
+	// The primary region, e.g. `us-west-2`. Required.
+	// Type: AWS region name
 	Region string
-	// Tags come from `eduai:tags`, over the defaults in DefaultTags.
+	// Standard tags, merged over the defaults and put on the AWS provider's `defaultTags`; `CostCenter` has no
+	// default and `tags-aws-required` demands it; keys may not start with `aws:`.
 	Tags map[string]string
-	// Network comes from `eduai:network`.
+	// The VPC: subnets per tier and zone, NAT, flow logs, endpoints.
 	Network NetworkConfig
-	// Cluster comes from `eduai:cluster`.
+	// EKS: version, endpoint access, control-plane logs, access entries, node groups, managed add-ons.
 	Cluster ClusterConfig
-	// Addons comes from `eduai:addons`.
+	// The Helm add-ons' chart versions and cert-manager's ClusterIssuer.
 	Addons AddonsConfig
-	// Storage comes from `eduai:storage`.
+	// The application buckets.
 	Storage StorageConfig
-	// Database comes from `eduai:database`.
+	// The Aurora PostgreSQL cluster.
 	Database DatabaseConfig
-	// Cache comes from `eduai:cache`.
+	// The ElastiCache Redis replication group.
 	Cache CacheConfig
-	// Queue comes from `eduai:queue`.
+	// The message queue: Kafka on Amazon MSK or RabbitMQ on Amazon MQ.
 	Queue QueueConfig
-	// Mesh comes from `eduai:mesh`.
+	// Istio: mTLS, default deny, the ingress Gateway's hosts.
 	Mesh MeshConfig
-	// DNS comes from `eduai:dns`: the public zone of the hosts.
+	// The public Route 53 zone of the stack's hosts.
 	DNS ZoneConfig
-	// Observability comes from `eduai:observability`.
+	// Logs, metrics, alerts, dashboards and traces.
 	Observability ObservabilityConfig
-	// DR comes from `eduai:dr`: the secondary region.
+	// Disaster recovery in a secondary region.
 	DR DRConfig
-	// Backup comes from `eduai:backup`: AWS Backup.
+	// AWS Backup of the database and the buckets.
 	Backup BackupConfig
-	// Services comes from `eduai:services`: the platform services by name.
+	// A platform service; the key is its name (1–42 lowercase letters, digits, dashes) and its stable identity:
+	// renaming a key replaces the service.
 	Services map[string]ServiceConfig
-	// Rollouts comes from `eduai:rollouts`: the Argo Rollouts controller.
+	// The Argo Rollouts controller, installed when a service is a canary.
 	Rollouts RolloutsConfig
-	// GitOps comes from `eduai:gitops`: Argo CD and the teams' Applications.
+	// Argo CD and the Applications teams deliver by GitOps.
 	GitOps GitOpsConfig
-	// Runner comes from `eduai:runner`: the GitLab Runner inside the VPC.
+	// The GitLab Runner that deploys the stack from inside its VPC.
 	Runner RunnerConfig
-	// Bootstrap comes from `eduai:bootstrap`: the first phase of a new environment.
+	// The first phase of a new environment (docs/runbooks/new-environment.md).
 	Bootstrap BootstrapConfig
 
 	// plainKeys are the config keys known to hold no secret value; nil when
@@ -93,51 +97,66 @@ type Config struct {
 // Applications of the workloads teams deliver by GitOps (not the platform
 // services, which this program deploys).
 type GitOpsConfig struct {
-	// Enabled installs Argo CD. Default true.
-	Enabled *bool `json:"enabled"`
-	// ChartVersion of the argo-cd chart, exact. Default 9.5.17.
+	// Install Argo CD.
+	Enabled bool `json:"enabled"`
+	// The argo-cd chart.
+	// Type: exact version
 	ChartVersion string `json:"chartVersion"`
-	// Repos Argo CD may deliver from. Default the seed's k8s-manifests and helm-charts repositories.
+	// What the AppProject may deliver from (the seed's k8s-manifests and helm-charts repositories).
+	// Type: list of Git URLs
 	Repos []string `json:"repos"`
-	// AutoSync applies every commit. Default: on in dev, off (a person syncs) in staging and prod.
-	AutoSync *bool `json:"autoSync"`
-	// Applications by name.
+	// Automated sync (prune, self-heal) of every commit; off, a person syncs.
+	AutoSync bool `json:"autoSync"`
+	// Applications teams deliver by GitOps (not the platform services); the key is the Application's name.
 	Applications map[string]GitOpsApp `json:"applications"`
 }
 
 // GitOpsApp is one Application: a path in a Git repository or a chart in a Helm repository.
 type GitOpsApp struct {
-	RepoURL        string `json:"repoURL"`
-	Path           string `json:"path"`
-	Chart          string `json:"chart"`
+	// The Git or Helm repository; one of `repos`. Required.
+	RepoURL string `json:"repoURL"`
+	// The path in a Git repository; give `path` or `chart`.
+	Path string `json:"path"`
+	// The chart in a Helm repository; give `path` or `chart`.
+	Chart string `json:"chart"`
+	// The Git revision or chart version. Required.
 	TargetRevision string `json:"targetRevision"`
-	Namespace      string `json:"namespace"`
+	// Where it deploys; the program creates the namespace, which may not be a platform namespace. Required.
+	Namespace string `json:"namespace"`
 }
 
 // RunnerConfig is `eduai:runner`: the GitLab Runner that deploys the stack
 // from inside its VPC (the API endpoint is private), tagged eduai-<stack>.
 type RunnerConfig struct {
-	// Enabled runs the runner. Default true.
-	Enabled *bool `json:"enabled"`
-	// InstanceType of its instances. Default m7i.large.
+	// The GitLab Runner in the VPC (tag `eduai-<stack>`; prod's DR region also `eduai-prod-dr`); needs
+	// `network.natStrategy` other than `none`.
+	Enabled bool `json:"enabled"`
+	// Runner instances.
+	// Type: EC2 instance type
 	InstanceType string `json:"instanceType"`
-	// Instances in its Auto Scaling group, 1..10. Default 1.
+	// Instances in its Auto Scaling group.
+	// Type: 1–10
 	Instances int `json:"instances"`
-	// DiskSizeGiB of each instance's encrypted root volume, 30..16384. Default 100.
+	// Each instance's encrypted gp3 root volume.
+	// Type: 30–16384
 	DiskSizeGiB int `json:"diskSizeGiB"`
-	// Version of GitLab Runner, exact. Default 18.11.2.
+	// Installed at boot, checked against `release.sha256`; new instances take a change (runbook).
+	// Type: exact GitLab Runner release
 	Version string `json:"version"`
-	// GitLabURL is the GitLab instance. Default https://gitlab.com.
+	// The GitLab instance.
+	// Type: `https://` URL
 	GitLabURL string `json:"gitlabUrl"`
-	// Concurrent jobs per instance, 1..16. Default 2.
+	// Jobs at once per instance.
+	// Type: 1–16
 	Concurrent int `json:"concurrent"`
-	// Token is the runner authentication token (glrt-…); secret config only.
-	// Default none: the runbook puts it into the token secret with the AWS CLI.
+	// The runner authentication token (`glrt-…`), secret config only; without it, put it into the token secret with
+	// the AWS CLI (runbook).
+	// Type: secret string
 	Token string `json:"token"`
 }
 
 // runnerOn tells whether the stack runs its in-VPC runner.
-func (c *Config) runnerOn() bool { return on(c.Runner.Enabled, true) }
+func (c *Config) runnerOn() bool { return c.Runner.Enabled }
 
 // RunnerTag is the runner tag the stack's deploy and preview jobs select.
 func RunnerTag(stack string) string { return Project + "-" + stack }
@@ -153,8 +172,8 @@ func RunnerTag(stack string) string { return Project + "-" + stack }
 // endpoint is never public. The second `up`, without this key, runs on the
 // in-VPC runner and builds everything else.
 type BootstrapConfig struct {
-	// Foundation: create only the networks, the peering, the runners, the
-	// clusters' API security groups and the EKS clusters. Default false.
+	// The first up of a new environment: only networks, peering, runners, the clusters' API security groups and the
+	// EKS clusters (`docs/runbooks/new-environment.md`).
 	Foundation bool `json:"foundation"`
 }
 
@@ -166,42 +185,48 @@ var DefaultGitOpsRepos = []string{"https://gitlab.com/eduai/k8s-manifests.git", 
 
 // BackupConfig is `eduai:backup`: AWS Backup of the database and the buckets.
 type BackupConfig struct {
-	// Enabled. Default: on outside dev (the seed: dev has no backups).
-	Enabled *bool `json:"enabled"`
-	// DatabaseDays of continuous backup (point-in-time recovery), 1..35. Default 30.
+	// AWS Backup (the seed: dev has no backups).
+	Enabled bool `json:"enabled"`
+	// Continuous database backup window (point-in-time recovery).
+	// Type: 1–35
 	DatabaseDays int `json:"databaseDays"`
-	// DataDays the hourly bucket backups are kept. Default 7.
+	// Hourly bucket backups kept.
+	// Type: days
 	DataDays int `json:"dataDays"`
-	// LockDays: recovery points cannot be deleted before this many days (vault lock). Default 0 (no lock).
+	// Vault lock: recovery points undeletable this long; 0: no lock.
+	// Type: 0–`dataDays`
 	LockDays int `json:"lockDays"`
-	// RestoreTests: a monthly restore-testing plan. Default true.
-	RestoreTests *bool `json:"restoreTests"`
-	// AdminRoleARNs may delete recovery points in prod, where a vault policy
-	// denies it to everyone else. Default none: nobody may.
+	// The monthly restore-testing plan.
+	RestoreTests bool `json:"restoreTests"`
+	// In prod, the only principals the vault policy lets delete recovery points; none: nobody may.
+	// Type: list of IAM role ARNs
 	AdminRoleARNs []string `json:"adminRoleArns"`
 }
 
 // backupOn tells whether AWS Backup runs for the stack.
-func (c *Config) backupOn() bool { return on(c.Backup.Enabled, c.Environment != Dev) }
+func (c *Config) backupOn() bool { return c.Backup.Enabled }
 
 // DRConfig is `eduai:dr`: disaster recovery in a secondary region.
 type DRConfig struct {
-	// Enabled builds the secondary region. Default: on in prod, off elsewhere.
+	// Build the secondary region.
 	Enabled bool `json:"enabled"`
-	// Region of the standby. Default us-east-1 (the seed's).
+	// The standby region (not `aws:region`).
+	// Type: AWS region name
 	Region string `json:"region"`
-	// ActiveRegion is primary or secondary: which side writes after a failover. Default primary.
+	// Which side writes; flip after the imperative failover (runbook); `secondary` needs `dr.enabled`.
 	ActiveRegion RegionRole `json:"activeRegion"`
-	// DatabaseReaders in the DR region's Aurora secondary: 0 keeps it headless. Default 1.
+	// Readers of the Aurora secondary; 0 = headless.
+	// Type: 0–15
 	DatabaseReaders int `json:"databaseReaders"`
-	// Network of the DR region; its CIDR must not overlap the primary's.
-	// Default 10.130.0.0/16, 3 zones, one NAT gateway, flow logs, no interface endpoints.
+	// The DR region's network, keys as `eduai:network`; its CIDR must not overlap `network.cidr`.
 	Network NetworkConfig `json:"network"`
-	// Standby sizes the region that is not active (pilot light).
+	// Sizes the region that is not active (pilot light).
 	Standby StandbyConfig `json:"standby"`
-	// DNS is the Route 53 failover of the public name; nil: no failover records.
+	// Route 53 failover of the public name between the regions' ingresses, in the zone of `eduai:dns`.
+	// Default: none: no failover records
 	DNS *DNSConfig `json:"dns"`
-	// AlarmEmails subscribe to the DR region's alarm topic (replication lag). Default none.
+	// Subscribe to both regions' replication alarm topics.
+	// Type: list of e-mail addresses
 	AlarmEmails []string `json:"alarmEmails"`
 }
 
@@ -209,8 +234,8 @@ type DRConfig struct {
 // groups, platform and services as the active region, kept small until a
 // failover makes it the active region (eduai:dr.activeRegion).
 type StandbyConfig struct {
-	// NodesPerGroup: each node group's minimum and desired size (its maximum
-	// stays). Default 1.
+	// Min and desired size of every node group in the standby region (the maximum stays).
+	// Type: 0–10, ≤ each group's `maxSize`
 	NodesPerGroup int `json:"nodesPerGroup"`
 }
 
@@ -218,22 +243,27 @@ type StandbyConfig struct {
 // (mesh.hosts). Every host gets a record in it, and cert-manager answers
 // Let's Encrypt's DNS-01 challenges there.
 type ZoneConfig struct {
-	// ZoneName is the zone's domain, e.g. eduai.com or staging.eduai.com.
-	// Required with mesh.hosts and a Let's Encrypt issuer; every host must be in it.
+	// The zone's domain, e.g. eduai.com or staging.eduai.com: every host gets a record in it, and cert-manager
+	// answers Let's Encrypt's DNS-01 challenges there. Required with `mesh.hosts` and a Let's Encrypt issuer; every
+	// host must be in it.
+	// Type: DNS name
 	ZoneName string `json:"zoneName"`
-	// ZoneID of an existing public hosted zone; empty: the program creates
-	// the zone and exports its name servers (dnsNameServers), which the
-	// parent domain must delegate to (README "DNS").
+	// An existing public hosted zone; empty: the program creates the zone and exports its name servers
+	// (`dnsNameServers`), which the parent domain must delegate to ("DNS").
+	// Type: Route 53 zone ID
 	ZoneID string `json:"zoneId"`
 }
 
 // DNSConfig is `eduai:dr.dns`: Route 53 failover between the regions'
 // ingresses, in the zone of eduai:dns.
 type DNSConfig struct {
-	// RecordName is the failover name, e.g. api.eduai.com; a service's ingress host. Required.
+	// The failover name (a service's ingress host); needs `mesh.enabled` and both regions in the NLB zone table.
+	// Required.
+	// Type: a name in the zone
 	RecordName string `json:"recordName"`
-	// HealthService answers the health checks on /health. Default: the first
-	// service (by name) whose ingress host is RecordName.
+	// Answers the health checks' `/health`.
+	// Type: a key of `eduai:services`
+	// Default: the first service (by name) with ingress host `recordName`
 	HealthService string `json:"healthService"`
 }
 
@@ -248,39 +278,46 @@ func DefaultDR() DRConfig {
 // ServiceConfig is one entry of `eduai:services`; the key is the service's
 // name (and its stable identity: renaming a key replaces the service).
 type ServiceConfig struct {
-	// Image to run. Required: repository; tag pinned outside dev (the pack checks).
+	// The image to run.
 	Image ImageConfig `json:"image"`
-	// Strategy is rolling, blueGreen or canary. Default rolling.
+	// How a new version reaches users.
 	Strategy service.Strategy `json:"strategy"`
-	// Port the container serves HTTP, probes and /metrics on. Default 8080.
+	// The container's port for HTTP, probes and `/metrics`.
+	// Type: 1–65535
 	Port int `json:"port"`
-	// Replicas when autoscaling is off. Default 3.
+	// Pods when autoscaling is off.
+	// Type: 1–100
 	Replicas int `json:"replicas"`
-	// Autoscaling by CPU and memory. Default on, 3-20 pods, CPU 70 %, memory 80 %.
+	// The HPA, by CPU and memory.
 	Autoscaling AutoscalingConfig `json:"autoscaling"`
-	// Resources of the container. Default requests 500m/1Gi, limits 1/2Gi.
+	// The container's requests and limits.
 	Resources ResourcesConfig `json:"resources"`
-	// Env goes into the service's ConfigMap; a `secure:` value goes into its own Secret instead.
+	// Environment: plain values in the service's ConfigMap; a `secure:` value (`pulumi config set --secret --path
+	// services.<name>.env.<VAR>`) in the service's own Secret, never the ConfigMap.
 	Env map[string]string `json:"env"`
-	// SecretEnvFrom names existing Secrets whose keys become environment variables.
+	// Existing Secrets whose keys become environment.
+	// Type: list of Secret names
 	SecretEnvFrom []string `json:"secretEnvFrom"`
-	// Ingress publishes a path of a host. Default none.
+	// A public path of a host; with the mesh the host must be in `eduai:mesh.hosts`.
+	// Default: none
 	Ingress *IngressConfig `json:"ingress"`
-	// Callers may call the service in the mesh: "namespace/serviceAccount".
+	// Who may call it in the mesh.
+	// Type: list of `namespace/serviceAccount`
 	Callers []string `json:"callers"`
-	// Connections to the data stores: database, cache, queue. Their endpoints
-	// go into the ConfigMap, and the service may read their secrets.
+	// Store endpoints in the ConfigMap, read access to their secrets.
+	// Type: list of `database`, `cache`, `queue`
 	Connections []string `json:"connections"`
-	// Buckets (keys of eduai:storage.buckets) the service reads and writes;
-	// their names go into the ConfigMap as BUCKET_<NAME>.
+	// Buckets it reads and writes (`BUCKET_<NAME>` in the ConfigMap).
+	// Type: list of `eduai:storage.buckets` keys
 	Buckets []string `json:"buckets"`
-	// Probes on /startup, /health, /ready. Default true; the pack requires them.
-	Probes *bool `json:"probes"`
-	// Analysis of a canary against its stable pods (needs full observability). Default true.
-	Analysis *bool `json:"analysis"`
-	// BlueGreen: the colors (strategy blueGreen).
+	// The seed's probes on /startup, /health, /ready (the pack blocks a service without).
+	Probes bool `json:"probes"`
+	// A canary's analysis against its stable pods (needs `observability.mode: full`; the pack requires it in prod).
+	Analysis bool `json:"analysis"`
+	// The blue-green switch (strategy blueGreen).
 	BlueGreen BlueGreenConfig `json:"blueGreen"`
-	// Migrations run before each new version. Default none.
+	// The expand/contract migration Jobs.
+	// Default: none
 	Migrations *MigrationsConfig `json:"migrations"`
 	// follows: a standby tier's copy, which takes each version after the
 	// active tier has released it (set by standby, never by config).
@@ -289,175 +326,149 @@ type ServiceConfig struct {
 
 // ImageConfig is a service's image.
 type ImageConfig struct {
+	// The image repository. Required.
 	Repository string `json:"repository"`
-	Tag        string `json:"tag"`
+	// The image tag; the pack wants a pinned tag outside dev.
+	Tag string `json:"tag"`
 }
 
 // AutoscalingConfig is a service's HPA.
 type AutoscalingConfig struct {
-	Enabled       *bool `json:"enabled"`
-	Min           int   `json:"min"`
-	Max           int   `json:"max"`
-	CPUPercent    int   `json:"cpuPercent"`
-	MemoryPercent int   `json:"memoryPercent"`
+	// Scale with an HPA; off, the service runs `replicas` pods.
+	Enabled bool `json:"enabled"`
+	// The fewest pods.
+	// Type: 1–100
+	Min int `json:"min"`
+	// The most pods, at least `min`.
+	// Type: 1–100
+	Max int `json:"max"`
+	// Target CPU utilization of the requests.
+	// Type: 1–100
+	CPUPercent int `json:"cpuPercent"`
+	// Target memory utilization of the requests.
+	// Type: 1–100
+	MemoryPercent int `json:"memoryPercent"`
 }
 
 // ResourcesConfig is a container's requests and limits.
 type ResourcesConfig struct {
+	// What the scheduler reserves.
 	Requests QuantitiesConfig `json:"requests"`
-	Limits   QuantitiesConfig `json:"limits"`
+	// The most the container may use; at least the requests.
+	Limits QuantitiesConfig `json:"limits"`
 }
 
 // QuantitiesConfig is CPU and memory.
 type QuantitiesConfig struct {
-	CPU    string `json:"cpu"`
+	// CPU, a Kubernetes quantity (`500m`, `1`).
+	CPU string `json:"cpu"`
+	// Memory, a Kubernetes quantity (`1Gi`).
 	Memory string `json:"memory"`
 }
 
 // IngressConfig publishes a service.
 type IngressConfig struct {
+	// The public host name.
 	Host string `json:"host"`
+	// The path prefix the service serves.
 	Path string `json:"path"`
-	// RateLimitRPS per client address. Default 1000 (the seed's annotation value).
+	// Requests per second per client address (the seed's ingress annotation).
+	// Type: ≥ 1
 	RateLimitRPS int `json:"rateLimitRps"`
 }
 
 // BlueGreenConfig is the switch of a blue-green service.
 type BlueGreenConfig struct {
-	// ActiveColor serves: blue or green. Default blue.
+	// The color that serves.
 	ActiveColor service.Color `json:"activeColor"`
-	// BlueTag and GreenTag: each color's image tag. Default image.tag.
-	BlueTag  string `json:"blueTag"`
+	// The blue color's image tag.
+	// Default: `image.tag`
+	BlueTag string `json:"blueTag"`
+	// The green color's image tag.
+	// Default: `image.tag`
 	GreenTag string `json:"greenTag"`
-	// KeepIdleUntil: RFC 3339 time (quoted); after it the idle color scales to zero. Default: keep it.
+	// After this time the idle color scales to zero; empty: keep it.
+	// Type: RFC 3339 time (quoted)
 	KeepIdleUntil string `json:"keepIdleUntil"`
 }
 
 // MigrationsConfig is a service's expand/contract migration Jobs.
 type MigrationsConfig struct {
-	// Command (expand) runs in the new image with the service's environment
-	// before the new version.
+	// The migration Job's command, run in the new image with the service's environment before each version.
+	// Required.
 	Command []string `json:"command"`
-	// Contract runs in the new image once the new version serves alone. Default none.
+	// The contract Job's command, run once the new version serves alone (after the Rollout is Healthy, the
+	// Deployment rolled out, or the idle blue-green color scaled to zero); empty is an error.
 	Contract []string `json:"contract"`
 }
 
 // RolloutsConfig is `eduai:rollouts`: the Argo Rollouts controller, installed when a service is a canary.
 type RolloutsConfig struct {
-	// Version of the argo-rollouts chart. Default 2.41.1 (Argo Rollouts v1.9.1, the CRDs the tests use).
+	// The argo-rollouts chart (Argo Rollouts v1.9.1, the CRDs the tests use).
+	// Type: exact version
 	Version string `json:"version"`
-	// Replicas of the controller. Default 2.
+	// Replicas of the controller.
+	// Type: 1–5
 	Replicas int `json:"replicas"`
 }
-
-// Service defaults (the seed's).
-var (
-	DefaultServiceResources = ResourcesConfig{Requests: QuantitiesConfig{CPU: "500m", Memory: "1Gi"},
-		Limits: QuantitiesConfig{CPU: "1", Memory: "2Gi"}}
-	DefaultAutoscaling = AutoscalingConfig{Min: 3, Max: 20, CPUPercent: 70, MemoryPercent: 80}
-)
 
 // Connection kinds a service may ask for.
 var Connections = []string{"database", "cache", "queue"}
 
-// resolveServices fills each service's defaults.
-func (c *Config) resolveServices() {
-	for name, s := range c.Services {
-		if s.Strategy == "" {
-			s.Strategy = service.Rolling
-		}
-		if s.Port == 0 {
-			s.Port = 8080
-		}
-		if s.Replicas == 0 {
-			s.Replicas = 3
-		}
-		a := &s.Autoscaling
-		if a.Min == 0 {
-			a.Min = DefaultAutoscaling.Min
-		}
-		if a.Max == 0 {
-			a.Max = DefaultAutoscaling.Max
-		}
-		if a.CPUPercent == 0 {
-			a.CPUPercent = DefaultAutoscaling.CPUPercent
-		}
-		if a.MemoryPercent == 0 {
-			a.MemoryPercent = DefaultAutoscaling.MemoryPercent
-		}
-		r, d := &s.Resources, DefaultServiceResources
-		for _, q := range []struct {
-			v   *string
-			def string
-		}{{&r.Requests.CPU, d.Requests.CPU},
-			{&r.Requests.Memory, d.Requests.Memory}, {&r.Limits.CPU, d.Limits.CPU}, {&r.Limits.Memory, d.Limits.Memory}} {
-			if *q.v == "" {
-				*q.v = q.def
-			}
-		}
-		if s.Ingress != nil && s.Ingress.RateLimitRPS == 0 {
-			s.Ingress.RateLimitRPS = 1000
-		}
-		if s.BlueGreen.ActiveColor == "" {
-			s.BlueGreen.ActiveColor = service.Blue
-		}
-		c.Services[name] = s
-	}
-}
-
-// on reads an optional bool with its default.
-func on(b *bool, def bool) bool {
-	if b == nil {
-		return def
-	}
-	return *b
-}
-
 // ObservabilityConfig is `eduai:observability`: logs, metrics, alerts, traces.
 type ObservabilityConfig struct {
-	// Mode is logs (Fluent Bit to CloudWatch Logs only) or full (plus
-	// kube-prometheus-stack, Jaeger, alerts, dashboards). Default full; dev: logs.
+	// Logs only (Fluent Bit to CloudWatch Logs), or logs plus metrics, alerts, dashboards, traces (dev: logs).
 	Mode observability.Mode `json:"mode"`
-	// LogRetentionDays of the container log group. Default 30.
+	// Retention of `/aws/eks/<cluster>/containers`.
+	// Type: a CloudWatch retention
 	LogRetentionDays int `json:"logRetentionDays"`
-	// Charts overrides chart versions of DefaultObservabilityCharts, per chart.
+	// Overrides one chart's version (aws-for-fluent-bit, kube-prometheus-stack, jaeger); the others keep theirs.
+	// Type: map of chart → exact version
+	// Default: none: the versions of `DefaultObservabilityCharts`
 	Charts map[string]string `json:"charts"`
 	// Prometheus sizing (full mode).
 	Prometheus PrometheusConfig `json:"prometheus"`
-	// TracingSamplingPercent of requests the mesh traces, 0..100. Default 10.
+	// Share of requests the mesh traces.
+	// Type: 0–100
 	TracingSamplingPercent int `json:"tracingSamplingPercent"`
-	// Alerting: receivers and the routes of critical and warning alerts.
+	// Receivers and the routes of critical and warning alerts.
 	Alerting AlertingConfig `json:"alerting"`
 }
 
 // PrometheusConfig is `eduai:observability.prometheus`.
 type PrometheusConfig struct {
-	// Retention like 15d. Default 15d.
+	// How long samples are kept.
+	// Type: duration (`15d`, `12h`, `2w`, `1y`)
 	Retention string `json:"retention"`
-	// StorageGiB per replica on encrypted gp3. Default 50.
+	// Each Prometheus replica's encrypted gp3 volume.
+	// Type: 10–16384
 	StorageGiB int `json:"storageGiB"`
-	// Replicas of Prometheus and Alertmanager. Default 1.
+	// Prometheus and Alertmanager replicas.
+	// Type: 1–5
 	Replicas int `json:"replicas"`
 }
 
 // AlertingConfig is `eduai:observability.alerting`.
 type AlertingConfig struct {
-	// Receivers by name.
+	// Alertmanager receivers by name.
 	Receivers map[string]ReceiverConfig `json:"receivers"`
-	// Critical and Warning name the receiver of each severity. Default none (not notified).
+	// The receiver of critical alerts; none: not notified.
+	// Type: receiver name
 	Critical string `json:"critical"`
-	Warning  string `json:"warning"`
+	// The receiver of warning alerts; none: not notified.
+	// Type: receiver name
+	Warning string `json:"warning"`
 }
 
 // ReceiverConfig is one Alertmanager receiver.
 type ReceiverConfig struct {
-	// Type is slack, pagerduty or webhook.
+	// The receiver's kind.
 	Type observability.ReceiverType `json:"type"`
-	// Channel (slack).
+	// The Slack channel (`#…`); required for slack.
 	Channel string `json:"channel"`
-	// Credential: the Slack webhook URL, PagerDuty routing key or webhook URL.
-	// A secret: set it with `pulumi config set --secret --path
-	// 'observability.alerting.receivers.<name>.credential' <value>`.
+	// The Slack webhook URL, PagerDuty routing key or webhook URL; secret config only: `pulumi config set --secret
+	// --path 'observability.alerting.receivers.<name>.credential' <value>`.
+	// Type: secret string
 	Credential string `json:"credential"`
 }
 
@@ -477,35 +488,45 @@ func (c *Config) observabilityCharts() map[string]string {
 
 // MeshConfig is `eduai:mesh`: Istio.
 type MeshConfig struct {
-	// Enabled installs Istio. Default true; dev turns it off (the seed).
+	// Install Istio (dev turns it off).
 	Enabled bool `json:"enabled"`
-	// Version of the Istio charts. Default 1.29.6 (the CRDs the tests validate against).
+	// Istio chart version (matches the CRDs the tests use).
+	// Type: exact version
 	Version string `json:"version"`
-	// MTLS is STRICT or PERMISSIVE. Default STRICT; the pack requires STRICT in prod.
+	// Mesh-wide mTLS; the pack requires STRICT in prod.
 	MTLS mesh.MTLSMode `json:"mtls"`
-	// DefaultDeny installs allow-nothing plus per-service allow policies. Default true.
+	// Allow-nothing policy plus per-service allows.
 	DefaultDeny bool `json:"defaultDeny"`
-	// IstiodReplicas is istiod's minimum replica count (its autoscaler's
-	// minimum: the chart autoscales istiod). Default 2.
+	// istiod's minimum replicas (the chart autoscales istiod: this is the HPA's minimum).
+	// Type: ≥ 1
 	IstiodReplicas int `json:"istiodReplicas"`
-	// IstiodMaxReplicas is the autoscaler's maximum, at least
-	// istiodReplicas. Default 5, or istiodReplicas when that is more.
+	// istiod's autoscaler maximum.
+	// Type: `istiodReplicas`..50
+	// Default: 5, or `istiodReplicas` when more
 	IstiodMaxReplicas int `json:"istiodMaxReplicas"`
-	// Hosts served by the ingress Gateway with a cert-manager certificate. Default none.
+	// Hosts the TLS Gateway serves, each with a cert-manager certificate.
+	// Type: list of DNS names
 	Hosts []string `json:"hosts"`
 }
 
 // QueueConfig is `eduai:queue`: the message queue.
 type QueueConfig struct {
-	// Engine is kafka (Amazon MSK) or rabbitmq (Amazon MQ, one broker). Default kafka.
+	// Amazon MSK or one Amazon MQ broker.
 	Engine queue.Engine `json:"engine"`
-	// Brokers (Kafka) must be a multiple of the zones. Default one per zone.
+	// Kafka broker count.
+	// Type: multiple of the zones (Kafka)
+	// Default: one per zone
 	Brokers int `json:"brokers"`
-	// InstanceType. Default kafka.m5.large (Kafka) or mq.t3.micro (RabbitMQ).
+	// Broker size.
+	// Type: instance type
+	// Default: `kafka.m5.large` (Kafka), `mq.t3.micro` (RabbitMQ)
 	InstanceType string `json:"instanceType"`
-	// EngineVersion. Default 3.8.x (Kafka) or 3.13 (RabbitMQ).
+	// Kafka or RabbitMQ version.
+	// Type: version
+	// Default: `3.8.x` (Kafka), `3.13` (RabbitMQ)
 	EngineVersion string `json:"engineVersion"`
-	// VolumeSizeGiB per Kafka broker. Default 100.
+	// Storage per Kafka broker.
+	// Type: 1–16384
 	VolumeSizeGiB int `json:"volumeSizeGiB"`
 }
 
@@ -514,16 +535,22 @@ var queueDefaults = map[queue.Engine][2]string{queue.Kafka: {"kafka.m5.large", "
 
 // CacheConfig is `eduai:cache`: the Redis replication group.
 type CacheConfig struct {
-	// NodeType. Default cache.r6g.large.
+	// Every node's type.
+	// Type: node type
 	NodeType string `json:"nodeType"`
-	// ClusterMode shards the keyspace. Default true.
+	// Shard the keyspace; needs at least 2 nodes.
 	ClusterMode bool `json:"clusterMode"`
-	// Shards (cluster mode) and ReplicasPerShard (0..5). Defaults 1 and 2.
-	Shards           int `json:"shards"`
+	// Node groups in cluster mode.
+	// Type: 1–500
+	Shards int `json:"shards"`
+	// Replicas per shard (failover and Multi-AZ need one).
+	// Type: 0–5
 	ReplicasPerShard int `json:"replicasPerShard"`
-	// EngineVersion of Redis. Default "7.1".
+	// The Redis version; the parameter group family follows its major.
+	// Type: `major.minor`
 	EngineVersion string `json:"engineVersion"`
-	// SnapshotRetentionDays keeps daily snapshots (0 none). Default 1.
+	// Daily snapshots kept.
+	// Type: 0–35
 	SnapshotRetentionDays int `json:"snapshotRetentionDays"`
 }
 
@@ -535,26 +562,40 @@ func DefaultCache() CacheConfig {
 
 // DatabaseConfig is `eduai:database`: the Aurora PostgreSQL cluster.
 type DatabaseConfig struct {
-	// EngineVersion of Aurora PostgreSQL, 16 or newer. Default "16.6".
+	// The exact engine version: instances take no automatic minor upgrades (they would drift and the next up would
+	// try a downgrade RDS refuses); raise it by config, `docs/runbooks/database-upgrade.md`; the parameter group
+	// family follows its major.
+	// Type: Aurora PostgreSQL version, 16 or newer
 	EngineVersion string `json:"engineVersion"`
-	// Instances: one writer plus readers, at least 1. Default 2.
+	// One writer plus readers.
+	// Type: ≥ 1
 	Instances int `json:"instances"`
-	// InstanceClass. Default db.r6g.large.
+	// Every instance's class.
+	// Type: DB instance class
 	InstanceClass string `json:"instanceClass"`
-	// BackupRetentionDays 1..35. Default 7; the pack wants 7 outside dev and 30 in prod.
+	// Backup retention; the pack wants 7 in staging and 30 in prod.
+	// Type: 1–35
 	BackupRetentionDays int `json:"backupRetentionDays"`
-	// BackupWindow in UTC. Default 03:00-04:00.
+	// Daily backup window.
+	// Type: `HH:MM-HH:MM` UTC
 	BackupWindow string `json:"backupWindow"`
-	// DatabaseName and MasterUsername. Defaults eduai and eduai_admin.
-	DatabaseName   string `json:"databaseName"`
+	// The initial database.
+	// Type: lowercase identifier
+	DatabaseName string `json:"databaseName"`
+	// The master user (its password is generated and kept in Secrets Manager).
+	// Type: lowercase identifier
 	MasterUsername string `json:"masterUsername"`
-	// ReaderScaling scales readers on CPU (target 70 %) between its bounds. Default off.
+	// Scale readers on CPU, target 70 %.
+	// Default: off
 	ReaderScaling *ReaderScalingConfig `json:"readerScaling"`
 }
 
 // ReaderScalingConfig is `eduai:database.readerScaling`.
 type ReaderScalingConfig struct {
+	// The fewest readers: `0 <= minReaders <= maxReaders`.
 	MinReaders int `json:"minReaders"`
+	// The most readers.
+	// Type: ≤ 15
 	MaxReaders int `json:"maxReaders"`
 }
 
@@ -566,34 +607,34 @@ func DefaultDatabase() DatabaseConfig {
 
 // StorageConfig is `eduai:storage`: the application buckets.
 type StorageConfig struct {
-	// Buckets by name. Default content and media, keeping noncurrent versions 90 days.
+	// Application buckets; the key is a bucket's stable name (3–32 lowercase letters, digits, dashes).
 	Buckets map[string]BucketConfig `json:"buckets"`
-	// AccessLogs sends S3 server access logs to a log bucket. Default true.
+	// S3 server access logs to a log bucket (dev turns it off).
 	AccessLogs bool `json:"accessLogs"`
 }
 
 // BucketConfig is one entry of `eduai:storage.buckets`.
 type BucketConfig struct {
-	// NoncurrentDays keeps replaced or deleted versions this long. Default 90.
+	// How long replaced or deleted versions are kept.
+	// Type: days
 	NoncurrentDays int `json:"noncurrentDays"`
 }
 
 // AddonsConfig is `eduai:addons`: the Helm-installed cluster add-ons.
 type AddonsConfig struct {
-	// Charts pins each chart's exact version. Default DefaultCharts; setting
-	// the key replaces the whole map, so list all five.
+	// Helm chart versions; setting the key replaces the map, so list all five.
+	// Type: map of chart → exact version
 	Charts map[string]string `json:"charts"`
-	// Issuer is cert-manager's ClusterIssuer.
+	// cert-manager's ClusterIssuer.
 	Issuer IssuerConfig `json:"issuer"`
 }
 
 // IssuerConfig is `eduai:addons.issuer`.
 type IssuerConfig struct {
-	// Kind is selfSigned, letsEncryptStaging or letsEncryptProduction.
-	// Default by environment: dev selfSigned, staging letsEncryptStaging, prod letsEncryptProduction.
+	// The ClusterIssuer (`selfsigned`, `letsencrypt-staging`, `letsencrypt-prod`).
 	Kind addons.IssuerKind `json:"kind"`
-	// Email receives Let's Encrypt notices; required for the Let's Encrypt kinds.
-	// Default DefaultIssuerEmail.
+	// Let's Encrypt account and expiry notices; required for the Let's Encrypt kinds.
+	// Type: e-mail address
 	Email string `json:"email"`
 }
 
@@ -621,24 +662,30 @@ var defaultIssuers = map[Environment]addons.IssuerKind{Dev: addons.SelfSigned, S
 
 // ClusterConfig is `eduai:cluster`. Every field is optional; the default is in its comment.
 type ClusterConfig struct {
-	// Version is the Kubernetes minor version. Default "1.35" (in EKS standard
-	// support until 2027-03-27; 1.34 left it on 2026-12-02).
+	// The EKS Kubernetes minor version; see "Version support costs money".
+	// Type: Kubernetes minor version
 	Version string `json:"version"`
-	// PublicEndpoint opens the API endpoint to PublicAccessCIDRs (required then).
-	// Default false. The policy pack forbids it in prod.
-	PublicEndpoint    bool     `json:"publicEndpoint"`
+	// Open the API endpoint to `publicAccessCidrs` (the pack forbids it in staging and prod).
+	PublicEndpoint bool `json:"publicEndpoint"`
+	// Who may reach the public endpoint; required when it is on.
+	// Type: list of CIDRs
 	PublicAccessCIDRs []string `json:"publicAccessCidrs"`
-	// LogTypes of the control plane. Default [api, audit, authenticator].
+	// Control-plane logs sent to CloudWatch.
+	// Type: list of `api`, `audit`, `authenticator`, `controllerManager`, `scheduler`
 	LogTypes []string `json:"logTypes"`
-	// LogRetentionDays of /aws/eks/<name>/cluster. Default 90.
+	// Retention of `/aws/eks/<name>/cluster`.
+	// Type: a CloudWatch retention
 	LogRetentionDays int `json:"logRetentionDays"`
-	// AdminRoleARNs and DeployRoleARN get cluster-admin access entries. Default none.
+	// Roles given cluster-admin access entries.
+	// Type: list of IAM role ARNs
 	AdminRoleARNs []string `json:"adminRoleArns"`
-	DeployRoleARN string   `json:"deployRoleArn"`
-	// NodeGroups by name. Default one group "general" (see DefaultNodeGroup).
+	// The CI deploy role, given a cluster-admin access entry.
+	// Type: IAM role ARN
+	DeployRoleARN string `json:"deployRoleArn"`
+	// Managed node groups; the key is a group's stable name. Setting the key replaces the default group.
 	NodeGroups map[string]NodeGroupConfig `json:"nodeGroups"`
-	// Addons pins each EKS managed add-on's version. Default DefaultAddons;
-	// setting the key replaces the whole map, so list all five.
+	// EKS managed add-on versions; setting the key replaces the map, so list all five.
+	// Type: map of add-on → version
 	Addons map[string]string `json:"addons"`
 }
 
@@ -663,25 +710,34 @@ func DefaultAddons() map[string]string {
 
 // NodeGroupConfig is one entry of `eduai:cluster.nodeGroups`.
 type NodeGroupConfig struct {
-	// InstanceTypes, at least one.
+	// Instance types of the group. Required.
 	InstanceTypes []string `json:"instanceTypes"`
-	// MinSize <= DesiredSize <= MaxSize; the desired size is only the start.
-	MinSize     int `json:"minSize"`
-	MaxSize     int `json:"maxSize"`
+	// The group's minimum size: `0 <= minSize <= desiredSize <= maxSize`. Required.
+	MinSize int `json:"minSize"`
+	// The group's maximum size, at least 1. Required.
+	MaxSize int `json:"maxSize"`
+	// The group's starting size (the autoscaler moves it). Required.
 	DesiredSize int `json:"desiredSize"`
-	// DiskSizeGiB of the encrypted gp3 root volume, 20..16384. Default 100.
+	// The encrypted gp3 root volume of each node.
+	// Type: 20–16384
 	DiskSizeGiB int `json:"diskSizeGiB"`
-	// Labels and Taints of the nodes. Default none.
+	// Node labels.
 	Labels map[string]string `json:"labels"`
-	Taints []TaintConfig     `json:"taints"`
-	// MaxUnavailablePercentage during rolling updates. Default 33.
+	// Node taints.
+	Taints []TaintConfig `json:"taints"`
+	// Nodes replaced at once in an update.
+	// Type: 1–100
 	MaxUnavailablePercentage int `json:"maxUnavailablePercentage"`
 }
 
 // TaintConfig is one node taint; effect is NO_SCHEDULE, NO_EXECUTE or PREFER_NO_SCHEDULE.
 type TaintConfig struct {
-	Key    string `json:"key"`
-	Value  string `json:"value"`
+	// The taint's key.
+	Key string `json:"key"`
+	// The taint's value.
+	Value string `json:"value"`
+	// The taint's effect.
+	// Type: `NO_SCHEDULE` \| `NO_EXECUTE` \| `PREFER_NO_SCHEDULE`
 	Effect string `json:"effect"`
 }
 
@@ -701,30 +757,37 @@ func DefaultCluster() ClusterConfig {
 
 // DefaultNodeGroup is the group a stack gets when it names none.
 func DefaultNodeGroup() NodeGroupConfig {
-	return NodeGroupConfig{InstanceTypes: []string{"m5.large"}, MinSize: 2, MaxSize: 4, DesiredSize: 2, DiskSizeGiB: 100}
+	g := defaultNodeGroupFields()
+	g.InstanceTypes, g.MinSize, g.MaxSize, g.DesiredSize = []string{"m5.large"}, 2, 4, 2
+	return g
 }
 
 // NetworkConfig is `eduai:network`. Every field is optional; the default is in its comment.
 type NetworkConfig struct {
-	// CIDR of the VPC, /16../22. Default "10.0.0.0/16".
+	// The VPC block; must be canonical (no host bits).
+	// Type: IPv4 CIDR, /16–/22
 	CIDR string `json:"cidr"`
-	// AZCount picks the region's first zones (a, b, c, …) when AvailabilityZones
-	// is empty. 2..6, default 3. Conflicts with a different-length AvailabilityZones.
+	// Use the region's first N zones (`<region>a`, `b`, …; in a region where MSK refuses a zone, us-east-1, the
+	// first N zone IDs without it: `use1-az1`, `az2`, `az4`); conflicts with a differently sized zone list.
+	// Type: 2–6
+	// Default: 3
 	AZCount int `json:"azCount"`
-	// AvailabilityZones lists the zones explicitly, e.g. [us-west-2a, us-west-2c].
-	// Default: derived from AZCount. Every zone must be in `aws:region`.
+	// Explicit zones, all in the network's region, letters a–f, no repeats.
+	// Type: list of zone names
+	// Default: derived from `azCount`
 	AvailabilityZones []string `json:"availabilityZones"`
-	// AvailabilityZoneIDs lists the zones by zone ID, e.g. [use1-az1, use1-az2,
-	// use1-az4]: the same zones in every account, where names map differently
-	// per account. Subnets are then placed by zone ID. Conflicts with
-	// AvailabilityZones. Needed where a service refuses some zones (MSK and use1-az3).
+	// Explicit zones by zone ID (`use1-az1`, az1–az6), the same zones in every account, where names map differently
+	// per account; subnets are placed by zone ID; conflicts with `availabilityZones`. With Kafka, MSK's refused
+	// zones (`use1-az3`) are an error, and so are zone names in a region that has one; prod's DR network lists
+	// `[use1-az1, use1-az2, use1-az4]`.
+	// Type: list of zone IDs
 	AvailabilityZoneIDs []string `json:"availabilityZoneIds"`
-	// NATStrategy is none, single or perAz. Default perAz.
+	// NAT gateways: none, one shared in the first zone, or one per zone.
 	NATStrategy network.NATStrategy `json:"natStrategy"`
-	// FlowLogs configures VPC flow logs.
+	// VPC flow logs.
 	FlowLogs FlowLogsConfig `json:"flowLogs"`
-	// InterfaceEndpoints are AWS services given an interface endpoint.
-	// Default [ecr.api, ecr.dkr, sts, logs, ec2, kms]; [] for none.
+	// Interface endpoints in the private subnets; `[]` for none; no repeats.
+	// Type: list of AWS service names
 	InterfaceEndpoints []string `json:"interfaceEndpoints"`
 
 	// zonesDerived: AvailabilityZones was computed from AZCount, not given.
@@ -743,12 +806,12 @@ func (n *NetworkConfig) zonesKey() string {
 
 // FlowLogsConfig is `eduai:network.flowLogs`.
 type FlowLogsConfig struct {
-	// Enabled sends flow logs to CloudWatch Logs. Default true. The policy pack
-	// requires it outside dev.
+	// VPC flow logs to CloudWatch Logs (the pack requires them outside dev).
 	Enabled bool `json:"enabled"`
-	// RetentionDays of the log group; a CloudWatch retention value. Default 365.
+	// Retention of the flow-log group.
+	// Type: a CloudWatch retention (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 	RetentionDays int `json:"retentionDays"`
-	// TrafficType is ALL, ACCEPT or REJECT. Default ALL.
+	// Which records to keep.
 	TrafficType network.TrafficType `json:"trafficType"`
 }
 
@@ -882,20 +945,11 @@ func LoadConfig(src ConfigSource) (*Config, error) {
 		}
 	}
 
-	cfg := &Config{Stack: src.Stack, Environment: Environment(src.Stack), Network: DefaultNetwork(),
-		Cluster:  DefaultCluster(),
-		Addons:   AddonsConfig{Charts: DefaultCharts(), Issuer: IssuerConfig{Email: DefaultIssuerEmail}},
-		Storage:  StorageConfig{AccessLogs: true, Buckets: map[string]BucketConfig{"content": {}, "media": {}}},
-		Database: DefaultDatabase(),
-		Cache:    DefaultCache(),
-		Queue:    QueueConfig{Engine: queue.Kafka, VolumeSizeGiB: 100},
-		Mesh:     MeshConfig{Enabled: true, Version: "1.29.6", MTLS: mesh.Strict, DefaultDeny: true, IstiodReplicas: 2},
-		Observability: ObservabilityConfig{Mode: observability.Full, LogRetentionDays: 30, TracingSamplingPercent: 10,
-			Prometheus: PrometheusConfig{Retention: "15d", StorageGiB: 50, Replicas: 1}},
-		Rollouts: RolloutsConfig{Version: "2.41.1", Replicas: 2},
-		DR:       DefaultDR(),
-		Backup:   BackupConfig{DatabaseDays: 30, DataDays: 7},
-		GitOps:   GitOpsConfig{ChartVersion: "9.5.17"}}
+	env := Environment(src.Stack)
+	if v, ok := src.Get(Project + ":environment"); ok && v != "" {
+		env = Environment(v)
+	}
+	cfg := Defaults(src.Stack, env)
 	if src.SecretKeys != nil {
 		cfg.plainKeys = map[string]bool{}
 		for _, k := range src.Keys {
@@ -908,14 +962,7 @@ func LoadConfig(src ConfigSource) (*Config, error) {
 			cfg.secretPaths[p] = true
 		}
 	}
-	if v, ok := src.Get(Project + ":environment"); ok && v != "" {
-		cfg.Environment = Environment(v)
-	}
 	cfg.Region, _ = src.Get("aws:region")
-	// Disaster recovery is on by default in prod only (the seed).
-	cfg.DR.Enabled = cfg.Environment == Prod
-
-	cfg.Tags = DefaultTags(cfg.Environment)
 	if v, ok := src.Get(Project + ":tags"); ok {
 		var tags map[string]string
 		decodeStrict("tags", v, &tags, &errs)
@@ -975,7 +1022,6 @@ func reported(errs Errors, path string) bool {
 // resolve fills values derived from others: the zone list from azCount, when
 // the region and the count are valid (otherwise validate reports those).
 func (c *Config) resolve() {
-	c.resolveServices()
 	if d, ok := queueDefaults[c.Queue.Engine]; ok {
 		if c.Queue.InstanceType == "" {
 			c.Queue.InstanceType = d[0]
@@ -983,12 +1029,6 @@ func (c *Config) resolve() {
 		if c.Queue.EngineVersion == "" {
 			c.Queue.EngineVersion = d[1]
 		}
-	}
-	if c.Addons.Issuer.Kind == "" {
-		c.Addons.Issuer.Kind = defaultIssuers[c.Environment]
-	}
-	if c.GitOps.Repos == nil {
-		c.GitOps.Repos = slices.Clone(DefaultGitOpsRepos)
 	}
 	c.Network.deriveZones(c.Region)
 	if c.DR.Enabled {

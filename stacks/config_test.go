@@ -258,3 +258,41 @@ func TestEachCredentialMustBeSecret(t *testing.T) {
 		t.Errorf("a file that disagrees with the engine is used: %v", got)
 	}
 }
+
+// A map entry starts from its template in Defaults (issue #21): a key it
+// leaves out takes the default, a key it sets keeps its value, even zero or
+// false (before, resolve replaced zeros, so `replicas: 0` silently became 3).
+func TestEntriesStartFromTheirTemplates(t *testing.T) {
+	values := map[string]string{
+		"aws:region": "us-west-2",
+		"eduai:services": `{"api":{"image":{"repository":"r","tag":"1"},"probes":false,"autoscaling":{"enabled":false},` +
+			`"ingress":{"host":"api.eduai.com","path":"/"}},"zero":{"image":{"repository":"r"},"replicas":0}}`,
+		"eduai:cluster": `{"nodeGroups":{"gpu":{"instanceTypes":["g5.xlarge"],"minSize":0,"maxSize":2,"desiredSize":0}}}`,
+		"eduai:storage": `{"buckets":{"logs":{}}}`,
+		"eduai:mesh":    `{"enabled":false}`,
+	}
+	_, err := LoadConfig(SourceFromValues("dev", values))
+	if err == nil || !strings.Contains(err.Error(), "services.zero.replicas: must be 1..100 (got 0)") {
+		t.Fatalf("an explicit zero was not kept: %v", err)
+	}
+	values["eduai:services"] = strings.Replace(values["eduai:services"], `"replicas":0`, `"replicas":5`, 1)
+	cfg, err := LoadConfig(SourceFromValues("dev", values))
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := cfg.Services["api"]
+	if api.Port != 8080 || api.Replicas != 3 || api.Probes || !api.Analysis || api.Autoscaling.Enabled ||
+		api.Autoscaling.Min != 3 || api.Resources.Limits.Memory != "2Gi" || api.Ingress.RateLimitRPS != 1000 ||
+		api.Strategy != "rolling" || api.BlueGreen.ActiveColor != "blue" || cfg.Services["zero"].Replicas != 5 {
+		t.Errorf("service api: %+v", api)
+	}
+	if g := cfg.Cluster.NodeGroups["gpu"]; g.DiskSizeGiB != 100 || g.MaxUnavailablePercentage != 33 || g.MinSize != 0 {
+		t.Errorf("node group gpu: %+v", g)
+	}
+	if b := cfg.Storage.Buckets["logs"]; b.NoncurrentDays != 90 {
+		t.Errorf("bucket logs: %+v", b)
+	}
+	if !cfg.GitOps.AutoSync || cfg.Backup.Enabled || !cfg.Runner.Enabled || cfg.Runner.InstanceType != "m7i.large" {
+		t.Errorf("dev's environment defaults: gitops %+v, backup %+v, runner %+v", cfg.GitOps, cfg.Backup, cfg.Runner)
+	}
+}

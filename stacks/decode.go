@@ -66,7 +66,9 @@ func decodeValue(path string, raw any, v reflect.Value, errs *Errors) {
 			return
 		}
 		if v.IsNil() {
-			v.Set(reflect.New(v.Type().Elem()))
+			p := reflect.New(v.Type().Elem())
+			p.Elem().Set(newElement(v.Type().Elem()))
+			v.Set(p)
 		}
 		decodeValue(path, raw, v.Elem(), errs)
 	case reflect.Struct:
@@ -92,7 +94,7 @@ func decodeValue(path string, raw any, v reflect.Value, errs *Errors) {
 		}
 		m := reflect.MakeMapWithSize(v.Type(), len(obj))
 		for _, key := range slices.Sorted(maps.Keys(obj)) {
-			ev := reflect.New(v.Type().Elem()).Elem()
+			ev := newElement(v.Type().Elem())
 			decodeValue(join(path, key), obj[key], ev, errs)
 			m.SetMapIndex(reflect.ValueOf(key), ev)
 		}

@@ -400,13 +400,9 @@ func (c *Config) clusterArgs(net *network.Vpc) *cluster.ClusterArgs {
 // nodeGroupArgs converts one configured node group, with its defaults.
 func (c *Config) nodeGroupArgs(name string) cluster.NodeGroupArgs {
 	g := c.Cluster.NodeGroups[name]
-	disk := g.DiskSizeGiB
-	if disk == 0 {
-		disk = DefaultNodeGroup().DiskSizeGiB
-	}
 	args := cluster.NodeGroupArgs{
 		Name: name, InstanceTypes: g.InstanceTypes, MinSize: g.MinSize, MaxSize: g.MaxSize,
-		DesiredSize: g.DesiredSize, DiskSizeGiB: disk, Labels: g.Labels,
+		DesiredSize: g.DesiredSize, DiskSizeGiB: g.DiskSizeGiB, Labels: g.Labels,
 		MaxUnavailablePercentage: g.MaxUnavailablePercentage,
 	}
 	for _, t := range g.Taints {
@@ -568,7 +564,7 @@ func deployBackup(ctx *pulumi.Context, cfg *Config, providers *Providers) error 
 		return err
 	}
 	args := &backup.PlanArgs{Partition: partition.Of(cfg.Region), Name: cfg.namePrefix(), Vault: vault, DatabaseDays: b.DatabaseDays, DataDays: b.DataDays,
-		RestoreTests: on(b.RestoreTests, true), Databases: true, Data: true}
+		RestoreTests: b.RestoreTests, Databases: true, Data: true}
 	if providers.DR == nil {
 		_, err = backup.NewPlan(ctx, "backup", args, providers.Options())
 		return err

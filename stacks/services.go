@@ -104,7 +104,7 @@ func (c *Config) serviceArgs(name string, eks *cluster.Cluster, platform *addons
 		Resources: service.Resources{RequestCPU: s.Resources.Requests.CPU, RequestMemory: s.Resources.Requests.Memory,
 			LimitCPU: s.Resources.Limits.CPU, LimitMemory: s.Resources.Limits.Memory},
 		SecretEnvFrom: s.SecretEnvFrom, Mesh: c.Mesh.Enabled, Monitoring: full,
-		NoProbes: !on(s.Probes, true), NoAnalysis: !on(s.Analysis, true), Follows: s.follows && s.Strategy == service.Canary,
+		NoProbes: !s.Probes, NoAnalysis: !s.Analysis, Follows: s.follows && s.Strategy == service.Canary,
 		PrometheusURL: observability.PrometheusURL,
 	}
 	// A `secure:` env value goes into the service's Secret, never its
@@ -124,7 +124,7 @@ func (c *Config) serviceArgs(name string, eks *cluster.Cluster, platform *addons
 		}
 		args.Env[k] = v
 	}
-	if a := s.Autoscaling; on(a.Enabled, true) {
+	if a := s.Autoscaling; a.Enabled {
 		args.Autoscaling = &service.Autoscaling{Min: a.Min, Max: a.Max, CPUPercent: a.CPUPercent, MemoryPercent: a.MemoryPercent}
 	}
 	if in := s.Ingress; in != nil {

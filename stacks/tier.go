@@ -194,7 +194,7 @@ func (t *tier) deploy(ctx *pulumi.Context, p *Providers) (*tierResult, error) {
 }
 
 // gitOpsOn tells whether Argo CD runs in the tier.
-func (c *Config) gitOpsOn() bool { return on(c.GitOps.Enabled, true) }
+func (c *Config) gitOpsOn() bool { return c.GitOps.Enabled }
 
 // PlatformNamespaces belong to the platform: no GitOps Application may deliver into them.
 var PlatformNamespaces = []string{"default", "kube-system", "kube-public", "kube-node-lease", ServicesNamespace,
@@ -204,7 +204,7 @@ var PlatformNamespaces = []string{"default", "kube-system", "kube-public", "kube
 // prod's active region.
 func (c *Config) gitOpsArgs() *gitops.Args {
 	g := c.GitOps
-	args := &gitops.Args{ChartVersion: g.ChartVersion, Repos: g.Repos, AutoSync: on(g.AutoSync, c.Environment == Dev),
+	args := &gitops.Args{ChartVersion: g.ChartVersion, Repos: g.Repos, AutoSync: g.AutoSync,
 		HA: c.Environment == Prod && !c.standbyTier, Reserved: PlatformNamespaces,
 		AdmitNamespaces: []string{addons.IngressNginxNamespace, mesh.IngressNamespace, observability.MonitoringNamespace}}
 	for _, name := range slices.Sorted(maps.Keys(g.Applications)) {

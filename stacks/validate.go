@@ -465,7 +465,7 @@ func (c *Config) validateServices(errs *Errors) {
 		if s.Replicas < 1 || s.Replicas > 100 {
 			errs.add(key+".replicas", "must be 1..100 (got %d)", s.Replicas)
 		}
-		if a := s.Autoscaling; on(a.Enabled, true) {
+		if a := s.Autoscaling; a.Enabled {
 			if a.Min < 1 || a.Max < a.Min || a.Max > 100 {
 				errs.add(key+".autoscaling", "needs 1 <= min <= max <= 100 (got min %d, max %d)", a.Min, a.Max)
 			}

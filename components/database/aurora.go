@@ -152,7 +152,7 @@ func (a *AuroraArgs) validateReplica() error {
 		return errors.New("Replica: a secondary needs the Primary it replicates")
 	}
 	p := r.Primary.args
-	errs := []error{r.Link.Validate()}
+	errs := []error{r.Validate()}
 	if p.role() != Primary {
 		errs = append(errs, fmt.Errorf("Replica.Primary: %q has Role %q; build it with Role primary", p.Name, p.role()))
 	}
