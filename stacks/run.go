@@ -443,36 +443,37 @@ func (c *Config) storageArgs() *storage.BucketsArgs {
 }
 
 func (c *Config) databaseArgs(net *network.Vpc, role database.Role) *database.AuroraArgs {
-	d := c.Database
-	args := &database.AuroraArgs{
-		Role: role, Partition: partition.Of(c.Region),
-		Name: c.namePrefix(), EngineVersion: d.EngineVersion, Instances: d.Instances, InstanceClass: d.InstanceClass,
-		DatabaseName: d.DatabaseName, MasterUsername: d.MasterUsername,
-		BackupRetentionDays: d.BackupRetentionDays, BackupWindow: d.BackupWindow,
-		SubnetGroupName: net.DBSubnetGroupName, VpcID: net.VpcID.ToStringOutput(),
-		ClientCIDRs: net.PrivateSubnetCIDRs, Hardened: c.protectStateful(),
+	args := &database.AuroraArgs{Role: role, Partition: partition.Of(c.Region), Name: c.namePrefix(),
+		Hardened: c.protectStateful()}
+	databaseBindings.bind(args, &c.Database)
+	if role == database.Secondary {
+		args.ReaderScaling = nil // a secondary's readers are dr.databaseReaders
 	}
-	if s := d.ReaderScaling; s != nil && role != database.Secondary {
-		args.ReaderScaling = &database.ReaderScaling{MinReaders: s.MinReaders, MaxReaders: s.MaxReaders}
+	if net != nil {
+		args.SubnetGroupName, args.VpcID, args.ClientCIDRs = net.DBSubnetGroupName, net.VpcID.ToStringOutput(), net.PrivateSubnetCIDRs
 	}
 	return args
 }
 
-// cacheArgs converts the cache config; with net nil it serves validation (sizes only).
+// databaseBindings build the database's arguments from eduai:database.
+var databaseBindings = bindings{{"EngineVersion", "engineVersion"}, {"Instances", "instances"},
+	{"InstanceClass", "instanceClass"}, {"BackupRetentionDays", "backupRetentionDays"}, {"BackupWindow", "backupWindow"},
+	{"DatabaseName", "databaseName"}, {"MasterUsername", "masterUsername"}, {"ReaderScaling", "readerScaling"}}
+
+// cacheArgs converts the cache config; with net nil it serves validation.
 func (c *Config) cacheArgs(net *network.Vpc, role cache.Role) *cache.RedisArgs {
-	k := c.Cache
-	args := &cache.RedisArgs{
-		Role: role, Name: c.namePrefix(), NodeType: k.NodeType, ClusterMode: k.ClusterMode, Shards: k.Shards,
-		ReplicasPerShard: k.ReplicasPerShard, EngineVersion: k.EngineVersion,
-		SnapshotRetentionDays: k.SnapshotRetentionDays, Protect: c.protectStateful(),
-	}
+	args := &cache.RedisArgs{Role: role, Name: c.namePrefix(), Protect: c.protectStateful()}
+	cacheBindings.bind(args, &c.Cache)
 	if net != nil {
-		args.SubnetGroupName = net.CacheSubnetGroupName
-		args.VpcID = net.VpcID.ToStringOutput()
-		args.ClientCIDRs = net.PrivateSubnetCIDRs
+		args.SubnetGroupName, args.VpcID, args.ClientCIDRs = net.CacheSubnetGroupName, net.VpcID.ToStringOutput(), net.PrivateSubnetCIDRs
 	}
 	return args
 }
+
+// cacheBindings build the cache's arguments from eduai:cache.
+var cacheBindings = bindings{{"NodeType", "nodeType"}, {"ClusterMode", "clusterMode"}, {"Shards", "shards"},
+	{"ReplicasPerShard", "replicasPerShard"}, {"EngineVersion", "engineVersion"},
+	{"SnapshotRetentionDays", "snapshotRetentionDays"}}
 
 // queueArgs builds the broker in net (planned by n) with the given Kafka broker count.
 func (c *Config) queueArgs(net *network.Vpc, n NetworkConfig, brokers int) *queue.QueueArgs {

@@ -246,57 +246,20 @@ func (c *Config) validateStorage(errs *Errors) {
 	}
 }
 
+// validateDatabase: the database component's rules, at eduai:database's keys.
 func (c *Config) validateDatabase(errs *Errors) {
-	d := &c.Database
-	if m := database.ValidEngineVersion(d.EngineVersion); !m || d.EngineVersion < "16" {
-		errs.add("database.engineVersion", "must be an Aurora PostgreSQL version 16 or newer like 16.6 (got %q)", d.EngineVersion)
-	}
-	if d.Instances < 1 {
-		errs.add("database.instances", "must be at least 1, the writer (got %d)", d.Instances)
-	}
-	if !strings.HasPrefix(d.InstanceClass, "db.") {
-		errs.add("database.instanceClass", "must be a DB instance class like db.r6g.large (got %q)", d.InstanceClass)
-	}
-	if d.BackupRetentionDays < 1 || d.BackupRetentionDays > 35 {
-		errs.add("database.backupRetentionDays", "must be 1..35 (got %d)", d.BackupRetentionDays)
-	}
-	if !database.ValidWindow(d.BackupWindow) {
-		errs.add("database.backupWindow", "must be a UTC window like 03:00-04:00 (got %q)", d.BackupWindow)
-	}
-	if !database.ValidIdentifier(d.DatabaseName) {
-		errs.add("database.databaseName", "must be a lowercase identifier (got %q)", d.DatabaseName)
-	}
-	if !database.ValidIdentifier(d.MasterUsername) {
-		errs.add("database.masterUsername", "must be a lowercase identifier (got %q)", d.MasterUsername)
-	}
-	if s := d.ReaderScaling; s != nil && (s.MinReaders < 0 || s.MaxReaders < s.MinReaders || s.MaxReaders > 15) {
-		errs.add("database.readerScaling", "needs 0 <= minReaders <= maxReaders <= 15 (got %d..%d)", s.MinReaders, s.MaxReaders)
-	}
+	errs.component("database", databaseBindings, c.databaseArgs(nil, database.Standalone).Validate())
 }
 
-var redisVersion = regexp.MustCompile(`^[0-9]+\.[0-9]+$`)
-
+// validateCache: the cache component's rules, at eduai:cache's keys; with
+// DR the group is a Global Datastore's primary, which needs a node type and
+// engine that can join one.
 func (c *Config) validateCache(errs *Errors) {
-	k := &c.Cache
-	if !strings.HasPrefix(k.NodeType, "cache.") {
-		errs.add("cache.nodeType", "must be a node type like cache.r6g.large (got %q)", k.NodeType)
+	role := cache.Standalone
+	if c.DR.Enabled {
+		role = cache.Primary
 	}
-	if !redisVersion.MatchString(k.EngineVersion) {
-		errs.add("cache.engineVersion", "must be a Redis version like 7.1 (got %q)", k.EngineVersion)
-	}
-	if k.ReplicasPerShard < 0 || k.ReplicasPerShard > 5 {
-		errs.add("cache.replicasPerShard", "must be 0..5 (got %d)", k.ReplicasPerShard)
-	}
-	if k.ClusterMode && (k.Shards < 1 || k.Shards > 500) {
-		errs.add("cache.shards", "must be 1..500 in cluster mode (got %d)", k.Shards)
-	}
-	if nodes := c.cacheArgs(nil, cache.Standalone).Nodes(); k.ClusterMode && k.Shards >= 1 && nodes < 2 {
-		errs.add("cache.clusterMode", "cluster mode needs at least 2 nodes (got %d: %d shard x %d+1); add a replica "+
-			"or turn clusterMode off", nodes, k.Shards, k.ReplicasPerShard)
-	}
-	if k.SnapshotRetentionDays < 0 || k.SnapshotRetentionDays > 35 {
-		errs.add("cache.snapshotRetentionDays", "must be 0..35 (got %d)", k.SnapshotRetentionDays)
-	}
+	errs.component("cache", cacheBindings, c.cacheArgs(nil, role).Validate())
 }
 
 func (c *Config) validateQueue(errs *Errors) {
@@ -560,10 +523,6 @@ func (c *Config) validateDR(errs *Errors) {
 				errs.add("dr.standby.nodesPerGroup", "%d exceeds cluster.nodeGroups.%s.maxSize (%d)", n, name, g.MaxSize)
 			}
 		}
-	}
-	if err := cache.GlobalDatastoreError(c.Cache.NodeType, c.Cache.EngineVersion); err != nil {
-		errs.add("cache.nodeType", "the DR region needs an ElastiCache Global Datastore, and %v; "+
-			"pick such a node type or turn eduai:dr off", err)
 	}
 	if d.DNS != nil {
 		c.validateDNS(d.DNS, errs)

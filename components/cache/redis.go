@@ -9,8 +9,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
+	"github.com/eduai/infra/components/field"
 	"github.com/eduai/infra/components/internal/secure"
 	"github.com/eduai/infra/components/replication"
 
@@ -77,22 +79,47 @@ func (a *RedisArgs) Nodes() int {
 
 func (a *RedisArgs) role() Role { return a.Role.Or() }
 
-func (a *RedisArgs) validate() error {
-	var errs []error
-	if a.Name == "" || a.NodeType == "" || a.EngineVersion == "" || a.SubnetGroupName == nil || a.VpcID == nil {
-		errs = append(errs, errors.New("Name, NodeType, EngineVersion, SubnetGroupName and VpcID are required"))
+// engineVersionPattern is a Redis major.minor version like 7.1.
+var engineVersionPattern = regexp.MustCompile(`^[0-9]+\.[0-9]+$`)
+
+// Validate checks the arguments' values (not the wiring: subnets, VPC,
+// replica) and names each wrong field (field.List); stacks/ reports them at
+// their config keys.
+func (a *RedisArgs) Validate() error {
+	var errs field.List
+	if !strings.HasPrefix(a.NodeType, "cache.") {
+		errs.Add(field.Format, "NodeType", a.NodeType, "must be a node type like cache.r6g.large")
+	}
+	if !engineVersionPattern.MatchString(a.EngineVersion) {
+		errs.Add(field.Format, "EngineVersion", a.EngineVersion, "must be a Redis version like 7.1")
 	}
 	if a.ReplicasPerShard < 0 || a.ReplicasPerShard > 5 {
-		errs = append(errs, fmt.Errorf("ReplicasPerShard: 0..5 (got %d)", a.ReplicasPerShard))
+		errs.Add(field.Range, "ReplicasPerShard", a.ReplicasPerShard, "must be 0..5")
 	}
 	if a.ClusterMode && (a.Shards < 1 || a.Shards > 500) {
-		errs = append(errs, fmt.Errorf("Shards: 1..500 in cluster mode (got %d)", a.Shards))
+		errs.Add(field.Range, "Shards", a.Shards, "must be 1..500 in cluster mode")
 	}
-	if a.ClusterMode && a.Nodes() < 2 {
-		errs = append(errs, fmt.Errorf("cluster mode with %d node: give it a replica or a second shard, or turn cluster mode off", a.Nodes()))
+	if a.ClusterMode && a.Shards >= 1 && a.Nodes() < 2 {
+		errs.Add(field.Conflict, "ClusterMode", nil, "cluster mode needs at least 2 nodes (got %d: %d shard x %d+1); "+
+			"add a replica or turn clusterMode off", a.Nodes(), a.Shards, a.ReplicasPerShard)
 	}
 	if a.SnapshotRetentionDays < 0 || a.SnapshotRetentionDays > 35 {
-		errs = append(errs, fmt.Errorf("SnapshotRetentionDays: 0..35 (got %d)", a.SnapshotRetentionDays))
+		errs.Add(field.Range, "SnapshotRetentionDays", a.SnapshotRetentionDays, "must be 0..35")
+	}
+	if a.role() == Primary && strings.HasPrefix(a.NodeType, "cache.") {
+		if err := GlobalDatastoreError(a.NodeType, a.EngineVersion); err != nil {
+			errs.Add(field.Conflict, "NodeType", nil, "the DR region needs an ElastiCache Global Datastore, and %v", err)
+		}
+	}
+	return errs.Err()
+}
+
+// validate is Validate and the wiring: what the stack passes in, and a
+// secondary's replica.
+func (a *RedisArgs) validate() error {
+	errs := []error{a.Validate()}
+	if a.Name == "" || a.SubnetGroupName == nil || a.VpcID == nil {
+		errs = append(errs, errors.New("Name, SubnetGroupName and VpcID are required"))
 	}
 	if len(a.ClientCIDRs) == 0 {
 		errs = append(errs, errors.New("ClientCIDRs: at least one"))
@@ -102,8 +129,6 @@ func (a *RedisArgs) validate() error {
 		errs = append(errs, err)
 	case a.role() == Secondary:
 		errs = append(errs, a.validateReplica())
-	case a.role() == Primary && a.NodeType != "":
-		errs = append(errs, GlobalDatastoreError(a.NodeType, a.EngineVersion))
 	}
 	return errors.Join(errs...)
 }

@@ -95,10 +95,12 @@ func TestRedisBadArgs(t *testing.T) {
 		mutate func(*RedisArgs)
 		want   string
 	}{
-		{func(a *RedisArgs) { a.Shards, a.ReplicasPerShard = 1, 0 }, "cluster mode with 1 node"},
-		{func(a *RedisArgs) { a.ReplicasPerShard = 6 }, "ReplicasPerShard: 0..5 (got 6)"},
-		{func(a *RedisArgs) { a.Shards = 0 }, "Shards: 1..500 in cluster mode (got 0)"},
-		{func(a *RedisArgs) { a.SnapshotRetentionDays = 40 }, "SnapshotRetentionDays: 0..35"},
+		{func(a *RedisArgs) { a.Shards, a.ReplicasPerShard = 1, 0 }, "ClusterMode: cluster mode needs at least 2 nodes (got 1"},
+		{func(a *RedisArgs) { a.ReplicasPerShard = 6 }, "ReplicasPerShard: must be 0..5 (got 6)"},
+		{func(a *RedisArgs) { a.Shards = 0 }, "Shards: must be 1..500 in cluster mode (got 0)"},
+		{func(a *RedisArgs) { a.SnapshotRetentionDays = 40 }, "SnapshotRetentionDays: must be 0..35 (got 40)"},
+		{func(a *RedisArgs) { a.EngineVersion = "seven" }, `EngineVersion: must be a Redis version like 7.1 (got "seven")`},
+		{func(a *RedisArgs) { a.NodeType = "r6g.large" }, `NodeType: must be a node type like cache.r6g.large (got "r6g.large")`},
 	} {
 		args := prodArgs()
 		c.mutate(args)

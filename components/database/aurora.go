@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/eduai/infra/components/field"
 	"github.com/eduai/infra/components/internal/secure"
 	"github.com/eduai/infra/components/partition"
 	"github.com/eduai/infra/components/replication"
@@ -98,49 +99,62 @@ type AuroraArgs struct {
 
 func (a *AuroraArgs) role() Role { return a.Role.Or() }
 
-func (a *AuroraArgs) validate() error {
-	var errs []error
-	if a.Name == "" || a.SubnetGroupName == nil || a.VpcID == nil {
-		errs = append(errs, errors.New("Name, SubnetGroupName and VpcID are required"))
-	}
+// Validate checks the arguments' values (not the wiring: subnets, VPC,
+// replica) and names each wrong field (field.List); stacks/ reports them at
+// their config keys.
+func (a *AuroraArgs) Validate() error {
+	var errs field.List
 	if m := engineVersionPattern.FindStringSubmatch(a.EngineVersion); m == nil || m[1] < "16" {
-		errs = append(errs, fmt.Errorf("EngineVersion: %q is not an Aurora PostgreSQL version 16 or newer", a.EngineVersion))
+		errs.Add(field.Format, "EngineVersion", a.EngineVersion, "must be an Aurora PostgreSQL version 16 or newer like 16.6")
+	}
+	switch {
+	case a.role() != Secondary && a.Instances < 1:
+		errs.Add(field.Range, "Instances", a.Instances, "must be at least 1, the writer")
+	case a.role() == Secondary && (a.Instances < 0 || a.Instances > 15):
+		errs.Add(field.Range, "Instances", a.Instances, "must be 0..15 readers in a secondary")
 	}
 	if !strings.HasPrefix(a.InstanceClass, "db.") {
-		errs = append(errs, fmt.Errorf("InstanceClass: %q is not a DB instance class", a.InstanceClass))
-	}
-	if !ValidIdentifier(a.DatabaseName) || !ValidIdentifier(a.MasterUsername) {
-		errs = append(errs, fmt.Errorf("DatabaseName %q and MasterUsername %q must be lowercase identifiers",
-			a.DatabaseName, a.MasterUsername))
+		errs.Add(field.Format, "InstanceClass", a.InstanceClass, "must be a DB instance class like db.r6g.large")
 	}
 	if a.BackupRetentionDays < 1 || a.BackupRetentionDays > 35 {
-		errs = append(errs, fmt.Errorf("BackupRetentionDays: 1..35 (got %d)", a.BackupRetentionDays))
+		errs.Add(field.Range, "BackupRetentionDays", a.BackupRetentionDays, "must be 1..35")
 	}
 	if !ValidWindow(a.BackupWindow) {
-		errs = append(errs, fmt.Errorf("BackupWindow: %q is not like 03:00-04:00", a.BackupWindow))
+		errs.Add(field.Format, "BackupWindow", a.BackupWindow, "must be a UTC window like 03:00-04:00")
+	}
+	if !ValidIdentifier(a.DatabaseName) {
+		errs.Add(field.Format, "DatabaseName", a.DatabaseName, "must be a lowercase identifier")
+	}
+	if !ValidIdentifier(a.MasterUsername) {
+		errs.Add(field.Format, "MasterUsername", a.MasterUsername, "must be a lowercase identifier")
+	}
+	if s := a.ReaderScaling; s != nil && (s.MinReaders < 0 || s.MaxReaders < s.MinReaders || s.MaxReaders > 15) {
+		errs.Add(field.Range, "ReaderScaling", nil, "needs 0 <= minReaders <= maxReaders <= 15 (got %d..%d)",
+			s.MinReaders, s.MaxReaders)
+	}
+	if a.role() == Secondary && a.ReaderScaling != nil {
+		errs.Add(field.Conflict, "ReaderScaling", nil, "a secondary's readers are its Instances")
+	}
+	return errs.Err()
+}
+
+// validate is Validate and the wiring: what the stack passes in, and a
+// secondary's replica.
+func (a *AuroraArgs) validate() error {
+	errs := []error{a.Validate()}
+	if a.Name == "" || a.SubnetGroupName == nil || a.VpcID == nil {
+		errs = append(errs, errors.New("Name, SubnetGroupName and VpcID are required"))
 	}
 	if len(a.ClientCIDRs) == 0 {
 		errs = append(errs, errors.New("ClientCIDRs: at least one"))
 	}
-	if s := a.ReaderScaling; s != nil && (s.MinReaders < 0 || s.MaxReaders < s.MinReaders || s.MaxReaders > 15) {
-		errs = append(errs, fmt.Errorf("ReaderScaling: need 0 <= min <= max <= 15 (got %d..%d)", s.MinReaders, s.MaxReaders))
-	}
 	if err := replication.CheckRole(a.Role, a.Replica != nil); err != nil {
 		return errors.Join(append(errs, err)...)
 	}
-	if a.role() != Secondary {
-		if a.Instances < 1 {
-			errs = append(errs, fmt.Errorf("Instances: at least 1, the writer (got %d)", a.Instances))
-		}
-		return errors.Join(errs...)
+	if a.role() == Secondary {
+		errs = append(errs, a.validateReplica())
 	}
-	if a.Instances < 0 || a.Instances > 15 {
-		errs = append(errs, fmt.Errorf("Instances: a secondary has 0..15 readers (got %d)", a.Instances))
-	}
-	if a.ReaderScaling != nil {
-		errs = append(errs, errors.New("ReaderScaling: a secondary's readers are its Instances"))
-	}
-	return errors.Join(append(errs, a.validateReplica())...)
+	return errors.Join(errs...)
 }
 
 // validateReplica: a secondary has a primary, built as one, and is its copy:

@@ -133,10 +133,11 @@ func TestAuroraBadArgs(t *testing.T) {
 		mutate func(*AuroraArgs)
 		want   string
 	}{
-		{func(a *AuroraArgs) { a.Instances = 0 }, "Instances: at least 1, the writer (got 0)"},
-		{func(a *AuroraArgs) { a.EngineVersion = "13.7" }, `"13.7" is not an Aurora PostgreSQL version 16 or newer`},
-		{func(a *AuroraArgs) { a.BackupRetentionDays = 40 }, "BackupRetentionDays: 1..35 (got 40)"},
-		{func(a *AuroraArgs) { a.BackupWindow = "3am" }, `BackupWindow: "3am"`},
+		{func(a *AuroraArgs) { a.Instances = 0 }, "Instances: must be at least 1, the writer (got 0)"},
+		{func(a *AuroraArgs) { a.EngineVersion = "13.7" }, `EngineVersion: must be an Aurora PostgreSQL version 16 or newer like 16.6 (got "13.7")`},
+		{func(a *AuroraArgs) { a.BackupRetentionDays = 40 }, "BackupRetentionDays: must be 1..35 (got 40)"},
+		{func(a *AuroraArgs) { a.BackupWindow = "3am" }, `BackupWindow: must be a UTC window like 03:00-04:00 (got "3am")`},
+		{func(a *AuroraArgs) { a.MasterUsername = "Admin" }, `MasterUsername: must be a lowercase identifier (got "Admin")`},
 		{func(a *AuroraArgs) { a.ReaderScaling = &ReaderScaling{MinReaders: 3, MaxReaders: 2} }, "ReaderScaling"},
 	} {
 		args := prodArgs()

@@ -117,14 +117,14 @@ func TestSecondaryBadArgs(t *testing.T) {
 		{func(p, _ *AuroraArgs) { p.Role = Standalone }, `has Role "standalone"; build it with Role primary`},
 		{func(_, s *AuroraArgs) { s.Replica = nil }, "needs the Primary it replicates"},
 		{func(_, s *AuroraArgs) { s.Replica.Provider = nil }, "Provider, AlarmTopic and HomeAlarmTopic"},
-		{func(_, s *AuroraArgs) { s.Instances = 16 }, "0..15 readers (got 16)"},
-		{func(_, s *AuroraArgs) { s.Instances = -1 }, "0..15 readers (got -1)"},
+		{func(_, s *AuroraArgs) { s.Instances = 16 }, "Instances: must be 0..15 readers in a secondary (got 16)"},
+		{func(_, s *AuroraArgs) { s.Instances = -1 }, "0..15 readers in a secondary (got -1)"},
 		{func(_, s *AuroraArgs) { s.ReaderScaling = &ReaderScaling{MaxReaders: 2} }, "ReaderScaling: a secondary's readers"},
 		{func(_, s *AuroraArgs) { s.EngineVersion = "17.4" }, "EngineVersion: 17.4 differs from the primary's 16.6"},
 		{func(_, s *AuroraArgs) { s.BackupWindow = "02:00-03:00" }, "BackupWindow: 02:00-03:00 differs"},
 		{func(_, s *AuroraArgs) { s.Partition = "aws-cn" }, "Partition: aws-cn differs"},
 		{func(p, _ *AuroraArgs) { p.Replica = &Replica{} }, "only a secondary replicates"},
-		{func(p, _ *AuroraArgs) { p.Instances = 0 }, "at least 1, the writer (got 0)"},
+		{func(p, _ *AuroraArgs) { p.Instances = 0 }, "Instances: must be at least 1, the writer (got 0)"},
 		{func(p, _ *AuroraArgs) { p.Role = "tertiary" }, `Role: "tertiary" is not one of standalone, primary, secondary`},
 	} {
 		rec, err := runGlobal(c.mutate)
