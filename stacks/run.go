@@ -475,16 +475,23 @@ var cacheBindings = bindings{{"NodeType", "nodeType"}, {"ClusterMode", "clusterM
 	{"ReplicasPerShard", "replicasPerShard"}, {"EngineVersion", "engineVersion"},
 	{"SnapshotRetentionDays", "snapshotRetentionDays"}}
 
-// queueArgs builds the broker in net (planned by n) with the given Kafka broker count.
+// queueArgs builds the broker in net (planned by n) with the given Kafka
+// broker count; with net nil it serves validation.
 func (c *Config) queueArgs(net *network.Vpc, n NetworkConfig, brokers int) *queue.QueueArgs {
-	q := c.Queue
-	return &queue.QueueArgs{
-		Name: c.namePrefix(), Engine: q.Engine, Brokers: brokers, InstanceType: q.InstanceType,
-		EngineVersion: q.EngineVersion, VolumeSizeGiB: q.VolumeSizeGiB,
-		SubnetIDs: net.DatabaseSubnetIDs, SubnetCount: len(n.AvailabilityZones),
-		VpcID: net.VpcID.ToStringOutput(), ClientCIDRs: net.PrivateSubnetCIDRs, Protect: c.protectStateful(),
+	args := &queue.QueueArgs{Name: c.namePrefix(), SubnetCount: len(n.AvailabilityZones), Protect: c.protectStateful()}
+	queueBindings.bind(args, &c.Queue)
+	if args.Engine == queue.Kafka {
+		args.Brokers = brokers // the configured count, or one per zone (brokerCount)
 	}
+	if net != nil {
+		args.SubnetIDs, args.VpcID, args.ClientCIDRs = net.DatabaseSubnetIDs, net.VpcID.ToStringOutput(), net.PrivateSubnetCIDRs
+	}
+	return args
 }
+
+// queueBindings build the queue's arguments from eduai:queue.
+var queueBindings = bindings{{"Engine", "engine"}, {"Brokers", "brokers"}, {"InstanceType", "instanceType"},
+	{"EngineVersion", "engineVersion"}, {"VolumeSizeGiB", "volumeSizeGiB"}}
 
 // ServicesNamespace is where the platform services run (sidecar injection on with the mesh).
 const ServicesNamespace = "eduai"

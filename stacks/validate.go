@@ -262,49 +262,37 @@ func (c *Config) validateCache(errs *Errors) {
 	errs.component("cache", cacheBindings, c.cacheArgs(nil, role).Validate())
 }
 
+// validateQueue: the queue component's rules at eduai:queue's keys, and
+// MSK's refused zones in the networks (network and queue together).
 func (c *Config) validateQueue(errs *Errors) {
-	q := &c.Queue
-	switch q.Engine {
-	case queue.Kafka:
-		if zones := len(c.Network.AvailabilityZones); zones > 0 {
-			if err := queue.BrokerCountError(c.brokerCount(), zones); err != nil {
-				errs.add("queue.brokers", "%v", err)
-			}
-		}
-		type regionNet struct {
-			n              *NetworkConfig
-			prefix, region string
-		}
-		nets := []regionNet{{&c.Network, "network", c.Region}}
-		if c.DR.Enabled {
-			nets = append(nets, regionNet{&c.DR.Network, "dr.network", c.DR.Region})
-		}
-		for _, net := range nets {
-			for i, z := range net.n.AvailabilityZones {
-				region, _, err := network.ZoneRegion(z)
-				if err != nil || region != net.region {
-					continue // reported with the network
-				}
-				path := fmt.Sprintf("%s.%s[%d]", net.prefix, net.n.zonesKey(), i)
-				refused := queue.RefusedZoneIDs[region]
-				switch {
-				case slices.Contains(refused, z):
-					errs.add(path, "MSK refuses brokers in %s (Amazon MSK developer guide); pick another zone ID", z)
-				case !network.IsZoneID(z) && len(refused) > 0 && !net.n.zonesByID:
-					errs.add(path, "%q is a zone name, and in %s names map to different zones per account while MSK "+
-						"refuses %s: list %s.availabilityZoneIds instead", z, region, strings.Join(refused, ", "), net.prefix)
-				}
-			}
-		}
-	case queue.RabbitMQ:
-		if q.Brokers > 1 {
-			errs.add("queue.brokers", "RabbitMQ runs as one broker here (got %d)", q.Brokers)
-		}
-	default:
-		oneOf(errs, "queue.engine", q.Engine, queue.Engines)
+	errs.component("queue", queueBindings, c.queueArgs(nil, c.Network, c.brokerCount()).Validate())
+	if c.Queue.Engine != queue.Kafka {
+		return
 	}
-	if q.VolumeSizeGiB < 1 || q.VolumeSizeGiB > 16384 {
-		errs.add("queue.volumeSizeGiB", "must be 1..16384 (got %d)", q.VolumeSizeGiB)
+	type regionNet struct {
+		n              *NetworkConfig
+		prefix, region string
+	}
+	nets := []regionNet{{&c.Network, "network", c.Region}}
+	if c.DR.Enabled {
+		nets = append(nets, regionNet{&c.DR.Network, "dr.network", c.DR.Region})
+	}
+	for _, net := range nets {
+		for i, z := range net.n.AvailabilityZones {
+			region, _, err := network.ZoneRegion(z)
+			if err != nil || region != net.region {
+				continue // reported with the network
+			}
+			path := fmt.Sprintf("%s.%s[%d]", net.prefix, net.n.zonesKey(), i)
+			refused := queue.RefusedZoneIDs[region]
+			switch {
+			case slices.Contains(refused, z):
+				errs.add(path, "MSK refuses brokers in %s (Amazon MSK developer guide); pick another zone ID", z)
+			case !network.IsZoneID(z) && len(refused) > 0 && !net.n.zonesByID:
+				errs.add(path, "%q is a zone name, and in %s names map to different zones per account while MSK "+
+					"refuses %s: list %s.availabilityZoneIds instead", z, region, strings.Join(refused, ", "), net.prefix)
+			}
+		}
 	}
 }
 

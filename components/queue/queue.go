@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/eduai/infra/components/enum"
+	"github.com/eduai/infra/components/field"
 
 	"github.com/eduai/infra/components/internal/secure"
 
@@ -44,7 +45,7 @@ type QueueArgs struct {
 	InstanceType string
 	// EngineVersion, e.g. "3.8.x" (MSK) or "3.13" (RabbitMQ). Required.
 	EngineVersion string
-	// VolumeSizeGiB of each Kafka broker. Default 100.
+	// VolumeSizeGiB of each Kafka broker, 1..16384 (Kafka only).
 	VolumeSizeGiB int
 	// SubnetIDs place the brokers (one per zone, database tier); SubnetCount is
 	// their number, known before they exist. Required.
@@ -72,19 +73,38 @@ func BrokerCountError(brokers, zones int) error {
 	return nil
 }
 
+// Validate checks the arguments' values (not the wiring: subnets, VPC)
+// and names each wrong field (field.List); stacks/ reports them at their
+// config keys.
+func (a *QueueArgs) Validate() error {
+	var errs field.List
+	switch a.Engine {
+	case RabbitMQ:
+		if a.Brokers > 1 {
+			errs.Add(field.Range, "Brokers", a.Brokers, "RabbitMQ runs as one broker here")
+		}
+	case Kafka:
+		if a.VolumeSizeGiB < 1 || a.VolumeSizeGiB > 16384 {
+			errs.Add(field.Range, "VolumeSizeGiB", a.VolumeSizeGiB, "must be 1..16384")
+		}
+		if a.SubnetCount > 0 {
+			if err := BrokerCountError(a.Brokers, a.SubnetCount); err != nil {
+				errs.Add(field.Range, "Brokers", nil, "%v", err)
+			}
+		}
+	default:
+		errs.Add(field.Enum, "Engine", string(a.Engine), "must be one of %s", enum.Describe(Engines))
+	}
+	return errs.Err()
+}
+
 func (a *QueueArgs) validate() error {
-	var errs []error
+	errs := []error{a.Validate()}
 	if a.Name == "" || a.InstanceType == "" || a.EngineVersion == "" || a.SubnetIDs == nil || a.VpcID == nil {
 		errs = append(errs, errors.New("Name, InstanceType, EngineVersion, SubnetIDs and VpcID are required"))
 	}
-	switch a.Engine {
-	case RabbitMQ:
-	case Kafka:
-		if err := BrokerCountError(a.Brokers, a.SubnetCount); err != nil {
-			errs = append(errs, fmt.Errorf("Brokers: %w", err))
-		}
-	default:
-		errs = append(errs, fmt.Errorf("Engine: %q is not one of %s", a.Engine, enum.Describe(Engines)))
+	if a.SubnetCount < 1 {
+		errs = append(errs, errors.New("SubnetCount: at least one zone"))
 	}
 	if len(a.ClientCIDRs) == 0 {
 		errs = append(errs, errors.New("ClientCIDRs: at least one"))
@@ -151,9 +171,6 @@ func New(ctx *pulumi.Context, name string, args *QueueArgs, opts ...pulumi.Resou
 			return nil, err
 		}
 		volume := args.VolumeSizeGiB
-		if volume == 0 {
-			volume = 100
-		}
 		cluster, err := msk.NewCluster(ctx, name, &msk.ClusterArgs{
 			ClusterName:         pulumi.String(args.Name),
 			KafkaVersion:        pulumi.String(args.EngineVersion),

@@ -10,7 +10,7 @@ import (
 )
 
 func kafkaArgs() *QueueArgs {
-	return &QueueArgs{Name: "eduai-prod", Engine: Kafka, Brokers: 6, InstanceType: "kafka.m5.large", EngineVersion: "3.8.x",
+	return &QueueArgs{Name: "eduai-prod", Engine: Kafka, Brokers: 6, InstanceType: "kafka.m5.large", EngineVersion: "3.8.x", VolumeSizeGiB: 100,
 		SubnetIDs: pulumi.ToStringArray([]string{"subnet-a", "subnet-b", "subnet-c"}), SubnetCount: 3,
 		VpcID: pulumi.String("vpc-1"), ClientCIDRs: []string{"10.30.0.0/19"}, Protect: true}
 }
@@ -53,7 +53,7 @@ func TestKafka(t *testing.T) {
 
 func TestRabbitMQ(t *testing.T) {
 	args := kafkaArgs()
-	args.Engine, args.InstanceType, args.EngineVersion, args.Protect = RabbitMQ, "mq.t3.micro", "3.13", false
+	args.Engine, args.InstanceType, args.EngineVersion, args.Protect, args.Brokers = RabbitMQ, "mq.t3.micro", "3.13", false, 1
 	rec := runQueue(t, args)
 	b := rec.Named("aws:mq/broker:Broker", "queue")
 	in := b.Inputs
@@ -96,5 +96,26 @@ func TestBrokerCount(t *testing.T) {
 	})
 	if err == nil || len(rec.Resources()) != 0 {
 		t.Errorf("5 brokers accepted: %v", err)
+	}
+}
+
+// The queue's value rules name their fields (field.List) with the words
+// stacks/ shows at the config keys.
+func TestQueueBadArgs(t *testing.T) {
+	for _, c := range []struct {
+		mutate func(*QueueArgs)
+		want   string
+	}{
+		{func(a *QueueArgs) { a.VolumeSizeGiB = 0 }, "VolumeSizeGiB: must be 1..16384 (got 0)"},
+		{func(a *QueueArgs) { a.Engine = "sqs" }, `Engine: must be one of rabbitmq, kafka (got "sqs")`},
+		{func(a *QueueArgs) { a.Engine, a.Brokers = RabbitMQ, 2 }, "Brokers: RabbitMQ runs as one broker here (got 2)"},
+		{func(a *QueueArgs) { a.Brokers = 4 }, "Brokers: 4 brokers cannot be spread evenly over 3 zones"},
+	} {
+		args := kafkaArgs()
+		c.mutate(args)
+		err := args.Validate()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("got %v, want %q", err, c.want)
+		}
 	}
 }
