@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/eduai/infra/components/field"
@@ -16,7 +17,10 @@ import (
 // key a stack file sets.
 type binding struct {
 	arg string // the Args field: "EngineVersion"
-	key string // the config key in the section: "engineVersion"
+	key string // the config key in the section: "engineVersion"; "" for an entry's own key (its name)
+	// elem binds the fields of the entries of a list or map argument
+	// (a node group's), for their errors.
+	elem bindings
 }
 
 type bindings []binding
@@ -29,28 +33,70 @@ func (bs bindings) bind(args, cfg any) {
 	av, cv := reflect.ValueOf(args).Elem(), reflect.ValueOf(cfg).Elem()
 	keys := structFields(cv.Type())
 	for _, b := range bs {
+		if b.elem != nil || b.key == "" {
+			continue // built by the caller, entry by entry
+		}
 		src := cv.Field(keys[b.key])
 		dst := av.FieldByName(b.arg)
 		if !dst.IsValid() {
 			panic(fmt.Sprintf("binding %s: %s has no field %s", b.key, av.Type(), b.arg))
 		}
-		dst.Set(src.Convert(dst.Type()))
+		dst.Set(convert(src, dst.Type()))
 	}
 }
 
-// keyOf is the config key of an argument path ("EngineVersion",
-// "ReaderScaling.MinReaders"): the bound key of its first element.
+// convert is src as a value of type t: Go's conversion, and element by
+// element for a slice (a []TaintConfig is a []cluster.Taint).
+func convert(src reflect.Value, t reflect.Type) reflect.Value {
+	if src.Kind() == reflect.Slice && t.Kind() == reflect.Slice && !src.Type().ConvertibleTo(t) {
+		if src.IsNil() {
+			return reflect.Zero(t)
+		}
+		out := reflect.MakeSlice(t, src.Len(), src.Len())
+		for i := 0; i < src.Len(); i++ {
+			out.Index(i).Set(convert(src.Index(i), t.Elem()))
+		}
+		return out
+	}
+	return src.Convert(t)
+}
+
+// keyOf is the config key path of an argument path: "EngineVersion" →
+// "engineVersion", "NodeGroups[gpu].Taints[0].Effect" →
+// "nodeGroups.gpu.taints[0].effect". Each element goes through its
+// binding; below an element without bindings, names lose their capital.
 func (bs bindings) keyOf(arg string) (string, bool) {
 	head, rest, _ := strings.Cut(arg, ".")
-	for _, b := range bs {
-		if b.arg == head {
-			if rest != "" {
-				return b.key + "." + lowerFirst(rest), true
-			}
-			return b.key, true
+	name, index, _ := strings.Cut(strings.TrimSuffix(head, "]"), "[")
+	var b *binding
+	for i := range bs {
+		if bs[i].arg == name {
+			b = &bs[i]
 		}
 	}
-	return "", false
+	if b == nil {
+		return "", false
+	}
+	key := b.key
+	if index != "" {
+		if _, err := strconv.Atoi(index); err == nil {
+			key += "[" + index + "]"
+		} else {
+			key = joinKey(key, index)
+		}
+	}
+	if rest == "" {
+		return key, true
+	}
+	if b.elem != nil {
+		sub, ok := b.elem.keyOf(rest)
+		return joinKey(key, sub), ok
+	}
+	var parts []string
+	for _, p := range strings.Split(rest, ".") {
+		parts = append(parts, lowerFirst(p))
+	}
+	return joinKey(key, strings.Join(parts, ".")), true
 }
 
 func lowerFirst(s string) string {
@@ -58,6 +104,16 @@ func lowerFirst(s string) string {
 		return s
 	}
 	return strings.ToLower(s[:1]) + s[1:]
+}
+
+func joinKey(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "." + b
 }
 
 // component files err, a component's argument errors, under section's key
@@ -74,7 +130,7 @@ func (es *Errors) component(section string, bs bindings, err error) {
 	}
 	for _, e := range list {
 		if key, ok := bs.keyOf(e.Field); ok {
-			es.add(section+"."+key, "%s", e.Detail())
+			es.add(joinKey(section, key), "%s", e.Detail())
 		} else {
 			es.add(section, "%v", e)
 		}

@@ -20,8 +20,18 @@ func TestComponentErrorsAtKeyPaths(t *testing.T) {
 	var errs Errors
 	errs.component("database", databaseBindings, list)
 	errs.component("database", databaseBindings, errors.New("wiring"))
+	var cl field.List
+	cl.Add(field.Enum, "NodeGroups[gpu].Taints[0].Effect", "NoSchedule", "must be one of NO_SCHEDULE")
+	cl.Add(field.Format, "NodeGroups[GPU].Name", "GPU", "must be a node group name")
+	cl.Add(field.Enum, "LogTypes[1]", "kubelet", "must be one of api")
+	cl.Add(field.Format, "Addons[vpc-cni]", "latest", "must be an EKS add-on version")
+	errs.component("cluster", clusterBindings, cl)
 	got := errs.Error()
 	for _, want := range []string{
+		`cluster.nodeGroups.gpu.taints[0].effect: must be one of NO_SCHEDULE (got "NoSchedule")`,
+		`cluster.nodeGroups.GPU: must be a node group name (got "GPU")`,
+		`cluster.logTypes[1]: must be one of api (got "kubelet")`,
+		`cluster.addons.vpc-cni: must be an EKS add-on version (got "latest")`,
 		"database.backupRetentionDays: must be 1..35 (got 60)",
 		"database.readerScaling.maxReaders: must be at most 15 (got 16)",
 		"database: SubnetGroupName: is required",

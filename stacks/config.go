@@ -3,6 +3,7 @@ package stacks
 import (
 	"encoding/json"
 	"github.com/eduai/infra/components/addons"
+	"github.com/eduai/infra/components/cluster"
 	"github.com/eduai/infra/components/mesh"
 	"github.com/eduai/infra/components/observability"
 	"github.com/eduai/infra/components/service"
@@ -742,7 +743,7 @@ type TaintConfig struct {
 }
 
 // DefaultClusterVersion is a Kubernetes version in EKS standard support.
-const DefaultClusterVersion = "1.35"
+const DefaultClusterVersion = cluster.DefaultVersion
 
 // DefaultCluster returns the documented cluster defaults.
 func DefaultCluster() ClusterConfig {

@@ -375,39 +375,36 @@ func vpcArgs(n NetworkConfig, prefix string, protect bool) *network.VpcArgs {
 func (c *Config) protectStateful() bool { return c.Environment != Dev }
 
 func (c *Config) clusterArgs(net *network.Vpc) *cluster.ClusterArgs {
-	k := c.Cluster
-	args := &cluster.ClusterArgs{
-		Partition:         partition.Of(c.Region),
-		Name:              c.namePrefix(),
-		Version:           k.Version,
-		VpcID:             net.VpcID.ToStringOutput(),
-		PrivateSubnetIDs:  net.PrivateSubnetIDs,
-		PublicEndpoint:    k.PublicEndpoint,
-		PublicAccessCIDRs: k.PublicAccessCIDRs,
-		LogTypes:          k.LogTypes,
-		LogRetentionDays:  k.LogRetentionDays,
-		AdminRoleARNs:     k.AdminRoleARNs,
-		DeployRoleARN:     k.DeployRoleARN,
-		Addons:            k.Addons,
-		Protect:           c.protectStateful(),
+	args := &cluster.ClusterArgs{Partition: partition.Of(c.Region), Name: c.namePrefix(), Protect: c.protectStateful()}
+	clusterBindings.bind(args, &c.Cluster)
+	if net != nil {
+		args.VpcID, args.PrivateSubnetIDs = net.VpcID.ToStringOutput(), net.PrivateSubnetIDs
 	}
-	for _, name := range slices.Sorted(maps.Keys(k.NodeGroups)) {
+	for _, name := range slices.Sorted(maps.Keys(c.Cluster.NodeGroups)) {
 		args.NodeGroups = append(args.NodeGroups, c.nodeGroupArgs(name))
 	}
 	return args
 }
 
-// nodeGroupArgs converts one configured node group, with its defaults.
+// clusterBindings build the cluster's arguments from eduai:cluster (node
+// groups entry by entry, nodeGroupArgs) and name the keys of its errors.
+var clusterBindings = bindings{{arg: "Version", key: "version"}, {arg: "PublicEndpoint", key: "publicEndpoint"},
+	{arg: "PublicAccessCIDRs", key: "publicAccessCidrs"}, {arg: "LogTypes", key: "logTypes"},
+	{arg: "LogRetentionDays", key: "logRetentionDays"}, {arg: "AdminRoleARNs", key: "adminRoleArns"},
+	{arg: "DeployRoleARN", key: "deployRoleArn"}, {arg: "Addons", key: "addons"},
+	{arg: "NodeGroups", key: "nodeGroups", elem: nodeGroupBindings}}
+
+// nodeGroupBindings build a node group's arguments from its entry.
+var nodeGroupBindings = bindings{{arg: "Name", key: ""}, {arg: "InstanceTypes", key: "instanceTypes"},
+	{arg: "MinSize", key: "minSize"}, {arg: "MaxSize", key: "maxSize"}, {arg: "DesiredSize", key: "desiredSize"},
+	{arg: "DiskSizeGiB", key: "diskSizeGiB"}, {arg: "Labels", key: "labels"},
+	{arg: "MaxUnavailablePercentage", key: "maxUnavailablePercentage"}, {arg: "Taints", key: "taints"}}
+
+// nodeGroupArgs converts one configured node group.
 func (c *Config) nodeGroupArgs(name string) cluster.NodeGroupArgs {
 	g := c.Cluster.NodeGroups[name]
-	args := cluster.NodeGroupArgs{
-		Name: name, InstanceTypes: g.InstanceTypes, MinSize: g.MinSize, MaxSize: g.MaxSize,
-		DesiredSize: g.DesiredSize, DiskSizeGiB: g.DiskSizeGiB, Labels: g.Labels,
-		MaxUnavailablePercentage: g.MaxUnavailablePercentage,
-	}
-	for _, t := range g.Taints {
-		args.Taints = append(args.Taints, cluster.Taint{Key: t.Key, Value: t.Value, Effect: t.Effect})
-	}
+	args := cluster.NodeGroupArgs{Name: name}
+	nodeGroupBindings.bind(&args, &g)
 	return args
 }
 
@@ -456,9 +453,10 @@ func (c *Config) databaseArgs(net *network.Vpc, role database.Role) *database.Au
 }
 
 // databaseBindings build the database's arguments from eduai:database.
-var databaseBindings = bindings{{"EngineVersion", "engineVersion"}, {"Instances", "instances"},
-	{"InstanceClass", "instanceClass"}, {"BackupRetentionDays", "backupRetentionDays"}, {"BackupWindow", "backupWindow"},
-	{"DatabaseName", "databaseName"}, {"MasterUsername", "masterUsername"}, {"ReaderScaling", "readerScaling"}}
+var databaseBindings = bindings{{arg: "EngineVersion", key: "engineVersion"}, {arg: "Instances", key: "instances"},
+	{arg: "InstanceClass", key: "instanceClass"}, {arg: "BackupRetentionDays", key: "backupRetentionDays"},
+	{arg: "BackupWindow", key: "backupWindow"}, {arg: "DatabaseName", key: "databaseName"},
+	{arg: "MasterUsername", key: "masterUsername"}, {arg: "ReaderScaling", key: "readerScaling"}}
 
 // cacheArgs converts the cache config; with net nil it serves validation.
 func (c *Config) cacheArgs(net *network.Vpc, role cache.Role) *cache.RedisArgs {
@@ -471,9 +469,9 @@ func (c *Config) cacheArgs(net *network.Vpc, role cache.Role) *cache.RedisArgs {
 }
 
 // cacheBindings build the cache's arguments from eduai:cache.
-var cacheBindings = bindings{{"NodeType", "nodeType"}, {"ClusterMode", "clusterMode"}, {"Shards", "shards"},
-	{"ReplicasPerShard", "replicasPerShard"}, {"EngineVersion", "engineVersion"},
-	{"SnapshotRetentionDays", "snapshotRetentionDays"}}
+var cacheBindings = bindings{{arg: "NodeType", key: "nodeType"}, {arg: "ClusterMode", key: "clusterMode"},
+	{arg: "Shards", key: "shards"}, {arg: "ReplicasPerShard", key: "replicasPerShard"},
+	{arg: "EngineVersion", key: "engineVersion"}, {arg: "SnapshotRetentionDays", key: "snapshotRetentionDays"}}
 
 // queueArgs builds the broker in net (planned by n) with the given Kafka
 // broker count; with net nil it serves validation.
@@ -490,8 +488,9 @@ func (c *Config) queueArgs(net *network.Vpc, n NetworkConfig, brokers int) *queu
 }
 
 // queueBindings build the queue's arguments from eduai:queue.
-var queueBindings = bindings{{"Engine", "engine"}, {"Brokers", "brokers"}, {"InstanceType", "instanceType"},
-	{"EngineVersion", "engineVersion"}, {"VolumeSizeGiB", "volumeSizeGiB"}}
+var queueBindings = bindings{{arg: "Engine", key: "engine"}, {arg: "Brokers", key: "brokers"},
+	{arg: "InstanceType", key: "instanceType"}, {arg: "EngineVersion", key: "engineVersion"},
+	{arg: "VolumeSizeGiB", key: "volumeSizeGiB"}}
 
 // ServicesNamespace is where the platform services run (sidecar injection on with the mesh).
 const ServicesNamespace = "eduai"

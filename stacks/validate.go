@@ -147,60 +147,10 @@ func joinInts(xs []int) string {
 	return strings.Join(s, ", ")
 }
 
+// validateCluster: the cluster component's rules (its node groups' too), at
+// eduai:cluster's keys.
 func (c *Config) validateCluster(errs *Errors) {
-	k := &c.Cluster
-	if !cluster.ValidVersion(k.Version) {
-		errs.add("cluster.version", "must be a Kubernetes minor version like %q (got %q)", DefaultClusterVersion, k.Version)
-	}
-	if k.PublicEndpoint && len(k.PublicAccessCIDRs) == 0 {
-		errs.add("cluster.publicAccessCidrs", "must list the CIDRs allowed to reach the public endpoint "+
-			"(cluster.publicEndpoint is true)")
-	}
-	for i, cidr := range k.PublicAccessCIDRs {
-		if p, err := netip.ParsePrefix(cidr); err != nil || p.Masked() != p {
-			errs.add(fmt.Sprintf("cluster.publicAccessCidrs[%d]", i), "%q is not a canonical CIDR block", cidr)
-		}
-	}
-	for i, t := range k.LogTypes {
-		if !slices.Contains(cluster.LogTypes, t) {
-			errs.add(fmt.Sprintf("cluster.logTypes[%d]", i), "must be one of %s (got %q)",
-				strings.Join(cluster.LogTypes, ", "), t)
-		}
-	}
-	if !slices.Contains(network.LogRetentionDays, k.LogRetentionDays) {
-		errs.add("cluster.logRetentionDays", "must be a CloudWatch Logs retention (got %d)", k.LogRetentionDays)
-	}
-	for i, arn := range k.AdminRoleARNs {
-		if !cluster.ValidRoleARN(arn) {
-			errs.add(fmt.Sprintf("cluster.adminRoleArns[%d]", i), "%q is not an IAM role ARN", arn)
-		}
-	}
-	if k.DeployRoleARN != "" && !cluster.ValidRoleARN(k.DeployRoleARN) {
-		errs.add("cluster.deployRoleArn", "%q is not an IAM role ARN", k.DeployRoleARN)
-	}
-	if len(k.NodeGroups) == 0 {
-		errs.add("cluster.nodeGroups", "must define at least one node group")
-	}
-	for _, name := range cluster.Addons {
-		if v, ok := k.Addons[name]; !ok {
-			errs.add("cluster.addons", "must pin %s (setting cluster.addons replaces the defaults, so list all of %s)",
-				name, strings.Join(cluster.Addons, ", "))
-		} else if !cluster.ValidAddonVersion(v) {
-			errs.add("cluster.addons."+name, "must be an EKS add-on version like v1.20.4-eksbuild.2 (got %q)", v)
-		}
-	}
-	for _, name := range slices.Sorted(maps.Keys(k.Addons)) {
-		if !slices.Contains(cluster.Addons, name) {
-			errs.add("cluster.addons."+name, "unknown add-on (known: %s)", strings.Join(cluster.Addons, ", "))
-		}
-	}
-	for _, name := range slices.Sorted(maps.Keys(k.NodeGroups)) {
-		if err := c.nodeGroupArgs(name).Validate(); err != nil {
-			for _, line := range strings.Split(err.Error(), "\n") {
-				errs.add("cluster.nodeGroups."+name, "%s", line)
-			}
-		}
-	}
+	errs.component("cluster", clusterBindings, c.clusterArgs(nil).Validate())
 }
 
 func (c *Config) validateAddons(errs *Errors) {

@@ -1,10 +1,13 @@
 package cluster
 
 import (
-	"fmt"
-	"github.com/eduai/infra/components/partition"
+	"maps"
 	"regexp"
 	"slices"
+	"strings"
+
+	"github.com/eduai/infra/components/field"
+	"github.com/eduai/infra/components/partition"
 
 	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
@@ -39,23 +42,22 @@ const ebsCsiServiceAccount = "ebs-csi-controller-sa"
 const PodIdentityTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
 	`"Principal":{"Service":"pods.eks.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession"]}]}`
 
-func validateAddons(versions map[string]string) []error {
-	var errs []error
+func validateAddons(versions map[string]string, errs *field.List) {
 	for _, name := range Addons {
 		v, ok := versions[name]
 		switch {
 		case !ok:
-			errs = append(errs, fmt.Errorf("Addons: %s has no pinned version", name))
+			errs.Add(field.Required, "Addons", nil, "must pin %s (setting the add-ons replaces the defaults, so list all of %s)",
+				name, strings.Join(Addons, ", "))
 		case !ValidAddonVersion(v):
-			errs = append(errs, fmt.Errorf("Addons: %s version %q is not like v1.20.4-eksbuild.2", name, v))
+			errs.Add(field.Format, "Addons["+name+"]", v, "must be an EKS add-on version like v1.20.4-eksbuild.2")
 		}
 	}
-	for name := range versions {
+	for _, name := range slices.Sorted(maps.Keys(versions)) {
 		if !slices.Contains(Addons, name) {
-			errs = append(errs, fmt.Errorf("Addons: %q is not one of %v", name, Addons))
+			errs.Add(field.Enum, "Addons["+name+"]", nil, "unknown add-on (known: %s)", strings.Join(Addons, ", "))
 		}
 	}
-	return errs
 }
 
 // newAddon creates one managed add-on at its pinned version; the program's

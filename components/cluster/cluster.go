@@ -7,13 +7,16 @@ package cluster
 import (
 	"errors"
 	"fmt"
-	"github.com/eduai/infra/components/partition"
 	"maps"
+	"net/netip"
 	"regexp"
 	"slices"
 	"sort"
+	"strings"
 
+	"github.com/eduai/infra/components/field"
 	"github.com/eduai/infra/components/internal/secure"
+	"github.com/eduai/infra/components/partition"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
@@ -69,7 +72,7 @@ type ClusterArgs struct {
 	PublicAccessCIDRs []string
 	// LogTypes are the control-plane logs sent to CloudWatch. Default DefaultLogTypes.
 	LogTypes []string
-	// LogRetentionDays of /aws/eks/<Name>/cluster. Default 90.
+	// LogRetentionDays of /aws/eks/<Name>/cluster: a CloudWatch Logs retention.
 	LogRetentionDays int
 	// AdminRoleARNs and DeployRoleARN get access entries with cluster-admin access.
 	AdminRoleARNs []string
@@ -86,43 +89,66 @@ type ClusterArgs struct {
 	Protect bool
 }
 
-func (a *ClusterArgs) validate() error {
-	var errs []error
-	if !ValidName(a.Name) {
-		errs = append(errs, fmt.Errorf("Name: %q is not an EKS cluster name", a.Name))
-	}
+// DefaultVersion is a Kubernetes minor version in EKS standard support
+// (1.35 until 2027-03-27; 1.34 left it on 2026-12-02: EKS Kubernetes
+// version lifecycle).
+const DefaultVersion = "1.35"
+
+// Validate checks the arguments' values (not the wiring: VPC, subnets) and
+// names each wrong field (field.List); stacks/ reports them at their config
+// keys.
+func (a *ClusterArgs) Validate() error {
+	var errs field.List
 	if !ValidVersion(a.Version) {
-		errs = append(errs, fmt.Errorf("Version: %q is not a Kubernetes minor version like 1.34", a.Version))
-	}
-	if a.VpcID == nil || a.PrivateSubnetIDs == nil {
-		errs = append(errs, errors.New("VpcID and PrivateSubnetIDs are required"))
+		errs.Add(field.Format, "Version", a.Version, "must be a Kubernetes minor version like %q", DefaultVersion)
 	}
 	if a.PublicEndpoint && len(a.PublicAccessCIDRs) == 0 {
-		errs = append(errs, errors.New("PublicAccessCIDRs: required when PublicEndpoint is on"))
+		errs.Add(field.Required, "PublicAccessCIDRs", nil,
+			"must list the CIDRs allowed to reach the public endpoint (publicEndpoint is true)")
 	}
-	for _, t := range a.LogTypes {
+	for i, cidr := range a.PublicAccessCIDRs {
+		if p, err := netip.ParsePrefix(cidr); err != nil || p.Masked() != p {
+			errs.Add(field.Format, fmt.Sprintf("PublicAccessCIDRs[%d]", i), cidr, "must be a canonical CIDR block")
+		}
+	}
+	for i, t := range a.LogTypes {
 		if !slices.Contains(LogTypes, t) {
-			errs = append(errs, fmt.Errorf("LogTypes: %q is not one of %v", t, LogTypes))
+			errs.Add(field.Enum, fmt.Sprintf("LogTypes[%d]", i), t, "must be one of %s", strings.Join(LogTypes, ", "))
 		}
 	}
-	for _, arn := range append(slices.Clone(a.AdminRoleARNs), a.DeployRoleARN) {
-		if arn != "" && !ValidRoleARN(arn) {
-			errs = append(errs, fmt.Errorf("%q is not an IAM role ARN", arn))
+	if !slices.Contains(secure.LogRetentionDays, a.LogRetentionDays) {
+		errs.Add(field.Enum, "LogRetentionDays", a.LogRetentionDays, "must be a CloudWatch Logs retention")
+	}
+	for i, arn := range a.AdminRoleARNs {
+		if !ValidRoleARN(arn) {
+			errs.Add(field.Format, fmt.Sprintf("AdminRoleARNs[%d]", i), arn, "must be an IAM role ARN")
 		}
+	}
+	if a.DeployRoleARN != "" && !ValidRoleARN(a.DeployRoleARN) {
+		errs.Add(field.Format, "DeployRoleARN", a.DeployRoleARN, "must be an IAM role ARN")
 	}
 	if len(a.NodeGroups) == 0 {
-		errs = append(errs, errors.New("NodeGroups: at least one is required"))
+		errs.Add(field.Required, "NodeGroups", nil, "must define at least one node group")
 	}
-	errs = append(errs, validateAddons(a.Addons)...)
+	validateAddons(a.Addons, &errs)
 	seen := map[string]bool{}
 	for _, ng := range a.NodeGroups {
 		if seen[ng.Name] {
-			errs = append(errs, fmt.Errorf("NodeGroups: %q twice", ng.Name))
+			errs.Add(field.Conflict, "NodeGroups", ng.Name, "names a node group twice")
 		}
 		seen[ng.Name] = true
-		if err := ng.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("NodeGroups[%s]: %w", ng.Name, err))
-		}
+		errs.Append(fmt.Sprintf("NodeGroups[%s]", ng.Name), ng.Validate())
+	}
+	return errs.Err()
+}
+
+func (a *ClusterArgs) validate() error {
+	errs := []error{a.Validate()}
+	if !ValidName(a.Name) {
+		errs = append(errs, fmt.Errorf("Name: %q is not an EKS cluster name", a.Name))
+	}
+	if a.VpcID == nil || a.PrivateSubnetIDs == nil {
+		errs = append(errs, errors.New("VpcID and PrivateSubnetIDs are required"))
 	}
 	return errors.Join(errs...)
 }
@@ -160,10 +186,6 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if len(logTypes) == 0 {
 		logTypes = DefaultLogTypes
 	}
-	retention := args.LogRetentionDays
-	if retention == 0 {
-		retention = 90
-	}
 
 	c := &Cluster{Name: args.Name, NodeGroups: map[string]*awseks.NodeGroup{}}
 	if err := ctx.RegisterComponentResource("eduai:cluster:Cluster", name, c, opts...); err != nil {
@@ -187,7 +209,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	// EKS would create this group itself with no expiry; created first, it keeps the retention.
 	logGroup, err := secure.NewLogGroup(ctx, name+"-control-plane", secure.LogGroupArgs{
 		Name:          "/aws/eks/" + args.Name + "/cluster",
-		RetentionDays: retention,
+		RetentionDays: args.LogRetentionDays,
 		Tags:          tags,
 		RegionalARN:   key.Arn,
 		Protect:       args.Protect,

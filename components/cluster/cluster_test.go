@@ -30,16 +30,19 @@ func prodArgs() *ClusterArgs {
 		VpcID:            pulumi.String("vpc-1"),
 		PrivateSubnetIDs: pulumi.ToStringArray([]string{"subnet-a", "subnet-b", "subnet-c"}),
 		LogTypes:         LogTypes,
+		LogRetentionDays: 90,
 		AdminRoleARNs:    []string{"arn:aws:iam::123456789012:role/platform-admin"},
 		DeployRoleARN:    "arn:aws:iam::123456789012:role/ci-deploy",
 		Protect:          true,
 		Addons: map[string]string{AddonVpcCni: "v1.20.4-eksbuild.2", AddonKubeProxy: "v1.34.0-eksbuild.2",
 			AddonPodIdentity: "v1.3.10-eksbuild.2", AddonCoreDNS: "v1.12.3-eksbuild.1", AddonEbsCsiDriver: "v1.54.0-eksbuild.1"},
 		NodeGroups: []NodeGroupArgs{
-			{Name: "compute", InstanceTypes: []string{"m5.xlarge"}, MinSize: 3, MaxSize: 20, DesiredSize: 6, DiskSizeGiB: 1000},
+			{Name: "compute", InstanceTypes: []string{"m5.xlarge"}, MinSize: 3, MaxSize: 20, DesiredSize: 6, DiskSizeGiB: 1000,
+				MaxUnavailablePercentage: 33},
 			{Name: "memory", InstanceTypes: []string{"r5.xlarge"}, MinSize: 2, MaxSize: 10, DesiredSize: 4, DiskSizeGiB: 1000,
-				Labels: map[string]string{"workload": "memory-optimized"},
-				Taints: []Taint{{Key: "workload", Value: "memory-optimized", Effect: "NO_SCHEDULE"}}},
+				MaxUnavailablePercentage: 33,
+				Labels:                   map[string]string{"workload": "memory-optimized"},
+				Taints:                   []Taint{{Key: "workload", Value: "memory-optimized", Effect: "NO_SCHEDULE"}}},
 		},
 	}
 }
@@ -218,18 +221,21 @@ func TestClusterBadArgs(t *testing.T) {
 		mutate func(*ClusterArgs)
 		want   string
 	}{
-		{func(a *ClusterArgs) { a.Version = "1.34.2" }, `Version: "1.34.2" is not a Kubernetes minor version`},
-		{func(a *ClusterArgs) { a.PublicEndpoint = true }, "PublicAccessCIDRs: required"},
-		{func(a *ClusterArgs) { a.LogTypes = []string{"audit", "kubelet"} }, `LogTypes: "kubelet"`},
-		{func(a *ClusterArgs) { a.DeployRoleARN = "ci" }, `"ci" is not an IAM role ARN`},
-		{func(a *ClusterArgs) { a.NodeGroups = nil }, "at least one is required"},
-		{func(a *ClusterArgs) { a.NodeGroups[0].DesiredSize = 30 }, "min <= desired <= max"},
-		{func(a *ClusterArgs) { a.NodeGroups[1].Taints[0].Effect = "NoSchedule" }, `needs a key and an effect`},
-		{func(a *ClusterArgs) { a.NodeGroups[0].DiskSizeGiB = 8 }, "DiskSizeGiB: must be 20..16384 (got 8)"},
-		{func(a *ClusterArgs) { a.NodeGroups[1].Name = "compute" }, `"compute" twice`},
-		{func(a *ClusterArgs) { delete(a.Addons, AddonCoreDNS) }, "coredns has no pinned version"},
-		{func(a *ClusterArgs) { a.Addons[AddonVpcCni] = "latest" }, `vpc-cni version "latest"`},
-		{func(a *ClusterArgs) { a.Addons["istio"] = "v1.0.0-eksbuild.1" }, `"istio" is not one of`},
+		{func(a *ClusterArgs) { a.Version = "1.34.2" }, `Version: must be a Kubernetes minor version like "1.35" (got "1.34.2")`},
+		{func(a *ClusterArgs) { a.PublicEndpoint = true }, "PublicAccessCIDRs: must list the CIDRs"},
+		{func(a *ClusterArgs) { a.LogTypes = []string{"audit", "kubelet"} }, `LogTypes[1]: must be one of api, audit, authenticator, controllerManager, scheduler (got "kubelet")`},
+		{func(a *ClusterArgs) { a.DeployRoleARN = "ci" }, `DeployRoleARN: must be an IAM role ARN (got "ci")`},
+		{func(a *ClusterArgs) { a.NodeGroups = nil }, "NodeGroups: must define at least one node group"},
+		{func(a *ClusterArgs) { a.NodeGroups[0].DesiredSize = 30 }, "NodeGroups[compute].DesiredSize: must be within minSize..maxSize (3..20) (got 30)"},
+		{func(a *ClusterArgs) { a.NodeGroups[1].Taints[0].Effect = "NoSchedule" }, `NodeGroups[memory].Taints[0].Effect: must be one of NO_SCHEDULE, NO_EXECUTE, PREFER_NO_SCHEDULE (got "NoSchedule")`},
+		{func(a *ClusterArgs) { a.NodeGroups[0].DiskSizeGiB = 8 }, "NodeGroups[compute].DiskSizeGiB: must be 20..16384 (got 8)"},
+		{func(a *ClusterArgs) { a.NodeGroups[1].Name = "compute" }, `NodeGroups: names a node group twice (got "compute")`},
+		{func(a *ClusterArgs) { delete(a.Addons, AddonCoreDNS) }, "Addons: must pin coredns"},
+		{func(a *ClusterArgs) { a.Addons[AddonVpcCni] = "latest" }, `Addons[vpc-cni]: must be an EKS add-on version like v1.20.4-eksbuild.2 (got "latest")`},
+		{func(a *ClusterArgs) { a.Addons["istio"] = "v1.0.0-eksbuild.1" }, "Addons[istio]: unknown add-on (known: vpc-cni"},
+		{func(a *ClusterArgs) { a.LogRetentionDays = 0 }, "LogRetentionDays: must be a CloudWatch Logs retention (got 0)"},
+		{func(a *ClusterArgs) { a.NodeGroups[1].MaxUnavailablePercentage = 0 }, "NodeGroups[memory].MaxUnavailablePercentage: must be 1..100 (got 0)"},
+		{func(a *ClusterArgs) { a.PublicAccessCIDRs = []string{"10.0.0.1/8"} }, `PublicAccessCIDRs[0]: must be a canonical CIDR block (got "10.0.0.1/8")`},
 	}
 	for _, c := range cases {
 		args := prodArgs()

@@ -1,9 +1,11 @@
 package cluster
 
 import (
-	"errors"
 	"fmt"
 	"slices"
+	"strings"
+
+	"github.com/eduai/infra/components/field"
 
 	"github.com/eduai/infra/components/internal/secure"
 
@@ -37,37 +39,45 @@ type NodeGroupArgs struct {
 	// Labels and Taints steer workloads (for example memory-optimized work).
 	Labels map[string]string
 	Taints []Taint
-	// MaxUnavailablePercentage during a rolling update. Default 33.
+	// MaxUnavailablePercentage during a rolling update, 1..100.
 	MaxUnavailablePercentage int
 	// AMIType defaults to AL2023_x86_64_STANDARD.
 	AMIType string
 }
 
-// Validate checks one node group's arguments.
+// Validate checks one node group's arguments and names each wrong field
+// (field.List).
 func (g NodeGroupArgs) Validate() error {
-	var errs []error
+	var errs field.List
 	if !ValidName(g.Name) {
-		errs = append(errs, fmt.Errorf("Name: %q is not a node group name", g.Name))
+		errs.Add(field.Format, "Name", g.Name, "must be a node group name (lowercase letters, digits, dashes)")
 	}
 	if len(g.InstanceTypes) == 0 {
-		errs = append(errs, errors.New("InstanceTypes: at least one"))
+		errs.Add(field.Required, "InstanceTypes", nil, "must list at least one instance type")
 	}
-	if g.MaxSize < 1 || g.MinSize < 0 || g.MinSize > g.DesiredSize || g.DesiredSize > g.MaxSize {
-		errs = append(errs, fmt.Errorf("sizes: need 0 <= min <= desired <= max, max >= 1 (got %d/%d/%d)",
-			g.MinSize, g.DesiredSize, g.MaxSize))
+	switch {
+	case g.MaxSize < 1:
+		errs.Add(field.Range, "MaxSize", g.MaxSize, "must be at least 1")
+	case g.MinSize < 0 || g.MinSize > g.MaxSize:
+		errs.Add(field.Range, "MinSize", g.MinSize, "must be 0..maxSize (%d)", g.MaxSize)
+	case g.DesiredSize < g.MinSize || g.DesiredSize > g.MaxSize:
+		errs.Add(field.Range, "DesiredSize", g.DesiredSize, "must be within minSize..maxSize (%d..%d)", g.MinSize, g.MaxSize)
 	}
 	if g.DiskSizeGiB < 20 || g.DiskSizeGiB > 16384 {
-		errs = append(errs, fmt.Errorf("DiskSizeGiB: must be 20..16384 (got %d)", g.DiskSizeGiB))
+		errs.Add(field.Range, "DiskSizeGiB", g.DiskSizeGiB, "must be 20..16384")
 	}
-	for _, t := range g.Taints {
-		if t.Key == "" || !slices.Contains(TaintEffects, t.Effect) {
-			errs = append(errs, fmt.Errorf("taint %q: needs a key and an effect of %v (got %q)", t.Key, TaintEffects, t.Effect))
+	for i, t := range g.Taints {
+		if t.Key == "" {
+			errs.Add(field.Required, fmt.Sprintf("Taints[%d].Key", i), nil, "must not be empty")
+		}
+		if !slices.Contains(TaintEffects, t.Effect) {
+			errs.Add(field.Enum, fmt.Sprintf("Taints[%d].Effect", i), t.Effect, "must be one of %s", strings.Join(TaintEffects, ", "))
 		}
 	}
-	if p := g.MaxUnavailablePercentage; p < 0 || p > 100 {
-		errs = append(errs, fmt.Errorf("MaxUnavailablePercentage: must be 1..100 (got %d)", p))
+	if p := g.MaxUnavailablePercentage; p < 1 || p > 100 {
+		errs.Add(field.Range, "MaxUnavailablePercentage", p, "must be 1..100")
 	}
-	return errors.Join(errs...)
+	return errs.Err()
 }
 
 // newNodeGroup creates the group's launch template (IMDSv2 only, hop limit 1,
@@ -89,9 +99,6 @@ func newNodeGroup(ctx *pulumi.Context, name string, args *ClusterArgs, g NodeGro
 			Effect: pulumi.String(t.Effect)})
 	}
 	maxUnavailable := g.MaxUnavailablePercentage
-	if maxUnavailable == 0 {
-		maxUnavailable = 33
-	}
 	ami := g.AMIType
 	if ami == "" {
 		ami = "AL2023_x86_64_STANDARD"

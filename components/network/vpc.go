@@ -49,8 +49,7 @@ const (
 var TrafficTypes = []TrafficType{TrafficAll, TrafficAccept, TrafficReject}
 
 // LogRetentionDays are the retention periods CloudWatch Logs accepts.
-var LogRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
-	2192, 2557, 2922, 3288, 3653}
+var LogRetentionDays = secure.LogRetentionDays
 
 // FlowLogArgs turns on VPC flow logs to CloudWatch Logs.
 type FlowLogArgs struct {

@@ -117,8 +117,7 @@ var (
 func ValidRetention(r string) bool { return retentionPattern.MatchString(r) && r[0] != '0' }
 
 // LogRetentionDays are the values CloudWatch Logs accepts.
-var LogRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
-	2557, 2922, 3288, 3653}
+var LogRetentionDays = secure.LogRetentionDays
 
 // PrometheusArgs sizes Prometheus.
 type PrometheusArgs struct {

@@ -133,6 +133,11 @@ func logsKeyPolicy(partition, region, account string) string {
 		`"Condition":{"ArnLike":{"kms:EncryptionContext:aws:logs:arn":"arn:` + partition + `:logs:` + region + `:` + account + `:log-group:*"}}}]}`
 }
 
+// LogRetentionDays are the retention periods CloudWatch Logs accepts
+// (CloudWatch Logs API reference, PutRetentionPolicy: retentionInDays).
+var LogRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+	2192, 2557, 2922, 3288, 3653}
+
 // NewLogGroup creates a log group encrypted with a customer-managed key of
 // its own (rotating, 30-day deletion window) whose policy lets CloudWatch
 // Logs use it (CKV_AWS_158).
