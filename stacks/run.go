@@ -496,13 +496,11 @@ var queueBindings = bindings{{arg: "Engine", key: "engine"}, {arg: "Brokers", ke
 const ServicesNamespace = "eduai"
 
 func (c *Config) meshArgs(eks *cluster.Cluster, platform *addons.ClusterAddons) *mesh.MeshArgs {
-	m := c.Mesh
-	args := &mesh.MeshArgs{
-		Version: m.Version, ServicesNamespace: ServicesNamespace, MTLS: m.MTLS,
-		DefaultDeny: m.DefaultDeny, IstiodReplicas: m.IstiodReplicas, IstiodMaxReplicas: m.IstiodMaxReplicas, Hosts: m.Hosts, Issuer: platform.IssuerName,
+	args := &mesh.MeshArgs{ServicesNamespace: ServicesNamespace,
 		// Each service's declared callers become its ALLOW policy.
 		Callers: map[string][]string{},
 	}
+	meshBindings.bind(args, &c.Mesh)
 	for name, s := range c.Services {
 		callers := slices.Clone(s.Callers)
 		// A blue-green service's smoke test calls it from inside the mesh before each switch.
@@ -515,7 +513,7 @@ func (c *Config) meshArgs(eks *cluster.Cluster, platform *addons.ClusterAddons) 
 	}
 	// The region's own name, which the DNS health check calls, is served too.
 	if regional := c.regionalName(); regional != "" {
-		args.Hosts = append(slices.Clone(m.Hosts), regional)
+		args.Hosts = append(slices.Clone(args.Hosts), regional)
 	}
 	// The proxies send spans to Jaeger when the full observability stack runs.
 	if c.Observability.Mode == observability.Full {
@@ -523,11 +521,18 @@ func (c *Config) meshArgs(eks *cluster.Cluster, platform *addons.ClusterAddons) 
 			SamplingPercent: c.Observability.TracingSamplingPercent}
 	}
 	// Pods need nodes; the gateway's NLB needs the load balancer controller; the Certificate needs cert-manager.
-	args.DependsOn = eks.Nodes()
-	args.LoadBalancerController = platform.Releases[addons.AWSLoadBalancerController]
-	args.CertManager = platform.Releases[addons.CertManager]
+	if eks != nil && platform != nil {
+		args.DependsOn, args.Issuer = eks.Nodes(), platform.IssuerName
+		args.LoadBalancerController = platform.Releases[addons.AWSLoadBalancerController]
+		args.CertManager = platform.Releases[addons.CertManager]
+	}
 	return args
 }
+
+// meshBindings build the mesh's arguments from eduai:mesh.
+var meshBindings = bindings{{arg: "Version", key: "version"}, {arg: "MTLS", key: "mtls"},
+	{arg: "DefaultDeny", key: "defaultDeny"}, {arg: "IstiodReplicas", key: "istiodReplicas"},
+	{arg: "IstiodMaxReplicas", key: "istiodMaxReplicas"}, {arg: "Hosts", key: "hosts"}}
 
 func (c *Config) observabilityArgs(eks *cluster.Cluster) *observability.Args {
 	o := c.Observability

@@ -248,24 +248,9 @@ func (c *Config) validateQueue(errs *Errors) {
 
 var exactVersion = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
 
+// validateMesh: the mesh component's rules, at eduai:mesh's keys.
 func (c *Config) validateMesh(errs *Errors) {
-	m := &c.Mesh
-	if !exactVersion.MatchString(m.Version) {
-		errs.add("mesh.version", "must be an exact Istio chart version like 1.29.6 (got %q)", m.Version)
-	}
-	oneOf(errs, "mesh.mtls", m.MTLS, mesh.MTLSModes)
-	if m.IstiodReplicas < 1 {
-		errs.add("mesh.istiodReplicas", "must be at least 1 (got %d)", m.IstiodReplicas)
-	}
-	if m.IstiodMaxReplicas != 0 && (m.IstiodMaxReplicas < m.IstiodReplicas || m.IstiodMaxReplicas > 50) {
-		errs.add("mesh.istiodMaxReplicas", "must be between mesh.istiodReplicas (%d) and 50 (got %d)",
-			m.IstiodReplicas, m.IstiodMaxReplicas)
-	}
-	for i, h := range m.Hosts {
-		if !mesh.ValidHost(h) {
-			errs.add(fmt.Sprintf("mesh.hosts[%d]", i), "%q is not a DNS name", h)
-		}
-	}
+	errs.component("mesh", meshBindings, c.meshArgs(nil, nil).Validate())
 }
 
 func (c *Config) validateObservability(errs *Errors) {

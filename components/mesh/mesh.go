@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/eduai/infra/components/enum"
+	"github.com/eduai/infra/components/field"
 	"regexp"
 	"slices"
 	"sort"
@@ -58,7 +59,7 @@ type MeshArgs struct {
 	Version string
 	// ServicesNamespace is labelled for sidecar injection. Required.
 	ServicesNamespace string
-	// MTLS is the mesh-wide mode. Default STRICT.
+	// MTLS is the mesh-wide mode, one of MTLSModes.
 	MTLS MTLSMode
 	// DefaultDeny installs an allow-nothing AuthorizationPolicy in the services
 	// namespace and one ALLOW policy per entry of Callers.
@@ -67,7 +68,7 @@ type MeshArgs struct {
 	// it, "namespace/serviceAccount". The services component (#7) supplies them.
 	Callers map[string][]string
 	// IstiodReplicas is istiod's minimum replica count, at least 1; 2 or
-	// more in prod. Default 2.
+	// more in prod.
 	IstiodReplicas int
 	// IstiodMaxReplicas caps istiod's autoscaler, at least IstiodReplicas.
 	// Default 5 (the chart's), or IstiodReplicas when that is more.
@@ -89,34 +90,43 @@ type MeshArgs struct {
 	CertManager pulumi.Resource
 }
 
-func (a *MeshArgs) validate() error {
-	var errs []error
+// Validate checks the arguments' values (not the wiring: releases,
+// issuer, tracing, callers) and names each wrong field (field.List);
+// stacks/ reports them at their config keys.
+func (a *MeshArgs) Validate() error {
+	var errs field.List
 	if !versionPattern.MatchString(a.Version) {
-		errs = append(errs, fmt.Errorf("Version: %q is not an exact chart version like 1.29.6", a.Version))
+		errs.Add(field.Format, "Version", a.Version, "must be an exact Istio chart version like 1.29.6")
 	}
+	if !enum.Valid(a.MTLS, MTLSModes) {
+		errs.Add(field.Enum, "MTLS", string(a.MTLS), "must be one of %s", enum.Describe(MTLSModes))
+	}
+	if a.IstiodReplicas < 1 {
+		errs.Add(field.Range, "IstiodReplicas", a.IstiodReplicas, "must be at least 1")
+	}
+	// 0: the autoscaler's maximum follows the minimum (5, or more).
+	if a.IstiodMaxReplicas != 0 && (a.IstiodMaxReplicas < a.IstiodReplicas || a.IstiodMaxReplicas > 50) {
+		errs.Add(field.Range, "IstiodMaxReplicas", a.IstiodMaxReplicas, "must be between istiodReplicas (%d) and 50",
+			a.IstiodReplicas)
+	}
+	for i, h := range a.Hosts {
+		if !hostPattern.MatchString(h) {
+			errs.Add(field.Format, fmt.Sprintf("Hosts[%d]", i), h, "must be a DNS name")
+		}
+	}
+	return errs.Err()
+}
+
+func (a *MeshArgs) validate() error {
+	errs := []error{a.Validate()}
 	if !namePattern.MatchString(a.ServicesNamespace) {
 		errs = append(errs, fmt.Errorf("ServicesNamespace: %q is not a namespace name", a.ServicesNamespace))
-	}
-	if a.MTLS != "" && !enum.Valid(a.MTLS, MTLSModes) {
-		errs = append(errs, fmt.Errorf("MTLS: %q is not one of %s", a.MTLS, enum.Describe(MTLSModes)))
-	}
-	if a.IstiodReplicas < 0 {
-		errs = append(errs, fmt.Errorf("IstiodReplicas: %d", a.IstiodReplicas))
-	}
-	if a.IstiodMaxReplicas != 0 && a.IstiodMaxReplicas < max(a.IstiodReplicas, 1) {
-		errs = append(errs, fmt.Errorf("IstiodMaxReplicas: %d is below IstiodReplicas %d (the autoscaler could never "+
-			"reach its minimum)", a.IstiodMaxReplicas, a.IstiodReplicas))
 	}
 	if a.LoadBalancerController == nil {
 		errs = append(errs, errors.New("LoadBalancerController: required (the ingress NLB Service waits for it)"))
 	}
 	if len(a.Hosts) > 0 && a.CertManager == nil {
 		errs = append(errs, errors.New("CertManager: required with Hosts (the Certificate waits for it)"))
-	}
-	for _, h := range a.Hosts {
-		if !hostPattern.MatchString(h) {
-			errs = append(errs, fmt.Errorf("Hosts: %q is not a DNS name", h))
-		}
 	}
 	if len(a.Hosts) > 0 && a.Issuer == "" {
 		errs = append(errs, errors.New("Issuer: required with Hosts"))
@@ -179,14 +189,7 @@ func New(ctx *pulumi.Context, name string, args *MeshArgs, opts ...pulumi.Resour
 	if err := args.validate(); err != nil {
 		return nil, fmt.Errorf("mesh %q: %w", name, err)
 	}
-	mode := args.MTLS
-	if mode == "" {
-		mode = Strict
-	}
-	replicas := args.IstiodReplicas
-	if replicas == 0 {
-		replicas = 2
-	}
+	mode, replicas := args.MTLS, args.IstiodReplicas
 	maxReplicas := args.IstiodMaxReplicas
 	if maxReplicas == 0 {
 		maxReplicas = max(5, replicas)

@@ -153,13 +153,14 @@ func TestMeshBadArgs(t *testing.T) {
 		mutate func(*MeshArgs)
 		want   string
 	}{
-		{func(a *MeshArgs) { a.Version = "1.29" }, `Version: "1.29"`},
-		{func(a *MeshArgs) { a.MTLS = "OFF" }, `MTLS: "OFF"`},
+		{func(a *MeshArgs) { a.Version = "1.29" }, `Version: must be an exact Istio chart version like 1.29.6 (got "1.29")`},
+		{func(a *MeshArgs) { a.MTLS = "OFF" }, `MTLS: must be one of STRICT, PERMISSIVE (got "OFF")`},
 		{func(a *MeshArgs) { a.Callers["content-service"] = []string{"auth-service"} }, `caller "auth-service" is not namespace/serviceAccount`},
 		{func(a *MeshArgs) { a.Issuer = "" }, "Issuer: required with Hosts"},
 		{func(a *MeshArgs) { a.Tracing.SamplingPercent = 150 }, "Tracing.SamplingPercent: 150"},
-		{func(a *MeshArgs) { a.Hosts = []string{"https://api.eduai.com"} }, "is not a DNS name"},
-		{func(a *MeshArgs) { a.IstiodReplicas, a.IstiodMaxReplicas = 7, 5 }, "IstiodMaxReplicas: 5 is below IstiodReplicas 7"},
+		{func(a *MeshArgs) { a.Hosts = []string{"https://api.eduai.com"} }, `Hosts[0]: must be a DNS name (got "https://api.eduai.com")`},
+		{func(a *MeshArgs) { a.IstiodReplicas = 0 }, "IstiodReplicas: must be at least 1 (got 0)"},
+		{func(a *MeshArgs) { a.IstiodReplicas, a.IstiodMaxReplicas = 7, 5 }, "IstiodMaxReplicas: must be between istiodReplicas (7) and 50 (got 5)"},
 	} {
 		args := prodArgs()
 		c.mutate(args)
