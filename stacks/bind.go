@@ -19,8 +19,11 @@ type binding struct {
 	arg string // the Args field: "EngineVersion"
 	key string // the config key in the section: "engineVersion"; "" for an entry's own key (its name)
 	// elem binds the fields of the entries of a list or map argument
-	// (a node group's), for their errors.
+	// (a node group's), for their errors; the caller builds the entries.
 	elem bindings
+	// manual: the caller builds the argument (its type differs), the
+	// binding names its key for errors.
+	manual bool
 }
 
 type bindings []binding
@@ -33,7 +36,7 @@ func (bs bindings) bind(args, cfg any) {
 	av, cv := reflect.ValueOf(args).Elem(), reflect.ValueOf(cfg).Elem()
 	keys := structFields(cv.Type())
 	for _, b := range bs {
-		if b.elem != nil || b.key == "" {
+		if b.elem != nil || b.manual || b.key == "" {
 			continue // built by the caller, entry by entry
 		}
 		src := cv.Field(keys[b.key])
@@ -120,7 +123,10 @@ func joinKey(a, b string) string {
 // paths. An error that is not a field.List, or an argument no binding
 // names, is filed under the section with the argument's name: a wiring
 // error of the program, which a stack file cannot cause.
-func (es *Errors) component(section string, bs bindings, err error) {
+//
+// advice, when given, adds to an error's message what the config knows and
+// the component does not (how to set a secret at that key).
+func (es *Errors) component(section string, bs bindings, err error, advice ...func(key string, e *field.Error) string) {
 	var list field.List
 	if !errors.As(err, &list) {
 		if err != nil {
@@ -130,7 +136,11 @@ func (es *Errors) component(section string, bs bindings, err error) {
 	}
 	for _, e := range list {
 		if key, ok := bs.keyOf(e.Field); ok {
-			es.add(joinKey(section, key), "%s", e.Detail())
+			msg := e.Detail()
+			for _, a := range advice {
+				msg += a(joinKey(section, key), e)
+			}
+			es.add(joinKey(section, key), "%s", msg)
 		} else {
 			es.add(section, "%v", e)
 		}

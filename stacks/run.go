@@ -536,20 +536,19 @@ var meshBindings = bindings{{arg: "Version", key: "version"}, {arg: "MTLS", key:
 
 func (c *Config) observabilityArgs(eks *cluster.Cluster) *observability.Args {
 	o := c.Observability
-	args := &observability.Args{
-		ClusterName: eks.Name, Cluster: eks.ClusterName, Region: c.Region, RegionalARN: eks.SecretsKeyARN, Mode: o.Mode,
-		ChartVersions:    map[observability.Chart]string{},
-		LogRetentionDays: o.LogRetentionDays,
-		Prometheus: observability.PrometheusArgs{Retention: o.Prometheus.Retention,
-			StorageGiB: o.Prometheus.StorageGiB, Replicas: o.Prometheus.Replicas},
-		Alerting:          observability.AlertingArgs{Critical: o.Alerting.Critical, Warning: o.Alerting.Warning},
+	args := &observability.Args{Region: c.Region, ChartVersions: map[observability.Chart]string{},
 		ServicesNamespace: ServicesNamespace,
 		// The canary analysis queries Prometheus from Argo Rollouts' namespace.
 		QueryNamespaces: []string{service.RolloutsNamespace},
 		ScrapeIstio:     c.Mesh.Enabled,
 		Protect:         c.protectStateful(),
+		Alerting:        observability.AlertingArgs{Critical: o.Alerting.Critical, Warning: o.Alerting.Warning},
+	}
+	observabilityBindings.bind(args, &c.Observability)
+	if eks != nil {
+		args.ClusterName, args.Cluster, args.RegionalARN = eks.Name, eks.ClusterName, eks.SecretsKeyARN
 		// Pods need nodes; the monitoring volumes need the EBS CSI driver.
-		DependsOn: eks.Nodes(),
+		args.DependsOn = eks.Nodes()
 	}
 	for name, v := range c.observabilityCharts() {
 		args.ChartVersions[observability.Chart(name)] = v
@@ -557,10 +556,18 @@ func (c *Config) observabilityArgs(eks *cluster.Cluster) *observability.Args {
 	for _, name := range slices.Sorted(maps.Keys(o.Alerting.Receivers)) {
 		r := o.Alerting.Receivers[name]
 		args.Alerting.Receivers = append(args.Alerting.Receivers, observability.Receiver{Name: name,
-			Type: observability.ReceiverType(r.Type), Channel: r.Channel, Credential: r.Credential})
+			Type: r.Type, Channel: r.Channel, Credential: r.Credential})
 	}
 	return args
 }
+
+// observabilityBindings build the observability arguments from
+// eduai:observability (charts and receivers entry by entry).
+var observabilityBindings = bindings{{arg: "Mode", key: "mode"}, {arg: "LogRetentionDays", key: "logRetentionDays"},
+	{arg: "Prometheus", key: "prometheus"}, {arg: "ChartVersions", key: "charts", manual: true},
+	{arg: "Alerting", key: "alerting", elem: bindings{{arg: "Critical", key: "critical"}, {arg: "Warning", key: "warning"},
+		{arg: "Receivers", key: "receivers", elem: bindings{{arg: "Name", key: ""}, {arg: "Type", key: "type"},
+			{arg: "Channel", key: "channel"}, {arg: "Credential", key: "credential"}}}}}}
 
 // deployBackup: a vault in each region; the plan runs in the active region
 // (AWS Backup plans are regional), selects by tag what the components mark

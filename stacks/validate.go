@@ -3,6 +3,7 @@ package stacks
 import (
 	"fmt"
 	"github.com/eduai/infra/components/enum"
+	"github.com/eduai/infra/components/field"
 	"maps"
 	"net/mail"
 	"net/netip"
@@ -19,7 +20,6 @@ import (
 	"github.com/eduai/infra/components/dns"
 	"github.com/eduai/infra/components/mesh"
 	"github.com/eduai/infra/components/network"
-	"github.com/eduai/infra/components/observability"
 	"github.com/eduai/infra/components/queue"
 	"github.com/eduai/infra/components/runner"
 	"github.com/eduai/infra/components/service"
@@ -253,74 +253,33 @@ func (c *Config) validateMesh(errs *Errors) {
 	errs.component("mesh", meshBindings, c.meshArgs(nil, nil).Validate())
 }
 
+// validateObservability: the observability component's rules (its
+// receivers' too), at eduai:observability's keys; the sampling rate the mesh
+// takes; a receiver's credential must be a secret in the stack config.
 func (c *Config) validateObservability(errs *Errors) {
-	o := &c.Observability
-	oneOf(errs, "observability.mode", o.Mode, observability.Modes)
-	if !slices.Contains(observability.LogRetentionDays, o.LogRetentionDays) {
-		errs.add("observability.logRetentionDays", "must be one of the values CloudWatch Logs accepts, %v (got %d)",
-			observability.LogRetentionDays, o.LogRetentionDays)
+	errs.component("observability", observabilityBindings, c.observabilityArgs(nil).Validate(),
+		func(key string, e *field.Error) string {
+			if e.Kind == field.Required && strings.HasSuffix(key, ".credential") {
+				return "; set it with " + setSecret(key)
+			}
+			return ""
+		})
+	if p := c.Observability.TracingSamplingPercent; p < 0 || p > 100 {
+		errs.add("observability.tracingSamplingPercent", "must be 0..100 (got %d)", p)
 	}
-	var names []string
-	for _, chart := range observability.AllCharts {
-		names = append(names, string(chart))
-	}
-	for _, name := range slices.Sorted(maps.Keys(o.Charts)) {
-		switch {
-		case !slices.Contains(names, name):
-			errs.add("observability.charts."+name, "unknown chart (known: %s)", strings.Join(names, ", "))
-		case !addons.ValidChartVersion(o.Charts[name]):
-			errs.add("observability.charts."+name, "must be an exact chart version like 79.10.0 (got %q)", o.Charts[name])
+	// Each credential on its own: a plain one beside a secret one (or beside
+	// a secret unused field) is still plain. The value is not repeated.
+	for _, name := range slices.Sorted(maps.Keys(c.Observability.Alerting.Receivers)) {
+		key := "observability.alerting.receivers." + name + ".credential"
+		if secret, sure := c.secretAt(key); c.Observability.Alerting.Receivers[name].Credential != "" && sure && !secret {
+			errs.add(key, "is in plain text in the stack config; set it with %s", setSecret(key))
 		}
-	}
-	if o.TracingSamplingPercent < 0 || o.TracingSamplingPercent > 100 {
-		errs.add("observability.tracingSamplingPercent", "must be 0..100 (got %d)", o.TracingSamplingPercent)
-	}
-	c.validateAlerting(errs)
-	if o.Mode != observability.Full {
-		return
-	}
-	p := o.Prometheus
-	if !observability.ValidRetention(p.Retention) {
-		errs.add("observability.prometheus.retention", "must be a duration like 15d, 12h, 2w or 1y (got %q)", p.Retention)
-	}
-	if p.StorageGiB < 10 || p.StorageGiB > 16384 {
-		errs.add("observability.prometheus.storageGiB", "must be 10..16384 (got %d)", p.StorageGiB)
-	}
-	if p.Replicas < 1 || p.Replicas > 5 {
-		errs.add("observability.prometheus.replicas", "must be 1..5 (got %d)", p.Replicas)
 	}
 }
 
-// validateAlerting checks the receivers in every mode: a credential in
-// plain text is a leak whether or not Alertmanager runs.
-func (c *Config) validateAlerting(errs *Errors) {
-	a := &c.Observability.Alerting
-	for _, name := range slices.Sorted(maps.Keys(a.Receivers)) {
-		r, key := a.Receivers[name], "observability.alerting.receivers."+name
-		if !observability.ValidReceiverName(name) {
-			errs.add(key, "receiver names are lowercase letters, digits and dashes, not \"null\"")
-		}
-		oneOf(errs, key+".type", r.Type, observability.ReceiverTypes)
-		if r.Type == observability.Slack && !strings.HasPrefix(r.Channel, "#") {
-			errs.add(key+".channel", "a slack receiver needs a channel like #alerts (got %q)", r.Channel)
-		}
-		setSecret := "pulumi config set --secret --path '" + key + ".credential' <value>"
-		// Each credential on its own: a plain one beside a secret one (or
-		// beside a secret unused field) is still plain.
-		secret, sure := c.secretAt(key + ".credential")
-		switch {
-		case r.Credential == "":
-			errs.add(key+".credential", "is required (the webhook URL or routing key); set it with %s", setSecret)
-		case sure && !secret:
-			// The value is not repeated: it is a credential.
-			errs.add(key+".credential", "is in plain text in the stack config; set it with %s", setSecret)
-		}
-	}
-	for _, route := range []struct{ key, name string }{{"critical", a.Critical}, {"warning", a.Warning}} {
-		if _, ok := a.Receivers[route.name]; route.name != "" && !ok {
-			errs.add("observability.alerting."+route.key, "names no receiver in observability.alerting.receivers (got %q)", route.name)
-		}
-	}
+// setSecret is the command that sets a secret at a config key path.
+func setSecret(key string) string {
+	return "pulumi config set --secret --path '" + key + "' <value>"
 }
 
 var callerPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)

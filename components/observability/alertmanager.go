@@ -1,10 +1,12 @@
 package observability
 
 import (
-	"fmt"
-	"github.com/eduai/infra/components/enum"
 	"regexp"
 	"sort"
+	"strings"
+
+	"github.com/eduai/infra/components/enum"
+	"github.com/eduai/infra/components/field"
 )
 
 // ReceiverType is how Alertmanager notifies a receiver.
@@ -51,35 +53,32 @@ var receiverNamePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])
 // ValidReceiverName tells whether n can name a receiver (and a Secret key).
 func ValidReceiverName(n string) bool { return receiverNamePattern.MatchString(n) && n != nullReceiver }
 
-func (a AlertingArgs) validate() error {
+func (a AlertingArgs) validate(errs *field.List) {
 	names := map[string]bool{}
 	for _, r := range a.Receivers {
+		at := "Alerting.Receivers[" + r.Name + "]"
 		if !ValidReceiverName(r.Name) {
-			return fmt.Errorf("Alerting: receiver name %q is not a lowercase name", r.Name)
+			errs.Add(field.Format, at, nil, "receiver names are lowercase letters, digits and dashes, not \"null\"")
 		}
 		if names[r.Name] {
-			return fmt.Errorf("Alerting: receiver %q twice", r.Name)
+			errs.Add(field.Conflict, at, nil, "names a receiver twice")
 		}
 		names[r.Name] = true
-		switch r.Type {
-		case Slack:
-			if r.Channel == "" {
-				return fmt.Errorf("Alerting: slack receiver %q needs a channel", r.Name)
-			}
-		case PagerDuty, Webhook:
-		default:
-			return fmt.Errorf("Alerting: receiver %q: type %q is not one of %s", r.Name, r.Type, enum.Describe(ReceiverTypes))
+		if !enum.Valid(r.Type, ReceiverTypes) {
+			errs.Add(field.Enum, at+".Type", string(r.Type), "must be one of %s", enum.Describe(ReceiverTypes))
+		}
+		if r.Type == Slack && !strings.HasPrefix(r.Channel, "#") {
+			errs.Add(field.Format, at+".Channel", r.Channel, "a slack receiver needs a channel like #alerts")
 		}
 		if r.Credential == "" {
-			return fmt.Errorf("Alerting: receiver %q has no credential", r.Name)
+			errs.Add(field.Required, at+".Credential", nil, "is required (the webhook URL or routing key)")
 		}
 	}
-	for sev, name := range map[string]string{"Critical": a.Critical, "Warning": a.Warning} {
-		if name != "" && !names[name] {
-			return fmt.Errorf("Alerting: %s routes to %q, which is not a receiver", sev, name)
+	for _, route := range []struct{ field, name string }{{"Critical", a.Critical}, {"Warning", a.Warning}} {
+		if route.name != "" && !names[route.name] {
+			errs.Add(field.Conflict, "Alerting."+route.field, route.name, "names no receiver in the receivers")
 		}
 	}
-	return nil
 }
 
 // AlertmanagerConfig is Alertmanager's configuration: critical and warning

@@ -21,12 +21,14 @@ import (
 	"errors"
 	"fmt"
 	"github.com/eduai/infra/components/enum"
+	"github.com/eduai/infra/components/field"
 	"github.com/eduai/infra/components/internal/netpol"
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"maps"
 	"regexp"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/eduai/infra/components/internal/secure"
 
@@ -164,44 +166,59 @@ type Args struct {
 	DependsOn []pulumi.Resource
 }
 
-func (a *Args) validate() error {
-	var errs []error
-	if a.ClusterName == "" || a.Cluster == nil || a.Region == "" || a.RegionalARN == nil {
-		errs = append(errs, errors.New("ClusterName, Cluster, Region and RegionalARN are required"))
-	}
+// Validate checks the arguments' values (not the wiring: cluster, key,
+// namespaces) and names each wrong field (field.List); stacks/ reports them
+// at their config keys. The receivers are checked in every mode: a broken
+// receiver is broken whether or not Alertmanager runs yet.
+func (a *Args) Validate() error {
+	var errs field.List
 	if !enum.Valid(a.Mode, Modes) {
-		errs = append(errs, fmt.Errorf("Mode: %q is not one of %s", a.Mode, enum.Describe(Modes)))
+		errs.Add(field.Enum, "Mode", string(a.Mode), "must be one of %s", enum.Describe(Modes))
 	}
-	for _, c := range Charts(a.Mode) {
-		if !chartVersionPattern.MatchString(a.ChartVersions[c]) {
-			errs = append(errs, fmt.Errorf("ChartVersions: %s needs an exact version (got %q)", c, a.ChartVersions[c]))
+	var known []string
+	for _, c := range AllCharts {
+		known = append(known, string(c))
+	}
+	for _, c := range slices.Sorted(maps.Keys(a.ChartVersions)) {
+		switch v := a.ChartVersions[c]; {
+		case !slices.Contains(AllCharts, c):
+			errs.Add(field.Enum, "ChartVersions["+string(c)+"]", nil, "unknown chart (known: %s)", strings.Join(known, ", "))
+		case !chartVersionPattern.MatchString(v):
+			errs.Add(field.Format, "ChartVersions["+string(c)+"]", v, "must be an exact chart version like 79.10.0")
 		}
 	}
-	for c := range a.ChartVersions {
-		if _, ok := chartRepos[c]; !ok {
-			errs = append(errs, fmt.Errorf("ChartVersions: %q is not one of %v", c, AllCharts))
+	for _, c := range Charts(a.Mode) {
+		if _, ok := a.ChartVersions[c]; !ok {
+			errs.Add(field.Required, "ChartVersions", nil, "must pin %s", c)
 		}
 	}
 	if !slices.Contains(LogRetentionDays, a.LogRetentionDays) {
-		errs = append(errs, fmt.Errorf("LogRetentionDays: %d is not one CloudWatch accepts", a.LogRetentionDays))
+		errs.Add(field.Enum, "LogRetentionDays", a.LogRetentionDays, "must be one of the values CloudWatch Logs accepts, %v",
+			LogRetentionDays)
 	}
 	if a.Mode == Full {
 		p := a.Prometheus
 		if !ValidRetention(p.Retention) {
-			errs = append(errs, fmt.Errorf("Prometheus.Retention: %q is not a duration like 15d", p.Retention))
+			errs.Add(field.Format, "Prometheus.Retention", p.Retention, "must be a duration like 15d, 12h, 2w or 1y")
 		}
-		if p.StorageGiB < 10 {
-			errs = append(errs, fmt.Errorf("Prometheus.StorageGiB: %d is below 10", p.StorageGiB))
+		if p.StorageGiB < 10 || p.StorageGiB > 16384 {
+			errs.Add(field.Range, "Prometheus.StorageGiB", p.StorageGiB, "must be 10..16384")
 		}
-		if p.Replicas < 1 {
-			errs = append(errs, fmt.Errorf("Prometheus.Replicas: %d is below 1", p.Replicas))
+		if p.Replicas < 1 || p.Replicas > 5 {
+			errs.Add(field.Range, "Prometheus.Replicas", p.Replicas, "must be 1..5")
 		}
-		if !namePattern.MatchString(a.ServicesNamespace) {
-			errs = append(errs, fmt.Errorf("ServicesNamespace: %q is not a namespace name", a.ServicesNamespace))
-		}
-		if err := a.Alerting.validate(); err != nil {
-			errs = append(errs, err)
-		}
+	}
+	a.Alerting.validate(&errs)
+	return errs.Err()
+}
+
+func (a *Args) validate() error {
+	errs := []error{a.Validate()}
+	if a.ClusterName == "" || a.Cluster == nil || a.Region == "" || a.RegionalARN == nil {
+		errs = append(errs, errors.New("ClusterName, Cluster, Region and RegionalARN are required"))
+	}
+	if a.Mode == Full && !namePattern.MatchString(a.ServicesNamespace) {
+		errs = append(errs, fmt.Errorf("ServicesNamespace: %q is not a namespace name", a.ServicesNamespace))
 	}
 	return errors.Join(errs...)
 }

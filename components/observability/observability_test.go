@@ -2,6 +2,7 @@ package observability
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -272,16 +273,18 @@ func TestBadArgs(t *testing.T) {
 		mutate func(*Args)
 		want   string
 	}{
-		{func(a *Args) { a.Mode = "metrics" }, `Mode: "metrics"`},
+		{func(a *Args) { a.Mode = "metrics" }, `Mode: must be one of logs, full (got "metrics")`},
 		{func(a *Args) { a.ChartVersions = map[Chart]string{FluentBit: "0.1.35", KubePrometheusStack: "79"} },
-			"kube-prometheus-stack needs an exact version"},
-		{func(a *Args) { a.LogRetentionDays = 10 }, "LogRetentionDays: 10"},
-		{func(a *Args) { a.Prometheus.Retention = "15 days" }, `Prometheus.Retention: "15 days"`},
-		{func(a *Args) { a.Prometheus.StorageGiB = 5 }, "Prometheus.StorageGiB: 5"},
-		{func(a *Args) { a.Alerting.Critical = "pager" }, `Critical routes to "pager"`},
-		{func(a *Args) { a.Alerting.Receivers[1].Channel = "" }, `slack receiver "team" needs a channel`},
-		{func(a *Args) { a.Alerting.Receivers[0].Credential = "" }, `receiver "oncall" has no credential`},
-		{func(a *Args) { a.Alerting.Receivers[0].Type = "email" }, `type "email"`},
+			`ChartVersions[kube-prometheus-stack]: must be an exact chart version like 79.10.0 (got "79")`},
+		{func(a *Args) { a.LogRetentionDays = 10 }, "LogRetentionDays: must be one of the values CloudWatch Logs accepts"},
+		{func(a *Args) { a.Prometheus.Retention = "15 days" }, `Prometheus.Retention: must be a duration like 15d, 12h, 2w or 1y (got "15 days")`},
+		{func(a *Args) { a.Prometheus.StorageGiB = 5 }, "Prometheus.StorageGiB: must be 10..16384 (got 5)"},
+		{func(a *Args) { a.Alerting.Critical = "pager" }, `Alerting.Critical: names no receiver in the receivers (got "pager")`},
+		{func(a *Args) { a.Alerting.Receivers[1].Channel = "" }, `Alerting.Receivers[team].Channel: a slack receiver needs a channel like #alerts (got "")`},
+		{func(a *Args) { a.Alerting.Receivers[0].Credential = "" }, "Alerting.Receivers[oncall].Credential: is required"},
+		{func(a *Args) { a.ChartVersions = maps.Clone(a.ChartVersions); a.ChartVersions["grafana"] = "1.0.0" }, "ChartVersions[grafana]: unknown chart (known: aws-for-fluent-bit"},
+		{func(a *Args) { a.Prometheus.Replicas = 6 }, "Prometheus.Replicas: must be 1..5 (got 6)"},
+		{func(a *Args) { a.Alerting.Receivers[0].Type = "email" }, `Alerting.Receivers[oncall].Type: must be one of slack, pagerduty, webhook (got "email")`},
 	} {
 		args := fullArgs()
 		c.mutate(args)
