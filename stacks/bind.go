@@ -36,13 +36,19 @@ func (bs bindings) bind(args, cfg any) {
 	av, cv := reflect.ValueOf(args).Elem(), reflect.ValueOf(cfg).Elem()
 	keys := structFields(cv.Type())
 	for _, b := range bs {
-		if b.elem != nil || b.manual || b.key == "" {
-			continue // built by the caller, entry by entry
+		if b.manual || b.key == "" {
+			continue // built by the caller
 		}
 		src := cv.Field(keys[b.key])
 		dst := av.FieldByName(b.arg)
 		if !dst.IsValid() {
 			panic(fmt.Sprintf("binding %s: %s has no field %s", b.key, av.Type(), b.arg))
+		}
+		if b.elem != nil {
+			if dst.Kind() == reflect.Struct {
+				b.elem.bind(dst.Addr().Interface(), src.Addr().Interface()) // a nested object
+			}
+			continue // a list or map: built by the caller, entry by entry
 		}
 		dst.Set(convert(src, dst.Type()))
 	}

@@ -409,15 +409,9 @@ func (c *Config) nodeGroupArgs(name string) cluster.NodeGroupArgs {
 }
 
 func (c *Config) addonsArgs(eks *cluster.Cluster, net *network.Vpc, zone *dns.Zone) *addons.Args {
-	args := &addons.Args{
-		ClusterName:   eks.Name,
-		Cluster:       eks.ClusterName,
-		Region:        c.Region,
-		VpcID:         net.VpcID.ToStringOutput(),
-		ChartVersions: map[addons.Chart]string{},
-		Issuer: addons.IssuerArgs{Kind: c.Addons.Issuer.Kind, Email: c.Addons.Issuer.Email,
-			Region: c.Region},
-	}
+	args := &addons.Args{Region: c.Region, ChartVersions: map[addons.Chart]string{}}
+	addonsBindings.bind(args, &c.Addons)
+	args.Issuer.Region = c.Region
 	if zone != nil && args.Issuer.Kind != addons.SelfSigned {
 		// DNS-01 in the stack's zone, from each region on its own: the
 		// standby's cert-manager holds valid certificates before a failover.
@@ -426,10 +420,17 @@ func (c *Config) addonsArgs(eks *cluster.Cluster, net *network.Vpc, zone *dns.Zo
 	for name, v := range c.Addons.Charts {
 		args.ChartVersions[addons.Chart(name)] = v
 	}
-	// Pods need nodes: the releases wait for every node group.
-	args.DependsOn = eks.Nodes()
+	if eks != nil && net != nil {
+		args.ClusterName, args.Cluster, args.VpcID = eks.Name, eks.ClusterName, net.VpcID.ToStringOutput()
+		// Pods need nodes: the releases wait for every node group.
+		args.DependsOn = eks.Nodes()
+	}
 	return args
 }
+
+// addonsBindings build the add-ons' arguments from eduai:addons.
+var addonsBindings = bindings{{arg: "ChartVersions", key: "charts", manual: true},
+	{arg: "Issuer", key: "issuer", elem: bindings{{arg: "Kind", key: "kind"}, {arg: "Email", key: "email"}}}}
 
 func (c *Config) storageArgs() *storage.BucketsArgs {
 	args := &storage.BucketsArgs{NamePrefix: c.namePrefix(), AccessLogs: c.Storage.AccessLogs, Protect: c.protectStateful()}
@@ -542,7 +543,6 @@ func (c *Config) observabilityArgs(eks *cluster.Cluster) *observability.Args {
 		QueryNamespaces: []string{service.RolloutsNamespace},
 		ScrapeIstio:     c.Mesh.Enabled,
 		Protect:         c.protectStateful(),
-		Alerting:        observability.AlertingArgs{Critical: o.Alerting.Critical, Warning: o.Alerting.Warning},
 	}
 	observabilityBindings.bind(args, &c.Observability)
 	if eks != nil {

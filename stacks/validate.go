@@ -5,7 +5,6 @@ import (
 	"github.com/eduai/infra/components/enum"
 	"github.com/eduai/infra/components/field"
 	"maps"
-	"net/mail"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -153,33 +152,15 @@ func (c *Config) validateCluster(errs *Errors) {
 	errs.component("cluster", clusterBindings, c.clusterArgs(nil).Validate())
 }
 
+// validateAddons: the add-ons component's rules (chart pins, the issuer),
+// at eduai:addons's keys.
 func (c *Config) validateAddons(errs *Errors) {
-	a := &c.Addons
-	var names []string
-	for _, chart := range addons.Charts {
-		names = append(names, string(chart))
-		if v, ok := a.Charts[string(chart)]; !ok {
-			errs.add("addons.charts", "must pin %s (setting addons.charts replaces the defaults, so list all five)", chart)
-		} else if !addons.ValidChartVersion(v) {
-			errs.add("addons.charts."+string(chart), "must be an exact chart version like 1.14.0 (got %q)", v)
-		}
+	args := c.addonsArgs(nil, nil, nil)
+	if args.Issuer.Kind == "" && !slices.Contains(Environments, c.Environment) {
+		// No default kind without a valid environment, which is reported.
+		args.Issuer.Kind = addons.SelfSigned
 	}
-	for _, name := range slices.Sorted(maps.Keys(a.Charts)) {
-		if !slices.Contains(names, name) {
-			errs.add("addons.charts."+name, "unknown chart (known: %s)", strings.Join(names, ", "))
-		}
-	}
-	kind := a.Issuer.Kind
-	switch {
-	case kind == "":
-		// No default without a valid environment; eduai:environment is reported.
-	case !enum.Valid(kind, addons.IssuerKinds):
-		oneOf(errs, "addons.issuer.kind", kind, addons.IssuerKinds)
-	case kind != addons.SelfSigned:
-		if _, err := mail.ParseAddress(a.Issuer.Email); err != nil {
-			errs.add("addons.issuer.email", "must be an email address for Let's Encrypt notices (got %q)", a.Issuer.Email)
-		}
-	}
+	errs.component("addons", addonsBindings, args.Validate())
 }
 
 func (c *Config) validateStorage(errs *Errors) {

@@ -13,6 +13,9 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strings"
+
+	"github.com/eduai/infra/components/field"
 
 	"github.com/eduai/infra/components/internal/k8sobj"
 	"github.com/eduai/infra/components/internal/podidentity"
@@ -77,26 +80,39 @@ type Args struct {
 	DependsOn []pulumi.Resource
 }
 
+// Validate checks the arguments' values (not the wiring: cluster, VPC,
+// zone) and names each wrong field (field.List); stacks/ reports them at
+// their config keys.
+func (a *Args) Validate() error {
+	var errs field.List
+	var names []string
+	for _, c := range Charts {
+		names = append(names, string(c))
+		if v, ok := a.ChartVersions[c]; !ok {
+			errs.Add(field.Required, "ChartVersions", nil, "must pin %s (setting the charts replaces the defaults, so list all five)", c)
+		} else if !ValidChartVersion(v) {
+			errs.Add(field.Format, "ChartVersions["+string(c)+"]", v, "must be an exact chart version like 1.14.0")
+		}
+	}
+	for _, c := range slices.Sorted(maps.Keys(a.ChartVersions)) {
+		if _, ok := charts[c]; !ok {
+			errs.Add(field.Enum, "ChartVersions["+string(c)+"]", nil, "unknown chart (known: %s)", strings.Join(names, ", "))
+		}
+	}
+	a.Issuer.validate(&errs)
+	return errs.Err()
+}
+
 func (a *Args) validate() error {
-	var errs []error
+	errs := []error{a.Validate()}
 	if a.ClusterName == "" || a.Cluster == nil || a.Region == "" || a.VpcID == nil {
 		errs = append(errs, errors.New("ClusterName, Cluster, Region and VpcID are required"))
 	}
-	for _, c := range Charts {
-		if !ValidChartVersion(a.ChartVersions[c]) {
-			errs = append(errs, fmt.Errorf("ChartVersions: %s needs an exact version (got %q)", c, a.ChartVersions[c]))
-		}
-	}
-	for c := range a.ChartVersions {
-		if _, ok := charts[c]; !ok {
-			errs = append(errs, fmt.Errorf("ChartVersions: %q is not one of %v", c, Charts))
-		}
-	}
 	if (a.Issuer.DNSZone != "") != (a.DNSZoneARN != nil) {
-		return errors.New("DNSZoneARN: required with Issuer.DNSZone, and only then (cert-manager's DNS-01 role)")
+		errs = append(errs, errors.New("DNSZoneARN: required with Issuer.DNSZone, and only then (cert-manager's DNS-01 role)"))
 	}
-	if err := a.Issuer.validate(); err != nil {
-		errs = append(errs, err)
+	if _, acme := acmeServers[a.Issuer.Kind]; acme && a.Issuer.DNSZone != "" && a.Issuer.Region == "" {
+		errs = append(errs, errors.New("Issuer.Region: required with Issuer.DNSZone (DNS-01 in Route 53)"))
 	}
 	return errors.Join(errs...)
 }

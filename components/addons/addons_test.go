@@ -228,12 +228,12 @@ func TestAddonsBadArgs(t *testing.T) {
 		mutate func(*Args)
 		want   string
 	}{
-		{func(a *Args) { a.ChartVersions[CertManager] = "latest" }, `cert-manager needs an exact version (got "latest")`},
-		{func(a *Args) { delete(a.ChartVersions, MetricsServer) }, `metrics-server needs an exact version (got "")`},
-		{func(a *Args) { a.Issuer, a.DNSZoneARN = IssuerArgs{Kind: LetsEncryptProduction}, nil }, `Issuer.Email: "" is not an email address`},
+		{func(a *Args) { a.ChartVersions[CertManager] = "latest" }, `ChartVersions[cert-manager]: must be an exact chart version like 1.14.0 (got "latest")`},
+		{func(a *Args) { delete(a.ChartVersions, MetricsServer) }, "ChartVersions: must pin metrics-server"},
+		{func(a *Args) { a.Issuer, a.DNSZoneARN = IssuerArgs{Kind: LetsEncryptProduction}, nil }, `Issuer.Email: must be an email address for Let's Encrypt notices (got "")`},
 		{func(a *Args) { a.Issuer.Region = "" }, "Issuer.Region: required with Issuer.DNSZone"},
 		{func(a *Args) { a.DNSZoneARN = nil }, "DNSZoneARN: required with Issuer.DNSZone"},
-		{func(a *Args) { a.Issuer.Kind = "vault" }, `Issuer.Kind: "vault"`},
+		{func(a *Args) { a.Issuer.Kind = "vault" }, `Issuer.Kind: must be one of selfSigned, letsEncryptStaging, letsEncryptProduction (got "vault")`},
 		{func(a *Args) { a.ClusterName = "" }, "ClusterName, Cluster, Region and VpcID are required"},
 	}
 	for _, c := range cases {

@@ -1,8 +1,8 @@
 package addons
 
 import (
-	"fmt"
 	"github.com/eduai/infra/components/enum"
+	"github.com/eduai/infra/components/field"
 	"github.com/eduai/infra/components/partition"
 	"net/mail"
 
@@ -55,19 +55,16 @@ type IssuerArgs struct {
 // Name is the ClusterIssuer's name, which Ingresses refer to.
 func (i IssuerArgs) Name() string { return issuerNames[i.Kind] }
 
-func (i IssuerArgs) validate() error {
+func (i IssuerArgs) validate(errs *field.List) {
 	if _, ok := issuerNames[i.Kind]; !ok {
-		return fmt.Errorf("Issuer.Kind: %q is not one of %s", i.Kind, enum.Describe(IssuerKinds))
+		errs.Add(field.Enum, "Issuer.Kind", string(i.Kind), "must be one of %s", enum.Describe(IssuerKinds))
+		return
 	}
 	if _, acme := acmeServers[i.Kind]; acme {
 		if _, err := mail.ParseAddress(i.Email); err != nil {
-			return fmt.Errorf("Issuer.Email: %q is not an email address (Let's Encrypt needs one)", i.Email)
-		}
-		if i.DNSZone != "" && i.Region == "" {
-			return fmt.Errorf("Issuer.Region: required with Issuer.DNSZone (DNS-01 in Route 53)")
+			errs.Add(field.Format, "Issuer.Email", i.Email, "must be an email address for Let's Encrypt notices")
 		}
 	}
-	return nil
 }
 
 // The ClusterIssuer's typed spec (cert-manager.io/v1), the fields we set.
