@@ -327,21 +327,24 @@ func deployRunners(ctx *pulumi.Context, cfg *Config, providers *Providers, net, 
 
 // runnerArgs converts eduai:runner for the runner in net; suffix "-dr" is the DR region's.
 func (c *Config) runnerArgs(net *network.Vpc, suffix string) runner.Args {
-	r := c.Runner
-	args := runner.Args{
-		Partition: partition.Of(c.Region),
-		Name:      c.namePrefix() + suffix, Tag: RunnerTag(c.Stack) + suffix,
-		VpcID: net.VpcID.ToStringOutput(), SubnetIDs: net.PrivateSubnetIDs,
-		InstanceType: r.InstanceType, Instances: r.Instances, DiskSizeGiB: r.DiskSizeGiB, Version: r.Version,
-		GitLabURL: r.GitLabURL, Concurrent: r.Concurrent, DeployRoleARN: c.Cluster.DeployRoleARN,
-		Protect: c.protectStateful(),
+	args := runner.Args{Partition: partition.Of(c.Region), Name: c.namePrefix() + suffix, Tag: RunnerTag(c.Stack) + suffix,
+		DeployRoleARN: c.Cluster.DeployRoleARN, Protect: c.protectStateful()}
+	runnerBindings.bind(&args, &c.Runner)
+	if net != nil {
+		args.VpcID, args.SubnetIDs = net.VpcID.ToStringOutput(), net.PrivateSubnetIDs
 	}
 	// The DR runner is a separate runner in GitLab: its token is put by hand (runbook).
-	if r.Token != "" && suffix == "" {
+	if r := c.Runner; r.Token != "" && suffix == "" {
 		args.Token = pulumi.ToSecret(pulumi.String(r.Token)).(pulumi.StringOutput)
 	}
 	return args
 }
+
+// runnerBindings build the runner's arguments from eduai:runner (the token,
+// a secret, by hand).
+var runnerBindings = bindings{{arg: "InstanceType", key: "instanceType"}, {arg: "Instances", key: "instances"},
+	{arg: "DiskSizeGiB", key: "diskSizeGiB"}, {arg: "Version", key: "version"}, {arg: "GitLabURL", key: "gitlabUrl"},
+	{arg: "Concurrent", key: "concurrent"}, {arg: "Token", key: "token", manual: true}}
 
 // namePrefix starts physical names and Name tags: "eduai-prod".
 // The secondary region's tier adds "-dr" ("eduai-prod-dr").

@@ -505,24 +505,9 @@ func (c *Config) validateRunner(errs *Errors) {
 		errs.add("runner.enabled", "the runner polls GitLab through NAT: network.natStrategy %q leaves it no way out "+
 			"(set single or perAz, or runner.enabled: false)", c.Network.NATStrategy)
 	}
-	if r.Instances != 0 && (r.Instances < 1 || r.Instances > runner.MaxInstances) {
-		errs.add("runner.instances", "must be 1..%d (got %d)", runner.MaxInstances, r.Instances)
-	}
-	if r.DiskSizeGiB != 0 && (r.DiskSizeGiB < 30 || r.DiskSizeGiB > 16384) {
-		errs.add("runner.diskSizeGiB", "must be 30..16384 (got %d)", r.DiskSizeGiB)
-	}
-	if r.Version != "" && !runner.ValidVersion(r.Version) {
-		errs.add("runner.version", "must be an exact GitLab Runner release like %s (got %q)", runner.DefaultVersion, r.Version)
-	}
-	if r.GitLabURL != "" && (!strings.HasPrefix(r.GitLabURL, "https://") || strings.ContainsAny(r.GitLabURL, " '\"$`\\")) {
-		errs.add("runner.gitlabUrl", "must be an https:// URL (got %q)", r.GitLabURL)
-	}
-	if r.Concurrent != 0 && (r.Concurrent < 1 || r.Concurrent > 16) {
-		errs.add("runner.concurrent", "must be 1..16 (got %d)", r.Concurrent)
-	}
-	if t := r.InstanceType; t != "" && (!strings.Contains(t, ".") || strings.ContainsAny(t, " '\"$`\\")) {
-		errs.add("runner.instanceType", "must be an EC2 instance type like %s (got %q)", runner.DefaultInstanceType, t)
-	}
+	args := c.runnerArgs(nil, "")
+	args.JobImage = runner.DefaultJobImage // not configured
+	errs.component("runner", runnerBindings, args.Validate())
 	setSecret := "pulumi config set --secret --path 'eduai:runner.token' <glrt-…>"
 	if secret, sure := c.secretAt("runner.token"); r.Token != "" && sure && !secret {
 		// The value is not repeated: it is a credential.

@@ -22,6 +22,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/eduai/infra/components/field"
 	"github.com/eduai/infra/components/internal/secure"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/autoscaling"
@@ -126,32 +127,39 @@ func (a *Args) defaults() {
 	}
 }
 
-// Validate reports every bad field at once (after defaults).
+// Validate checks the arguments' values (after defaults; not the wiring:
+// VPC, subnets) and names each wrong field (field.List); stacks/ reports
+// them at their config keys.
 func (a *Args) Validate() error {
-	var errs []error
-	if a.Name == "" || a.Tag == "" || a.VpcID == nil || a.SubnetIDs == nil {
-		errs = append(errs, errors.New("Name, Tag, VpcID and SubnetIDs are required"))
-	}
+	var errs field.List
 	if a.Instances < 1 || a.Instances > MaxInstances {
-		errs = append(errs, fmt.Errorf("Instances: must be 1..%d (got %d)", MaxInstances, a.Instances))
+		errs.Add(field.Range, "Instances", a.Instances, "must be 1..%d", MaxInstances)
 	}
 	if a.DiskSizeGiB < 30 || a.DiskSizeGiB > 16384 {
-		errs = append(errs, fmt.Errorf("DiskSizeGiB: must be 30..16384 (got %d)", a.DiskSizeGiB))
+		errs.Add(field.Range, "DiskSizeGiB", a.DiskSizeGiB, "must be 30..16384")
 	}
 	if !ValidVersion(a.Version) {
-		errs = append(errs, fmt.Errorf("Version: must be an exact release like %s (got %q)", DefaultVersion, a.Version))
+		errs.Add(field.Format, "Version", a.Version, "must be an exact GitLab Runner release like %s", DefaultVersion)
 	}
 	if !strings.HasPrefix(a.GitLabURL, "https://") || strings.ContainsAny(a.GitLabURL, " '\"$`\\") {
-		errs = append(errs, fmt.Errorf("GitLabURL: must be an https:// URL (got %q)", a.GitLabURL))
+		errs.Add(field.Format, "GitLabURL", a.GitLabURL, "must be an https:// URL")
 	}
 	if a.Concurrent < 1 || a.Concurrent > 16 {
-		errs = append(errs, fmt.Errorf("Concurrent: must be 1..16 (got %d)", a.Concurrent))
+		errs.Add(field.Range, "Concurrent", a.Concurrent, "must be 1..16")
 	}
 	if strings.ContainsAny(a.JobImage, " '\"$`\\") {
-		errs = append(errs, fmt.Errorf("JobImage: not an image reference (got %q)", a.JobImage))
+		errs.Add(field.Format, "JobImage", a.JobImage, "must be an image reference")
 	}
 	if strings.ContainsAny(a.InstanceType, " '\"$`\\") || !strings.Contains(a.InstanceType, ".") {
-		errs = append(errs, fmt.Errorf("InstanceType: not an EC2 instance type (got %q)", a.InstanceType))
+		errs.Add(field.Format, "InstanceType", a.InstanceType, "must be an EC2 instance type like %s", DefaultInstanceType)
+	}
+	return errs.Err()
+}
+
+func (a *Args) validate() error {
+	errs := []error{a.Validate()}
+	if a.Name == "" || a.Tag == "" || a.VpcID == nil || a.SubnetIDs == nil {
+		errs = append(errs, errors.New("Name, Tag, VpcID and SubnetIDs are required"))
 	}
 	return errors.Join(errs...)
 }
@@ -173,7 +181,7 @@ type Runner struct {
 // security group, launch template and Auto Scaling group.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Runner, error) {
 	args.defaults()
-	if err := args.Validate(); err != nil {
+	if err := args.validate(); err != nil {
 		return nil, fmt.Errorf("runner %q: %w", name, err)
 	}
 	r := &Runner{}

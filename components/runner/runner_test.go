@@ -174,7 +174,7 @@ func TestRunnerRefusesBadArgs(t *testing.T) {
 	if err == nil {
 		t.Fatal("bad args accepted")
 	}
-	for _, want := range []string{"Instances: must be 1..10 (got 11)", `Version: must be an exact release like 18.11.2 (got "latest")`,
+	for _, want := range []string{"Instances: must be 1..10 (got 11)", `Version: must be an exact GitLab Runner release like 18.11.2 (got "latest")`,
 		`GitLabURL: must be an https:// URL (got "http://gitlab.example.com")`, "DiskSizeGiB: must be 30..16384 (got 8)",
 		"Concurrent: must be 1..16 (got 40)"} {
 		if !strings.Contains(err.Error(), want) {
