@@ -577,23 +577,16 @@ var observabilityBindings = bindings{{arg: "Mode", key: "mode"}, {arg: "LogReten
 // (the database, the buckets or their replicas) and copies every recovery
 // point to the other region's vault.
 func deployBackup(ctx *pulumi.Context, cfg *Config, providers *Providers) error {
-	b := cfg.Backup
-	// In prod nobody but the backup admins may delete a recovery point.
-	deny := cfg.Environment == Prod
-	vault, err := backup.NewVault(ctx, "backup", backup.VaultArgs{Name: cfg.namePrefix(), Protect: cfg.protectStateful(),
-		LockMinDays: b.LockDays, DenyDeletion: deny, AdminRoleARNs: b.AdminRoleARNs}, providers.Options())
+	vault, err := backup.NewVault(ctx, "backup", cfg.vaultArgs(""), providers.Options())
 	if err != nil {
 		return err
 	}
-	args := &backup.PlanArgs{Partition: partition.Of(cfg.Region), Name: cfg.namePrefix(), Vault: vault, DatabaseDays: b.DatabaseDays, DataDays: b.DataDays,
-		RestoreTests: b.RestoreTests, Databases: true, Data: true}
+	args := cfg.planArgs(vault)
 	if providers.DR == nil {
 		_, err = backup.NewPlan(ctx, "backup", args, providers.Options())
 		return err
 	}
-	drVault, err := backup.NewVault(ctx, "dr-backup", backup.VaultArgs{Name: cfg.namePrefix() + "-dr",
-		Protect: cfg.protectStateful(), LockMinDays: b.LockDays, DenyDeletion: deny, AdminRoleARNs: b.AdminRoleARNs},
-		providers.DROptions())
+	drVault, err := backup.NewVault(ctx, "dr-backup", cfg.vaultArgs("-dr"), providers.DROptions())
 	if err != nil {
 		return err
 	}
@@ -606,6 +599,28 @@ func deployBackup(ctx *pulumi.Context, cfg *Config, providers *Providers) error 
 	_, err = backup.NewPlan(ctx, "backup", args, providers.Options())
 	return err
 }
+
+// vaultArgs is a region's vault; suffix "-dr" is the DR region's. In prod
+// nobody but the backup admins may delete a recovery point.
+func (c *Config) vaultArgs(suffix string) backup.VaultArgs {
+	args := backup.VaultArgs{Name: c.namePrefix() + suffix, Protect: c.protectStateful(), DenyDeletion: c.Environment == Prod}
+	vaultBindings.bind(&args, &c.Backup)
+	return args
+}
+
+// planArgs is the plan writing to vault (nil: validation).
+func (c *Config) planArgs(vault *backup.Vault) *backup.PlanArgs {
+	args := &backup.PlanArgs{Partition: partition.Of(c.Region), Name: c.namePrefix(), Vault: vault, Databases: true, Data: true}
+	planBindings.bind(args, &c.Backup)
+	return args
+}
+
+// vaultBindings and planBindings build AWS Backup's arguments from eduai:backup.
+var (
+	vaultBindings = bindings{{arg: "LockMinDays", key: "lockDays"}, {arg: "AdminRoleARNs", key: "adminRoleArns"}}
+	planBindings  = bindings{{arg: "DatabaseDays", key: "databaseDays"}, {arg: "DataDays", key: "dataDays"},
+		{arg: "RestoreTests", key: "restoreTests"}}
+)
 
 // activeRegionName is the region that takes writes.
 func (c *Config) activeRegionName() string {

@@ -14,7 +14,6 @@ import (
 	"github.com/eduai/infra/components/addons"
 	"github.com/eduai/infra/components/alarms"
 	"github.com/eduai/infra/components/cache"
-	"github.com/eduai/infra/components/cluster"
 	"github.com/eduai/infra/components/database"
 	"github.com/eduai/infra/components/dns"
 	"github.com/eduai/infra/components/mesh"
@@ -473,20 +472,12 @@ func (c *Config) validateGitOps(errs *Errors) {
 	}
 }
 
+// validateBackup: the vault's and the plan's rules at eduai:backup's keys,
+// and the lock, which spans both: no lock longer than the retention.
 func (c *Config) validateBackup(errs *Errors) {
-	b := &c.Backup
-	for i, arn := range b.AdminRoleARNs {
-		if !cluster.ValidRoleARN(arn) {
-			errs.add(fmt.Sprintf("backup.adminRoleArns[%d]", i), "%q is not an IAM role ARN", arn)
-		}
-	}
-	if b.DatabaseDays < 1 || b.DatabaseDays > 35 {
-		errs.add("backup.databaseDays", "must be 1..35, the continuous backup window AWS Backup allows (got %d)", b.DatabaseDays)
-	}
-	if b.DataDays < 1 || b.DataDays > 3650 {
-		errs.add("backup.dataDays", "must be 1..3650 (got %d)", b.DataDays)
-	}
-	if b.LockDays < 0 || (b.LockDays > 0 && b.LockDays > b.DataDays) {
+	errs.component("backup", vaultBindings, c.vaultArgs("").Validate())
+	errs.component("backup", planBindings, c.planArgs(nil).Validate())
+	if b := c.Backup; b.LockDays > 0 && b.LockDays > b.DataDays {
 		errs.add("backup.lockDays", "must be 0..backup.dataDays (%d), or recovery points outlive their retention (got %d)",
 			b.DataDays, b.LockDays)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/eduai/infra/components/partition"
 	"strings"
 
+	"github.com/eduai/infra/components/field"
 	"github.com/eduai/infra/components/internal/secure"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/backup"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
@@ -33,6 +34,20 @@ type VaultArgs struct {
 	// (AWS Backup's own expiry at the end of the retention is not affected).
 	DenyDeletion  bool
 	AdminRoleARNs []string
+}
+
+// Validate checks the vault's values and names each wrong field (field.List).
+func (a VaultArgs) Validate() error {
+	var errs field.List
+	if a.LockMinDays < 0 {
+		errs.Add(field.Range, "LockMinDays", a.LockMinDays, "must be 0 (no lock) or more")
+	}
+	for i, arn := range a.AdminRoleARNs {
+		if !partition.ValidRoleARN(arn) {
+			errs.Add(field.Format, fmt.Sprintf("AdminRoleARNs[%d]", i), arn, "must be an IAM role ARN")
+		}
+	}
+	return errs.Err()
 }
 
 // deletionPolicy is the vault access policy of DenyDeletion.
@@ -77,6 +92,9 @@ var OptIn = map[string]bool{
 
 // NewVault creates a vault in the region of the provider it is given.
 func NewVault(ctx *pulumi.Context, name string, args VaultArgs, opts ...pulumi.ResourceOption) (*Vault, error) {
+	if err := args.Validate(); err != nil {
+		return nil, fmt.Errorf("backup vault %q: %w", name, err)
+	}
 	if args.Name == "" || args.LockMinDays < 0 {
 		return nil, fmt.Errorf("backup vault %q: a name and a lock of 0 or more days are required", name)
 	}
@@ -162,17 +180,24 @@ const (
 	DataRule     = "app-data-hourly"
 )
 
-func (a *PlanArgs) validate() error {
-	var errs []error
-	if a.Name == "" || a.Vault == nil {
-		errs = append(errs, errors.New("Name and Vault are required"))
-	}
+// Validate checks the plan's values (not the vault it writes to) and names
+// each wrong field (field.List).
+func (a *PlanArgs) Validate() error {
+	var errs field.List
 	// AWS Backup keeps continuous backups at most 35 days.
 	if a.Databases && (a.DatabaseDays < 1 || a.DatabaseDays > 35) {
-		errs = append(errs, fmt.Errorf("DatabaseDays: %d is not 1..35 (continuous backup)", a.DatabaseDays))
+		errs.Add(field.Range, "DatabaseDays", a.DatabaseDays, "must be 1..35, the continuous backup window AWS Backup allows")
 	}
-	if a.Data && a.DataDays < 1 {
-		errs = append(errs, fmt.Errorf("DataDays: %d", a.DataDays))
+	if a.Data && (a.DataDays < 1 || a.DataDays > 3650) {
+		errs.Add(field.Range, "DataDays", a.DataDays, "must be 1..3650")
+	}
+	return errs.Err()
+}
+
+func (a *PlanArgs) validate() error {
+	errs := []error{a.Validate()}
+	if a.Name == "" || a.Vault == nil {
+		errs = append(errs, errors.New("Name and Vault are required"))
 	}
 	return errors.Join(errs...)
 }

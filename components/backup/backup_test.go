@@ -113,8 +113,8 @@ func TestBadPlan(t *testing.T) {
 		mutate func(*PlanArgs)
 		want   string
 	}{
-		{func(a *PlanArgs) { a.DatabaseDays = 40 }, "DatabaseDays: 40 is not 1..35"},
-		{func(a *PlanArgs) { a.DataDays = 0 }, "DataDays: 0"},
+		{func(a *PlanArgs) { a.DatabaseDays = 40 }, "DatabaseDays: must be 1..35, the continuous backup window AWS Backup allows (got 40)"},
+		{func(a *PlanArgs) { a.DataDays = 0 }, "DataDays: must be 1..3650 (got 0)"},
 	} {
 		if _, err := run(t, false, c.mutate); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("got %v, want %q", err, c.want)
@@ -156,6 +156,26 @@ func TestPlanPartition(t *testing.T) {
 	for _, at := range ats {
 		if arn := at.String("policyArn"); !strings.HasPrefix(arn, "arn:aws-cn:iam::aws:policy/") {
 			t.Errorf("%s attaches %s", at.Name, arn)
+		}
+	}
+}
+
+// A vault's admins are role ARNs and its lock is not negative: refused
+// before anything registers.
+func TestBadVault(t *testing.T) {
+	for _, c := range []struct {
+		args VaultArgs
+		want string
+	}{
+		{VaultArgs{Name: "v", AdminRoleARNs: []string{"backup-admin"}}, `AdminRoleARNs[0]: must be an IAM role ARN (got "backup-admin")`},
+		{VaultArgs{Name: "v", LockMinDays: -1}, "LockMinDays: must be 0 (no lock) or more (got -1)"},
+	} {
+		rec, err := mockstack.Run("eduai", "test", func(ctx *pulumi.Context) error {
+			_, err := NewVault(ctx, "backup", c.args)
+			return err
+		})
+		if err == nil || !strings.Contains(err.Error(), c.want) || len(rec.Resources()) != 0 {
+			t.Errorf("got %v, want %q", err, c.want)
 		}
 	}
 }

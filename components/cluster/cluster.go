@@ -40,7 +40,6 @@ func ClusterAdminPolicy(p string) string {
 
 var (
 	versionPattern = regexp.MustCompile(`^1\.[0-9]{2}$`)
-	roleARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$`)
 	namePattern    = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{0,99}$`)
 )
 
@@ -48,7 +47,7 @@ var (
 func ValidVersion(v string) bool { return versionPattern.MatchString(v) }
 
 // ValidRoleARN tells whether s is an IAM role ARN.
-func ValidRoleARN(s string) bool { return roleARNPattern.MatchString(s) }
+func ValidRoleARN(s string) bool { return partition.ValidRoleARN(s) }
 
 // ValidName tells whether s is a valid EKS cluster or node group name.
 func ValidName(s string) bool { return namePattern.MatchString(s) }

@@ -6,7 +6,10 @@
 // comes from the region in the config, not from aws.GetPartition.
 package partition
 
-import "strings"
+import (
+	"regexp"
+	"strings"
+)
 
 // Default is the commercial partition.
 const Default = "aws"
@@ -45,3 +48,8 @@ func Or(p string) string {
 
 // ManagedPolicy is the ARN of an AWS managed policy ("service-role/AmazonRDSEnhancedMonitoringRole").
 func ManagedPolicy(p, path string) string { return "arn:" + Or(p) + ":iam::aws:policy/" + path }
+
+var roleARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$`)
+
+// ValidRoleARN tells whether s is an IAM role ARN (in any partition).
+func ValidRoleARN(s string) bool { return roleARNPattern.MatchString(s) }
