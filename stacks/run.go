@@ -436,12 +436,22 @@ var addonsBindings = bindings{{arg: "ChartVersions", key: "charts", manual: true
 	{arg: "Issuer", key: "issuer", elem: bindings{{arg: "Kind", key: "kind"}, {arg: "Email", key: "email"}}}}
 
 func (c *Config) storageArgs() *storage.BucketsArgs {
-	args := &storage.BucketsArgs{NamePrefix: c.namePrefix(), AccessLogs: c.Storage.AccessLogs, Protect: c.protectStateful()}
+	args := &storage.BucketsArgs{NamePrefix: c.namePrefix(), Protect: c.protectStateful()}
+	storageBindings.bind(args, &c.Storage)
 	for _, name := range slices.Sorted(maps.Keys(c.Storage.Buckets)) {
-		args.Buckets = append(args.Buckets, storage.BucketArgs{Name: name, NoncurrentDays: c.Storage.Buckets[name].NoncurrentDays})
+		b, cfg := storage.BucketArgs{Name: name}, c.Storage.Buckets[name]
+		bucketBindings.bind(&b, &cfg)
+		args.Buckets = append(args.Buckets, b)
 	}
 	return args
 }
+
+// storageBindings build the buckets' arguments from eduai:storage (the
+// buckets entry by entry, through bucketBindings).
+var (
+	storageBindings = bindings{{arg: "AccessLogs", key: "accessLogs"}, {arg: "Buckets", key: "buckets", elem: bucketBindings}}
+	bucketBindings  = bindings{{arg: "Name", key: ""}, {arg: "NoncurrentDays", key: "noncurrentDays"}}
+)
 
 func (c *Config) databaseArgs(net *network.Vpc, role database.Role) *database.AuroraArgs {
 	args := &database.AuroraArgs{Role: role, Partition: partition.Of(c.Region), Name: c.namePrefix(),

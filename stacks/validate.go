@@ -21,7 +21,6 @@ import (
 	"github.com/eduai/infra/components/queue"
 	"github.com/eduai/infra/components/runner"
 	"github.com/eduai/infra/components/service"
-	"github.com/eduai/infra/components/storage"
 )
 
 var regionPattern = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-[0-9]+$`)
@@ -162,18 +161,9 @@ func (c *Config) validateAddons(errs *Errors) {
 	errs.component("addons", addonsBindings, args.Validate())
 }
 
+// validateStorage: the buckets component's rules, at eduai:storage's keys.
 func (c *Config) validateStorage(errs *Errors) {
-	if len(c.Storage.Buckets) == 0 {
-		errs.add("storage.buckets", "must define at least one bucket")
-	}
-	for _, name := range slices.Sorted(maps.Keys(c.Storage.Buckets)) {
-		if !storage.ValidBucketName(name) {
-			errs.add("storage.buckets."+name, "the name must be 3..32 lowercase letters, digits and dashes")
-		}
-		if d := c.Storage.Buckets[name].NoncurrentDays; d < 0 {
-			errs.add("storage.buckets."+name+".noncurrentDays", "must be positive (got %d)", d)
-		}
-	}
+	errs.component("storage", storageBindings, c.storageArgs().Validate())
 }
 
 // validateDatabase: the database component's rules, at eduai:database's keys.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"regexp"
 
+	"github.com/eduai/infra/components/field"
 	"github.com/eduai/infra/components/internal/secure"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
@@ -24,7 +25,7 @@ func ValidBucketName(s string) bool { return bucketNamePattern.MatchString(s) }
 type BucketArgs struct {
 	// Name keys the bucket: "content" becomes eduai-<stack>-content-<random>. Required.
 	Name string
-	// NoncurrentDays keeps replaced or deleted object versions this long. Default 90.
+	// NoncurrentDays keeps replaced or deleted object versions this long, at least 1.
 	NoncurrentDays int
 }
 
@@ -44,26 +45,34 @@ type BucketsArgs struct {
 	Replication *Replication
 }
 
-func (a *BucketsArgs) validate() error {
-	var errs []error
-	if a.NamePrefix == "" {
-		errs = append(errs, errors.New("NamePrefix is required"))
-	}
+// Validate checks the buckets' values and names each wrong field
+// (field.List); stacks/ reports them at their config keys.
+func (a *BucketsArgs) Validate() error {
+	var errs field.List
 	if len(a.Buckets) == 0 {
-		errs = append(errs, errors.New("Buckets: at least one"))
+		errs.Add(field.Required, "Buckets", nil, "must define at least one bucket")
 	}
 	seen := map[string]bool{}
 	for _, b := range a.Buckets {
+		at := "Buckets[" + b.Name + "]"
 		if !ValidBucketName(b.Name) {
-			errs = append(errs, fmt.Errorf("bucket %q: 3..32 lowercase letters, digits and dashes", b.Name))
+			errs.Add(field.Format, at, nil, "the name must be 3..32 lowercase letters, digits and dashes")
 		}
 		if seen[b.Name] {
-			errs = append(errs, fmt.Errorf("bucket %q twice", b.Name))
+			errs.Add(field.Conflict, at, nil, "names a bucket twice")
 		}
 		seen[b.Name] = true
-		if b.NoncurrentDays < 0 {
-			errs = append(errs, fmt.Errorf("bucket %q: NoncurrentDays must be positive (got %d)", b.Name, b.NoncurrentDays))
+		if b.NoncurrentDays < 1 {
+			errs.Add(field.Range, at+".NoncurrentDays", b.NoncurrentDays, "must be at least 1")
 		}
+	}
+	return errs.Err()
+}
+
+func (a *BucketsArgs) validate() error {
+	errs := []error{a.Validate()}
+	if a.NamePrefix == "" {
+		errs = append(errs, errors.New("NamePrefix is required"))
 	}
 	return errors.Join(errs...)
 }
@@ -121,9 +130,6 @@ func NewBuckets(ctx *pulumi.Context, name string, args *BucketsArgs, opts ...pul
 	var sources []source
 	for _, b := range args.Buckets {
 		noncurrent := b.NoncurrentDays
-		if noncurrent == 0 {
-			noncurrent = 90
-		}
 		bucket, versioning, err := newBucket(ctx, name+"-"+b.Name, args.NamePrefix+"-"+b.Name+"-", "aws:kms", key.Arn,
 			lifecycle{noncurrentDays: noncurrent}, true, keep, parent)
 		if err != nil {

@@ -13,7 +13,7 @@ import (
 
 func prodArgs() *BucketsArgs {
 	return &BucketsArgs{NamePrefix: "eduai-prod", AccessLogs: true, Protect: true,
-		Buckets: []BucketArgs{{Name: "content"}, {Name: "media", NoncurrentDays: 30}}}
+		Buckets: []BucketArgs{{Name: "content", NoncurrentDays: 90}, {Name: "media", NoncurrentDays: 30}}}
 }
 
 func runBuckets(t *testing.T, args *BucketsArgs) *mockstack.Recorder {
@@ -138,9 +138,10 @@ func TestBucketsBadArgs(t *testing.T) {
 		mutate func(*BucketsArgs)
 		want   string
 	}{
-		{func(a *BucketsArgs) { a.Buckets = nil }, "Buckets: at least one"},
-		{func(a *BucketsArgs) { a.Buckets[0].Name = "Content_Files" }, `bucket "Content_Files"`},
-		{func(a *BucketsArgs) { a.Buckets[1].Name = "content" }, `bucket "content" twice`},
+		{func(a *BucketsArgs) { a.Buckets = nil }, "Buckets: must define at least one bucket"},
+		{func(a *BucketsArgs) { a.Buckets[0].Name = "Content_Files" }, "Buckets[Content_Files]: the name must be 3..32 lowercase"},
+		{func(a *BucketsArgs) { a.Buckets[1].Name = "content" }, "Buckets[content]: names a bucket twice"},
+		{func(a *BucketsArgs) { a.Buckets[1].NoncurrentDays = 0 }, "Buckets[media].NoncurrentDays: must be at least 1 (got 0)"},
 	} {
 		args := prodArgs()
 		c.mutate(args)
