@@ -266,7 +266,7 @@ func TestEntriesStartFromTheirTemplates(t *testing.T) {
 	values := map[string]string{
 		"aws:region": "us-west-2",
 		"eduai:services": `{"api":{"image":{"repository":"r","tag":"1"},"probes":false,"autoscaling":{"enabled":false},` +
-			`"ingress":{"host":"api.eduai.com","path":"/"}},"zero":{"image":{"repository":"r"},"replicas":0}}`,
+			`"ingress":{"host":"api.eduai.com","path":"/"}},"zero":{"image":{"repository":"r"},"replicas":0,"autoscaling":{"enabled":false}}}`,
 		"eduai:cluster": `{"nodeGroups":{"gpu":{"instanceTypes":["g5.xlarge"],"minSize":0,"maxSize":2,"desiredSize":0}}}`,
 		"eduai:storage": `{"buckets":{"logs":{}}}`,
 		"eduai:mesh":    `{"enabled":false}`,

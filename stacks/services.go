@@ -96,17 +96,12 @@ func deployServices(ctx *pulumi.Context, cfg *Config, prefix string, eks *cluste
 
 // serviceArgs converts one service's config.
 func (c *Config) serviceArgs(name string, eks *cluster.Cluster, platform *addons.ClusterAddons, stores dataStores) *service.Args {
+	args := c.serviceValues(name)
 	s := c.Services[name]
 	full := c.Observability.Mode == observability.Full
-	args := &service.Args{
-		Name: name, Namespace: ServicesNamespace, Repository: s.Image.Repository, Tag: s.Image.Tag,
-		Strategy: s.Strategy, Port: s.Port, Replicas: s.Replicas,
-		Resources: service.Resources{RequestCPU: s.Resources.Requests.CPU, RequestMemory: s.Resources.Requests.Memory,
-			LimitCPU: s.Resources.Limits.CPU, LimitMemory: s.Resources.Limits.Memory},
-		SecretEnvFrom: s.SecretEnvFrom, Mesh: c.Mesh.Enabled, Monitoring: full,
-		NoProbes: !s.Probes, NoAnalysis: !s.Analysis, Follows: s.follows && s.Strategy == service.Canary,
-		PrometheusURL: observability.PrometheusURL,
-	}
+	args.Namespace, args.Mesh, args.Monitoring = ServicesNamespace, c.Mesh.Enabled, full
+	args.Follows = s.follows && s.Strategy == service.Canary
+	args.PrometheusURL = observability.PrometheusURL
 	// A `secure:` env value goes into the service's Secret, never its
 	// ConfigMap: under the engine the program reads it decrypted. Where only
 	// the key is known to hold a secret, every env value of the services is
@@ -124,27 +119,19 @@ func (c *Config) serviceArgs(name string, eks *cluster.Cluster, platform *addons
 		}
 		args.Env[k] = v
 	}
-	if a := s.Autoscaling; a.Enabled {
-		args.Autoscaling = &service.Autoscaling{Min: a.Min, Max: a.Max, CPUPercent: a.CPUPercent, MemoryPercent: a.MemoryPercent}
-	}
-	if in := s.Ingress; in != nil {
-		args.Ingress = &service.Ingress{Host: in.Host, Path: in.Path, RateLimitRPS: in.RateLimitRPS,
-			Issuer: platform.IssuerName}
+	if in := args.Ingress; in != nil {
+		in.Issuer = platform.IssuerName
 		// The DNS failover's health check calls this service's /health on the region's own name.
 		if d := c.DR.DNS; d != nil && c.DR.Enabled && d.HealthService == name {
-			args.Ingress.Aliases, args.Ingress.Health = []string{c.regionalName()}, true
+			in.Aliases, in.Health = []string{c.regionalName()}, true
 		}
 	}
-	b := s.BlueGreen
-	args.BlueGreen = service.BlueGreenArgs{ActiveColor: b.ActiveColor, BlueTag: b.BlueTag, GreenTag: b.GreenTag, Now: Now()}
-	if b.KeepIdleUntil != "" {
+	if b := s.BlueGreen; b.KeepIdleUntil != "" {
 		args.BlueGreen.KeepIdleUntil, _ = time.Parse(time.RFC3339, b.KeepIdleUntil)
 	}
-	if m := s.Migrations; m != nil {
-		args.Migration = &service.Migration{Command: m.Command, Contract: m.Contract}
-	}
 	args.Connections, args.AWSAccess = c.connections(s, eks, stores)
-	iso := &service.Isolation{Callers: s.Callers, DataStoreCIDRs: []string{c.Network.CIDR}}
+	iso := args.Isolation
+	iso.DataStoreCIDRs = []string{c.Network.CIDR}
 	if s.Ingress != nil {
 		iso.IngressNamespace = addons.IngressNginxNamespace
 		if c.Mesh.Enabled {
@@ -160,9 +147,49 @@ func (c *Config) serviceArgs(name string, eks *cluster.Cluster, platform *addons
 			iso.CollectorNamespace = observability.MonitoringNamespace
 		}
 	}
-	args.Isolation = iso
 	return args
 }
+
+// serviceValues are a service's arguments from its config entry alone:
+// what the service component validates (Validate) and what the stack then
+// wires (serviceArgs).
+func (c *Config) serviceValues(name string) *service.Args {
+	s := c.Services[name]
+	args := &service.Args{Name: name, Repository: s.Image.Repository, Tag: s.Image.Tag,
+		Resources: service.Resources{RequestCPU: s.Resources.Requests.CPU, RequestMemory: s.Resources.Requests.Memory,
+			LimitCPU: s.Resources.Limits.CPU, LimitMemory: s.Resources.Limits.Memory},
+		NoProbes: !s.Probes, NoAnalysis: !s.Analysis, Isolation: &service.Isolation{Callers: s.Callers},
+		BlueGreen: service.BlueGreenArgs{ActiveColor: s.BlueGreen.ActiveColor, BlueTag: s.BlueGreen.BlueTag,
+			GreenTag: s.BlueGreen.GreenTag, Now: Now()}}
+	serviceBindings.bind(args, &s)
+	if a := s.Autoscaling; a.Enabled {
+		args.Autoscaling = &service.Autoscaling{Min: a.Min, Max: a.Max, CPUPercent: a.CPUPercent, MemoryPercent: a.MemoryPercent}
+	}
+	if in := s.Ingress; in != nil {
+		args.Ingress = &service.Ingress{Host: in.Host, Path: in.Path, RateLimitRPS: in.RateLimitRPS}
+	}
+	if m := s.Migrations; m != nil {
+		args.Migration = &service.Migration{Command: m.Command, Contract: m.Contract}
+	}
+	return args
+}
+
+// serviceBindings build a service's arguments from its entry (bound by
+// hand where the shapes differ) and name the keys of its errors.
+var serviceBindings = bindings{{arg: "Name", key: ""}, {arg: "Strategy", key: "strategy"}, {arg: "Port", key: "port"},
+	{arg: "Replicas", key: "replicas"}, {arg: "SecretEnvFrom", key: "secretEnvFrom"},
+	{arg: "Repository", key: "image.repository", manual: true}, {arg: "Tag", key: "image.tag", manual: true},
+	{arg: "Autoscaling", key: "autoscaling", manual: true, elem: bindings{{arg: "CPUPercent", key: "cpuPercent"},
+		{arg: "MemoryPercent", key: "memoryPercent"}}},
+	{arg: "Resources", key: "resources", manual: true, elem: bindings{{arg: "RequestCPU", key: "requests.cpu"},
+		{arg: "RequestMemory", key: "requests.memory"}, {arg: "LimitCPU", key: "limits.cpu"}, {arg: "LimitMemory", key: "limits.memory"}}},
+	{arg: "Ingress", key: "ingress", manual: true, elem: bindings{{arg: "Host", key: "host"}, {arg: "Path", key: "path"},
+		{arg: "RateLimitRPS", key: "rateLimitRps"}}},
+	{arg: "Isolation", key: "", manual: true, elem: bindings{{arg: "Callers", key: "callers"}}},
+	{arg: "BlueGreen", key: "blueGreen", manual: true, elem: bindings{{arg: "ActiveColor", key: "activeColor"},
+		{arg: "BlueTag", key: "blueTag"}, {arg: "GreenTag", key: "greenTag"}}},
+	{arg: "Migration", key: "migrations", manual: true, elem: bindings{{arg: "Command", key: "command"},
+		{arg: "Contract", key: "contract"}}}}
 
 // connections: the endpoints and bucket names a service's ConfigMap gets,
 // and its AWS access (EKS Pod Identity): read the secrets of the stores it

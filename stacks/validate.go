@@ -20,7 +20,6 @@ import (
 	"github.com/eduai/infra/components/network"
 	"github.com/eduai/infra/components/queue"
 	"github.com/eduai/infra/components/runner"
-	"github.com/eduai/infra/components/service"
 )
 
 var regionPattern = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-[0-9]+$`)
@@ -252,8 +251,11 @@ func setSecret(key string) string {
 	return "pulumi config set --secret --path '" + key + "' <value>"
 }
 
-var callerPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
+// validateServices: each service component's rules, at its entry's keys;
+// and what only the stack knows: its host among the mesh's, its
+// connections and buckets, the blue-green deadline's format, the Rollouts
+// controller.
 func (c *Config) validateServices(errs *Errors) {
 	if !exactVersion.MatchString(c.Rollouts.Version) {
 		errs.add("rollouts.version", "must be an exact chart version like 2.41.1 (got %q)", c.Rollouts.Version)
@@ -263,57 +265,9 @@ func (c *Config) validateServices(errs *Errors) {
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Services)) {
 		s, key := c.Services[name], "services."+name
-		if !service.ValidName(name) {
-			errs.add(key, "service names are 1..42 lowercase letters, digits and dashes")
-		}
-		if s.Image.Repository == "" || strings.ContainsAny(s.Image.Repository, " :@") {
-			errs.add(key+".image.repository", "must be an image repository like registry.gitlab.com/eduai/%s (got %q)",
-				name, s.Image.Repository)
-		}
-		if s.Image.Tag != "" && !service.ValidTag(s.Image.Tag) {
-			errs.add(key+".image.tag", "%q is not an image tag", s.Image.Tag)
-		}
-		oneOf(errs, key+".strategy", s.Strategy, service.Strategies)
-		if s.Port < 1 || s.Port > 65535 {
-			errs.add(key+".port", "must be 1..65535 (got %d)", s.Port)
-		}
-		if s.Replicas < 1 || s.Replicas > 100 {
-			errs.add(key+".replicas", "must be 1..100 (got %d)", s.Replicas)
-		}
-		if a := s.Autoscaling; a.Enabled {
-			if a.Min < 1 || a.Max < a.Min || a.Max > 100 {
-				errs.add(key+".autoscaling", "needs 1 <= min <= max <= 100 (got min %d, max %d)", a.Min, a.Max)
-			}
-			for field, p := range map[string]int{"cpuPercent": a.CPUPercent, "memoryPercent": a.MemoryPercent} {
-				if p < 1 || p > 100 {
-					errs.add(key+".autoscaling."+field, "must be 1..100 (got %d)", p)
-				}
-			}
-		}
-		for field, q := range map[string]string{"requests.cpu": s.Resources.Requests.CPU,
-			"requests.memory": s.Resources.Requests.Memory, "limits.cpu": s.Resources.Limits.CPU,
-			"limits.memory": s.Resources.Limits.Memory} {
-			if !service.ValidQuantity(q) {
-				errs.add(key+".resources."+field, "%q is not a Kubernetes quantity like 500m or 2Gi", q)
-			}
-		}
-		if in := s.Ingress; in != nil {
-			if !mesh.ValidHost(in.Host) {
-				errs.add(key+".ingress.host", "%q is not a DNS name", in.Host)
-			} else if c.Mesh.Enabled && !slices.Contains(c.Mesh.Hosts, in.Host) {
-				errs.add(key+".ingress.host", "%q is not served by the mesh's gateway; add it to eduai:mesh.hosts", in.Host)
-			}
-			if !service.ValidPath(in.Path) {
-				errs.add(key+".ingress.path", "must be a path like /api/v1/content (got %q)", in.Path)
-			}
-			if in.RateLimitRPS < 1 {
-				errs.add(key+".ingress.rateLimitRps", "must be at least 1 (got %d)", in.RateLimitRPS)
-			}
-		}
-		for i, caller := range s.Callers {
-			if !callerPattern.MatchString(caller) {
-				errs.add(fmt.Sprintf("%s.callers[%d]", key, i), "must be namespace/serviceAccount (got %q)", caller)
-			}
+		errs.component(key, serviceBindings, c.serviceValues(name).Validate())
+		if in := s.Ingress; in != nil && mesh.ValidHost(in.Host) && c.Mesh.Enabled && !slices.Contains(c.Mesh.Hosts, in.Host) {
+			errs.add(key+".ingress.host", "%q is not served by the mesh's gateway; add it to eduai:mesh.hosts", in.Host)
 		}
 		for i, conn := range s.Connections {
 			if !slices.Contains(Connections, conn) {
@@ -326,24 +280,11 @@ func (c *Config) validateServices(errs *Errors) {
 				errs.add(fmt.Sprintf("%s.buckets[%d]", key, i), "%q is not a bucket of eduai:storage.buckets", bucket)
 			}
 		}
-		b := s.BlueGreen
-		oneOf(errs, key+".blueGreen.activeColor", b.ActiveColor, service.Colors)
-		for field, tag := range map[string]string{"blueTag": b.BlueTag, "greenTag": b.GreenTag} {
-			if tag != "" && !service.ValidTag(tag) {
-				errs.add(key+".blueGreen."+field, "%q is not an image tag", tag)
-			}
-		}
-		if b.KeepIdleUntil != "" {
+		if b := s.BlueGreen; b.KeepIdleUntil != "" {
 			if _, err := time.Parse(time.RFC3339, b.KeepIdleUntil); err != nil {
 				errs.add(key+".blueGreen.keepIdleUntil", "must be an RFC 3339 time like \"2026-11-28T12:00:00Z\" (got %q)",
 					b.KeepIdleUntil)
 			}
-		}
-		if m := s.Migrations; m != nil && len(m.Command) == 0 {
-			errs.add(key+".migrations.command", "must name the command to run")
-		}
-		if m := s.Migrations; m != nil && m.Contract != nil && len(m.Contract) == 0 {
-			errs.add(key+".migrations.contract", "must name the command to run (omit it for no contract step)")
 		}
 	}
 }

@@ -23,10 +23,13 @@ package service
 import (
 	"errors"
 	"fmt"
-	"github.com/eduai/infra/components/enum"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
+
+	"github.com/eduai/infra/components/enum"
+	"github.com/eduai/infra/components/field"
 
 	"github.com/eduai/infra/components/internal/podidentity"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -186,6 +189,10 @@ var (
 	quantityPattern = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G)?$`)
 	tagPattern      = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 	pathPattern     = regexp.MustCompile(`^/[A-Za-z0-9/_.-]*$`)
+	// hostPattern is a DNS name (RFC 1123 labels, a letter TLD).
+	hostPattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+	// callerPattern is "namespace/serviceAccount", each an RFC 1123 label.
+	callerPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 )
 
 // ValidName tells whether n can name a service.
@@ -200,60 +207,95 @@ func ValidTag(t string) bool { return tagPattern.MatchString(t) }
 // ValidPath tells whether p is an ingress path.
 func ValidPath(p string) bool { return pathPattern.MatchString(p) }
 
-func (a *Args) validate() error {
-	var errs []error
+// Validate checks the arguments' values (not the wiring: namespace,
+// issuer, Prometheus) and names each wrong field (field.List); stacks/
+// reports them at their config keys.
+func (a *Args) Validate() error {
+	var errs field.List
 	if !namePattern.MatchString(a.Name) {
-		errs = append(errs, fmt.Errorf("Name: %q is not a service name", a.Name))
+		errs.Add(field.Format, "Name", nil, "service names are 1..42 lowercase letters, digits and dashes")
 	}
-	if a.Namespace == "" || a.Repository == "" {
-		errs = append(errs, errors.New("Namespace and Repository are required"))
+	if a.Repository == "" || strings.ContainsAny(a.Repository, " :@") {
+		errs.Add(field.Format, "Repository", a.Repository, "must be an image repository like registry.gitlab.com/eduai/%s", a.Name)
 	}
 	// No tag (the registry's latest) is the policy pack's verdict, not an error here.
 	if a.Tag != "" && !tagPattern.MatchString(a.Tag) {
-		errs = append(errs, fmt.Errorf("Tag: %q is not an image tag", a.Tag))
+		errs.Add(field.Format, "Tag", a.Tag, "must be an image tag")
 	}
-	if !slices.Contains(Strategies, a.Strategy) {
-		errs = append(errs, fmt.Errorf("Strategy: %q is not one of %s", a.Strategy, enum.Describe(Strategies)))
+	if !enum.Valid(a.Strategy, Strategies) {
+		errs.Add(field.Enum, "Strategy", string(a.Strategy), "must be one of %s", enum.Describe(Strategies))
 	}
 	if a.Port < 1 || a.Port > 65535 {
-		errs = append(errs, fmt.Errorf("Port: %d", a.Port))
+		errs.Add(field.Range, "Port", a.Port, "must be 1..65535")
+	}
+	// Replicas count only without an autoscaler.
+	if a.Autoscaling == nil && (a.Replicas < 1 || a.Replicas > 100) {
+		errs.Add(field.Range, "Replicas", a.Replicas, "must be 1..100")
 	}
 	if s := a.Autoscaling; s != nil {
-		if s.Min < 1 || s.Max < s.Min || s.CPUPercent < 1 || s.MemoryPercent < 1 {
-			errs = append(errs, fmt.Errorf("Autoscaling: %+v needs 1 <= Min <= Max and target percentages", *s))
+		if s.Min < 1 || s.Max < s.Min || s.Max > 100 {
+			errs.Add(field.Range, "Autoscaling", nil, "needs 1 <= min <= max <= 100 (got min %d, max %d)", s.Min, s.Max)
 		}
-	} else if a.Replicas < 1 {
-		errs = append(errs, fmt.Errorf("Replicas: %d without autoscaling", a.Replicas))
-	}
-	r := a.Resources
-	for field, q := range map[string]string{"RequestCPU": r.RequestCPU, "RequestMemory": r.RequestMemory,
-		"LimitCPU": r.LimitCPU, "LimitMemory": r.LimitMemory} {
-		if !quantityPattern.MatchString(q) {
-			errs = append(errs, fmt.Errorf("Resources.%s: %q is not a quantity", field, q))
-		}
-	}
-	if in := a.Ingress; in != nil && (in.Host == "" || !pathPattern.MatchString(in.Path) || in.Issuer == "" || in.RateLimitRPS < 1) {
-		errs = append(errs, fmt.Errorf("Ingress: %+v needs a host, a path, an issuer and a rate limit", *in))
-	}
-	if a.Strategy == BlueGreen {
-		b := a.BlueGreen
-		if !enum.Valid(b.ActiveColor, Colors) {
-			errs = append(errs, fmt.Errorf("BlueGreen.ActiveColor: %q is not one of %s", b.ActiveColor, enum.Describe(Colors)))
-		}
-		for color, tag := range map[string]string{"BlueTag": b.BlueTag, "GreenTag": b.GreenTag} {
-			if tag != "" && !tagPattern.MatchString(tag) {
-				errs = append(errs, fmt.Errorf("BlueGreen.%s: %q is not an image tag", color, tag))
+		for name, p := range map[string]int{"CPUPercent": s.CPUPercent, "MemoryPercent": s.MemoryPercent} {
+			if p < 1 || p > 100 {
+				errs.Add(field.Range, "Autoscaling."+name, p, "must be 1..100")
 			}
 		}
 	}
-	if a.Strategy == Canary && a.Monitoring && a.PrometheusURL == "" {
-		errs = append(errs, errors.New("PrometheusURL: required for a canary's analysis"))
+	r := a.Resources
+	for _, q := range []struct{ name, value string }{{"RequestCPU", r.RequestCPU}, {"RequestMemory", r.RequestMemory},
+		{"LimitCPU", r.LimitCPU}, {"LimitMemory", r.LimitMemory}} {
+		if !quantityPattern.MatchString(q.value) {
+			errs.Add(field.Format, "Resources."+q.name, q.value, "must be a Kubernetes quantity like 500m or 2Gi")
+		}
+	}
+	if in := a.Ingress; in != nil {
+		if !hostPattern.MatchString(in.Host) {
+			errs.Add(field.Format, "Ingress.Host", in.Host, "must be a DNS name")
+		}
+		if !pathPattern.MatchString(in.Path) {
+			errs.Add(field.Format, "Ingress.Path", in.Path, "must be a path like /api/v1/content")
+		}
+		if in.RateLimitRPS < 1 {
+			errs.Add(field.Range, "Ingress.RateLimitRPS", in.RateLimitRPS, "must be at least 1")
+		}
+	}
+	if iso := a.Isolation; iso != nil {
+		for i, c := range iso.Callers {
+			if !callerPattern.MatchString(c) {
+				errs.Add(field.Format, fmt.Sprintf("Isolation.Callers[%d]", i), c, "must be namespace/serviceAccount")
+			}
+		}
+	}
+	if b := a.BlueGreen; a.Strategy == BlueGreen {
+		if !enum.Valid(b.ActiveColor, Colors) {
+			errs.Add(field.Enum, "BlueGreen.ActiveColor", string(b.ActiveColor), "must be one of %s", enum.Describe(Colors))
+		}
+		for _, t := range []struct{ name, tag string }{{"BlueTag", b.BlueTag}, {"GreenTag", b.GreenTag}} {
+			if t.tag != "" && !tagPattern.MatchString(t.tag) {
+				errs.Add(field.Format, "BlueGreen."+t.name, t.tag, "must be an image tag")
+			}
+		}
 	}
 	if m := a.Migration; m != nil && len(m.Command) == 0 {
-		errs = append(errs, errors.New("Migration.Command: empty"))
+		errs.Add(field.Required, "Migration.Command", nil, "must name the command to run")
 	}
 	if m := a.Migration; m != nil && m.Contract != nil && len(m.Contract) == 0 {
-		errs = append(errs, errors.New("Migration.Contract: empty (omit it for no contract step)"))
+		errs.Add(field.Required, "Migration.Contract", nil, "must name the command to run (omit it for no contract step)")
+	}
+	return errs.Err()
+}
+
+func (a *Args) validate() error {
+	errs := []error{a.Validate()}
+	if a.Namespace == "" {
+		errs = append(errs, errors.New("Namespace is required"))
+	}
+	if in := a.Ingress; in != nil && in.Issuer == "" {
+		errs = append(errs, errors.New("Ingress.Issuer: required (the certificate of its host)"))
+	}
+	if a.Strategy == Canary && a.Monitoring && a.PrometheusURL == "" {
+		errs = append(errs, errors.New("PrometheusURL: required for a canary's analysis"))
 	}
 	return errors.Join(errs...)
 }

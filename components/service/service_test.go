@@ -461,11 +461,13 @@ func TestBadArgs(t *testing.T) {
 		mutate func(*Args)
 		want   string
 	}{
-		{func(a *Args) { a.Strategy = "recreate" }, `Strategy: "recreate"`},
-		{func(a *Args) { a.Tag = "v1 2" }, `Tag: "v1 2"`},
-		{func(a *Args) { a.Resources.LimitMemory = "2 GB" }, `Resources.LimitMemory: "2 GB"`},
+		{func(a *Args) { a.Strategy = "recreate" }, `Strategy: must be one of rolling, blueGreen, canary (got "recreate")`},
+		{func(a *Args) { a.Tag = "v1 2" }, `Tag: must be an image tag (got "v1 2")`},
+		{func(a *Args) { a.Resources.LimitMemory = "2 GB" }, `Resources.LimitMemory: must be a Kubernetes quantity like 500m or 2Gi (got "2 GB")`},
 		{func(a *Args) { a.Autoscaling.Max = 1 }, "Autoscaling"},
-		{func(a *Args) { a.Strategy, a.BlueGreen.ActiveColor = BlueGreen, "red" }, `ActiveColor: "red"`},
+		{func(a *Args) { a.Isolation = &Isolation{Callers: []string{"auth"}} }, `Isolation.Callers[0]: must be namespace/serviceAccount (got "auth")`},
+		{func(a *Args) { a.Ingress.Path = "api" }, `Ingress.Path: must be a path like /api/v1/content (got "api")`},
+		{func(a *Args) { a.Strategy, a.BlueGreen.ActiveColor = BlueGreen, "red" }, `BlueGreen.ActiveColor: must be one of blue, green (got "red")`},
 		{func(a *Args) { a.Strategy, a.PrometheusURL = Canary, "" }, "PrometheusURL"},
 	} {
 		args := baseArgs(Rolling)
