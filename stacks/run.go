@@ -360,19 +360,24 @@ func (c *Config) drNetworkArgs() *network.VpcArgs {
 }
 
 func vpcArgs(n NetworkConfig, prefix string, protect bool) *network.VpcArgs {
-	args := &network.VpcArgs{
-		NamePrefix:         prefix,
-		CIDR:               n.CIDR,
-		AvailabilityZones:  n.AvailabilityZones,
-		NATStrategy:        n.NATStrategy,
-		InterfaceEndpoints: n.InterfaceEndpoints,
-	}
+	args := &network.VpcArgs{NamePrefix: prefix}
+	networkBindings.bind(args, &n)
 	if n.FlowLogs.Enabled {
-		args.FlowLogs = &network.FlowLogArgs{RetentionDays: n.FlowLogs.RetentionDays, TrafficType: n.FlowLogs.TrafficType,
-			Protect: protect}
+		args.FlowLogs = &network.FlowLogArgs{Protect: protect}
+		flowLogBindings.bind(args.FlowLogs, &n.FlowLogs)
 	}
 	return args
 }
+
+// networkBindings build a network's arguments from eduai:network (and
+// eduai:dr.network); the zones are the resolved list, the flow logs an
+// object only when enabled.
+var (
+	networkBindings = bindings{{arg: "CIDR", key: "cidr"}, {arg: "NATStrategy", key: "natStrategy"},
+		{arg: "InterfaceEndpoints", key: "interfaceEndpoints"}, {arg: "AvailabilityZones", key: "availabilityZones"},
+		{arg: "FlowLogs", key: "flowLogs", manual: true, elem: flowLogBindings}}
+	flowLogBindings = bindings{{arg: "RetentionDays", key: "retentionDays"}, {arg: "TrafficType", key: "trafficType"}}
+)
 
 // protectStateful: staging and prod guard stateful resources (keys, data) against deletion and replacement.
 func (c *Config) protectStateful() bool { return c.Environment != Dev }

@@ -78,10 +78,6 @@ func (c *Config) validateNetwork(errs *Errors) {
 
 // validateNetworkConfig checks one region's network; prefix is its key path.
 func validateNetworkConfig(n *NetworkConfig, prefix, region, regionDesc, regionKey string, errs *Errors) {
-	if _, err := network.ParseVpcCIDR(n.CIDR); err != nil {
-		errs.add(prefix+".cidr", "%v", err)
-	}
-
 	if n.AZCount != 0 && (n.AZCount < 2 || n.AZCount > network.MaxZones) {
 		errs.add(prefix+".azCount", "must be 2..%d (got %d)", network.MaxZones, n.AZCount)
 	}
@@ -116,31 +112,8 @@ func validateNetworkConfig(n *NetworkConfig, prefix, region, regionDesc, regionK
 		seen[z] = i
 	}
 
-	oneOf(errs, prefix+".natStrategy", n.NATStrategy, network.NATStrategies)
-	if !slices.Contains(network.LogRetentionDays, n.FlowLogs.RetentionDays) {
-		errs.add(prefix+".flowLogs.retentionDays", "must be a CloudWatch Logs retention (%s) (got %d)",
-			joinInts(network.LogRetentionDays), n.FlowLogs.RetentionDays)
-	}
-	oneOf(errs, prefix+".flowLogs.trafficType", n.FlowLogs.TrafficType, network.TrafficTypes)
-	seenEP := map[string]int{}
-	for i, e := range n.InterfaceEndpoints {
-		path := fmt.Sprintf(prefix+".interfaceEndpoints[%d]", i)
-		if !network.ValidEndpointName(e) {
-			errs.add(path, "%q is not an AWS service name like ecr.api", e)
-		}
-		if j, dup := seenEP[e]; dup {
-			errs.add(path, "duplicate endpoint %q (also at [%d])", e, j)
-		}
-		seenEP[e] = i
-	}
-}
-
-func joinInts(xs []int) string {
-	s := make([]string, len(xs))
-	for i, x := range xs {
-		s[i] = fmt.Sprint(x)
-	}
-	return strings.Join(s, ", ")
+	// The network component's own rules: CIDR, NAT, flow logs, endpoints.
+	errs.component(prefix, networkBindings, vpcArgs(*n, prefix, false).Validate())
 }
 
 // validateCluster: the cluster component's rules (its node groups' too), at

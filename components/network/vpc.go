@@ -7,11 +7,13 @@ package network
 import (
 	"errors"
 	"fmt"
-	"github.com/eduai/infra/components/enum"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/eduai/infra/components/enum"
+	"github.com/eduai/infra/components/field"
 	"github.com/eduai/infra/components/internal/secure"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
@@ -55,7 +57,7 @@ var LogRetentionDays = secure.LogRetentionDays
 type FlowLogArgs struct {
 	// RetentionDays of the log group. Required; one of LogRetentionDays.
 	RetentionDays int
-	// TrafficType is ALL, ACCEPT or REJECT. Default ALL.
+	// TrafficType is ALL, ACCEPT or REJECT.
 	TrafficType TrafficType
 	// Protect the log group's key (staging, prod).
 	Protect bool
@@ -71,7 +73,7 @@ type VpcArgs struct {
 	// a-f, us-west-2a) or zone IDs (az1-az6, use1-az1), all of one kind.
 	// Subnets are placed by zone ID when IDs are given. Required.
 	AvailabilityZones []string
-	// NATStrategy defaults to NATPerAZ.
+	// NATStrategy is one of NATStrategies.
 	NATStrategy NATStrategy
 	// FlowLogs, when non-nil, sends VPC flow logs to a CloudWatch log group. Default off (nil).
 	FlowLogs *FlowLogArgs
@@ -96,8 +98,46 @@ func (a *VpcArgs) Region() string {
 	return r
 }
 
+// Validate checks the arguments' values (not the zones' count, which the
+// subnet plan checks with them) and names each wrong field (field.List);
+// stacks/ reports them at their config keys.
+func (a *VpcArgs) Validate() error {
+	var errs field.List
+	if _, err := ParseVpcCIDR(a.CIDR); err != nil {
+		errs.Add(field.Format, "CIDR", nil, "%v", err)
+	}
+	if !enum.Valid(a.NATStrategy, NATStrategies) {
+		errs.Add(field.Enum, "NATStrategy", string(a.NATStrategy), "must be one of %s", enum.Describe(NATStrategies))
+	}
+	if f := a.FlowLogs; f != nil {
+		if !slices.Contains(LogRetentionDays, f.RetentionDays) {
+			var days []string
+			for _, d := range LogRetentionDays {
+				days = append(days, strconv.Itoa(d))
+			}
+			errs.Add(field.Enum, "FlowLogs.RetentionDays", f.RetentionDays, "must be a CloudWatch Logs retention (%s)",
+				strings.Join(days, ", "))
+		}
+		if !enum.Valid(f.TrafficType, TrafficTypes) {
+			errs.Add(field.Enum, "FlowLogs.TrafficType", string(f.TrafficType), "must be one of %s", enum.Describe(TrafficTypes))
+		}
+	}
+	seen := map[string]int{}
+	for i, e := range a.InterfaceEndpoints {
+		at := fmt.Sprintf("InterfaceEndpoints[%d]", i)
+		if !ValidEndpointName(e) {
+			errs.Add(field.Format, at, e, "must be an AWS service name like ecr.api")
+		}
+		if j, dup := seen[e]; dup {
+			errs.Add(field.Conflict, at, nil, "duplicate endpoint %q (also at [%d])", e, j)
+		}
+		seen[e] = i
+	}
+	return errs.Err()
+}
+
 func (a *VpcArgs) validate() error {
-	var errs []error
+	errs := []error{a.Validate()}
 	if a.NamePrefix == "" {
 		errs = append(errs, errors.New("NamePrefix is required"))
 	}
@@ -106,29 +146,6 @@ func (a *VpcArgs) validate() error {
 	}
 	if _, err := PlanSubnets(a.CIDR, a.AvailabilityZones); err != nil {
 		errs = append(errs, fmt.Errorf("subnet plan: %w", err))
-	}
-	switch a.NATStrategy {
-	case "", NATNone, NATSingle, NATPerAZ:
-	default:
-		errs = append(errs, fmt.Errorf("NATStrategy: %q is not one of %s", a.NATStrategy, enum.Describe(NATStrategies)))
-	}
-	if f := a.FlowLogs; f != nil {
-		if !slices.Contains(LogRetentionDays, f.RetentionDays) {
-			errs = append(errs, fmt.Errorf("FlowLogs.RetentionDays: %d is not a CloudWatch Logs retention", f.RetentionDays))
-		}
-		if f.TrafficType != "" && !enum.Valid(f.TrafficType, TrafficTypes) {
-			errs = append(errs, fmt.Errorf("FlowLogs.TrafficType: %q is not one of %s", f.TrafficType, enum.Describe(TrafficTypes)))
-		}
-	}
-	seen := map[string]bool{}
-	for _, e := range a.InterfaceEndpoints {
-		if !ValidEndpointName(e) {
-			errs = append(errs, fmt.Errorf("InterfaceEndpoints: %q is not an AWS service name like ecr.api", e))
-		}
-		if seen[e] {
-			errs = append(errs, fmt.Errorf("InterfaceEndpoints: %q is listed twice", e))
-		}
-		seen[e] = true
 	}
 	return errors.Join(errs...)
 }
@@ -185,9 +202,6 @@ func NewVpc(ctx *pulumi.Context, name string, args *VpcArgs, opts ...pulumi.Reso
 	}
 	plans, _ := PlanSubnets(args.CIDR, args.AvailabilityZones)
 	strategy := args.NATStrategy
-	if strategy == "" {
-		strategy = NATPerAZ
-	}
 	region := args.Region()
 
 	c := &Vpc{PrivateRouteTableIDs: map[string]pulumi.IDOutput{}}
@@ -458,9 +472,7 @@ func NewVpc(ctx *pulumi.Context, name string, args *VpcArgs, opts ...pulumi.Reso
 func newFlowLog(ctx *pulumi.Context, name, prefix string, f *FlowLogArgs, vpc *ec2.Vpc,
 	parent pulumi.ResourceOption, nameTag func(string, map[string]string) pulumi.StringMap) error {
 	traffic := f.TrafficType
-	if traffic == "" {
-		traffic = TrafficAll
-	}
+
 	group, err := secure.NewLogGroup(ctx, name+"-flow-logs", secure.LogGroupArgs{
 		Name:          "/eduai/vpc/" + prefix + "/flow-logs",
 		RetentionDays: f.RetentionDays,

@@ -30,7 +30,7 @@ const (
 
 func baseArgs(zones int) *VpcArgs {
 	all := []string{"us-west-2a", "us-west-2b", "us-west-2c", "us-west-2d"}
-	return &VpcArgs{NamePrefix: "eduai-test", CIDR: "10.0.0.0/16", AvailabilityZones: all[:zones]}
+	return &VpcArgs{NamePrefix: "eduai-test", CIDR: "10.0.0.0/16", AvailabilityZones: all[:zones], NATStrategy: NATPerAZ}
 }
 
 // runVpc builds the component under the recorder with an explicit provider,
@@ -63,7 +63,7 @@ func TestVpcNatStrategies(t *testing.T) {
 		{NATSingle, 2, 1, 2},
 		{NATSingle, 3, 1, 3},
 		{NATPerAZ, 3, 3, 3},
-		{"", 2, 2, 2}, // default: perAz
+		{NATPerAZ, 2, 2, 2},
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%s-%d", c.strategy, c.zones), func(t *testing.T) {
@@ -182,7 +182,7 @@ func TestVpcFlowLogs(t *testing.T) {
 	}
 
 	args := baseArgs(2)
-	args.FlowLogs = &FlowLogArgs{RetentionDays: 365}
+	args.FlowLogs = &FlowLogArgs{RetentionDays: 365, TrafficType: TrafficAll}
 	rec, _ = runVpc(t, args)
 	fl := rec.Named(typeFlowLog, "network")
 	group := rec.Named(typeLogGroup, "network-flow-logs")
@@ -260,7 +260,7 @@ func TestVpcEndpoints(t *testing.T) {
 // Every child is parented to the component and uses the provider passed to it.
 func TestVpcChildrenParentedAndProvided(t *testing.T) {
 	args := baseArgs(3)
-	args.FlowLogs = &FlowLogArgs{RetentionDays: 30}
+	args.FlowLogs = &FlowLogArgs{RetentionDays: 30, TrafficType: TrafficAll}
 	args.InterfaceEndpoints = []string{"sts"}
 	rec, _ := runVpc(t, args)
 	comps := rec.ByType(typeComponent)
@@ -326,10 +326,13 @@ func TestVpcBadArgs(t *testing.T) {
 		{func(a *VpcArgs) { a.NamePrefix = "" }, "NamePrefix is required"},
 		{func(a *VpcArgs) { a.AvailabilityZones = a.AvailabilityZones[:1] }, "need 2..6 zones (got 1)"},
 		{func(a *VpcArgs) { a.CIDR = "10.0.0.0/25" }, "too small for the subnet plan"},
-		{func(a *VpcArgs) { a.NATStrategy = "many" }, `NATStrategy: "many" is not one of`},
-		{func(a *VpcArgs) { a.FlowLogs = &FlowLogArgs{RetentionDays: 10} }, "FlowLogs.RetentionDays: 10"},
-		{func(a *VpcArgs) { a.InterfaceEndpoints = []string{"sts", "sts"} }, `"sts" is listed twice`},
-		{func(a *VpcArgs) { a.InterfaceEndpoints = []string{"ECR API"} }, "is not an AWS service name"},
+		{func(a *VpcArgs) { a.NATStrategy = "many" }, `NATStrategy: must be one of none, single, perAz (got "many")`},
+		{func(a *VpcArgs) { a.FlowLogs = &FlowLogArgs{RetentionDays: 10, TrafficType: TrafficAll} },
+			"FlowLogs.RetentionDays: must be a CloudWatch Logs retention (1, 3, 5"},
+		{func(a *VpcArgs) { a.FlowLogs = &FlowLogArgs{RetentionDays: 30, TrafficType: "SOME"} },
+			`FlowLogs.TrafficType: must be one of ALL, ACCEPT, REJECT (got "SOME")`},
+		{func(a *VpcArgs) { a.InterfaceEndpoints = []string{"sts", "sts"} }, `InterfaceEndpoints[1]: duplicate endpoint "sts" (also at [0])`},
+		{func(a *VpcArgs) { a.InterfaceEndpoints = []string{"ECR API"} }, `InterfaceEndpoints[0]: must be an AWS service name like ecr.api (got "ECR API")`},
 	}
 	for _, c := range cases {
 		args := baseArgs(2)
@@ -350,7 +353,8 @@ func TestVpcBadArgs(t *testing.T) {
 // Issue #17: with zone IDs the subnets are placed by zone ID (the same zone
 // in every account), never by a name that maps differently per account.
 func TestVpcByZoneID(t *testing.T) {
-	args := &VpcArgs{NamePrefix: "eduai-dr", CIDR: "10.130.0.0/16", AvailabilityZones: []string{"use1-az1", "use1-az2", "use1-az4"}}
+	args := &VpcArgs{NamePrefix: "eduai-dr", CIDR: "10.130.0.0/16", AvailabilityZones: []string{"use1-az1", "use1-az2", "use1-az4"},
+		NATStrategy: NATPerAZ}
 	rec, _ := runVpc(t, args)
 	subnets := rec.ByType("aws:ec2/subnet:Subnet")
 	if len(subnets) != 9 {
