@@ -204,13 +204,22 @@ var PlatformNamespaces = []string{"default", "kube-system", "kube-public", "kube
 // prod's active region.
 func (c *Config) gitOpsArgs() *gitops.Args {
 	g := c.GitOps
-	args := &gitops.Args{ChartVersion: g.ChartVersion, Repos: g.Repos, AutoSync: g.AutoSync,
-		HA: c.Environment == Prod && !c.standbyTier, Reserved: PlatformNamespaces,
+	args := &gitops.Args{HA: c.Environment == Prod && !c.standbyTier, Reserved: PlatformNamespaces,
 		AdmitNamespaces: []string{addons.IngressNginxNamespace, mesh.IngressNamespace, observability.MonitoringNamespace}}
+	gitOpsBindings.bind(args, &c.GitOps)
 	for _, name := range slices.Sorted(maps.Keys(g.Applications)) {
-		a := g.Applications[name]
-		args.Applications = append(args.Applications, gitops.Application{Name: name, RepoURL: a.RepoURL, Path: a.Path,
-			Chart: a.Chart, TargetRevision: a.TargetRevision, Namespace: a.Namespace})
+		app, cfg := gitops.Application{Name: name}, g.Applications[name]
+		applicationBindings.bind(&app, &cfg)
+		args.Applications = append(args.Applications, app)
 	}
 	return args
 }
+
+// gitOpsBindings build Argo CD's arguments from eduai:gitops (the
+// Applications entry by entry, through applicationBindings).
+var (
+	gitOpsBindings = bindings{{arg: "ChartVersion", key: "chartVersion"}, {arg: "Repos", key: "repos"},
+		{arg: "AutoSync", key: "autoSync"}, {arg: "Applications", key: "applications", elem: applicationBindings}}
+	applicationBindings = bindings{{arg: "Name", key: ""}, {arg: "RepoURL", key: "repoURL"}, {arg: "Path", key: "path"},
+		{arg: "Chart", key: "chart"}, {arg: "TargetRevision", key: "targetRevision"}, {arg: "Namespace", key: "namespace"}}
+)

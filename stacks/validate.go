@@ -224,7 +224,6 @@ func setSecret(key string) string {
 	return "pulumi config set --secret --path '" + key + "' <value>"
 }
 
-
 // validateServices: each service component's rules, at its entry's keys;
 // and what only the stack knows: its host among the mesh's, its
 // connections and buckets, the blue-green deadline's format, the Rollouts
@@ -369,11 +368,7 @@ func (c *Config) validateGitOps(errs *Errors) {
 	if !c.gitOpsOn() {
 		return
 	}
-	if err := c.gitOpsArgs().Validate(); err != nil {
-		for _, e := range strings.Split(err.Error(), "\n") {
-			errs.add("gitops", "%s", e)
-		}
-	}
+	errs.component("gitops", gitOpsBindings, c.gitOpsArgs().Validate())
 }
 
 // validateBackup: the vault's and the plan's rules at eduai:backup's keys,

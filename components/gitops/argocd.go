@@ -8,8 +8,8 @@
 package gitops
 
 import (
-	"errors"
 	"fmt"
+	"github.com/eduai/infra/components/field"
 	"github.com/eduai/infra/components/internal/netpol"
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"regexp"
@@ -79,42 +79,43 @@ var (
 
 // Validate reports every problem of the arguments.
 func (a *Args) Validate() error {
-	var errs []error
+	var errs field.List
 	if !exactVersion.MatchString(a.ChartVersion) {
-		errs = append(errs, fmt.Errorf("ChartVersion %q is not an exact version", a.ChartVersion))
+		errs.Add(field.Format, "ChartVersion", a.ChartVersion, "must be an exact chart version like 9.5.17")
 	}
 	if len(a.Repos) == 0 {
-		errs = append(errs, errors.New("Repos: at least one"))
+		errs.Add(field.Required, "Repos", nil, "must list at least one repository")
 	}
-	for _, r := range a.Repos {
+	for i, r := range a.Repos {
 		if !repoURL.MatchString(r) {
-			errs = append(errs, fmt.Errorf("Repos: %q is not an https:// or git@ URL", r))
+			errs.Add(field.Format, fmt.Sprintf("Repos[%d]", i), r, "must be an https:// or git@ URL")
 		}
 	}
 	seen := map[string]bool{}
 	for _, app := range a.Applications {
+		at := "Applications[" + app.Name + "]"
 		switch {
 		case !dnsLabel.MatchString(app.Name):
-			errs = append(errs, fmt.Errorf("application %q: the name is not a DNS label", app.Name))
+			errs.Add(field.Format, at, nil, "the name must be a DNS label")
 		case seen[app.Name]:
-			errs = append(errs, fmt.Errorf("application %q twice", app.Name))
+			errs.Add(field.Conflict, at, nil, "names an application twice")
 		}
 		seen[app.Name] = true
 		if !slices.Contains(a.Repos, app.RepoURL) {
-			errs = append(errs, fmt.Errorf("application %q: repo %q is not one of the project's repos %v", app.Name, app.RepoURL, a.Repos))
+			errs.Add(field.Conflict, at+".RepoURL", app.RepoURL, "must be one of the project's repos (%s)", strings.Join(a.Repos, ", "))
 		}
 		if (app.Path == "") == (app.Chart == "") {
-			errs = append(errs, fmt.Errorf("application %q: give a path (Git) or a chart (Helm), not both", app.Name))
+			errs.Add(field.Conflict, at+".Path", nil, "give a path (Git) or a chart (Helm), not both")
 		}
 		if app.TargetRevision == "" || app.TargetRevision == "HEAD" {
-			errs = append(errs, fmt.Errorf("application %q: targetRevision must name a branch, tag, commit or chart version", app.Name))
+			errs.Add(field.Format, at+".TargetRevision", app.TargetRevision, "must name a branch, tag, commit or chart version")
 		}
 		if !dnsLabel.MatchString(app.Namespace) || slices.Contains(a.Reserved, app.Namespace) {
-			errs = append(errs, fmt.Errorf("application %q: namespace %q is not a DNS label or belongs to the platform (%s)",
-				app.Name, app.Namespace, strings.Join(a.Reserved, ", ")))
+			errs.Add(field.Format, at+".Namespace", app.Namespace, "must be a DNS label that does not belong to the platform (%s)",
+				strings.Join(a.Reserved, ", "))
 		}
 	}
-	return errors.Join(errs...)
+	return errs.Err()
 }
 
 // ArgoCD is the component.

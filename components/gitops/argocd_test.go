@@ -93,12 +93,12 @@ func TestBadGitOps(t *testing.T) {
 		mutate func(*Args)
 		want   string
 	}{
-		{func(a *Args) { a.ChartVersion = "latest" }, `ChartVersion "latest"`},
-		{func(a *Args) { a.Applications[0].RepoURL = "https://github.com/other/repo.git" }, "is not one of the project's repos"},
-		{func(a *Args) { a.Applications[0].Namespace = "eduai" }, `namespace "eduai"`},
-		{func(a *Args) { a.Applications[1].Path = "charts/x" }, "not both"},
-		{func(a *Args) { a.Applications[0].TargetRevision = "HEAD" }, "targetRevision"},
-		{func(a *Args) { a.Repos = []string{"ftp://x"} }, `"ftp://x" is not an https://`},
+		{func(a *Args) { a.ChartVersion = "latest" }, `ChartVersion: must be an exact chart version like 9.5.17 (got "latest")`},
+		{func(a *Args) { a.Applications[0].RepoURL = "https://github.com/other/repo.git" }, "Applications[learning-analytics].RepoURL: must be one of the project's repos"},
+		{func(a *Args) { a.Applications[0].Namespace = "eduai" }, `Applications[learning-analytics].Namespace: must be a DNS label that does not belong to the platform (eduai, kube-system) (got "eduai")`},
+		{func(a *Args) { a.Applications[1].Path = "charts/x" }, "Applications[content-recommender].Path: give a path (Git) or a chart (Helm), not both"},
+		{func(a *Args) { a.Applications[0].TargetRevision = "HEAD" }, `Applications[learning-analytics].TargetRevision: must name a branch, tag, commit or chart version (got "HEAD")`},
+		{func(a *Args) { a.Repos = []string{"ftp://x"} }, `Repos[0]: must be an https:// or git@ URL (got "ftp://x")`},
 	} {
 		a := args(false)
 		c.mutate(a)
