@@ -942,7 +942,8 @@ func LoadConfig(src ConfigSource) (*Config, error) {
 	for _, k := range src.Keys {
 		ns, key, ok := strings.Cut(k, ":")
 		if ok && ns == Project && !slices.Contains(configKeys(), key) {
-			errs.add(k, "unknown key (known: %s)", "eduai:"+strings.Join(configKeys(), ", eduai:"))
+			errs = append(errs, FieldError{Path: k, Unknown: true,
+				Msg: "unknown key (known: eduai:" + strings.Join(configKeys(), ", eduai:") + ")"})
 		}
 	}
 
@@ -1009,7 +1010,7 @@ func SourceFromValues(stack string, values map[string]string) ConfigSource {
 // explains nothing else: the keys beside it decoded.
 func reported(errs Errors, path string) bool {
 	for _, e := range errs {
-		if strings.HasPrefix(e.Msg, "unknown key") {
+		if e.Unknown {
 			continue
 		}
 		if e.Path == path || strings.HasPrefix(path, e.Path+".") || strings.HasPrefix(path, e.Path+"[") ||

@@ -15,6 +15,8 @@ import (
 type FieldError struct {
 	Path string // e.g. "network.azCount"
 	Msg  string // e.g. "must be 2..6 (got 9)"
+	// Unknown: the key itself is not one the program reads (not its value).
+	Unknown bool
 }
 
 func (e FieldError) Error() string { return e.Path + ": " + e.Msg }
@@ -32,6 +34,12 @@ func (es Errors) Error() string {
 
 func (es *Errors) add(path, format string, args ...any) {
 	*es = append(*es, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// unknown records a key that is not one of known's.
+func (es *Errors) unknown(path string, known map[string]int) {
+	*es = append(*es, FieldError{Path: path, Unknown: true,
+		Msg: "unknown key (known: " + strings.Join(slices.Sorted(maps.Keys(known)), ", ") + ")"})
 }
 
 // orNil returns es as an error, or nil when it is empty.
@@ -81,7 +89,7 @@ func decodeValue(path string, raw any, v reflect.Value, errs *Errors) {
 		for _, key := range slices.Sorted(maps.Keys(obj)) {
 			idx, ok := fields[key]
 			if !ok {
-				errs.add(join(path, key), "unknown key (known: %s)", strings.Join(slices.Sorted(maps.Keys(fields)), ", "))
+				errs.unknown(join(path, key), fields)
 				continue
 			}
 			decodeValue(join(path, key), obj[key], v.Field(idx), errs)
