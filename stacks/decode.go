@@ -150,14 +150,17 @@ func decodeValue(path string, raw any, v reflect.Value, errs *Errors) {
 func structFields(t reflect.Type) map[string]int {
 	out := map[string]int{}
 	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if !f.IsExported() || tag == "" || tag == "-" {
-			continue
+		if key, ok := jsonKey(t.Field(i)); ok {
+			out[key] = i
 		}
-		out[tag] = i
 	}
 	return out
+}
+
+// jsonKey is a config field's key: its json tag, for exported fields that have one.
+func jsonKey(f reflect.StructField) (string, bool) {
+	tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	return tag, f.IsExported() && tag != "" && tag != "-"
 }
 
 func join(path, key string) string {

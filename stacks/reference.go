@@ -311,11 +311,9 @@ func (b *refBuilder) schema(key string, t reflect.Type, defs envDefaults) map[st
 		props := map[string]any{}
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
-			tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if !f.IsExported() || tag == "" || tag == "-" {
-				continue
+			if tag, ok := jsonKey(f); ok {
+				props[tag] = b.walk(key+"."+tag, f.Type, t.Name()+"."+f.Name, defs.field(i))
 			}
-			props[tag] = b.walk(key+"."+tag, f.Type, t.Name()+"."+f.Name, defs.field(i))
 		}
 		return map[string]any{"type": "object", "properties": props, "additionalProperties": false}
 	case reflect.Map:

@@ -141,26 +141,16 @@ func (a *RedisArgs) validateReplica() error {
 		return errors.New("Replica: a secondary needs the Primary it replicates")
 	}
 	p := r.Primary.args
-	errs := []error{r.Validate()}
-	if p.role() != Primary {
-		errs = append(errs, fmt.Errorf("Replica.Primary: %q has Role %q; build it with Role primary, so it leaves "+
-			"engine and size to the global group", p.Name, p.role()))
-	}
-	for _, f := range []struct {
-		field      string
-		mine, them any
-	}{
-		{"NodeType", a.NodeType, p.NodeType}, {"EngineVersion", a.EngineVersion, p.EngineVersion},
-		{"ClusterMode", a.ClusterMode, p.ClusterMode}, {"Shards", a.Shards, p.Shards},
-	} {
-		if f.mine != f.them {
-			errs = append(errs, fmt.Errorf("%s: %v differs from the primary's %v (the global group sets it)", f.field, f.mine, f.them))
-		}
-	}
+	err := replication.CheckSecondary(&r.Link, p.Name, p.Role, ", so it leaves engine and size to the global group",
+		" (the global group sets it)",
+		replication.Same{Field: "NodeType", Mine: a.NodeType, Primary: p.NodeType},
+		replication.Same{Field: "EngineVersion", Mine: a.EngineVersion, Primary: p.EngineVersion},
+		replication.Same{Field: "ClusterMode", Mine: a.ClusterMode, Primary: p.ClusterMode},
+		replication.Same{Field: "Shards", Mine: a.Shards, Primary: p.Shards})
 	if a.Name == p.Name {
-		errs = append(errs, fmt.Errorf("Name: %q is the primary's; a secondary group needs its own id", a.Name))
+		err = errors.Join(err, fmt.Errorf("Name: %q is the primary's; a secondary group needs its own id", a.Name))
 	}
-	return errors.Join(errs...)
+	return err
 }
 
 // Redis is the cache component.

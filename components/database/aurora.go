@@ -166,24 +166,14 @@ func (a *AuroraArgs) validateReplica() error {
 		return errors.New("Replica: a secondary needs the Primary it replicates")
 	}
 	p := r.Primary.args
-	errs := []error{r.Validate()}
-	if p.role() != Primary {
-		errs = append(errs, fmt.Errorf("Replica.Primary: %q has Role %q; build it with Role primary", p.Name, p.role()))
-	}
-	for _, f := range []struct {
-		field      string
-		mine, them any
-	}{
-		{"Name", a.Name, p.Name}, {"EngineVersion", a.EngineVersion, p.EngineVersion},
-		{"DatabaseName", a.DatabaseName, p.DatabaseName}, {"MasterUsername", a.MasterUsername, p.MasterUsername},
-		{"BackupRetentionDays", a.BackupRetentionDays, p.BackupRetentionDays}, {"BackupWindow", a.BackupWindow, p.BackupWindow},
-		{"Partition", a.Partition, p.Partition},
-	} {
-		if f.mine != f.them {
-			errs = append(errs, fmt.Errorf("%s: %v differs from the primary's %v", f.field, f.mine, f.them))
-		}
-	}
-	return errors.Join(errs...)
+	return replication.CheckSecondary(&r.Link, p.Name, p.Role, "", "",
+		replication.Same{Field: "Name", Mine: a.Name, Primary: p.Name},
+		replication.Same{Field: "EngineVersion", Mine: a.EngineVersion, Primary: p.EngineVersion},
+		replication.Same{Field: "DatabaseName", Mine: a.DatabaseName, Primary: p.DatabaseName},
+		replication.Same{Field: "MasterUsername", Mine: a.MasterUsername, Primary: p.MasterUsername},
+		replication.Same{Field: "BackupRetentionDays", Mine: a.BackupRetentionDays, Primary: p.BackupRetentionDays},
+		replication.Same{Field: "BackupWindow", Mine: a.BackupWindow, Primary: p.BackupWindow},
+		replication.Same{Field: "Partition", Mine: a.Partition, Primary: p.Partition})
 }
 
 // names are a role's names: the primary's and a standalone cluster's by the

@@ -60,6 +60,31 @@ func CheckRole(role Role, hasReplica bool) error {
 	return nil
 }
 
+// Same is an argument a secondary shares with its primary: Mine and
+// Primary must be equal.
+type Same struct {
+	Field         string
+	Mine, Primary any
+}
+
+// CheckSecondary checks what a secondary's link and primary must be: the
+// link complete, the primary built in the primary role (why: the reason,
+// appended to the message), and the shared arguments equal (why: the
+// reason they must be).
+func CheckSecondary(link *Link, primaryName string, primaryRole Role, roleWhy, sameWhy string, same ...Same) error {
+	errs := []error{link.Validate()}
+	if primaryRole.Or() != Primary {
+		errs = append(errs, fmt.Errorf("Replica.Primary: %q has Role %q; build it with Role primary%s",
+			primaryName, primaryRole.Or(), roleWhy))
+	}
+	for _, f := range same {
+		if f.Mine != f.Primary {
+			errs = append(errs, fmt.Errorf("%s: %v differs from the primary's %v%s", f.Field, f.Mine, f.Primary, sameWhy))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // DefaultLagSeconds is the lag that raises an alarm: the seed's threshold
 // for cross-region replication.
 const DefaultLagSeconds = 30
