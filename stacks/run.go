@@ -114,14 +114,16 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 	if dr {
 		link = &replication.Link{Provider: providers.DR, SecondaryActive: cfg.DR.ActiveRegion == SecondaryRegion}
 		// The DR region's alarms (replication lag) notify this topic, in their region.
-		drAlarms, err := alarms.NewTopic(ctx, "dr-alarms", alarms.TopicArgs{Name: cfg.namePrefix() + "-dr-alarms",
-			AccountARN: db.ClusterARN, Emails: cfg.DR.AlarmEmails, Protect: cfg.protectStateful()}, providers.DROptions())
+		drTopic := cfg.topicArgs("-dr-alarms")
+		drTopic.AccountARN = db.ClusterARN
+		drAlarms, err := alarms.NewTopic(ctx, "dr-alarms", drTopic, providers.DROptions())
 		if err != nil {
 			return err
 		}
 		// The primary region's: the lag its stores report once they are the replicas (after a failover).
-		homeAlarms, err := alarms.NewTopic(ctx, "replication-alarms", alarms.TopicArgs{Name: cfg.namePrefix() + "-replication-alarms",
-			AccountARN: db.ClusterARN, Emails: cfg.DR.AlarmEmails, Protect: cfg.protectStateful()}, withProviders)
+		homeTopic := cfg.topicArgs("-replication-alarms")
+		homeTopic.AccountARN = db.ClusterARN
+		homeAlarms, err := alarms.NewTopic(ctx, "replication-alarms", homeTopic, withProviders)
 		if err != nil {
 			return err
 		}
@@ -180,8 +182,7 @@ func Deploy(ctx *pulumi.Context, cfg *Config) error {
 	// The hosts' public zone: their records, and the DNS-01 challenges.
 	var zone *dns.Zone
 	if z := cfg.DNS; z.ZoneName != "" {
-		if zone, err = dns.NewZone(ctx, "dns", dns.ZoneArgs{Partition: partition.Of(cfg.Region), ZoneName: z.ZoneName, ZoneID: z.ZoneID,
-			Protect: cfg.protectStateful()}, pulumi.Providers(providers.AWS)); err != nil {
+		if zone, err = dns.NewZone(ctx, "dns", cfg.zoneArgs(), pulumi.Providers(providers.AWS)); err != nil {
 			return err
 		}
 		ctx.Export("dnsZoneId", zone.ZoneID)
@@ -378,6 +379,26 @@ var (
 		{arg: "FlowLogs", key: "flowLogs", manual: true, elem: flowLogBindings}}
 	flowLogBindings = bindings{{arg: "RetentionDays", key: "retentionDays"}, {arg: "TrafficType", key: "trafficType"}}
 )
+
+// topicArgs is a replication alarm topic (named by suffix) from eduai:dr.
+func (c *Config) topicArgs(suffix string) alarms.TopicArgs {
+	args := alarms.TopicArgs{Name: c.namePrefix() + suffix, Protect: c.protectStateful()}
+	topicBindings.bind(&args, &c.DR)
+	return args
+}
+
+// topicBindings build the alarm topics' subscriptions from eduai:dr.
+var topicBindings = bindings{{arg: "Emails", key: "alarmEmails"}}
+
+// zoneArgs is the public zone's arguments from eduai:dns.
+func (c *Config) zoneArgs() dns.ZoneArgs {
+	args := dns.ZoneArgs{Partition: partition.Of(c.Region), Protect: c.protectStateful()}
+	zoneBindings.bind(&args, &c.DNS)
+	return args
+}
+
+// zoneBindings build the zone's arguments from eduai:dns.
+var zoneBindings = bindings{{arg: "ZoneName", key: "zoneName"}, {arg: "ZoneID", key: "zoneId"}}
 
 // protectStateful: staging and prod guard stateful resources (keys, data) against deletion and replacement.
 func (c *Config) protectStateful() bool { return c.Environment != Dev }

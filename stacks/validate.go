@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/eduai/infra/components/addons"
-	"github.com/eduai/infra/components/alarms"
 	"github.com/eduai/infra/components/cache"
 	"github.com/eduai/infra/components/database"
 	"github.com/eduai/infra/components/dns"
@@ -292,11 +291,7 @@ func (c *Config) validateDR(errs *Errors) {
 	if d.DNS != nil {
 		c.validateDNS(d.DNS, errs)
 	}
-	for i, e := range d.AlarmEmails {
-		if !alarms.ValidEmail(e) {
-			errs.add(fmt.Sprintf("dr.alarmEmails[%d]", i), "%q is not an e-mail address", e)
-		}
-	}
+	errs.component("dr", topicBindings, c.topicArgs("").Validate())
 	primary, err1 := netip.ParsePrefix(c.Network.CIDR)
 	secondary, err2 := netip.ParsePrefix(d.Network.CIDR)
 	if err1 == nil && err2 == nil && primary.Overlaps(secondary) {
@@ -309,13 +304,10 @@ func (c *Config) validateDR(errs *Errors) {
 // given a record and a certificate in it.
 func (c *Config) validateZone(errs *Errors) {
 	z := c.DNS
-	if z.ZoneName != "" && !dns.ValidName(z.ZoneName) {
-		errs.add("dns.zoneName", "%q is not a DNS name", z.ZoneName)
-	}
-	if z.ZoneID != "" && !zoneIDPattern.MatchString(z.ZoneID) {
-		errs.add("dns.zoneId", "%q is not a Route 53 hosted zone id (Z followed by letters and digits)", z.ZoneID)
-	}
-	if z.ZoneID != "" && z.ZoneName == "" {
+	switch {
+	case z.ZoneName != "":
+		errs.component("dns", zoneBindings, c.zoneArgs().Validate())
+	case z.ZoneID != "":
 		errs.add("dns.zoneName", "is required with dns.zoneId (the issuer finds the zone by name)")
 	}
 	if !c.Mesh.Enabled || len(c.Mesh.Hosts) == 0 {
@@ -361,8 +353,6 @@ func (c *Config) validateDNS(d *DNSConfig, errs *Errors) {
 		errs.add("dr.dns.healthService", "%q has no ingress on %q, so the health check could not reach it", d.HealthService, d.RecordName)
 	}
 }
-
-var zoneIDPattern = regexp.MustCompile(`^Z[A-Z0-9]{4,31}$`)
 
 func (c *Config) validateGitOps(errs *Errors) {
 	if !c.gitOpsOn() {

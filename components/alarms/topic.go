@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"regexp"
 
+	"github.com/eduai/infra/components/field"
 	"github.com/eduai/infra/components/internal/secure"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
@@ -40,6 +41,17 @@ var emailPattern = regexp.MustCompile(`^[^@\s<>]+@[^@\s<>]+\.[A-Za-z]{2,}$`)
 // ValidEmail tells whether e is an address the topic can subscribe.
 func ValidEmail(e string) bool { return emailPattern.MatchString(e) }
 
+// Validate checks the topic's values and names each wrong field (field.List).
+func (a TopicArgs) Validate() error {
+	var errs field.List
+	for i, e := range a.Emails {
+		if !ValidEmail(e) {
+			errs.Add(field.Format, fmt.Sprintf("Emails[%d]", i), e, "must be an e-mail address")
+		}
+	}
+	return errs.Err()
+}
+
 // AccountID returns the account of an ARN ("" when it has none).
 func AccountID(arn string) string {
 	_, account := secure.RegionAndAccount(arn)
@@ -59,14 +71,9 @@ func keyPolicy(partition, account string) string {
 
 // NewTopic creates the key, the topic, its policy and the e-mail subscriptions.
 func NewTopic(ctx *pulumi.Context, name string, args TopicArgs, opts ...pulumi.ResourceOption) (*Topic, error) {
-	var errs []error
+	errs := []error{args.Validate()}
 	if args.Name == "" || args.AccountARN == nil {
 		errs = append(errs, errors.New("Name and AccountARN are required"))
-	}
-	for i, e := range args.Emails {
-		if !ValidEmail(e) {
-			errs = append(errs, fmt.Errorf("Emails[%d]: %q is not an e-mail address", i, e))
-		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("alarm topic %q: %w", name, err)

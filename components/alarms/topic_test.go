@@ -48,7 +48,7 @@ func TestBadTopic(t *testing.T) {
 	}
 	rec, err := run(t, TopicArgs{Name: "x", AccountARN: pulumi.String("arn:aws:rds:us-west-2:123456789012:cluster:x"),
 		Emails: []string{"not-an-address"}})
-	if err == nil || !strings.Contains(err.Error(), `Emails[0]: "not-an-address"`) || len(rec.Resources()) != 0 {
+	if err == nil || !strings.Contains(err.Error(), `Emails[0]: must be an e-mail address (got "not-an-address")`) || len(rec.Resources()) != 0 {
 		t.Errorf("got %v", err)
 	}
 }

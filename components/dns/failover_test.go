@@ -193,7 +193,7 @@ func TestHosts(t *testing.T) {
 func TestZoneARNPartition(t *testing.T) {
 	arns := make(chan string, 1)
 	_, err := mockstack.Run("eduai", "test", func(ctx *pulumi.Context) error {
-		zone, err := NewZone(ctx, "dns", ZoneArgs{Partition: "aws-cn", ZoneName: "eduai.cn", ZoneID: "Z123"})
+		zone, err := NewZone(ctx, "dns", ZoneArgs{Partition: "aws-cn", ZoneName: "eduai.cn", ZoneID: "Z0123456789ABC"})
 		if err != nil {
 			return err
 		}
@@ -203,7 +203,23 @@ func TestZoneARNPartition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := <-arns; got != "arn:aws-cn:route53:::hostedzone/Z123" {
+	if got := <-arns; got != "arn:aws-cn:route53:::hostedzone/Z0123456789ABC" {
 		t.Errorf("zone ARN %s", got)
+	}
+}
+
+// The zone's name and id are checked where the zone is made, with the
+// words a stack file's user reads (the stack files them at eduai:dns).
+func TestZoneBadArgs(t *testing.T) {
+	for _, c := range []struct {
+		args ZoneArgs
+		want string
+	}{
+		{ZoneArgs{ZoneName: "eduai"}, `ZoneName: must be a DNS name (got "eduai")`},
+		{ZoneArgs{ZoneName: "eduai.com", ZoneID: "Z12"}, `ZoneID: must be a Route 53 hosted zone id (Z followed by letters and digits) (got "Z12")`},
+	} {
+		if err := c.args.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("got %v, want %q", err, c.want)
+		}
 	}
 }

@@ -1,10 +1,12 @@
 package dns
 
 import (
-	"errors"
 	"fmt"
-	"github.com/eduai/infra/components/partition"
+	"regexp"
 	"strings"
+
+	"github.com/eduai/infra/components/field"
+	"github.com/eduai/infra/components/partition"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -22,6 +24,21 @@ type ZoneArgs struct {
 	// Protect the created zone against deletion and replacement (staging,
 	// prod): a new zone has new name servers, and the delegation breaks.
 	Protect bool
+}
+
+// zoneIDPattern is a Route 53 hosted zone id: Z and letters and digits.
+var zoneIDPattern = regexp.MustCompile(`^Z[A-Z0-9]{4,31}$`)
+
+// Validate checks the zone's values and names each wrong field (field.List).
+func (a ZoneArgs) Validate() error {
+	var errs field.List
+	if !ValidName(a.ZoneName) {
+		errs.Add(field.Format, "ZoneName", a.ZoneName, "must be a DNS name")
+	}
+	if a.ZoneID != "" && !zoneIDPattern.MatchString(a.ZoneID) {
+		errs.Add(field.Format, "ZoneID", a.ZoneID, "must be a Route 53 hosted zone id (Z followed by letters and digits)")
+	}
+	return errs.Err()
 }
 
 // Zone is the public hosted zone the stack's hosts live in: the ingress
@@ -45,11 +62,8 @@ const failoverParent = "eduai:dns:Failover"
 
 // NewZone creates the zone, or adopts an existing one by id.
 func NewZone(ctx *pulumi.Context, name string, args ZoneArgs, opts ...pulumi.ResourceOption) (*Zone, error) {
-	if !ValidName(args.ZoneName) {
-		return nil, fmt.Errorf("dns zone %q: ZoneName: %q is not a DNS name", name, args.ZoneName)
-	}
-	if args.ZoneID != "" && !strings.HasPrefix(args.ZoneID, "Z") {
-		return nil, errors.New("dns zone " + name + ": ZoneID: " + args.ZoneID + " is not a hosted zone id like Z0123456789ABC")
+	if err := args.Validate(); err != nil {
+		return nil, fmt.Errorf("dns zone %q: %w", name, err)
 	}
 	z := &Zone{Name: args.ZoneName}
 	if err := ctx.RegisterComponentResource("eduai:dns:Zone", name, z, opts...); err != nil {
