@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"github.com/eduai/infra/components/addons"
 	"reflect"
 	"slices"
 
@@ -22,7 +23,7 @@ func Defaults(stack string, env Environment) *Config {
 		Tags:    DefaultTags(env),
 		Network: DefaultNetwork(),
 		Cluster: DefaultCluster(),
-		Addons:  AddonsConfig{Charts: DefaultCharts(), Issuer: IssuerConfig{Kind: defaultIssuers[env], Email: DefaultIssuerEmail}},
+		Addons:  AddonsConfig{Charts: DefaultCharts(), Issuer: IssuerConfig{Kind: defaultIssuer(env), Email: DefaultIssuerEmail}},
 		Storage: StorageConfig{AccessLogs: true,
 			Buckets: map[string]BucketConfig{"content": defaultBucket(), "media": defaultBucket()}},
 		Database: DefaultDatabase(),
@@ -41,6 +42,16 @@ func Defaults(stack string, env Environment) *Config {
 		Runner: RunnerConfig{Enabled: true, InstanceType: runner.DefaultInstanceType, Instances: 1,
 			DiskSizeGiB: runner.DefaultDiskSizeGiB, Version: runner.DefaultVersion, GitLabURL: runner.DefaultGitLabURL,
 			Concurrent: runner.DefaultConcurrent}}
+}
+
+// defaultIssuer is the environment's ClusterIssuer kind; an environment
+// that is not one of Environments (reported on its own) gets the
+// self-signed one, so no second error follows from the first.
+func defaultIssuer(env Environment) addons.IssuerKind {
+	if kind, ok := defaultIssuers[env]; ok {
+		return kind
+	}
+	return addons.SelfSigned
 }
 
 func defaultDR(enabled bool) DRConfig {

@@ -124,12 +124,7 @@ func (c *Config) validateCluster(errs *Errors) {
 // validateAddons: the add-ons component's rules (chart pins, the issuer),
 // at eduai:addons's keys.
 func (c *Config) validateAddons(errs *Errors) {
-	args := c.addonsArgs(nil, nil, nil)
-	if args.Issuer.Kind == "" && !slices.Contains(Environments, c.Environment) {
-		// No default kind without a valid environment, which is reported.
-		args.Issuer.Kind = addons.SelfSigned
-	}
-	errs.component("addons", addonsBindings, args.Validate())
+	errs.component("addons", addonsBindings, c.addonsArgs(nil, nil, nil).Validate())
 }
 
 // validateStorage: the buckets component's rules, at eduai:storage's keys.

@@ -7,8 +7,8 @@ package dns
 import (
 	"errors"
 	"fmt"
+	"github.com/eduai/infra/components/internal/dnsname"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -36,10 +36,8 @@ func NLBZoneID(region string) (string, bool) {
 	return id, ok
 }
 
-var namePattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$`)
-
 // ValidName tells whether s is a DNS name a record can have.
-func ValidName(s string) bool { return namePattern.MatchString(s) }
+func ValidName(s string) bool { return dnsname.Valid(s) }
 
 // RegionalName is a region's own name under the record: the health check
 // calls it, so each region is judged on its own ingress.

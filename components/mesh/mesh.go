@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"github.com/eduai/infra/components/enum"
 	"github.com/eduai/infra/components/field"
+	"github.com/eduai/infra/components/internal/dnsname"
 	"regexp"
 	"slices"
 	"sort"
@@ -45,13 +46,11 @@ const (
 var MTLSModes = []MTLSMode{Strict, Permissive}
 
 var (
-	hostPattern    = regexp.MustCompile(`^(\*\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$`)
 	versionPattern = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
-	namePattern    = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 )
 
 // ValidHost tells whether h is a DNS name the Gateway can serve.
-func ValidHost(h string) bool { return hostPattern.MatchString(h) }
+func ValidHost(h string) bool { return dnsname.Host(h) }
 
 // MeshArgs configures the mesh.
 type MeshArgs struct {
@@ -110,7 +109,7 @@ func (a *MeshArgs) Validate() error {
 			a.IstiodReplicas)
 	}
 	for i, h := range a.Hosts {
-		if !hostPattern.MatchString(h) {
+		if !dnsname.Host(h) {
 			errs.Add(field.Format, fmt.Sprintf("Hosts[%d]", i), h, "must be a DNS name")
 		}
 	}
@@ -119,7 +118,7 @@ func (a *MeshArgs) Validate() error {
 
 func (a *MeshArgs) validate() error {
 	errs := []error{a.Validate()}
-	if !namePattern.MatchString(a.ServicesNamespace) {
+	if !dnsname.Label(a.ServicesNamespace) {
 		errs = append(errs, fmt.Errorf("ServicesNamespace: %q is not a namespace name", a.ServicesNamespace))
 	}
 	if a.LoadBalancerController == nil {
@@ -132,7 +131,7 @@ func (a *MeshArgs) validate() error {
 		errs = append(errs, errors.New("Issuer: required with Hosts"))
 	}
 	if t := a.Tracing; t != nil {
-		if !hostPattern.MatchString(t.Service) && !namePattern.MatchString(t.Service) {
+		if !dnsname.Host(t.Service) && !dnsname.Label(t.Service) {
 			errs = append(errs, fmt.Errorf("Tracing.Service: %q is not a service host name", t.Service))
 		}
 		if t.Port < 1 || t.Port > 65535 {
@@ -143,7 +142,7 @@ func (a *MeshArgs) validate() error {
 		}
 	}
 	for svc, callers := range a.Callers {
-		if !namePattern.MatchString(svc) {
+		if !dnsname.Label(svc) {
 			errs = append(errs, fmt.Errorf("Callers: %q is not a service name", svc))
 		}
 		for _, c := range callers {

@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"fmt"
+	"github.com/eduai/infra/components/internal/dnsname"
 	"strings"
 
 	"github.com/eduai/infra/components/internal/k8sobj"
@@ -99,7 +100,7 @@ func DenyAll(namespace string) Object {
 // principal turns "namespace/serviceAccount" into an Istio principal.
 func principal(caller string) (string, error) {
 	ns, sa, ok := strings.Cut(caller, "/")
-	if !ok || !namePattern.MatchString(ns) || !namePattern.MatchString(sa) {
+	if !ok || !dnsname.Label(ns) || !dnsname.Label(sa) {
 		return "", fmt.Errorf("caller %q is not namespace/serviceAccount", caller)
 	}
 	return "cluster.local/ns/" + ns + "/sa/" + sa, nil

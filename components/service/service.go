@@ -23,6 +23,7 @@ package service
 import (
 	"errors"
 	"fmt"
+	"github.com/eduai/infra/components/internal/dnsname"
 	"regexp"
 	"slices"
 	"strings"
@@ -189,10 +190,6 @@ var (
 	quantityPattern = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G)?$`)
 	tagPattern      = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 	pathPattern     = regexp.MustCompile(`^/[A-Za-z0-9/_.-]*$`)
-	// hostPattern is a DNS name (RFC 1123 labels, a letter TLD).
-	hostPattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
-	// callerPattern is "namespace/serviceAccount", each an RFC 1123 label.
-	callerPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 )
 
 // ValidName tells whether n can name a service.
@@ -250,7 +247,7 @@ func (a *Args) Validate() error {
 		}
 	}
 	if in := a.Ingress; in != nil {
-		if !hostPattern.MatchString(in.Host) {
+		if !dnsname.Host(in.Host) {
 			errs.Add(field.Format, "Ingress.Host", in.Host, "must be a DNS name")
 		}
 		if !pathPattern.MatchString(in.Path) {
@@ -262,7 +259,7 @@ func (a *Args) Validate() error {
 	}
 	if iso := a.Isolation; iso != nil {
 		for i, c := range iso.Callers {
-			if !callerPattern.MatchString(c) {
+			if ns, sa, ok := strings.Cut(c, "/"); !ok || !dnsname.Label(ns) || !dnsname.Label(sa) {
 				errs.Add(field.Format, fmt.Sprintf("Isolation.Callers[%d]", i), c, "must be namespace/serviceAccount")
 			}
 		}
